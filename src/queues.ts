@@ -1,0 +1,28 @@
+/**
+ * The task queues, named in one place so "what runs where" is answered by one file.
+ * Workflows run on `pipeline`; each activity step has its own queue and worker process,
+ * so a saturated media worker never delays AI or index work, and a crashed activity worker
+ * never strands workflow tasks on its sticky queue.
+ *
+ * Workflow-safe: no Node imports.
+ */
+export interface TaskQueues {
+  readonly pipeline: string;
+  readonly media: string;
+  readonly ai: string;
+  readonly index: string;
+}
+
+export type QueueRole = keyof TaskQueues;
+
+export const QUEUE_ROLES: readonly QueueRole[] = ['pipeline', 'media', 'ai', 'index'];
+
+/** A prefix isolates deployments (and test files) that share one Temporal namespace. */
+export function taskQueues(prefix = ''): TaskQueues {
+  return {
+    pipeline: `${prefix}pipeline`,
+    media: `${prefix}media`,
+    ai: `${prefix}ai`,
+    index: `${prefix}index`,
+  };
+}
