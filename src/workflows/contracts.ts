@@ -77,6 +77,7 @@ export interface IndexOutput {
 
 export interface RecordFailureInput {
   videoId: string;
+  source: VideoSource;
   step: PipelineStep;
   errorType: string;
   message: string;

@@ -1,0 +1,182 @@
+import type { Client, WorkflowExecutionDescription } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
+import { temporal } from '@temporalio/proto';
+import type { VideoRow } from '../db/videos-repo';
+import type { HeartbeatProgress, PipelineState } from '../workflows/contracts';
+import { statusQuery } from '../workflows/messages';
+
+/**
+ * The one status document the API, the CLI and the dashboard show. It merges what the
+ * workflow knows (its query: step, finished outputs, final error) with what only the server
+ * knows (describe(): the running attempt, its last failure, heartbeat progress) and the main
+ * DB row (which outlives Temporal's retention).
+ */
+export interface VideoStatus {
+  videoId: string;
+  workflowId: string;
+  runId: string | null;
+  /** Temporal's view: RUNNING, COMPLETED, FAILED, … or NOT_STARTED / UNKNOWN. */
+  workflowStatus: string;
+  /** The product's view: queued → processing → ready | failed. */
+  status: 'queued' | 'processing' | 'ready' | 'failed';
+  step: PipelineState['step'];
+  progress: { step: string; phase: string; percent: number } | null;
+  attempt: number | null;
+  steps: PipelineState['steps'];
+  lastError: { type: string; message: string; step: string | null } | null;
+  /** Why the run is not moving, when we can tell (e.g. no worker polls the step's queue). */
+  waitingFor: string | null;
+  result: {
+    renditionPath: string;
+    thumbnailPath: string;
+    durationSec: number;
+    width: number;
+    height: number;
+    summary: string;
+    tags: string[];
+    analyzer: string;
+    model: string;
+    offlineAnalysis: boolean;
+    vectorCollection: string;
+  } | null;
+  links: { self: string; temporalUi: string };
+}
+
+const QUERY_DEADLINE_MS = 3_000;
+
+export async function buildStatus(
+  client: Client,
+  row: VideoRow,
+  opts: { temporalUiUrl: string; stepQueues: Record<string, string> },
+): Promise<VideoStatus> {
+  const handle = client.workflow.getHandle(row.workflowId);
+  const description = await handle.describe().catch(() => undefined);
+  const state = description ? await queryState(client, row.workflowId) : undefined;
+  const pending = description ? pendingProgress(description) : undefined;
+  const workflowStatus = description?.status.name ?? 'NOT_STARTED';
+  const runId = description?.runId ?? null;
+  const step = state?.step ?? (row.status === 'ready' ? 'done' : row.status === 'failed' ? 'failed' : 'queued');
+
+  let waitingFor: string | null = null;
+  if (workflowStatus === 'RUNNING' && pending && pending.attempt === 1 && !pending.started) {
+    const queue = opts.stepQueues[step];
+    if (queue && !(await hasPollers(client, queue))) waitingFor = `no worker is polling task queue '${queue}'`;
+  }
+
+  const failedInTemporal = ['FAILED', 'TERMINATED', 'CANCELLED', 'TIMED_OUT'].includes(workflowStatus);
+  const status: VideoStatus['status'] =
+    row.status === 'ready' || workflowStatus === 'COMPLETED'
+      ? 'ready'
+      : row.status === 'failed' || failedInTemporal
+        ? 'failed'
+        : step === 'queued'
+          ? 'queued'
+          : 'processing';
+
+  const lastError = state?.error
+    ? { type: state.error.type, message: state.error.message, step: state.error.step }
+    : pending?.lastFailure
+      ? { ...pending.lastFailure, step }
+      : row.errorType
+        ? { type: row.errorType, message: row.errorMessage ?? '', step: row.failedStep }
+        : failedInTemporal
+          ? { type: `Workflow${workflowStatus[0]}${workflowStatus.slice(1).toLowerCase()}`, message: `the run ended ${workflowStatus.toLowerCase()}`, step }
+          : null;
+
+  return {
+    videoId: row.id,
+    workflowId: row.workflowId,
+    runId,
+    workflowStatus,
+    status,
+    step,
+    progress: pending?.progress ? { step, ...pending.progress } : status === 'ready' ? { step: 'done', phase: 'done', percent: 100 } : null,
+    attempt: pending?.attempt ?? null,
+    steps: state?.steps ?? {},
+    lastError,
+    waitingFor,
+    result: resultOf(row, state),
+    links: {
+      self: `/videos/${row.id}`,
+      temporalUi: `${opts.temporalUiUrl}/namespaces/${encodeURIComponent(client.options.namespace)}/workflows/${encodeURIComponent(row.workflowId)}${runId ? `/${runId}/history` : ''}`,
+    },
+  };
+}
+
+async function queryState(client: Client, workflowId: string): Promise<PipelineState | undefined> {
+  // A query needs a workflow worker; without one it would wait. Bound it and fall back to the row.
+  return client.connection
+    .withDeadline(Date.now() + QUERY_DEADLINE_MS, () => client.workflow.getHandle(workflowId).query(statusQuery))
+    .catch(() => undefined);
+}
+
+function pendingProgress(d: WorkflowExecutionDescription) {
+  const activity = d.raw.pendingActivities?.[0];
+  if (!activity) return undefined;
+  const payload = activity.heartbeatDetails?.payloads?.[0];
+  let progress: HeartbeatProgress | undefined;
+  if (payload) {
+    try {
+      progress = defaultPayloadConverter.fromPayload<HeartbeatProgress>(payload);
+    } catch {
+      progress = undefined;
+    }
+  }
+  const failure = activity.lastFailure;
+  const failureType = failure?.applicationFailureInfo?.type || (failure?.timeoutFailureInfo ? 'Timeout' : undefined);
+  return {
+    attempt: activity.attempt ?? 1,
+    started: activity.state === temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED,
+    progress,
+    lastFailure: failure ? { type: failureType ?? 'ActivityFailed', message: failure.message ?? '' } : undefined,
+  };
+}
+
+async function hasPollers(client: Client, queue: string): Promise<boolean> {
+  try {
+    const res = await client.workflowService.describeTaskQueue({
+      namespace: client.options.namespace,
+      taskQueue: { name: queue },
+      taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
+    });
+    return (res.pollers?.length ?? 0) > 0;
+  } catch {
+    return true; // unknown: do not claim a problem we cannot see
+  }
+}
+
+function resultOf(row: VideoRow, state: PipelineState | undefined): VideoStatus['result'] {
+  const media = state?.media;
+  const analysis = state?.analysis;
+  if (state?.step === 'done' && media && analysis && state.index) {
+    return {
+      renditionPath: media.renditionPath,
+      thumbnailPath: media.thumbnailPath,
+      durationSec: media.rendition.durationSec,
+      width: media.rendition.width,
+      height: media.rendition.height,
+      summary: analysis.summary,
+      tags: analysis.tags,
+      analyzer: analysis.analyzer,
+      model: analysis.model,
+      offlineAnalysis: analysis.offline,
+      vectorCollection: state.index.collection,
+    };
+  }
+  if (row.status === 'ready' && row.renditionPath && row.thumbnailPath) {
+    return {
+      renditionPath: row.renditionPath,
+      thumbnailPath: row.thumbnailPath,
+      durationSec: row.durationSec ?? 0,
+      width: row.width ?? 0,
+      height: row.height ?? 0,
+      summary: row.summary ?? '',
+      tags: row.tags,
+      analyzer: row.analyzer ?? '',
+      model: row.model ?? '',
+      offlineAnalysis: row.offlineAnalysis ?? false,
+      vectorCollection: row.vectorCollection ?? '',
+    };
+  }
+  return null;
+}

@@ -1,0 +1,108 @@
+import type { Pool } from 'pg';
+import type { AnalyzeOutput, PipelineStep, TranscodeOutput, VideoSource } from '../workflows/contracts';
+
+export type VideoStatus = 'queued' | 'ready' | 'failed';
+
+export interface VideoRow {
+  id: string;
+  source: VideoSource;
+  workflowId: string;
+  status: VideoStatus;
+  renditionPath: string | null;
+  thumbnailPath: string | null;
+  durationSec: number | null;
+  width: number | null;
+  height: number | null;
+  summary: string | null;
+  tags: string[];
+  analyzer: string | null;
+  model: string | null;
+  dim: number | null;
+  offlineAnalysis: boolean | null;
+  vectorCollection: string | null;
+  errorType: string | null;
+  errorMessage: string | null;
+  failedStep: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+const COLUMNS = `id, source, workflow_id AS "workflowId", status, rendition_path AS "renditionPath",
+  thumbnail_path AS "thumbnailPath", duration_sec AS "durationSec", width, height, summary, tags,
+  analyzer, model, dim, offline_analysis AS "offlineAnalysis", vector_collection AS "vectorCollection",
+  error_type AS "errorType", error_message AS "errorMessage", failed_step AS "failedStep",
+  created_at AS "createdAt", updated_at AS "updatedAt"`;
+
+export class VideosRepo {
+  constructor(private readonly pool: Pool) {}
+
+  /** Inserts the row unless the id exists; `created` tells the caller which happened. */
+  async claim(id: string, source: VideoSource, workflowId: string): Promise<{ created: boolean; row: VideoRow }> {
+    const inserted = await this.pool.query<VideoRow>(
+      `INSERT INTO videos (id, source, workflow_id) VALUES ($1, $2, $3)
+       ON CONFLICT (id) DO NOTHING RETURNING ${COLUMNS}`,
+      [id, JSON.stringify(source), workflowId],
+    );
+    if (inserted.rows[0]) return { created: true, row: inserted.rows[0] };
+    const existing = await this.get(id);
+    if (!existing) throw new Error(`video ${id} vanished between insert and read`);
+    return { created: false, row: existing };
+  }
+
+  async get(id: string): Promise<VideoRow | undefined> {
+    const { rows } = await this.pool.query<VideoRow>(`SELECT ${COLUMNS} FROM videos WHERE id = $1`, [id]);
+    return rows[0];
+  }
+
+  async getReady(ids: string[]): Promise<VideoRow[]> {
+    if (ids.length === 0) return [];
+    const { rows } = await this.pool.query<VideoRow>(
+      `SELECT ${COLUMNS} FROM videos WHERE id = ANY($1) AND status = 'ready'`,
+      [ids],
+    );
+    return rows;
+  }
+
+  /**
+   * Idempotent upsert: a redelivered index step writes the same values again, and a workflow
+   * started outside the API (Temporal CLI, Web UI) still gets its row.
+   */
+  async markReady(video: { id: string; source: VideoSource; workflowId: string }, media: TranscodeOutput, analysis: AnalyzeOutput, collection: string): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO videos (id, source, workflow_id, status, rendition_path, thumbnail_path, duration_sec,
+         width, height, summary, tags, analyzer, model, dim, offline_analysis, vector_collection)
+       VALUES ($1, $2, $3, 'ready', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+       ON CONFLICT (id) DO UPDATE SET status = 'ready', rendition_path = $4, thumbnail_path = $5,
+         duration_sec = $6, width = $7, height = $8, summary = $9, tags = $10, analyzer = $11, model = $12,
+         dim = $13, offline_analysis = $14, vector_collection = $15, error_type = NULL, error_message = NULL,
+         failed_step = NULL, updated_at = now()`,
+      [
+        video.id,
+        JSON.stringify(video.source),
+        video.workflowId,
+        media.renditionPath,
+        media.thumbnailPath,
+        media.rendition.durationSec,
+        media.rendition.width,
+        media.rendition.height,
+        analysis.summary,
+        analysis.tags,
+        analysis.analyzer,
+        analysis.model,
+        analysis.dim,
+        analysis.offline,
+        collection,
+      ],
+    );
+  }
+
+  async markFailed(video: { id: string; source: VideoSource; workflowId: string }, step: PipelineStep, errorType: string, message: string): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO videos (id, source, workflow_id, status, failed_step, error_type, error_message)
+       VALUES ($1, $2, $3, 'failed', $4, $5, $6)
+       ON CONFLICT (id) DO UPDATE SET status = 'failed', failed_step = $4, error_type = $5,
+         error_message = $6, updated_at = now()`,
+      [video.id, JSON.stringify(video.source), video.workflowId, step, errorType, message.slice(0, 2000)],
+    );
+  }
+}

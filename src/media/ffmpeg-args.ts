@@ -1,0 +1,77 @@
+/**
+ * Pure builders of ffmpeg/ffprobe argument lists: unit-tested without ffmpeg, and the only
+ * place that knows encoding choices. Arguments are arrays (no shell), so file names with
+ * spaces or quotes cannot inject anything.
+ */
+export interface RenditionOptions {
+  input: string;
+  output: string;
+  preset: string;
+  /** 0 = let ffmpeg decide. */
+  threads: number;
+  /** Longest side of the rendition; smaller sources are not upscaled. */
+  maxHeight: number;
+}
+
+export function probeArgs(input: string): string[] {
+  return ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', input];
+}
+
+export function renditionArgs(o: RenditionOptions): string[] {
+  return [
+    '-hide_banner',
+    '-nostdin',
+    '-y',
+    '-i', o.input,
+    // First video stream; first audio stream if there is one ("?" keeps silent clips working).
+    '-map', '0:v:0',
+    '-map', '0:a:0?',
+    // Browsers only play 8-bit 4:2:0 with even dimensions: force both, never upscale.
+    '-vf', `scale=-2:'min(${o.maxHeight},ih)':flags=bicubic,format=yuv420p`,
+    '-c:v', 'libx264',
+    '-preset', o.preset,
+    '-crf', '23',
+    '-c:a', 'aac',
+    '-b:a', '128k',
+    '-ac', '2',
+    '-movflags', '+faststart',
+    '-threads', String(o.threads),
+    // Machine-readable progress on stdout (key=value lines); no interactive stats on stderr.
+    '-progress', 'pipe:1',
+    '-nostats',
+    '-f', 'mp4',
+    o.output,
+  ];
+}
+
+export function thumbnailArgs(input: string, output: string, atSec: number): string[] {
+  return [
+    '-hide_banner',
+    '-nostdin',
+    '-y',
+    '-ss', atSec.toFixed(3),
+    '-i', input,
+    '-frames:v', '1',
+    '-vf', "scale=-2:'min(360,ih)'",
+    '-q:v', '3',
+    '-f', 'image2',
+    output,
+  ];
+}
+
+/** A point inside the clip (a seek past the end of a one-frame clip writes no file). */
+export function thumbnailTime(durationSec: number): number {
+  if (!Number.isFinite(durationSec) || durationSec <= 0.2) return 0;
+  return Math.min(1, durationSec / 3);
+}
+
+/**
+ * Parses one `-progress` block line (`out_time_us=1234567`) into seconds encoded so far.
+ * Returns undefined for other keys and for ffmpeg's "N/A" placeholders.
+ */
+export function parseProgressLine(line: string): number | undefined {
+  const m = /^out_time_(us|ms)=(\d+)$/.exec(line.trim());
+  if (!m) return undefined;
+  // ffmpeg 5.x writes microseconds under both keys (out_time_ms is a historical misnomer).
+  return Number(m[2]) / 1_000_000;
+}

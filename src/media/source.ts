@@ -1,0 +1,85 @@
+import { createWriteStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { ErrorType, failure } from '../errors';
+import type { VideoSource } from '../workflows/contracts';
+
+export interface MaterializeOptions {
+  workDir: string;
+  maxBytes: number;
+  signal?: AbortSignal;
+}
+
+/**
+ * Gives the media step a local file for any source kind. Files are read in place; URLs are
+ * streamed to the attempt's work dir with a size cap, so a huge or endless response cannot
+ * fill the disk.
+ */
+export async function materializeSource(source: VideoSource, opts: MaterializeOptions): Promise<string> {
+  switch (source.kind) {
+    case 'file':
+      return checkFile(source.path, opts.maxBytes);
+    case 'url':
+      return download(source.url, opts);
+  }
+}
+
+async function checkFile(file: string, maxBytes: number): Promise<string> {
+  const info = await stat(file).catch(() => undefined);
+  if (!info?.isFile()) throw failure(ErrorType.SourceNotFound, `source file ${file} does not exist or is not a file`);
+  if (info.size > maxBytes) {
+    throw failure(ErrorType.SourceTooLarge, `source file is ${info.size} bytes, over the ${maxBytes}-byte cap`);
+  }
+  return file;
+}
+
+async function download(url: string, opts: MaterializeOptions): Promise<string> {
+  let res: Response;
+  try {
+    res = await fetch(url, { signal: opts.signal, redirect: 'follow' });
+  } catch (err) {
+    if (opts.signal?.aborted) throw err;
+    throw failure(ErrorType.SourceUnavailable, `could not reach ${redact(url)}: ${(err as Error).message}`);
+  }
+  if (res.status === 404 || res.status === 410) {
+    throw failure(ErrorType.SourceNotFound, `${redact(url)} answered ${res.status}`);
+  }
+  if (!res.ok || !res.body) {
+    throw failure(ErrorType.SourceUnavailable, `${redact(url)} answered ${res.status}`);
+  }
+  const declared = Number(res.headers.get('content-length') ?? NaN);
+  if (declared > opts.maxBytes) {
+    throw failure(ErrorType.SourceTooLarge, `source is ${declared} bytes, over the ${opts.maxBytes}-byte cap`);
+  }
+  const target = path.join(opts.workDir, 'source');
+  let seen = 0;
+  const cap = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      seen += chunk.length;
+      if (seen > opts.maxBytes) {
+        done(failure(ErrorType.SourceTooLarge, `source exceeded the ${opts.maxBytes}-byte cap while downloading`));
+        return;
+      }
+      done(null, chunk);
+    },
+  });
+  try {
+    await pipeline(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), cap, createWriteStream(target));
+  } catch (err) {
+    if (opts.signal?.aborted || (err as { type?: string }).type === ErrorType.SourceTooLarge) throw err;
+    throw failure(ErrorType.SourceUnavailable, `download of ${redact(url)} broke off: ${(err as Error).message}`);
+  }
+  return target;
+}
+
+/** Presigned URLs carry credentials in the query string: never log or store them. */
+export function redact(url: string): string {
+  try {
+    const u = new URL(url);
+    return u.search ? `${u.origin}${u.pathname}?…` : `${u.origin}${u.pathname}`;
+  } catch {
+    return '<invalid url>';
+  }
+}

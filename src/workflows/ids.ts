@@ -1,0 +1,6 @@
+/** Workflow-safe. One workflow id per video id: a second start can only ever find the first run. */
+export const VIDEO_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+
+export function workflowIdFor(videoId: string): string {
+  return `video-${videoId}`;
+}

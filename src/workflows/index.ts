@@ -1,0 +1,2 @@
+// The workflow bundle's entry: every function exported here is a workflow type the pipeline worker serves.
+export { processVideo } from './process-video';
