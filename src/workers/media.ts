@@ -11,5 +11,7 @@ runWorkerProcess('media', async (config) => ({
       maxSourceBytes: config.api.maxSourceBytes,
     }),
     maxConcurrentActivityTaskExecutions: config.workers.mediaConcurrency,
+    // Progress rides on heartbeats; the default throttle (0.8 × heartbeat timeout) would show it in 24 s jumps.
+    maxHeartbeatThrottleInterval: '1s',
   },
 }));

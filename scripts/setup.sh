@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Sourced by scripts/demo.sh and scripts/test.sh (the README's two commands); also runnable
+# alone (`npm run setup`). Installs what the project needs or says exactly what is missing:
+# Node >= 20.3, npm dependencies, ffmpeg/ffprobe, the Temporal CLI. Exports TEMPORAL_CLI.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+say() { echo "[setup] $*" >&2; }
+die() { echo "[setup] ERROR: $*" >&2; exit 1; }
+
+ensure_node() {
+  command -v node >/dev/null 2>&1 || die "Node.js is not installed. Install Node 20.3+ (22 or 24 LTS recommended)."
+  local major minor
+  IFS=. read -r major minor _ <<<"$(node -p 'process.versions.node')"
+  if (( major < 20 || (major == 20 && minor < 3) )); then
+    die "Node $(node -v) is too old: @temporalio/* 1.24 needs Node >= 20.3 (22 or 24 LTS recommended)."
+  fi
+}
+
+ensure_npm_deps() {
+  # Reinstall when the lock file changed since the last install (npm writes node_modules/.package-lock.json).
+  if [ ! -f "$ROOT/node_modules/.package-lock.json" ] || [ "$ROOT/package-lock.json" -nt "$ROOT/node_modules/.package-lock.json" ]; then
+    say "installing npm dependencies (npm ci)…"
+    (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error) >&2 || die "npm ci failed (see above)."
+  fi
+}
+
+ensure_ffmpeg() {
+  if command -v ffmpeg >/dev/null 2>&1 && command -v ffprobe >/dev/null 2>&1; then return; fi
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && [ -z "${BIBLIO_NO_APT:-}" ]; then
+    say "installing ffmpeg with apt-get…"
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ffmpeg; } >&2 \
+      || die "apt-get install ffmpeg failed (see above)."
+    return
+  fi
+  die "ffmpeg/ffprobe not found on PATH. Install them (Debian/Ubuntu: sudo apt-get install ffmpeg; macOS: brew install ffmpeg) or set FFMPEG_PATH and FFPROBE_PATH."
+}
+
+ensure_temporal_cli() {
+  local cli
+  cli="$(bash "$ROOT/scripts/ensure-temporal-cli.sh")" || die "no Temporal CLI (see above)."
+  export TEMPORAL_CLI="$cli"
+}
+
+ensure_node
+ensure_npm_deps
+if [ -n "${FFMPEG_PATH:-}" ] && [ -n "${FFPROBE_PATH:-}" ]; then :; else ensure_ffmpeg; fi
+ensure_temporal_cli
+say "ready: node $(node -v), $(ffmpeg -version 2>/dev/null | head -n1 | cut -d' ' -f1-3), Temporal CLI $TEMPORAL_CLI"

@@ -1,0 +1,214 @@
+// `npm run demo`: a generated sample clip through the whole pipeline on embedded defaults —
+// Temporal dev server (history on disk, Web UI), one process per task queue, the HTTP API —
+// with live progress, ending with where to look. Stays up until Ctrl-C unless --exit.
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { Connection, Client } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
+import { loadConfig } from '../config';
+import { ensureDatabase, migrate, redactUrl } from '../db/database';
+import { makeSampleClip } from '../media/sample-clip';
+import { taskQueues, type TaskQueues } from '../queues';
+import { traceSteps } from '../temporal/step-trace';
+import type { VideoStatus } from '../api/status';
+import { assertAlive, ProcessDiedError, portTaken, startProcess, stopProcess, waitFor, type ManagedProcess } from './processes';
+import { ProgressLine } from './progress';
+
+const TEMPORAL_PORT = Number(process.env.DEMO_TEMPORAL_PORT ?? 7233);
+const UI_PORT = Number(process.env.DEMO_UI_PORT ?? 8233);
+const WORKERS = [
+  { role: 'pipeline', entry: 'workers/pipeline.js' },
+  { role: 'media', entry: 'workers/media.js' },
+  { role: 'ai', entry: 'workers/ai.js' },
+  { role: 'index', entry: 'workers/indexer.js' },
+] as const;
+
+class DemoError extends Error {}
+
+const out = (line = '') => process.stdout.write(`${line}\n`);
+
+async function main() {
+  const exitWhenDone = process.argv.includes('--exit') || loadConfig().exitAfterDemo;
+  const config = loadConfig();
+  const queues = taskQueues(config.queuePrefix);
+  const temporalCli = process.env.TEMPORAL_CLI;
+  if (!temporalCli) throw new DemoError('TEMPORAL_CLI is not set: run the demo with `npm run demo` (it resolves or builds the CLI).');
+
+  const logDir = path.join(config.dataDir, 'logs');
+  await Promise.all([logDir, config.ingestDir, path.join(config.dataDir, 'temporal')].map((d) => mkdir(d, { recursive: true })));
+
+  for (const [port, what, variable] of [
+    [TEMPORAL_PORT, 'Temporal', 'DEMO_TEMPORAL_PORT'],
+    [UI_PORT, 'Temporal Web UI', 'DEMO_UI_PORT'],
+    [config.api.port, 'API', 'API_PORT'],
+  ] as const) {
+    if (await portTaken(port)) {
+      throw new DemoError(`port ${port} (${what}) is taken — is another demo or Temporal server running? Stop it, or set ${variable}.`);
+    }
+  }
+
+  out(`Biblio demo — data in ${config.dataDir}`);
+  out(`  database   ${redactUrl(config.databaseUrl)}`);
+  await ensureDatabase(config.databaseUrl);
+  const applied = await migrate(config.databaseUrl);
+  out(`  migrations ${applied.length ? `applied ${applied.join(', ')}` : 'up to date'}`);
+
+  const videoId = `demo-${new Date().toISOString().replace(/[-:T.Z]/g, '').slice(0, 14)}`;
+  const clip = path.join(config.ingestDir, `${videoId}.mp4`);
+  await makeSampleClip(clip, { seconds: 12, width: 1280, height: 720, audio: true, ffmpegPath: config.ffmpeg.ffmpegPath });
+  out(`  sample     ${clip} (12 s, 1280x720, test pattern + 440 Hz tone)`);
+
+  const procs: ManagedProcess[] = [];
+  let stopping = false;
+  const shutdown = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    out('\nstopping: API → workers → Temporal server…');
+    const [server, ...rest] = procs;
+    const api = rest.filter((p) => p.name === 'api');
+    const workers = rest.filter((p) => p.name !== 'api');
+    await Promise.all(api.map((p) => stopProcess(p, 5_000)));
+    await Promise.all(workers.map((p) => stopProcess(p, config.workers.shutdownGraceMs + 5_000)));
+    if (server) await stopProcess(server, 5_000);
+    out('stopped.');
+    process.exit(code);
+  };
+  process.on('SIGINT', () => void shutdown(0));
+  process.on('SIGTERM', () => void shutdown(0));
+
+  try {
+    const childEnv: NodeJS.ProcessEnv = {
+      ...process.env,
+      TEMPORAL_ADDRESS: `127.0.0.1:${TEMPORAL_PORT}`,
+      TEMPORAL_NAMESPACE: 'default',
+      TEMPORAL_UI_URL: `http://localhost:${UI_PORT}`,
+      BIBLIO_DATA_DIR: config.dataDir,
+      BIBLIO_INGEST_DIR: config.ingestDir,
+      DATABASE_URL: config.databaseUrl,
+    };
+
+    const dbFile = path.join(config.dataDir, 'temporal', 'dev.sqlite');
+    procs.push(
+      startProcess(
+        'temporal',
+        temporalCli,
+        [
+          'server', 'start-dev',
+          '--db-filename', dbFile,
+          // WAL: on-disk history at in-memory speed, and it survives kill -9 of the server.
+          '--sqlite-pragma', 'journal_mode=wal', '--sqlite-pragma', 'synchronous=normal',
+          '--ip', '127.0.0.1', '--port', String(TEMPORAL_PORT), '--ui-port', String(UI_PORT),
+          '--log-level', 'warn',
+        ],
+        childEnv,
+        path.join(logDir, 'temporal.log'),
+      ),
+    );
+    const connection = await waitFor('the Temporal dev server', 20_000, () => Connection.connect({ address: `127.0.0.1:${TEMPORAL_PORT}` }));
+    const client = new Client({ connection, namespace: 'default' });
+    out(`  temporal   dev server on 127.0.0.1:${TEMPORAL_PORT}, history in ${dbFile}`);
+
+    const root = path.resolve(__dirname, '..');
+    for (const w of WORKERS) {
+      procs.push(startProcess(w.role, process.execPath, [path.join(root, w.entry)], childEnv, path.join(logDir, `worker-${w.role}.log`)));
+    }
+    await waitForPollers(client, queues, procs);
+    out(`  workers    ${WORKERS.map((w) => `${w.role}→'${queues[w.role]}'`).join('  ')} (one process each; logs in ${logDir})`);
+
+    const api = startProcess('api', process.execPath, [path.join(root, 'api/main.js')], childEnv, path.join(logDir, 'api.log'));
+    procs.push(api);
+    const apiUrl = `http://${config.api.host}:${config.api.port}`;
+    await waitFor('the API', 20_000, async () => {
+      await assertAlive([api]);
+      return (await fetch(`${apiUrl}/health`)).ok ? true : undefined;
+    });
+    out(`  api        ${apiUrl}`);
+    out();
+
+    const started = await fetch(`${apiUrl}/videos`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ videoId, source: { kind: 'file', path: path.basename(clip) } }),
+    });
+    const startBody = (await started.json()) as VideoStatus;
+    if (started.status !== 202) throw new DemoError(`POST /videos answered ${started.status}: ${JSON.stringify(startBody)}`);
+    out(`POST /videos → 202, workflow ${startBody.workflowId}`);
+
+    const progress = new ProgressLine(process.stdout, queues);
+    const final = await waitFor(
+      'the pipeline to finish',
+      10 * 60_000,
+      async () => {
+        await assertAlive(procs);
+        const status = (await (await fetch(`${apiUrl}/videos/${videoId}`)).json()) as VideoStatus;
+        progress.update(status);
+        return status.status === 'ready' || status.status === 'failed' ? status : undefined;
+      },
+      250,
+    );
+    progress.finish();
+
+    const uiLink = final.links.temporalUi;
+    if (final.status === 'failed') {
+      out(`FAILED at ${final.lastError?.step}: ${final.lastError?.type}: ${final.lastError?.message}`);
+      out(`See the run in the Temporal Web UI: ${uiLink}`);
+      return shutdown(1);
+    }
+
+    out();
+    out('Steps (from the workflow history):');
+    for (const t of await traceSteps(client, final.workflowId, final.runId ?? undefined)) {
+      out(`  ${t.activity.padEnd(12)} task queue '${t.taskQueue}'  ran by ${t.workerIdentity} (attempt ${t.attempt})`);
+    }
+    const r = final.result;
+    if (r) {
+      out();
+      out('Result:');
+      out(`  rendition  ${r.renditionPath} (${r.width}x${r.height}, ${r.durationSec} s, H.264/AAC MP4)`);
+      out(`  thumbnail  ${r.thumbnailPath}`);
+      out(`  analysis   [${r.analyzer}/${r.model}${r.offlineAnalysis ? ', offline — not AI; set OPENAI_API_KEY for AI analysis' : ''}]`);
+      out(`             ${r.summary}`);
+      out(`             tags: ${r.tags.join(', ')}`);
+      out(`  indexed    PostgreSQL row videos.id='${videoId}', vectors in ${r.vectorCollection}`);
+      const query = 'short test clip with audio';
+      const search = (await (await fetch(`${apiUrl}/search?q=${encodeURIComponent(query)}&limit=3`)).json()) as {
+        results: { videoId: string; score: number }[];
+      };
+      const hit = search.results.find((h) => h.videoId === videoId);
+      out(`  search     GET /search?q=${query} → ${search.results.length} hit(s); this video ${hit ? `at score ${hit.score}` : 'not among them'}`);
+    }
+    out();
+    out(`Temporal Web UI: ${uiLink}`);
+    out(`Status JSON:     ${apiUrl}/videos/${videoId}`);
+    if (exitWhenDone) return shutdown(0);
+    out('\nRunning — the API, workers and Web UI stay up. Press Ctrl-C to stop.');
+    await Promise.race(procs.map((p) => p.exited.then(() => assertAlive([p]))));
+  } catch (err) {
+    if (stopping) return;
+    process.stderr.write(`\n${(err as Error).message}\n`);
+    return shutdown(1);
+  }
+}
+
+async function waitForPollers(client: Client, queues: TaskQueues, procs: ManagedProcess[]) {
+  const checks: [string, temporal.api.enums.v1.TaskQueueType][] = [
+    [queues.pipeline, temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW],
+    [queues.media, temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY],
+    [queues.ai, temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY],
+    [queues.index, temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY],
+  ];
+  await waitFor('every worker to poll its task queue', 60_000, async () => {
+    await assertAlive(procs);
+    for (const [name, type] of checks) {
+      const res = await client.workflowService.describeTaskQueue({ namespace: 'default', taskQueue: { name }, taskQueueType: type });
+      if (!res.pollers?.length) return undefined;
+    }
+    return true;
+  });
+}
+
+main().catch((err: Error) => {
+  process.stderr.write(`${err instanceof DemoError || err instanceof ProcessDiedError ? '' : 'demo failed: '}${err.message}\n`);
+  process.exit(1);
+});
+
