@@ -21,7 +21,7 @@ export class OpenAiAnalyzer implements Analyzer {
     this.client = new OpenAI({
       // The SDK refuses to construct without a key even when baseURL points at a keyless
       // local server (Ollama, llama.cpp, vLLM); those ignore the Authorization header.
-      apiKey: cfg.apiKey,
+      apiKey: cfg.apiKey ?? 'not-needed',
       // null, not undefined: undefined makes the SDK read OPENAI_* env itself, behind config's back.
       baseURL: cfg.baseURL ?? null,
       organization: null,
@@ -80,7 +80,7 @@ export class OpenAiAnalyzer implements Analyzer {
     const ms = this.cfg.timeoutMs;
     const controller = new AbortController();
     let timedOut = false;
-    const timer = setTimeout(() => { return;
+    const timer = setTimeout(() => {
       timedOut = true;
       controller.abort();
     }, ms);

@@ -1,0 +1,247 @@
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { VideoStatus } from '../../src/api/status';
+import { VideosRepo } from '../../src/db/videos-repo';
+import { interpretProbe } from '../../src/media/probe';
+import { runProcess } from '../../src/media/run-process';
+import { taskQueues } from '../../src/queues';
+import { traceSteps } from '../../src/temporal/step-trace';
+import { startApi, type TestApi } from '../support/api';
+import { createTestDatabase, type TestDatabase } from '../support/database';
+import { makeNotAVideo, makeTinyClip } from '../support/media';
+import { startTemporal } from '../support/temporal';
+import { startWorkers, type WorkerProcesses } from '../support/workers';
+
+// Real parts only: Temporal dev server, PostgreSQL, ffmpeg, LanceDB, the real worker processes.
+const prefix = `t${process.pid}-pipeline-`;
+const queues = taskQueues(prefix);
+
+let env: TestWorkflowEnvironment;
+let db: TestDatabase;
+let workers: WorkerProcesses;
+let api: TestApi;
+let dataDir: string;
+let ingestDir: string;
+
+beforeAll(async () => {
+  dataDir = await mkdtemp(path.join(os.tmpdir(), 'biblio-it-'));
+  ingestDir = path.join(dataDir, 'ingest');
+  await mkdir(ingestDir, { recursive: true });
+  await Promise.all([
+    makeTinyClip(path.join(ingestDir, 'sunset walk.mp4')),
+    makeTinyClip(path.join(ingestDir, 'dup.mp4')),
+    makeTinyClip(path.join(ingestDir, 'other.mp4')),
+    makeNotAVideo(path.join(ingestDir, 'notes.mp4')),
+  ]);
+  env = await startTemporal();
+  db = await createTestDatabase();
+  workers = await startWorkers(['pipeline', 'media', 'ai', 'index'], {
+    temporalAddress: env.address,
+    databaseUrl: db.url,
+    dataDir,
+    queuePrefix: prefix,
+    extraEnv: { BIBLIO_INGEST_DIR: ingestDir },
+  });
+  api = await startApi({ client: env.client, pool: db.pool, dataDir, ingestDir, queues });
+});
+
+afterAll(async () => {
+  await api?.close();
+  await workers?.stop();
+  await env?.teardown();
+  await db?.drop();
+  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+});
+
+afterEach(() => {
+  // On failure, what the workers said is the fastest way to the cause.
+  const state = expect.getState();
+  if (state.assertionCalls > 0 && state.currentTestName && process.env.SHOW_WORKER_LOGS) {
+    for (const [role, text] of workers.output) console.log(`--- ${role} worker ---\n${text.slice(-3000)}`);
+  }
+});
+
+async function post(body: unknown) {
+  const res = await api.app.inject({ method: 'POST', url: '/videos', payload: body as object });
+  return { status: res.statusCode, body: res.json() };
+}
+
+async function waitForEnd(videoId: string, timeoutMs = 60_000): Promise<VideoStatus> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const res = await api.app.inject({ method: 'GET', url: `/videos/${videoId}` });
+    const status = res.json() as VideoStatus;
+    if (status.status === 'ready' || status.status === 'failed') return status;
+    if (Date.now() > deadline) throw new Error(`video ${videoId} still ${status.status} after ${timeoutMs} ms: ${JSON.stringify(status)}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+async function probeFile(file: string) {
+  const res = await runProcess('ffprobe', ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', file]);
+  return interpretProbe(res.stdout);
+}
+
+test('runs transcode, analyze and index on their own task queues and makes the video searchable', async () => {
+  const started = await post({ videoId: 'happy-1', source: { kind: 'file', path: 'sunset walk.mp4' } });
+  expect(started.status).toBe(202);
+  expect(started.body.workflowId).toBe('video-happy-1');
+
+  const final = await waitForEnd('happy-1');
+  expect(final).toMatchObject({ status: 'ready', workflowStatus: 'COMPLETED', step: 'done', lastError: null });
+
+  // Each step ran on its own queue, by the worker process of that queue.
+  const trace = await traceSteps(env.client, 'video-happy-1');
+  expect(trace.map((t) => [t.activity, t.taskQueue])).toEqual([
+    ['transcode', queues.media],
+    ['analyze', queues.ai],
+    ['indexVideo', queues.index],
+  ]);
+  expect(trace[0]?.workerIdentity).toBe(`media@${os.hostname()}:${workers.procs.get('media')?.pid}`);
+  expect(trace[1]?.workerIdentity).toBe(`ai@${os.hostname()}:${workers.procs.get('ai')?.pid}`);
+  expect(trace[2]?.workerIdentity).toBe(`index@${os.hostname()}:${workers.procs.get('index')?.pid}`);
+
+  // The rendition is a real, browser-playable H.264/AAC MP4 of the same length.
+  const result = final.result!;
+  const rendition = await probeFile(result.renditionPath);
+  expect(rendition.ok && rendition.facts).toMatchObject({ videoCodec: 'h264', audioCodec: 'aac', width: 320, height: 240 });
+  expect(rendition.ok && rendition.facts.durationSec).toBeCloseTo(2, 0);
+  const thumb = await runProcess('ffprobe', ['-v', 'error', '-show_streams', '-print_format', 'json', result.thumbnailPath]);
+  expect(thumb.stdout).toContain('"codec_name": "mjpeg"');
+
+  // Offline analysis says so, and the row and the vector point are both there.
+  expect(result).toMatchObject({ analyzer: 'offline', offlineAnalysis: true });
+  expect(result.summary).toMatch(/no AI/i);
+  const row = await new VideosRepo(db.pool).get('happy-1');
+  expect(row).toMatchObject({ status: 'ready', renditionPath: result.renditionPath, analyzer: 'offline' });
+
+  const search = await api.app.inject({ method: 'GET', url: '/search?q=sunset%20walk&limit=3' });
+  expect(search.statusCode).toBe(200);
+  expect(search.json().results[0]).toMatchObject({ videoId: 'happy-1' });
+});
+
+test('a second start of the same video id returns the existing run, while running and after it finished', async () => {
+  const body = { videoId: 'dup-1', source: { kind: 'file', path: 'dup.mp4' } };
+  const first = await post(body);
+  const second = await post(body);
+  expect(first.status).toBe(202);
+  expect(second.status).toBe(200);
+  expect(second.body.runId).toBe(first.body.runId);
+
+  await waitForEnd('dup-1');
+  const third = await post(body);
+  expect(third.status).toBe(200);
+  expect(third.body).toMatchObject({ runId: first.body.runId, status: 'ready' });
+
+  // Exactly one run exists for the workflow id, whatever the API said.
+  const runs: string[] = [];
+  for await (const wf of env.client.workflow.list({ query: `WorkflowId = 'video-dup-1'` })) runs.push(wf.runId);
+  expect(runs).toEqual([first.body.runId]);
+});
+
+test('the same video id with another source is a 409 conflict, not a second run', async () => {
+  await post({ videoId: 'conflict-1', source: { kind: 'file', path: 'other.mp4' } });
+  const clash = await post({ videoId: 'conflict-1', source: { kind: 'file', path: 'dup.mp4' } });
+  expect(clash.status).toBe(409);
+  expect(clash.body.error).toMatchObject({ type: 'VideoIdConflict', videoId: 'conflict-1' });
+  await waitForEnd('conflict-1');
+});
+
+test('a file that is not a video fails with a typed InvalidMedia error and is not retried', async () => {
+  const started = await post({ videoId: 'notvideo-1', source: { kind: 'file', path: 'notes.mp4' } });
+  expect(started.status).toBe(202);
+  const final = await waitForEnd('notvideo-1');
+
+  expect(final).toMatchObject({ status: 'failed', workflowStatus: 'FAILED', step: 'failed' });
+  expect(final.lastError).toMatchObject({ type: 'InvalidMedia', step: 'transcode' });
+  expect(final.lastError?.message).toMatch(/not readable media|not a video/);
+  expect(final.lastError?.message).not.toMatch(/\n\s+at /); // a reason, not a stack trace
+
+  // One attempt only: the activity's failure was non-retryable.
+  const trace = await traceSteps(env.client, 'video-notvideo-1');
+  expect(trace.filter((t) => t.activity === 'transcode').map((t) => t.attempt)).toEqual([1]);
+
+  // The workflow itself failed (not "completed: rejected") with the same type.
+  const err = await env.client.workflow.getHandle('video-notvideo-1').result().catch((e: unknown) => e);
+  expect(err).toBeInstanceOf(WorkflowFailedError);
+  const cause = (err as WorkflowFailedError).cause;
+  expect(cause).toBeInstanceOf(ApplicationFailure);
+  expect(cause).toMatchObject({ type: 'InvalidMedia', nonRetryable: true });
+
+  const row = await new VideosRepo(db.pool).get('notvideo-1');
+  expect(row).toMatchObject({ status: 'failed', errorType: 'InvalidMedia', failedStep: 'transcode' });
+});
+
+test('a step whose queue has no worker says so in the status instead of spinning', async () => {
+  const { VideoService } = await import('../../src/api/video-service');
+  const { LanceDbVectorStore } = await import('../../src/adapters/vector-store/lancedb-store');
+  const { OfflineAnalyzer } = await import('../../src/adapters/analyzer/offline-analyzer');
+  const orphanQueues = { ...queues, media: `${prefix}nobody-polls-this` };
+  const store = await LanceDbVectorStore.open(path.join(dataDir, 'lancedb'));
+  const service = new VideoService({
+    client: env.client,
+    pool: db.pool,
+    analyzer: new OfflineAnalyzer(),
+    vectorStore: store,
+    queues: orphanQueues,
+    ingestDir,
+    temporalUiUrl: 'http://localhost:8233',
+    mediaHeartbeatTimeoutMs: 30_000,
+  });
+  try {
+    await service.start({ videoId: 'orphan-1', source: { kind: 'file', path: 'dup.mp4' } });
+    let status: VideoStatus | undefined;
+    for (let i = 0; i < 50 && !status?.waitingFor; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      status = await service.get('orphan-1');
+    }
+    expect(status?.waitingFor).toBe(`no worker is polling task queue '${orphanQueues.media}'`);
+  } finally {
+    await env.client.workflow.getHandle('video-orphan-1').terminate('test cleanup').catch(() => undefined);
+    await store.close();
+  }
+});
+
+describe('bad input gets a clear 4xx error body, never a stack trace', () => {
+  test.each([
+    ['an invalid video id', { videoId: 'has space', source: { kind: 'file', path: 'dup.mp4' } }, 400, 'ValidationError'],
+    ['a missing source', { videoId: 'x1' }, 400, 'ValidationError'],
+    ['an unknown source kind', { source: { kind: 's3', key: 'a' } }, 400, 'ValidationError'],
+    ['a non-http URL', { source: { kind: 'url', url: 'file:///etc/passwd' } }, 400, 'ValidationError'],
+    ['a path outside the ingest dir', { source: { kind: 'file', path: '../../../etc/passwd' } }, 400, 'SourceOutsideIngestDir'],
+    ['a file that does not exist', { source: { kind: 'file', path: 'nope.mp4' } }, 422, 'SourceNotFound'],
+    ['unknown fields', { source: { kind: 'file', path: 'dup.mp4' }, priority: 'high' }, 400, 'ValidationError'],
+  ])('%s', async (_what, body, status, type) => {
+    const res = await post(body);
+    expect(res.status).toBe(status);
+    expect(res.body.error.type).toBe(type);
+    expect(typeof res.body.error.message).toBe('string');
+    expect(res.body.error.hint).toEqual(expect.any(String));
+    expect(JSON.stringify(res.body)).not.toMatch(/\s+at \S+ \(/);
+  });
+
+  test('malformed JSON', async () => {
+    const res = await api.app.inject({ method: 'POST', url: '/videos', headers: { 'content-type': 'application/json' }, payload: '{oops' });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error.type).toBe('BadRequest');
+  });
+
+  test('unknown video and unknown route', async () => {
+    const missing = await api.app.inject({ method: 'GET', url: '/videos/never-started' });
+    expect(missing.statusCode).toBe(404);
+    expect(missing.json().error).toMatchObject({ type: 'VideoNotFound', videoId: 'never-started' });
+    const route = await api.app.inject({ method: 'DELETE', url: '/videos' });
+    expect(route.statusCode).toBe(404);
+    expect(route.json().error.type).toBe('RouteNotFound');
+  });
+
+  test('search without a query', async () => {
+    const res = await api.app.inject({ method: 'GET', url: '/search' });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error.type).toBe('ValidationError');
+  });
+});

@@ -1,0 +1,20 @@
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+
+/** The real Temporal CLI binary (npm test exports TEMPORAL_CLI; a bare `npx jest` resolves it here). */
+export function temporalCliPath(): string {
+  if (process.env.TEMPORAL_CLI) return process.env.TEMPORAL_CLI;
+  const resolved = execFileSync('bash', [path.join(ROOT, 'scripts', 'ensure-temporal-cli.sh')], { encoding: 'utf8' }).trim();
+  process.env.TEMPORAL_CLI = resolved;
+  return resolved;
+}
+
+/** A real Temporal dev server (in-memory history) on a free port, one per test file. */
+export function startTemporal(): Promise<TestWorkflowEnvironment> {
+  return TestWorkflowEnvironment.createLocal({
+    server: { executable: { type: 'existing-path', path: temporalCliPath() } },
+  });
+}

@@ -1,0 +1,101 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import type { QueueRole } from '../../src/queues';
+
+const DIST = path.resolve(__dirname, '..', '..', 'dist');
+const ENTRY: Record<QueueRole, string> = {
+  pipeline: 'workers/pipeline.js',
+  media: 'workers/media.js',
+  ai: 'workers/ai.js',
+  index: 'workers/indexer.js',
+};
+
+export interface WorkerProcesses {
+  procs: Map<QueueRole, ChildProcess>;
+  /** Everything each worker printed: shown when a test fails. */
+  output: Map<QueueRole, string>;
+  stop(): Promise<void>;
+}
+
+export interface WorkerEnv {
+  temporalAddress: string;
+  databaseUrl: string;
+  dataDir: string;
+  queuePrefix: string;
+  extraEnv?: NodeJS.ProcessEnv;
+}
+
+/**
+ * Starts the real worker entry points (the same files production runs) as child processes
+ * and resolves once each reports it is polling. Tests drive the system through them rather
+ * than through in-process doubles.
+ */
+export async function startWorkers(roles: QueueRole[], e: WorkerEnv): Promise<WorkerProcesses> {
+  const procs = new Map<QueueRole, ChildProcess>();
+  const output = new Map<QueueRole, string>();
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    TEMPORAL_ADDRESS: e.temporalAddress,
+    TEMPORAL_NAMESPACE: 'default',
+    DATABASE_URL: e.databaseUrl,
+    BIBLIO_DATA_DIR: e.dataDir,
+    BIBLIO_QUEUE_PREFIX: e.queuePrefix,
+    BIBLIO_LOG_LEVEL: 'info',
+    // Two cores: leave one to the Temporal server so heartbeats are not starved.
+    FFMPEG_THREADS: '1',
+    FFMPEG_PRESET: 'ultrafast',
+    WORKER_SHUTDOWN_GRACE_MS: '2000',
+    OPENAI_API_KEY: '',
+    OPENAI_BASE_URL: '',
+    ...e.extraEnv,
+  };
+  const ready = roles.map((role) => {
+    const file = path.join(DIST, ENTRY[role]);
+    if (!existsSync(file)) throw new Error(`${file} is missing: run \`npm test\` (it builds dist/) or \`npm run build\``);
+    const child = spawn(process.execPath, [file], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    procs.set(role, child);
+    output.set(role, '');
+    const append = (chunk: Buffer) => output.set(role, (output.get(role) ?? '') + chunk.toString());
+    child.stdout?.on('data', append);
+    child.stderr?.on('data', append);
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${role} worker not ready in 30 s:\n${output.get(role)}`)), 30_000);
+      const onData = () => {
+        if (output.get(role)?.includes('"msg":"worker ready"')) {
+          clearTimeout(timer);
+          child.stdout?.off('data', onData);
+          resolve();
+        }
+      };
+      child.stdout?.on('data', onData);
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`${role} worker exited with ${code} before it was ready:\n${output.get(role)}`));
+      });
+    });
+  });
+  const stop = async () => {
+    await Promise.all(
+      [...procs.values()].map(
+        (child) =>
+          new Promise<void>((resolve) => {
+            if (child.exitCode !== null || child.signalCode !== null) return resolve();
+            const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+            child.once('exit', () => {
+              clearTimeout(timer);
+              resolve();
+            });
+            child.kill('SIGTERM');
+          }),
+      ),
+    );
+  };
+  try {
+    await Promise.all(ready);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { procs, output, stop };
+}
