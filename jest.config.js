@@ -6,6 +6,6 @@ module.exports = {
   testMatch: ['**/*.test.ts'],
   // Integration tests start real processes (Temporal, ffmpeg, workers): 5 s is far too short.
   testTimeout: 120_000,
-  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json', isolatedModules: true }] },
+  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] },
   verbose: true,
 };

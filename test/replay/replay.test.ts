@@ -1,0 +1,40 @@
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { Worker } from '@temporalio/worker';
+import { DeterminismViolationError } from '@temporalio/workflow';
+
+// Recorded with `npm run record-histories`: one history per branch of processVideo.
+const FIXTURES = path.resolve(__dirname, '..', 'fixtures', 'histories');
+
+async function loadHistories() {
+  const files = (await readdir(FIXTURES)).filter((f) => f.endsWith('.json')).sort();
+  return Promise.all(
+    files.map(async (f) => ({ workflowId: f.replace(/\.json$/, ''), history: JSON.parse(await readFile(path.join(FIXTURES, f), 'utf8')) })),
+  );
+}
+
+async function replay(workflowsPath: string) {
+  const results: { workflowId: string; error?: unknown }[] = [];
+  for await (const r of Worker.runReplayHistories({ workflowsPath }, await loadHistories())) results.push(r);
+  return results;
+}
+
+test('fixtures cover the completed run and the failure branches', async () => {
+  const names = (await loadHistories()).map((h) => h.workflowId);
+  expect(names).toEqual(['completed', 'failed-ai-rejected', 'failed-invalid-media']);
+});
+
+test('recorded histories replay without non-determinism against the current workflow code', async () => {
+  const results = await replay(require.resolve('../../src/workflows'));
+  expect(results.map((r) => [r.workflowId, r.error === undefined ? 'ok' : String(r.error)])).toEqual([
+    ['completed', 'ok'],
+    ['failed-ai-rejected', 'ok'],
+    ['failed-invalid-media', 'ok'],
+  ]);
+});
+
+test('a workflow edit that reorders steps is caught as a DeterminismViolationError', async () => {
+  const results = await replay(require.resolve('./fixtures/reordered-workflow'));
+  expect(results).toHaveLength(3);
+  for (const r of results) expect(r.error).toBeInstanceOf(DeterminismViolationError);
+});
