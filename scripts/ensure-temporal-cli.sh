@@ -28,6 +28,8 @@ fi
 
 if usable "$CACHED_BIN"; then echo "$CACHED_BIN"; exit 0; fi
 
+# Go's official installer puts it in /usr/local/go without touching PATH.
+if ! command -v go >/dev/null 2>&1 && [ -x /usr/local/go/bin/go ]; then PATH="/usr/local/go/bin:$PATH"; fi
 if ! command -v go >/dev/null 2>&1; then
   log "No Temporal CLI found and Go is not installed to build one."
   log "Fix: install Go >= 1.25 (https://go.dev/dl) and re-run, or install the Temporal CLI and set TEMPORAL_CLI=/path/to/temporal."
