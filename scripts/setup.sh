@@ -36,6 +36,18 @@ ensure_ffmpeg() {
   die "ffmpeg/ffprobe not found on PATH. Install them (Debian/Ubuntu: sudo apt-get install ffmpeg; macOS: brew install ffmpeg) or set FFMPEG_PATH and FFPROBE_PATH."
 }
 
+# Only the tests need a browser (the Web UI check); a machine without one skips that test and says so.
+ensure_chromium() {
+  if command -v chromium >/dev/null 2>&1 || [ -n "${CHROMIUM_PATH:-}" ]; then return; fi
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && [ -z "${BIBLIO_NO_APT:-}" ]; then
+    say "installing chromium with apt-get (for the Web UI browser test)…"
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; } >&2 \
+      || say "could not install chromium: the Web UI browser test will be skipped."
+    return
+  fi
+  say "no chromium found: the Web UI browser test will be skipped (install chromium or set CHROMIUM_PATH)."
+}
+
 ensure_temporal_cli() {
   local cli
   cli="$(bash "$ROOT/scripts/ensure-temporal-cli.sh")" || die "no Temporal CLI (see above)."

@@ -4,7 +4,17 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$ROOT/scripts/setup.sh"
+ensure_chromium
 cd "$ROOT"
 npm run --silent typecheck
 npm run --silent build
-exec npx jest --runInBand "$@"
+results="$(mktemp)"
+trap 'rm -f "$results"' EXIT
+status=0
+npx jest --runInBand --json --outputFile="$results" "$@" || status=$?
+# One plain closing line that any CI can read: "jest: N passed, N failed, N skipped".
+node -e '
+  const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+  console.log(`jest: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + r.numTodoTests} skipped`);
+' "$results" 2>/dev/null || echo "jest: no results (it crashed before reporting)"
+exit "$status"

@@ -50,19 +50,13 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  // SHOW_WORKER_LOGS=1 prints what each worker process said: the fastest way to a failure's cause.
+  if (process.env.SHOW_WORKER_LOGS) for (const [role, text] of workers?.output ?? []) console.log(`--- ${role} worker ---\n${text.slice(-5000)}`);
   await api?.close();
   await workers?.stop();
   await env?.teardown();
   await db?.drop();
   if (dataDir) await rm(dataDir, { recursive: true, force: true });
-});
-
-afterEach(() => {
-  // On failure, what the workers said is the fastest way to the cause.
-  const state = expect.getState();
-  if (state.assertionCalls > 0 && state.currentTestName && process.env.SHOW_WORKER_LOGS) {
-    for (const [role, text] of workers.output) console.log(`--- ${role} worker ---\n${text.slice(-3000)}`);
-  }
 });
 
 async function post(body: unknown) {
