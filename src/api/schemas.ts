@@ -5,6 +5,15 @@ export const videoIdSchema = z
   .string()
   .regex(VIDEO_ID_PATTERN, 'videoId must be 1–64 characters of letters, digits, "_" or "-"');
 
+// zod runs refinements even after .url() failed, so this must not throw on garbage.
+function isHttpUrl(u: string): boolean {
+  try {
+    return /^https?:$/.test(new URL(u).protocol);
+  } catch {
+    return false;
+  }
+}
+
 const sourceSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('file'), path: z.string().min(1, 'path must not be empty').max(4096) }).strict(),
   z
@@ -13,7 +22,7 @@ const sourceSchema = z.discriminatedUnion('kind', [
       url: z
         .string()
         .url('url must be an absolute URL')
-        .refine((u) => /^https?:$/.test(new URL(u).protocol), 'only http and https URLs are accepted'),
+        .refine(isHttpUrl, 'only http and https URLs are accepted'),
     })
     .strict(),
 ]);

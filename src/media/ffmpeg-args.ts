@@ -26,8 +26,9 @@ export function renditionArgs(o: RenditionOptions): string[] {
     // First video stream; first audio stream if there is one ("?" keeps silent clips working).
     '-map', '0:v:0',
     '-map', '0:a:0?',
-    // Browsers only play 8-bit 4:2:0 with even dimensions: force both, never upscale.
-    '-vf', `scale=-2:'min(${o.maxHeight},ih)':flags=bicubic,format=yuv420p`,
+    // Browsers only play 8-bit 4:2:0, and libx264 needs even sides for it: force both, never
+    // upscale. -2 evens the width; the height is evened explicitly (an odd source stays odd otherwise).
+    '-vf', `scale=-2:'trunc(min(${o.maxHeight},ih)/2)*2':flags=bicubic,format=yuv420p`,
     '-c:v', 'libx264',
     '-preset', o.preset,
     '-crf', '23',

@@ -51,6 +51,7 @@ async function download(url: string, opts: MaterializeOptions): Promise<string> 
   }
   const declared = Number(res.headers.get('content-length') ?? NaN);
   if (declared > opts.maxBytes) {
+    await res.body.cancel().catch(() => undefined); // free the connection now, not at GC
     throw failure(ErrorType.SourceTooLarge, `source is ${declared} bytes, over the ${opts.maxBytes}-byte cap`);
   }
   const target = path.join(opts.workDir, 'source');

@@ -1,0 +1,123 @@
+import path from 'node:path';
+import { ConfigError, loadConfig } from '../../src/config';
+
+/** Calls loadConfig expecting a ConfigError and returns it. */
+function configError(env: NodeJS.ProcessEnv): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) return err;
+    throw err;
+  }
+  throw new Error(`loadConfig accepted ${JSON.stringify(env)}`);
+}
+
+describe('loadConfig defaults (empty environment)', () => {
+  it('resolves the data dir to an absolute .biblio in the working directory', () => {
+    const c = loadConfig({});
+    expect(path.isAbsolute(c.dataDir)).toBe(true);
+    expect(c.dataDir).toBe(path.resolve(process.cwd(), '.biblio'));
+  });
+
+  it('puts the ingest dir under the data dir', () => {
+    const c = loadConfig({});
+    expect(c.ingestDir).toBe(path.join(c.dataDir, 'ingest'));
+  });
+
+  it('derives the ingest dir from a relative BIBLIO_DATA_DIR, both absolute', () => {
+    const c = loadConfig({ BIBLIO_DATA_DIR: 'some/rel' });
+    expect(c.dataDir).toBe(path.resolve('some/rel'));
+    expect(c.ingestDir).toBe(path.resolve('some/rel', 'ingest'));
+  });
+
+  it('resolves a relative BIBLIO_INGEST_DIR to an absolute path', () => {
+    const c = loadConfig({ BIBLIO_INGEST_DIR: 'drop' });
+    expect(c.ingestDir).toBe(path.resolve('drop'));
+  });
+
+  it('defaults DATABASE_URL to the local biblio database', () => {
+    expect(loadConfig({}).databaseUrl).toBe('postgres://postgres@127.0.0.1:5432/biblio');
+  });
+
+  it('leaves OpenAI disabled when neither OPENAI_API_KEY nor OPENAI_BASE_URL is set', () => {
+    expect(loadConfig({}).openai).toBeUndefined();
+  });
+
+  it('leaves Qdrant disabled without QDRANT_URL', () => {
+    expect(loadConfig({ QDRANT_API_KEY: 'k' }).qdrant).toBeUndefined();
+  });
+
+  it('defaults the API to 127.0.0.1:3000 and the queue prefix to empty', () => {
+    const c = loadConfig({});
+    expect(c.api).toMatchObject({ host: '127.0.0.1', port: 3000 });
+    expect(c.queuePrefix).toBe('');
+  });
+});
+
+describe('loadConfig optional services', () => {
+  it('enables OpenAI with a base URL alone (a local compatible server needs no key)', () => {
+    const c = loadConfig({ OPENAI_BASE_URL: 'http://127.0.0.1:11434/v1' });
+    expect(c.openai).toMatchObject({ baseURL: 'http://127.0.0.1:11434/v1', apiKey: undefined });
+  });
+
+  it('enables OpenAI with an API key alone', () => {
+    expect(loadConfig({ OPENAI_API_KEY: 'sk-test' }).openai).toMatchObject({ apiKey: 'sk-test', baseURL: undefined });
+  });
+
+  it('enables Qdrant when QDRANT_URL is set', () => {
+    expect(loadConfig({ QDRANT_URL: 'http://127.0.0.1:6333' }).qdrant).toEqual({
+      url: 'http://127.0.0.1:6333',
+      apiKey: undefined,
+    });
+  });
+
+  it('strips a trailing slash from the Temporal UI URL', () => {
+    expect(loadConfig({ TEMPORAL_UI_URL: 'http://ui.example:8233/' }).temporalUiUrl).toBe('http://ui.example:8233');
+  });
+});
+
+describe('loadConfig treats empty strings as unset', () => {
+  it('keeps OpenAI disabled when both OpenAI variables are empty', () => {
+    expect(loadConfig({ OPENAI_API_KEY: '', OPENAI_BASE_URL: '' }).openai).toBeUndefined();
+  });
+
+  it('keeps Qdrant disabled when QDRANT_URL is empty', () => {
+    expect(loadConfig({ QDRANT_URL: '' }).qdrant).toBeUndefined();
+  });
+
+  it('uses the default port when API_PORT is empty', () => {
+    expect(loadConfig({ API_PORT: '' }).api.port).toBe(3000);
+  });
+
+  it('uses the default database when DATABASE_URL is empty', () => {
+    expect(loadConfig({ DATABASE_URL: '' }).databaseUrl).toBe('postgres://postgres@127.0.0.1:5432/biblio');
+  });
+});
+
+describe('loadConfig rejects invalid values', () => {
+  it('throws a ConfigError naming API_PORT for API_PORT=abc', () => {
+    expect(configError({ API_PORT: 'abc' }).message).toContain('API_PORT');
+  });
+
+  it('throws a ConfigError naming BIBLIO_QUEUE_PREFIX for a prefix with a space', () => {
+    expect(configError({ BIBLIO_QUEUE_PREFIX: 'a b' }).message).toContain('BIBLIO_QUEUE_PREFIX');
+  });
+
+  it('throws a ConfigError naming DATABASE_URL for DATABASE_URL=nope', () => {
+    expect(configError({ DATABASE_URL: 'nope' }).message).toContain('DATABASE_URL');
+  });
+
+  it('names only the variables that are wrong', () => {
+    const msg = configError({ API_PORT: '70000', DATABASE_URL: 'postgres://h/db' }).message;
+    expect(msg).toContain('API_PORT');
+    expect(msg).not.toContain('DATABASE_URL');
+  });
+
+  it('rejects an unknown FFMPEG_PRESET by name', () => {
+    expect(configError({ FFMPEG_PRESET: 'placebo' }).message).toContain('FFMPEG_PRESET');
+  });
+
+  it('parses API_PORT from a numeric string', () => {
+    expect(loadConfig({ API_PORT: '8080' }).api.port).toBe(8080);
+  });
+});
