@@ -51,7 +51,8 @@ export class OpenAiAnalyzer implements Analyzer {
     const words = parseAnalysisJson(content);
     const summary = truncate(words.summary.trim(), MAX_SUMMARY_CHARS);
     const tags = cleanTags(words.tags);
-    const embedding = await this.embed(`${summary}\n${tags.join(', ')}`, req.signal);
+    // The title goes in too: people search for what they named the file as often as for what is in it.
+    const embedding = await this.embed(`${req.title}\n${summary}\n${tags.join(', ')}`, req.signal);
     return { summary, tags, embedding };
   }
 
