@@ -25,12 +25,17 @@ ensure_npm_deps() {
   fi
 }
 
+# Debian packages are installed only as root on a machine with apt (BIBLIO_NO_APT=1 opts out).
+can_apt() { [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && [ -z "${BIBLIO_NO_APT:-}" ]; }
+apt_install() {
+  say "installing $* with apt-get…"
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@"; } >&2
+}
+
 ensure_ffmpeg() {
   if command -v ffmpeg >/dev/null 2>&1 && command -v ffprobe >/dev/null 2>&1; then return; fi
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && [ -z "${BIBLIO_NO_APT:-}" ]; then
-    say "installing ffmpeg with apt-get…"
-    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ffmpeg; } >&2 \
-      || die "apt-get install ffmpeg failed (see above)."
+  if can_apt; then
+    apt_install ffmpeg || die "apt-get install ffmpeg failed (see above)."
     return
   fi
   die "ffmpeg/ffprobe not found on PATH. Install them (Debian/Ubuntu: sudo apt-get install ffmpeg; macOS: brew install ffmpeg) or set FFMPEG_PATH and FFPROBE_PATH."
@@ -39,10 +44,8 @@ ensure_ffmpeg() {
 # Only the tests need a browser (the Web UI check); a machine without one skips that test and says so.
 ensure_chromium() {
   if command -v chromium >/dev/null 2>&1 || [ -n "${CHROMIUM_PATH:-}" ]; then return; fi
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && [ -z "${BIBLIO_NO_APT:-}" ]; then
-    say "installing chromium with apt-get (for the Web UI browser test)…"
-    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; } >&2 \
-      || say "could not install chromium: the Web UI browser test will be skipped."
+  if can_apt; then
+    apt_install chromium || say "could not install chromium: the Web UI browser test will be skipped."
     return
   fi
   say "no chromium found: the Web UI browser test will be skipped (install chromium or set CHROMIUM_PATH)."

@@ -28,8 +28,8 @@ class DemoError extends Error {}
 const out = (line = '') => process.stdout.write(`${line}\n`);
 
 async function main() {
-  const exitWhenDone = process.argv.includes('--exit') || loadConfig().exitAfterDemo;
   const config = loadConfig();
+  const exitWhenDone = process.argv.includes('--exit') || config.exitAfterDemo;
   const queues = taskQueues(config.queuePrefix);
   const temporalCli = process.env.TEMPORAL_CLI;
   if (!temporalCli) throw new DemoError('TEMPORAL_CLI is not set: run the demo with `npm run demo` (it resolves or builds the CLI).');

@@ -1,16 +1,7 @@
 import { OfflineAnalyzer, fnv1a32, hashingEmbedding } from '../../src/adapters/analyzer/offline-analyzer';
-import type { MediaFacts } from '../../src/workflows/contracts';
+import { sampleFacts } from '../support/facts';
 
-const facts: MediaFacts = {
-  durationSec: 12.5,
-  width: 1920,
-  height: 1080,
-  videoCodec: 'h264',
-  audioCodec: 'aac',
-  frameRate: 30,
-  sizeBytes: 1_000_000,
-  container: 'mp4',
-};
+const facts = sampleFacts;
 
 const norm = (v: number[]): number => Math.sqrt(v.reduce((s, x) => s + x * x, 0));
 const dot = (a: number[], b: number[]): number => a.reduce((s, x, i) => s + x * (b[i] ?? 0), 0);

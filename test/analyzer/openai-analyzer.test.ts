@@ -2,19 +2,10 @@ import { APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
 import { ApplicationFailure } from '@temporalio/common';
 import { OpenAiAnalyzer, retryDelayMs, toAiFailure } from '../../src/adapters/analyzer/openai-analyzer';
 import type { OpenAiConfig } from '../../src/config';
-import type { MediaFacts } from '../../src/workflows/contracts';
+import { sampleFacts } from '../support/facts';
 import { type OpenAiFaultServer, startOpenAiFaultServer } from '../support/openai-fault-server';
 
-const facts: MediaFacts = {
-  durationSec: 12.5,
-  width: 1920,
-  height: 1080,
-  videoCodec: 'h264',
-  audioCodec: 'aac',
-  frameRate: 30,
-  sizeBytes: 1_000_000,
-  container: 'mov,mp4,m4a,3gp,3g2,mj2',
-};
+const facts = sampleFacts;
 const request = { videoId: 'v1', title: 'Cat on a skateboard', facts };
 
 const SECRET_KEY = 'sk-test-SECRET0123456789abcdef';
