@@ -1,4 +1,6 @@
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
@@ -116,6 +118,34 @@ test('runs transcode, analyze and index on their own task queues and makes the v
   const search = await api.app.inject({ method: 'GET', url: '/search?q=sunset%20walk&limit=3' });
   expect(search.statusCode).toBe(200);
   expect(search.json().results[0]).toMatchObject({ videoId: 'happy-1' });
+});
+
+test('fetches a URL source over http and runs it through the same pipeline', async () => {
+  const clip = await readFile(path.join(ingestDir, 'dup.mp4'));
+  const server = http.createServer((req, res) => {
+    if (req.url?.startsWith('/clips/river.mp4')) {
+      res.writeHead(200, { 'content-type': 'video/mp4', 'content-length': clip.length });
+      res.end(clip);
+    } else {
+      res.writeHead(404).end();
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  try {
+    const ok = await post({ videoId: 'url-1', source: { kind: 'url', url: `http://127.0.0.1:${port}/clips/river.mp4?sig=secret` } });
+    expect(ok.status).toBe(202);
+    expect((await waitForEnd('url-1')).status).toBe('ready');
+
+    const missing = await post({ videoId: 'url-404', source: { kind: 'url', url: `http://127.0.0.1:${port}/clips/gone.mp4` } });
+    expect(missing.status).toBe(202);
+    const failed = await waitForEnd('url-404');
+    expect(failed.lastError).toMatchObject({ type: 'SourceNotFound', step: 'transcode' });
+    const trace = await traceSteps(env.client, 'video-url-404');
+    expect(trace.filter((t) => t.activity === 'transcode').map((t) => t.attempt)).toEqual([1]); // a 404 is not retried
+  } finally {
+    server.close();
+  }
 });
 
 test('a second start of the same video id returns the existing run, while running and after it finished', async () => {
