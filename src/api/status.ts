@@ -64,14 +64,20 @@ export async function buildStatus(
   }
 
   const failedInTemporal = ['FAILED', 'TERMINATED', 'CANCELLED', 'TIMED_OUT'].includes(workflowStatus);
-  const status: VideoStatus['status'] =
-    row.status === 'ready' || workflowStatus === 'COMPLETED'
+  // Temporal decides while it knows the run: the row turns ready/failed a moment before the
+  // workflow closes, and "ready" must never be shown next to a RUNNING workflow. The row
+  // speaks only when Temporal no longer knows the run (retention) or never started it.
+  const status: VideoStatus['status'] = description
+    ? workflowStatus === 'COMPLETED'
       ? 'ready'
-      : row.status === 'failed' || failedInTemporal
+      : failedInTemporal
         ? 'failed'
         : step === 'queued'
           ? 'queued'
-          : 'processing';
+          : 'processing'
+    : row.status === 'queued'
+      ? 'queued'
+      : row.status;
 
   const lastError = state?.error
     ? { type: state.error.type, message: state.error.message, step: state.error.step }
