@@ -6,9 +6,7 @@ import { z } from 'zod';
  * with nothing configured; every value is validated once, at start-up, so a typo fails
  * fast with the variable's name instead of surfacing as a strange error mid-run.
  */
-const boolFlag = z
-  .enum(['1', '0', 'true', 'false', 'yes', 'no'])
-  .transform((v) => v === '1' || v === 'true' || v === 'yes');
+const boolFlag = z.enum(['1', '0', 'true', 'false', 'yes', 'no']).transform((v) => v === '1' || v === 'true' || v === 'yes');
 
 const positiveInt = z.coerce.number().int().positive();
 
@@ -41,9 +39,7 @@ const envSchema = z.object({
   FFPROBE_PATH: z.string().default('ffprobe'),
   // 0 lets ffmpeg pick; tests and small machines set 1 so the Temporal server keeps a core.
   FFMPEG_THREADS: z.coerce.number().int().min(0).default(0),
-  FFMPEG_PRESET: z
-    .enum(['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium', 'slow'])
-    .default('veryfast'),
+  FFMPEG_PRESET: z.enum(['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium', 'slow']).default('veryfast'),
 
   MEDIA_CONCURRENCY: positiveInt.default(1),
   AI_CONCURRENCY: positiveInt.default(4),

@@ -40,7 +40,10 @@ export function buildApp(service: VideoService, opts: { logger?: FastifyServerOp
       });
     }
     const { created, status } = await service.start(parsed.data);
-    return reply.status(created ? 202 : 200).header('location', status.links.self).send(status);
+    return reply
+      .status(created ? 202 : 200)
+      .header('location', status.links.self)
+      .send(status);
   });
 
   app.get<{ Params: { id: string } }>('/videos/:id', async (req) => {

@@ -1,9 +1,7 @@
 import { z } from 'zod';
 import { VIDEO_ID_PATTERN } from '../workflows/ids';
 
-export const videoIdSchema = z
-  .string()
-  .regex(VIDEO_ID_PATTERN, 'videoId must be 1–64 characters of letters, digits, "_" or "-"');
+export const videoIdSchema = z.string().regex(VIDEO_ID_PATTERN, 'videoId must be 1–64 characters of letters, digits, "_" or "-"');
 
 // zod runs refinements even after .url() failed, so this must not throw on garbage.
 function isHttpUrl(u: string): boolean {
@@ -19,10 +17,7 @@ const sourceSchema = z.discriminatedUnion('kind', [
   z
     .object({
       kind: z.literal('url'),
-      url: z
-        .string()
-        .url('url must be an absolute URL')
-        .refine(isHttpUrl, 'only http and https URLs are accepted'),
+      url: z.string().url('url must be an absolute URL').refine(isHttpUrl, 'only http and https URLs are accepted'),
     })
     .strict(),
 ]);
@@ -43,7 +38,5 @@ export const searchQuerySchema = z.object({
 
 /** One readable sentence from zod's issues: "source.kind: …; videoId: …". */
 export function describeIssues(error: z.ZodError): string {
-  return error.issues
-    .map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message))
-    .join('; ');
+  return error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; ');
 }

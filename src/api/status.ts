@@ -86,7 +86,11 @@ export async function buildStatus(
       : row.errorType
         ? { type: row.errorType, message: row.errorMessage ?? '', step: row.failedStep }
         : failedInTemporal
-          ? { type: `Workflow${workflowStatus[0]}${workflowStatus.slice(1).toLowerCase()}`, message: `the run ended ${workflowStatus.toLowerCase()}`, step }
+          ? {
+              type: `Workflow${workflowStatus[0]}${workflowStatus.slice(1).toLowerCase()}`,
+              message: `the run ended ${workflowStatus.toLowerCase()}`,
+              step,
+            }
           : null;
 
   return {

@@ -134,7 +134,7 @@ export class VideoService {
   }
 
   /** File sources must resolve inside the ingest directory (no reading /etc/passwd through the API). */
-  private async normalizeSource(source: StartVideoBody["source"], videoId: string | undefined): Promise<VideoSource> {
+  private async normalizeSource(source: StartVideoBody['source'], videoId: string | undefined): Promise<VideoSource> {
     if (source.kind === 'url') return { kind: 'url', url: source.url };
     const root = await realpath(this.deps.ingestDir).catch(() => path.resolve(this.deps.ingestDir));
     const candidate = path.resolve(root, source.path);

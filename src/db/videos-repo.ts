@@ -56,10 +56,7 @@ export class VideosRepo {
 
   async getReady(ids: string[]): Promise<VideoRow[]> {
     if (ids.length === 0) return [];
-    const { rows } = await this.pool.query<VideoRow>(
-      `SELECT ${COLUMNS} FROM videos WHERE id = ANY($1) AND status = 'ready'`,
-      [ids],
-    );
+    const { rows } = await this.pool.query<VideoRow>(`SELECT ${COLUMNS} FROM videos WHERE id = ANY($1) AND status = 'ready'`, [ids]);
     return rows;
   }
 
@@ -67,7 +64,12 @@ export class VideosRepo {
    * Idempotent upsert: a redelivered index step writes the same values again, and a workflow
    * started outside the API (Temporal CLI, Web UI) still gets its row.
    */
-  async markReady(video: { id: string; source: VideoSource; workflowId: string }, media: TranscodeOutput, analysis: AnalyzeOutput, collection: string): Promise<void> {
+  async markReady(
+    video: { id: string; source: VideoSource; workflowId: string },
+    media: TranscodeOutput,
+    analysis: AnalyzeOutput,
+    collection: string,
+  ): Promise<void> {
     await this.pool.query(
       `INSERT INTO videos (id, source, workflow_id, status, rendition_path, thumbnail_path, duration_sec,
          width, height, summary, tags, analyzer, model, dim, offline_analysis, vector_collection)
@@ -96,7 +98,12 @@ export class VideosRepo {
     );
   }
 
-  async markFailed(video: { id: string; source: VideoSource; workflowId: string }, step: PipelineStep, errorType: string, message: string): Promise<void> {
+  async markFailed(
+    video: { id: string; source: VideoSource; workflowId: string },
+    step: PipelineStep,
+    errorType: string,
+    message: string,
+  ): Promise<void> {
     await this.pool.query(
       `INSERT INTO videos (id, source, workflow_id, status, failed_step, error_type, error_message)
        VALUES ($1, $2, $3, 'failed', $4, $5, $6)

@@ -53,7 +53,10 @@ async function main() {
   const applied = await migrate(config.databaseUrl);
   out(`  migrations ${applied.length ? `applied ${applied.join(', ')}` : 'up to date'}`);
 
-  const videoId = `demo-${new Date().toISOString().replace(/[-:T.Z]/g, '').slice(0, 14)}`;
+  const videoId = `demo-${new Date()
+    .toISOString()
+    .replace(/[-:T.Z]/g, '')
+    .slice(0, 14)}`;
   const clip = path.join(config.ingestDir, `${videoId}.mp4`);
   await makeSampleClip(clip, { seconds: 12, width: 1280, height: 720, audio: true, ffmpegPath: config.ffmpeg.ffmpegPath });
   out(`  sample     ${clip} (12 s, 1280x720, test pattern + 440 Hz tone)`);
@@ -93,18 +96,31 @@ async function main() {
         'temporal',
         temporalCli,
         [
-          'server', 'start-dev',
-          '--db-filename', dbFile,
+          'server',
+          'start-dev',
+          '--db-filename',
+          dbFile,
           // WAL: on-disk history at in-memory speed, and it survives kill -9 of the server.
-          '--sqlite-pragma', 'journal_mode=wal', '--sqlite-pragma', 'synchronous=normal',
-          '--ip', '127.0.0.1', '--port', String(TEMPORAL_PORT), '--ui-port', String(UI_PORT),
-          '--log-level', 'warn',
+          '--sqlite-pragma',
+          'journal_mode=wal',
+          '--sqlite-pragma',
+          'synchronous=normal',
+          '--ip',
+          '127.0.0.1',
+          '--port',
+          String(TEMPORAL_PORT),
+          '--ui-port',
+          String(UI_PORT),
+          '--log-level',
+          'warn',
         ],
         childEnv,
         path.join(logDir, 'temporal.log'),
       ),
     );
-    const connection = await waitFor('the Temporal dev server', 20_000, () => Connection.connect({ address: `127.0.0.1:${TEMPORAL_PORT}` }));
+    const connection = await waitFor('the Temporal dev server', 20_000, () =>
+      Connection.connect({ address: `127.0.0.1:${TEMPORAL_PORT}` }),
+    );
     const client = new Client({ connection, namespace: 'default' });
     out(`  temporal   dev server on 127.0.0.1:${TEMPORAL_PORT}, history in ${dbFile}`);
 
@@ -175,7 +191,9 @@ async function main() {
         results: { videoId: string; score: number }[];
       };
       const hit = search.results.find((h) => h.videoId === videoId);
-      out(`  search     GET /search?q=${query} → ${search.results.length} hit(s); this video ${hit ? `at score ${hit.score}` : 'not among them'}`);
+      out(
+        `  search     GET /search?q=${query} → ${search.results.length} hit(s); this video ${hit ? `at score ${hit.score}` : 'not among them'}`,
+      );
     }
     out();
     out(`Temporal Web UI: ${uiLink}`);
@@ -211,4 +229,3 @@ main().catch((err: Error) => {
   process.stderr.write(`${err instanceof DemoError || err instanceof ProcessDiedError ? '' : 'demo failed: '}${err.message}\n`);
   process.exit(1);
 });
-

@@ -80,7 +80,9 @@ export class ProcessDiedError extends Error {
 export async function assertAlive(procs: ManagedProcess[]): Promise<void> {
   for (const p of procs) {
     if (p.child.exitCode !== null) {
-      throw new ProcessDiedError(`${p.name} exited with code ${p.child.exitCode}. Last lines of ${p.logFile}:\n${await logTail(p.logFile)}`);
+      throw new ProcessDiedError(
+        `${p.name} exited with code ${p.child.exitCode}. Last lines of ${p.logFile}:\n${await logTail(p.logFile)}`,
+      );
     }
   }
 }

@@ -11,10 +11,24 @@ export interface SampleClipOptions {
 /** Generates a test-pattern clip (with a tone) with ffmpeg's lavfi sources: no media files in git. */
 export async function makeSampleClip(output: string, o: SampleClipOptions): Promise<void> {
   const args = [
-    '-hide_banner', '-nostdin', '-y', '-v', 'error',
-    '-f', 'lavfi', '-i', `testsrc2=size=${o.width}x${o.height}:rate=25:duration=${o.seconds}`,
+    '-hide_banner',
+    '-nostdin',
+    '-y',
+    '-v',
+    'error',
+    '-f',
+    'lavfi',
+    '-i',
+    `testsrc2=size=${o.width}x${o.height}:rate=25:duration=${o.seconds}`,
     ...(o.audio ? ['-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=48000:duration=${o.seconds}`] : []),
-    '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-threads', '1',
+    '-c:v',
+    'libx264',
+    '-preset',
+    'ultrafast',
+    '-pix_fmt',
+    'yuv420p',
+    '-threads',
+    '1',
     ...(o.audio ? ['-c:a', 'aac', '-shortest'] : []),
     output,
   ];

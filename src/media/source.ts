@@ -3,6 +3,7 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { ErrorType, failure } from '../errors';
 import type { VideoSource } from '../workflows/contracts';
 
@@ -67,7 +68,7 @@ async function download(url: string, opts: MaterializeOptions): Promise<string> 
     },
   });
   try {
-    await pipeline(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), cap, createWriteStream(target));
+    await pipeline(Readable.fromWeb(res.body as WebReadableStream), cap, createWriteStream(target));
   } catch (err) {
     if (opts.signal?.aborted || (err as { type?: string }).type === ErrorType.SourceTooLarge) throw err;
     throw failure(ErrorType.SourceUnavailable, `download of ${redact(url)} broke off: ${(err as Error).message}`);

@@ -56,13 +56,9 @@ export async function processVideo(input: ProcessVideoInput): Promise<ProcessVid
   try {
     state.media = await step('transcode', queues.media, () => media.transcode({ videoId, source: input.source }));
     const mediaOut = state.media;
-    state.analysis = await step('analyze', queues.ai, () =>
-      ai.analyze({ videoId, facts: mediaOut.source, title: titleOf(input.source) }),
-    );
+    state.analysis = await step('analyze', queues.ai, () => ai.analyze({ videoId, facts: mediaOut.source, title: titleOf(input.source) }));
     const analysis = state.analysis;
-    state.index = await step('index', queues.index, () =>
-      indexer.indexVideo({ videoId, source: input.source, media: mediaOut, analysis }),
-    );
+    state.index = await step('index', queues.index, () => indexer.indexVideo({ videoId, source: input.source, media: mediaOut, analysis }));
     state.step = 'done';
     return { videoId, media: mediaOut, analysis, index: state.index };
   } catch (err) {
@@ -93,7 +89,7 @@ function describeFailure(err: unknown): { type: string; message: string } {
 }
 
 function titleOf(source: VideoSource): string {
-  const raw = source.kind === 'file' ? source.path : source.url.split('?')[0] ?? source.url;
+  const raw = source.kind === 'file' ? source.path : (source.url.split('?')[0] ?? source.url);
   const last = raw.split('/').filter(Boolean).pop() ?? raw;
   return last.replace(/\.[A-Za-z0-9]{1,5}$/, '');
 }

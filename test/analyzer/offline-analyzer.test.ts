@@ -43,9 +43,7 @@ describe('hashingEmbedding', () => {
 
   it('makes texts sharing words more similar than unrelated texts', () => {
     const q = hashingEmbedding('skateboard cat');
-    expect(dot(q, hashingEmbedding('a cat on a skateboard'))).toBeGreaterThan(
-      dot(q, hashingEmbedding('mountain sunset timelapse')) + 0.3,
-    );
+    expect(dot(q, hashingEmbedding('a cat on a skateboard'))).toBeGreaterThan(dot(q, hashingEmbedding('mountain sunset timelapse')) + 0.3);
   });
 });
 

@@ -114,9 +114,7 @@ describe('OpenAiAnalyzer against an OpenAI-compatible server', () => {
   });
 
   it('maps 400 (e.g. unknown model) to AiRejected and keeps the server reason', async () => {
-    server.setScript([
-      { kind: 'status', status: 400, body: { error: { message: 'The model `nope` does not exist' } } },
-    ]);
+    server.setScript([{ kind: 'status', status: 400, body: { error: { message: 'The model `nope` does not exist' } } }]);
     const f = await failureOf(() => analyzer().analyze(request));
     expect(f.type).toBe('AiRejected');
     expect(f.nonRetryable).toBe(true);
@@ -302,9 +300,7 @@ describe('toAiFailure', () => {
   });
 
   it('redacts key-shaped strings from server reasons', () => {
-    const f = asFailure(
-      APIError.generate(400, { error: { message: `bad request for sk-proj-abc123XYZ` } }, undefined, headers()),
-    );
+    const f = asFailure(APIError.generate(400, { error: { message: `bad request for sk-proj-abc123XYZ` } }, undefined, headers()));
     expect(f.message).not.toContain('abc123XYZ');
     expect(f.message).toContain('[redacted]');
   });

@@ -11,9 +11,7 @@ if (url) {
     cleanup: async (spaces: VectorSpace[]) => {
       const client = new QdrantClient({ url, apiKey, checkCompatibility: false });
       // Not every space got a collection (never-written ones); deleting those is a no-op.
-      await Promise.all(
-        spaces.map((s) => client.deleteCollection(collectionName(s)).catch(() => undefined)),
-      );
+      await Promise.all(spaces.map((s) => client.deleteCollection(collectionName(s)).catch(() => undefined)));
     },
   });
 } else {

@@ -59,7 +59,11 @@ export function vectorStoreContract(name: string, open: () => Promise<VectorStor
       expect(hits[0]?.score).toBeCloseTo(1, 5);
       expect(hits[2]?.score).toBeCloseTo(0, 5);
       // Cosine ignores magnitude: a scaled query is the same direction.
-      const scaled = await store.search(space, axis(0).map((x) => x * 7), 1);
+      const scaled = await store.search(
+        space,
+        axis(0).map((x) => x * 7),
+        1,
+      );
       expect(scaled.map((h) => h.id)).toEqual(['exact']);
       expect(scaled[0]?.score).toBeCloseTo(1, 5);
     });
@@ -99,9 +103,7 @@ export function vectorStoreContract(name: string, open: () => Promise<VectorStor
     test('concurrent upserts of the same new id into a new space leave one point', async () => {
       const space = freshSpace();
       await Promise.all(
-        Array.from({ length: 6 }, (_, i) =>
-          store.upsert(space, [{ id: 'race', vector: axis(0), payload: { writer: i } }]),
-        ),
+        Array.from({ length: 6 }, (_, i) => store.upsert(space, [{ id: 'race', vector: axis(0), payload: { writer: i } }])),
       );
       const hits = await store.search(space, axis(0), 10);
       expect(hitsFor(hits, 'race')).toHaveLength(1);
@@ -172,9 +174,7 @@ export function vectorStoreContract(name: string, open: () => Promise<VectorStor
 
     test('a vector of the wrong length is rejected on upsert and on search', async () => {
       const space = freshSpace();
-      await expect(store.upsert(space, [{ id: 'bad', vector: axis(0, DIM + 1), payload: {} }])).rejects.toThrow(
-        /dimension/i,
-      );
+      await expect(store.upsert(space, [{ id: 'bad', vector: axis(0, DIM + 1), payload: {} }])).rejects.toThrow(/dimension/i);
       await store.upsert(space, [{ id: 'good', vector: axis(0), payload: {} }]);
       await expect(store.search(space, axis(0, DIM - 1), 10)).rejects.toThrow(/dimension/i);
       // The rejected batch must not have left anything behind.

@@ -80,11 +80,14 @@ test('shows the three steps ran on three task queues and ends with the result an
   expect(output).toMatch(/indexVideo\s+task queue 'index'\s+ran by index@/);
   expect(output).toMatch(/rendition\s+\S+rendition\.mp4 \(1280x720/);
   expect(output).toMatch(/search\s+.*this video at score/);
-  expect(output).toMatch(new RegExp(`Temporal Web UI: http://localhost:${ports.ui}/namespaces/default/workflows/video-demo-\\d+/[0-9a-f-]+/history`));
+  expect(output).toMatch(
+    new RegExp(`Temporal Web UI: http://localhost:${ports.ui}/namespaces/default/workflows/video-demo-\\d+/[0-9a-f-]+/history`),
+  );
 });
 
 const browserTest = existsSync(CHROMIUM) ? test : test.skip;
-if (!existsSync(CHROMIUM)) console.warn(`Web UI browser check SKIPPED: no Chromium at ${CHROMIUM} (npm test installs it as root; or set CHROMIUM_PATH)`);
+if (!existsSync(CHROMIUM))
+  console.warn(`Web UI browser check SKIPPED: no Chromium at ${CHROMIUM} (npm test installs it as root; or set CHROMIUM_PATH)`);
 
 browserTest('the run is visible as Completed in the Temporal Web UI', async () => {
   const link = /Temporal Web UI: (\S+)/.exec(output)?.[1];
@@ -92,7 +95,16 @@ browserTest('the run is visible as Completed in the Temporal Web UI', async () =
   const workflowId = /workflows\/(video-demo-\d+)\//.exec(link!)?.[1];
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
   try {
     const page = await browser.newPage();

@@ -47,7 +47,13 @@ beforeAll(async () => {
     dataDir,
     ingestDir,
     queues,
-    openai: { baseURL: fault.url, apiKey: 'sk-test-key', chatModel: 'gpt-4o-mini', embeddingModel: 'text-embedding-3-small', timeoutMs: 5000 },
+    openai: {
+      baseURL: fault.url,
+      apiKey: 'sk-test-key',
+      chatModel: 'gpt-4o-mini',
+      embeddingModel: 'text-embedding-3-small',
+      timeoutMs: 5000,
+    },
   });
 });
 
@@ -61,7 +67,11 @@ afterAll(async () => {
 });
 
 async function runVideo(videoId: string): Promise<VideoStatus> {
-  const res = await api.app.inject({ method: 'POST', url: '/videos', payload: { videoId, source: { kind: 'file', path: 'harbour cranes.mp4' } } });
+  const res = await api.app.inject({
+    method: 'POST',
+    url: '/videos',
+    payload: { videoId, source: { kind: 'file', path: 'harbour cranes.mp4' } },
+  });
   expect(res.statusCode).toBe(202);
   for (let i = 0; i < 300; i++) {
     const status = (await api.app.inject({ method: 'GET', url: `/videos/${videoId}` })).json() as VideoStatus;

@@ -53,7 +53,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   // SHOW_WORKER_LOGS=1 prints what each worker process said: the fastest way to a failure's cause.
-  if (process.env.SHOW_WORKER_LOGS) for (const [role, text] of workers?.output ?? []) console.log(`--- ${role} worker ---\n${text.slice(-5000)}`);
+  if (process.env.SHOW_WORKER_LOGS)
+    for (const [role, text] of workers?.output ?? []) console.log(`--- ${role} worker ---\n${text.slice(-5000)}`);
   await api?.close();
   await workers?.stop();
   await env?.teardown();
@@ -190,7 +191,10 @@ test('a file that is not a video fails with a typed InvalidMedia error and is no
   expect(trace.filter((t) => t.activity === 'transcode').map((t) => t.attempt)).toEqual([1]);
 
   // The workflow itself failed (not "completed: rejected") with the same type.
-  const err = await env.client.workflow.getHandle('video-notvideo-1').result().catch((e: unknown) => e);
+  const err = await env.client.workflow
+    .getHandle('video-notvideo-1')
+    .result()
+    .catch((e: unknown) => e);
   expect(err).toBeInstanceOf(WorkflowFailedError);
   const cause = (err as WorkflowFailedError).cause;
   expect(cause).toBeInstanceOf(ApplicationFailure);
@@ -225,7 +229,10 @@ test('a step whose queue has no worker says so in the status instead of spinning
     }
     expect(status?.waitingFor).toBe(`no worker is polling task queue '${orphanQueues.media}'`);
   } finally {
-    await env.client.workflow.getHandle('video-orphan-1').terminate('test cleanup').catch(() => undefined);
+    await env.client.workflow
+      .getHandle('video-orphan-1')
+      .terminate('test cleanup')
+      .catch(() => undefined);
     await store.close();
   }
 });

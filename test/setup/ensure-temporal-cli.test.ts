@@ -223,8 +223,7 @@ describe('ensure-temporal-cli.sh building with (a fake) go', () => {
     return { r, cached, log };
   }
 
-  const writesCli = (version: string) =>
-    `printf '#!/bin/sh\\necho "${version}"\\n' > "$GOBIN/temporal" && chmod +x "$GOBIN/temporal"`;
+  const writesCli = (version: string) => `printf '#!/bin/sh\\necho "${version}"\\n' > "$GOBIN/temporal" && chmod +x "$GOBIN/temporal"`;
 
   it('installs the pinned v1.5.1 CLI module with go install', () => {
     const { log } = buildCase('build-args', writesCli(GOOD_VERSION));

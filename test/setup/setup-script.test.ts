@@ -137,10 +137,7 @@ describe('setup.sh installing ffmpeg with apt-get', () => {
   it('runs apt-get update then installs ffmpeg without recommends when root', () => {
     const r = runSetup({ uid: 0, aptGet: loggingApt });
     expect(r.code).toBe(0);
-    expect(readFileSync(aptLog(r), 'utf8').trim().split('\n')).toEqual([
-      'update -qq',
-      'install -y -qq --no-install-recommends ffmpeg',
-    ]);
+    expect(readFileSync(aptLog(r), 'utf8').trim().split('\n')).toEqual(['update -qq', 'install -y -qq --no-install-recommends ffmpeg']);
   });
 
   it('reports the freshly installed ffmpeg in the ready line', () => {

@@ -20,9 +20,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   try {
     await admin.connect();
   } catch (err) {
-    throw new Error(
-      `PostgreSQL is not reachable at ${adminUrl()} (${(err as Error).message}): start it or set TEST_DATABASE_URL`,
-    );
+    throw new Error(`PostgreSQL is not reachable at ${adminUrl()} (${(err as Error).message}): start it or set TEST_DATABASE_URL`);
   }
   await admin.query(`CREATE DATABASE ${name}`);
   await admin.end();

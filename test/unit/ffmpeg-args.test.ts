@@ -1,13 +1,7 @@
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import {
-  parseProgressLine,
-  probeArgs,
-  renditionArgs,
-  thumbnailTime,
-  type RenditionOptions,
-} from '../../src/media/ffmpeg-args';
+import { parseProgressLine, probeArgs, renditionArgs, thumbnailTime, type RenditionOptions } from '../../src/media/ffmpeg-args';
 import { interpretProbe } from '../../src/media/probe';
 import { lastErrorLine, runProcess } from '../../src/media/run-process';
 import { makeSampleClip } from '../../src/media/sample-clip';
@@ -130,7 +124,7 @@ describe('parseProgressLine', () => {
     expect(parseProgressLine('out_time_us=1500000')).toBe(1.5);
   });
 
-  it('reads out_time_ms as microseconds too (ffmpeg\'s historical misnomer)', () => {
+  it("reads out_time_ms as microseconds too (ffmpeg's historical misnomer)", () => {
     expect(parseProgressLine('out_time_ms=2250000')).toBe(2.25);
   });
 
@@ -190,7 +184,11 @@ async function transcode(input: string, output: string, onProgress?: (sec: numbe
   });
   if (res.code !== 0) {
     // The last line is only "Conversion failed!": show the lines that say why.
-    const why = res.stderrTail.split('\n').filter((l) => /error|divisible|invalid/i.test(l)).slice(-3).join(' | ');
+    const why = res.stderrTail
+      .split('\n')
+      .filter((l) => /error|divisible|invalid/i.test(l))
+      .slice(-3)
+      .join(' | ');
     throw new Error(`ffmpeg rejected renditionArgs (exit ${res.code}): ${why || lastErrorLine(res.stderrTail)}`);
   }
 }
@@ -252,9 +250,23 @@ describe('renditionArgs run through real ffmpeg', () => {
     // testsrc, which keeps 161x121, in 4:4:4 (4:2:0 cannot hold odd sizes).
     const src = path.join(dir, 'odd.mp4');
     const gen = await runProcess('ffmpeg', [
-      '-hide_banner', '-nostdin', '-y', '-v', 'error',
-      '-f', 'lavfi', '-i', 'testsrc=size=161x121:rate=25:duration=1',
-      '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv444p', '-threads', '1',
+      '-hide_banner',
+      '-nostdin',
+      '-y',
+      '-v',
+      'error',
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc=size=161x121:rate=25:duration=1',
+      '-c:v',
+      'libx264',
+      '-preset',
+      'ultrafast',
+      '-pix_fmt',
+      'yuv444p',
+      '-threads',
+      '1',
       src,
     ]);
     expect(gen.code).toBe(0);

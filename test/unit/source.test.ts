@@ -55,9 +55,7 @@ describe('materializeSource with a file source', () => {
   });
 
   it('fails a missing file with a non-retryable SourceNotFound', async () => {
-    const f = await failureOf(
-      materializeSource({ kind: 'file', path: path.join(dir, 'missing.mp4') }, { workDir: dir, maxBytes: 1000 }),
-    );
+    const f = await failureOf(materializeSource({ kind: 'file', path: path.join(dir, 'missing.mp4') }, { workDir: dir, maxBytes: 1000 }));
     expect(f.type).toBe('SourceNotFound');
     expect(f.nonRetryable).toBe(true);
   });
@@ -142,10 +140,7 @@ describe('materializeSource with a URL source', () => {
 
   it('accepts a response of exactly maxBytes', async () => {
     const dir = await attemptDir();
-    const file = await materializeSource(
-      { kind: 'url', url: `${base}/video.mp4` },
-      { workDir: dir, maxBytes: payload.length },
-    );
+    const file = await materializeSource({ kind: 'url', url: `${base}/video.mp4` }, { workDir: dir, maxBytes: payload.length });
     expect((await readFile(file)).length).toBe(payload.length);
   });
 
@@ -158,9 +153,7 @@ describe('materializeSource with a URL source', () => {
   });
 
   it('fails a 410 with SourceNotFound', async () => {
-    const f = await failureOf(
-      materializeSource({ kind: 'url', url: `${base}/gone` }, { workDir: await attemptDir(), maxBytes: 10_000 }),
-    );
+    const f = await failureOf(materializeSource({ kind: 'url', url: `${base}/gone` }, { workDir: await attemptDir(), maxBytes: 10_000 }));
     expect(f.type).toBe('SourceNotFound');
   });
 
@@ -175,9 +168,7 @@ describe('materializeSource with a URL source', () => {
   });
 
   it('fails a 503 with a retryable SourceUnavailable', async () => {
-    const f = await failureOf(
-      materializeSource({ kind: 'url', url: `${base}/busy` }, { workDir: await attemptDir(), maxBytes: 10_000 }),
-    );
+    const f = await failureOf(materializeSource({ kind: 'url', url: `${base}/busy` }, { workDir: await attemptDir(), maxBytes: 10_000 }));
     expect(f.type).toBe('SourceUnavailable');
     expect(f.nonRetryable).toBe(false);
   });

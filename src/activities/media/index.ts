@@ -72,7 +72,10 @@ export function createMediaActivities(deps: MediaDeps) {
           },
         );
         if (encoded.code !== 0) {
-          throw failure(ErrorType.TranscodeFailed, `ffmpeg exited with ${encoded.code ?? encoded.signal}: ${lastErrorLine(encoded.stderrTail)}`);
+          throw failure(
+            ErrorType.TranscodeFailed,
+            `ffmpeg exited with ${encoded.code ?? encoded.signal}: ${lastErrorLine(encoded.stderrTail)}`,
+          );
         }
         const renditionFacts = await probe(renditionTmp, signal, 'the rendition');
         if (renditionFacts.durationSec < sourceFacts.durationSec * MIN_DURATION_RATIO - 0.5) {
@@ -85,7 +88,9 @@ export function createMediaActivities(deps: MediaDeps) {
 
         beat({ phase: 'thumbnail', percent: 99 });
         const thumbTmp = path.join(workDir, 'thumbnail.jpg');
-        const thumb = await runProcess(ffmpegPath, thumbnailArgs(renditionTmp, thumbTmp, thumbnailTime(renditionFacts.durationSec)), { signal });
+        const thumb = await runProcess(ffmpegPath, thumbnailArgs(renditionTmp, thumbTmp, thumbnailTime(renditionFacts.durationSec)), {
+          signal,
+        });
         const thumbSize = (await stat(thumbTmp).catch(() => undefined))?.size ?? 0;
         if (thumb.code !== 0 || thumbSize === 0) {
           throw failure(ErrorType.TranscodeFailed, `thumbnail extraction failed: ${lastErrorLine(thumb.stderrTail)}`);

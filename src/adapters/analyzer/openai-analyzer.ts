@@ -168,7 +168,12 @@ function parseEmbedding(res: unknown): number[] {
 /** Cuts by code point so an emoji is never split into a lone surrogate. */
 function truncate(s: string, max: number): string {
   const chars = Array.from(s);
-  return chars.length <= max ? s : `${chars.slice(0, max - 1).join('').trimEnd()}…`;
+  return chars.length <= max
+    ? s
+    : `${chars
+        .slice(0, max - 1)
+        .join('')
+        .trimEnd()}…`;
 }
 
 function cleanTags(raw: string[]): string[] {
@@ -252,9 +257,7 @@ export function retryDelayMs(headers: Headers | undefined, now = Date.now()): nu
 function serverReason(err: APIError): string {
   const body: unknown = err.error;
   const message =
-    typeof body === 'object' && body !== null && 'message' in body && typeof body.message === 'string'
-      ? body.message
-      : err.message;
+    typeof body === 'object' && body !== null && 'message' in body && typeof body.message === 'string' ? body.message : err.message;
   return safeText(message);
 }
 

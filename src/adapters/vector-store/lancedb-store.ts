@@ -150,9 +150,7 @@ function schemaFor(dim: number): Schema {
 
 function assertDim(space: VectorSpace, vector: number[], what: string): void {
   if (vector.length !== space.dim) {
-    throw new Error(
-      `${what} has ${vector.length} dimensions but space ${collectionName(space)} expects ${space.dim}`,
-    );
+    throw new Error(`${what} has ${vector.length} dimensions but space ${collectionName(space)} expects ${space.dim}`);
   }
 }
 
@@ -167,7 +165,5 @@ function toHit(row: unknown): VectorHit {
 
 function parsePayload(json: string): Record<string, unknown> {
   const value: unknown = JSON.parse(json);
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-    ? (value as Record<string, unknown>)
-    : {};
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
 }

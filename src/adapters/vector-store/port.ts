@@ -36,6 +36,10 @@ export interface VectorStore {
 
 /** A stable, store-safe name for a space: lowercase letters, digits and underscores. */
 export function collectionName(space: VectorSpace): string {
-  const clean = (s: string) => s.toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_+|_+$/g, '');
+  const clean = (s: string) =>
+    s
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '_')
+      .replace(/^_+|_+$/g, '');
   return `videos__${clean(space.analyzer)}__${clean(space.model)}__${space.dim}`;
 }

@@ -119,9 +119,7 @@ export function pointId(id: string): string {
 
 function assertDim(space: VectorSpace, vector: number[], what: string): void {
   if (vector.length !== space.dim) {
-    throw new Error(
-      `${what} has ${vector.length} dimensions but space ${collectionName(space)} expects ${space.dim}`,
-    );
+    throw new Error(`${what} has ${vector.length} dimensions but space ${collectionName(space)} expects ${space.dim}`);
   }
 }
 
