@@ -1,6 +1,7 @@
 // `npm run demo`: a generated sample clip through the whole pipeline on embedded defaults —
 // Temporal dev server (history on disk, Web UI), one process per task queue, the HTTP API —
 // with live progress, ending with where to look. Stays up until Ctrl-C unless --exit.
+import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Connection, Client } from '@temporalio/client';
@@ -53,10 +54,11 @@ async function main() {
   const applied = await migrate(config.databaseUrl);
   out(`  migrations ${applied.length ? `applied ${applied.join(', ')}` : 'up to date'}`);
 
+  // Fresh per run (a second run in the same second must not find the first one's video).
   const videoId = `demo-${new Date()
     .toISOString()
     .replace(/[-:T.Z]/g, '')
-    .slice(0, 14)}`;
+    .slice(0, 14)}-${randomBytes(3).toString('hex')}`;
   const clip = path.join(config.ingestDir, `${videoId}.mp4`);
   await makeSampleClip(clip, { seconds: 12, width: 1280, height: 720, audio: true, ffmpegPath: config.ffmpeg.ffmpegPath });
   out(`  sample     ${clip} (12 s, 1280x720, test pattern + 440 Hz tone)`);

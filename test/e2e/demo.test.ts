@@ -81,7 +81,7 @@ test('shows the three steps ran on three task queues and ends with the result an
   expect(output).toMatch(/rendition\s+\S+rendition\.mp4 \(1280x720/);
   expect(output).toMatch(/search\s+.*this video at score/);
   expect(output).toMatch(
-    new RegExp(`Temporal Web UI: http://localhost:${ports.ui}/namespaces/default/workflows/video-demo-\\d+/[0-9a-f-]+/history`),
+    new RegExp(`Temporal Web UI: http://localhost:${ports.ui}/namespaces/default/workflows/video-demo-\\d+-[0-9a-f]{6}/[0-9a-f-]+/history`),
   );
 });
 
@@ -92,7 +92,7 @@ if (!existsSync(CHROMIUM))
 browserTest('the run is visible as Completed in the Temporal Web UI', async () => {
   const link = /Temporal Web UI: (\S+)/.exec(output)?.[1];
   expect(link).toBeDefined();
-  const workflowId = /workflows\/(video-demo-\d+)\//.exec(link!)?.[1];
+  const workflowId = /workflows\/(video-demo-\d+-[0-9a-f]{6})\//.exec(link!)?.[1];
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: [
@@ -126,4 +126,33 @@ test('Ctrl-C stops API, workers and the Temporal server and exits 0', async () =
   expect(await portTaken(ports.api)).toBe(false);
   expect(await portTaken(ports.temporal)).toBe(false);
   expect(await portTaken(ports.ui)).toBe(false);
+});
+
+test('a taken port gets a clear message naming the port and the variable, not a stack trace', async () => {
+  const blocker = net.createServer().listen(0, '127.0.0.1');
+  await new Promise((r) => blocker.once('listening', r));
+  const taken = (blocker.address() as net.AddressInfo).port;
+  try {
+    const run = spawn(process.execPath, [DEMO], {
+      env: {
+        ...process.env,
+        TEMPORAL_CLI: temporalCliPath(),
+        BIBLIO_DATA_DIR: dataDir,
+        API_PORT: String(taken),
+        DEMO_TEMPORAL_PORT: String(await freePort()),
+        DEMO_UI_PORT: String(await freePort()),
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let text = '';
+    run.stdout?.on('data', (c: Buffer) => (text += c.toString()));
+    run.stderr?.on('data', (c: Buffer) => (text += c.toString()));
+    const code = await new Promise<number | null>((resolve) => run.once('exit', resolve));
+    expect(code).toBe(1);
+    expect(text).toContain(`port ${taken} (API) is taken`);
+    expect(text).toContain('API_PORT');
+    expect(text).not.toMatch(/\n\s+at /);
+  } finally {
+    blocker.close();
+  }
 });
