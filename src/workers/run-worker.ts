@@ -54,7 +54,7 @@ export function runWorkerProcess(role: QueueRole, plan: (config: Config) => Prom
   main().then(
     () => process.exit(0),
     (err: Error) => {
-      log.error({ err: { type: err.name, message: err.message } }, `${role} worker failed: ${err.message}`);
+      log.error({ failure: { type: err.name, message: err.message } }, `${role} worker failed: ${err.message}`);
       process.exit(1);
     },
   );
