@@ -11,6 +11,8 @@ export interface MaterializeOptions {
   workDir: string;
   maxBytes: number;
   signal?: AbortSignal;
+  /** Called as bytes arrive, so a long download keeps heartbeating (percent is null without a content-length). */
+  onProgress?: (bytes: number, percent: number | null) => void;
 }
 
 /**
@@ -60,6 +62,7 @@ async function download(url: string, opts: MaterializeOptions): Promise<string> 
   const cap = new Transform({
     transform(chunk: Buffer, _enc, done) {
       seen += chunk.length;
+      opts.onProgress?.(seen, declared > 0 ? Math.min(100, Math.floor((seen / declared) * 100)) : null);
       if (seen > opts.maxBytes) {
         done(failure(ErrorType.SourceTooLarge, `source exceeded the ${opts.maxBytes}-byte cap while downloading`));
         return;

@@ -138,6 +138,27 @@ describe('materializeSource with a URL source', () => {
     expect((await readFile(file)).equals(payload)).toBe(true);
   });
 
+  it('reports download progress as bytes arrive, reaching 100% with a content-length', async () => {
+    const seen: [number, number | null][] = [];
+    await materializeSource(
+      { kind: 'url', url: `${base}/video.mp4` },
+      { workDir: await attemptDir(), maxBytes: 10_000, onProgress: (bytes, percent) => seen.push([bytes, percent]) },
+    );
+    expect(seen.length).toBeGreaterThan(0);
+    expect(seen.at(-1)).toEqual([payload.length, 100]);
+    expect(seen.map(([b]) => b)).toEqual([...seen.map(([b]) => b)].sort((a, b) => a - b));
+  });
+
+  it('reports bytes without a percent when the size is unknown', async () => {
+    const seen: (number | null)[] = [];
+    await materializeSource(
+      { kind: 'url', url: `${base}/chunked.mp4` },
+      { workDir: await attemptDir(), maxBytes: 10_000, onProgress: (_bytes, percent) => seen.push(percent) },
+    );
+    expect(seen.length).toBeGreaterThanOrEqual(2);
+    expect(new Set(seen)).toEqual(new Set([null]));
+  });
+
   it('accepts a response of exactly maxBytes', async () => {
     const dir = await attemptDir();
     const file = await materializeSource({ kind: 'url', url: `${base}/video.mp4` }, { workDir: dir, maxBytes: payload.length });

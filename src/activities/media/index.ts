@@ -46,7 +46,13 @@ export function createMediaActivities(deps: MediaDeps) {
       await mkdir(workDir, { recursive: true });
       try {
         beat({ phase: 'fetch', percent: 0 });
-        const local = await materializeSource(input.source, { workDir, maxBytes: deps.maxSourceBytes, signal });
+        const local = await materializeSource(input.source, {
+          workDir,
+          maxBytes: deps.maxSourceBytes,
+          signal,
+          // A long download must keep heartbeating or the server times the attempt out.
+          onProgress: (_bytes, percent) => beat({ phase: 'fetch', percent: percent ?? 0 }),
+        });
         beat({ phase: 'probe', percent: 0 });
         const sourceFacts = await probe(local, signal, 'the source');
 
