@@ -27,6 +27,12 @@ export function createAiActivities(deps: AiDeps) {
         vector: result.embedding,
       });
       ctx.heartbeat({ phase: 'analyze', percent: 100 });
+      ctx.log.info('analyzed', {
+        videoId: input.videoId,
+        analyzer: deps.analyzer.name,
+        model: deps.analyzer.model,
+        dim: result.embedding.length,
+      });
       return {
         analyzer: deps.analyzer.name,
         model: deps.analyzer.model,

@@ -1,3 +1,4 @@
+import { log } from '@temporalio/activity';
 import type { Pool } from 'pg';
 import { collectionName, type VectorStore } from '../../adapters/vector-store/port';
 import { readEmbeddingArtifact } from '../../artifacts/embedding-artifact';
@@ -41,6 +42,7 @@ export function createIndexerActivities(deps: IndexerDeps) {
       } catch (err) {
         throw failure(ErrorType.DatabaseUnavailable, `could not record video ${input.videoId}: ${(err as Error).message}`);
       }
+      log.info('indexed', { videoId: input.videoId, collection: collectionName(space), vectorStore: deps.vectorStore.backend });
       return { collection: collectionName(space), indexedAt: new Date().toISOString() };
     },
 

@@ -110,6 +110,8 @@ export function createMediaActivities(deps: MediaDeps) {
         await rename(renditionTmp, renditionPath);
         await rename(thumbTmp, thumbnailPath);
         beat({ phase: 'done', percent: 100 });
+        // The activity logger adds workflow id, run id, activity type and attempt to every line.
+        ctx.log.info('transcoded', { videoId: input.videoId, source: sourceFacts, rendition: renditionFacts, renditionPath });
         return { renditionPath, thumbnailPath, source: sourceFacts, rendition: renditionFacts };
       } finally {
         await rm(workDir, { recursive: true, force: true });
