@@ -44,6 +44,12 @@ export interface VideoStatus {
 
 const QUERY_DEADLINE_MS = 3_000;
 
+const STEP_ACTIVITY: Partial<Record<PipelineState['step'], string>> = {
+  transcode: 'transcode',
+  analyze: 'analyze',
+  index: 'indexVideo',
+};
+
 export async function buildStatus(
   client: Client,
   row: VideoRow,
@@ -52,10 +58,12 @@ export async function buildStatus(
   const handle = client.workflow.getHandle(row.workflowId);
   const description = await handle.describe().catch(() => undefined);
   const state = description ? await queryState(client, row.workflowId) : undefined;
-  const pending = description ? pendingProgress(description) : undefined;
+  const pendingAny = description ? pendingProgress(description) : undefined;
   const workflowStatus = description?.status.name ?? 'NOT_STARTED';
   const runId = description?.runId ?? null;
   const step = state?.step ?? (row.status === 'ready' ? 'done' : row.status === 'failed' ? 'failed' : 'queued');
+  // describe() and the query are two calls: ignore a pending activity that belongs to another step.
+  const pending = pendingAny && (!state || STEP_ACTIVITY[step] === pendingAny.activityType) ? pendingAny : undefined;
 
   let waitingFor: string | null = null;
   if (workflowStatus === 'RUNNING' && pending && pending.attempt === 1 && !pending.started) {
@@ -135,6 +143,7 @@ function pendingProgress(d: WorkflowExecutionDescription) {
   const failure = activity.lastFailure;
   const failureType = failure?.applicationFailureInfo?.type || (failure?.timeoutFailureInfo ? 'Timeout' : undefined);
   return {
+    activityType: activity.activityType?.name ?? '',
     attempt: activity.attempt ?? 1,
     started: activity.state === temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED,
     progress,

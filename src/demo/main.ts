@@ -59,7 +59,9 @@ async function main() {
     .toISOString()
     .replace(/[-:T.Z]/g, '')
     .slice(0, 14)}-${randomBytes(3).toString('hex')}`;
-  const clip = path.join(config.ingestDir, `${videoId}.mp4`);
+  // One folder per run keeps runs apart; the file name is the title the analyzer sees.
+  const clip = path.join(config.ingestDir, videoId, 'sample test clip.mp4');
+  await mkdir(path.dirname(clip), { recursive: true });
   await makeSampleClip(clip, { seconds: 12, width: 1280, height: 720, audio: true, ffmpegPath: config.ffmpeg.ffmpegPath });
   out(`  sample     ${clip} (12 s, 1280x720, test pattern + 440 Hz tone)`);
 
@@ -146,7 +148,7 @@ async function main() {
     const started = await fetch(`${apiUrl}/videos`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ videoId, source: { kind: 'file', path: path.basename(clip) } }),
+      body: JSON.stringify({ videoId, source: { kind: 'file', path: path.relative(config.ingestDir, clip) } }),
     });
     const startBody = (await started.json()) as VideoStatus;
     if (started.status !== 202) throw new DemoError(`POST /videos answered ${started.status}: ${JSON.stringify(startBody)}`);
