@@ -6,6 +6,8 @@ export interface SampleClipOptions {
   height: number;
   audio: boolean;
   ffmpegPath?: string;
+  /** 4:2:0 by default; 'yuv444p' allows odd sizes (an awkward upload to test against). */
+  pixelFormat?: 'yuv420p' | 'yuv444p';
 }
 
 /** Generates a test-pattern clip (with a tone) with ffmpeg's lavfi sources: no media files in git. */
@@ -19,14 +21,15 @@ export async function makeSampleClip(output: string, o: SampleClipOptions): Prom
     '-f',
     'lavfi',
     '-i',
-    `testsrc2=size=${o.width}x${o.height}:rate=25:duration=${o.seconds}`,
+    // testsrc2 rounds sizes to even; testsrc keeps odd ones.
+    `${o.pixelFormat === 'yuv444p' ? 'testsrc' : 'testsrc2'}=size=${o.width}x${o.height}:rate=25:duration=${o.seconds}`,
     ...(o.audio ? ['-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=48000:duration=${o.seconds}`] : []),
     '-c:v',
     'libx264',
     '-preset',
     'ultrafast',
     '-pix_fmt',
-    'yuv420p',
+    o.pixelFormat ?? 'yuv420p',
     '-threads',
     '1',
     ...(o.audio ? ['-c:a', 'aac', '-shortest'] : []),
