@@ -4,6 +4,7 @@ import { temporal } from '@temporalio/proto';
 import type { VideoRow } from '../db/videos-repo';
 import type { HeartbeatProgress, PipelineState } from '../workflows/contracts';
 import { statusQuery } from '../workflows/messages';
+import { pollerCount } from '../temporal/pollers';
 
 /**
  * The one status document the API, the CLI and the dashboard show. It merges what the
@@ -68,7 +69,9 @@ export async function buildStatus(
   let waitingFor: string | null = null;
   if (workflowStatus === 'RUNNING' && pending && pending.attempt === 1 && !pending.started) {
     const queue = opts.stepQueues[step];
-    if (queue && !(await hasPollers(client, queue))) waitingFor = `no worker is polling task queue '${queue}'`;
+    // An unanswered describe is not evidence of a problem: only a definite 0 is reported.
+    const pollers = queue ? await pollerCount(client, queue, 'activity').catch(() => 1) : 1;
+    if (pollers === 0) waitingFor = `no worker is polling task queue '${queue}'`;
   }
 
   const failedInTemporal = ['FAILED', 'TERMINATED', 'CANCELLED', 'TIMED_OUT'].includes(workflowStatus);
@@ -149,19 +152,6 @@ function pendingProgress(d: WorkflowExecutionDescription) {
     progress,
     lastFailure: failure ? { type: failureType ?? 'ActivityFailed', message: failure.message ?? '' } : undefined,
   };
-}
-
-async function hasPollers(client: Client, queue: string): Promise<boolean> {
-  try {
-    const res = await client.workflowService.describeTaskQueue({
-      namespace: client.options.namespace,
-      taskQueue: { name: queue },
-      taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
-    });
-    return (res.pollers?.length ?? 0) > 0;
-  } catch {
-    return true; // unknown: do not claim a problem we cannot see
-  }
 }
 
 function resultOf(row: VideoRow, state: PipelineState | undefined): VideoStatus['result'] {

@@ -5,11 +5,11 @@ import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Connection, Client } from '@temporalio/client';
-import { temporal } from '@temporalio/proto';
 import { loadConfig } from '../config';
 import { ensureDatabase, migrate, redactUrl } from '../db/database';
 import { makeSampleClip } from '../media/sample-clip';
-import { taskQueues, type TaskQueues } from '../queues';
+import { QUEUE_ROLES, taskQueues, type TaskQueues } from '../queues';
+import { pollerCount } from '../temporal/pollers';
 import { traceSteps } from '../temporal/step-trace';
 import type { VideoStatus } from '../api/status';
 import { assertAlive, ProcessDiedError, portTaken, startProcess, stopProcess, waitFor, type ManagedProcess } from './processes';
@@ -213,17 +213,11 @@ async function main() {
 }
 
 async function waitForPollers(client: Client, queues: TaskQueues, procs: ManagedProcess[]) {
-  const checks: [string, temporal.api.enums.v1.TaskQueueType][] = [
-    [queues.pipeline, temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW],
-    [queues.media, temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY],
-    [queues.ai, temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY],
-    [queues.index, temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY],
-  ];
   await waitFor('every worker to poll its task queue', 60_000, async () => {
     await assertAlive(procs);
-    for (const [name, type] of checks) {
-      const res = await client.workflowService.describeTaskQueue({ namespace: 'default', taskQueue: { name }, taskQueueType: type });
-      if (!res.pollers?.length) return undefined;
+    for (const role of QUEUE_ROLES) {
+      const kind = role === 'pipeline' ? 'workflow' : 'activity';
+      if ((await pollerCount(client, queues[role], kind)) === 0) return undefined;
     }
     return true;
   });
