@@ -43,7 +43,7 @@ export interface VideoStatus {
   links: { self: string; temporalUi: string };
 }
 
-const QUERY_DEADLINE_MS = 3_000;
+const TEMPORAL_DEADLINE_MS = 3_000;
 
 const STEP_ACTIVITY: Partial<Record<PipelineState['step'], string>> = {
   transcode: 'transcode',
@@ -56,8 +56,10 @@ export async function buildStatus(
   row: VideoRow,
   opts: { temporalUiUrl: string; stepQueues: Record<string, string> },
 ): Promise<VideoStatus> {
-  const handle = client.workflow.getHandle(row.workflowId);
-  const description = await handle.describe().catch(() => undefined);
+  // Bounded: with Temporal down, gRPC keeps retrying for ~20 s; the row answers instead.
+  const description = await client.connection
+    .withDeadline(Date.now() + TEMPORAL_DEADLINE_MS, () => client.workflow.getHandle(row.workflowId).describe())
+    .catch(() => undefined);
   const state = description ? await queryState(client, row.workflowId) : undefined;
   const pendingAny = description ? pendingProgress(description) : undefined;
   const workflowStatus = description?.status.name ?? 'NOT_STARTED';
@@ -127,7 +129,7 @@ export async function buildStatus(
 async function queryState(client: Client, workflowId: string): Promise<PipelineState | undefined> {
   // A query needs a workflow worker; without one it would wait. Bound it and fall back to the row.
   return client.connection
-    .withDeadline(Date.now() + QUERY_DEADLINE_MS, () => client.workflow.getHandle(workflowId).query(statusQuery))
+    .withDeadline(Date.now() + TEMPORAL_DEADLINE_MS, () => client.workflow.getHandle(workflowId).query(statusQuery))
     .catch(() => undefined);
 }
 

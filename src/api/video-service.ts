@@ -24,6 +24,8 @@ export interface VideoServiceDeps {
   ingestDir: string;
   temporalUiUrl: string;
   mediaHeartbeatTimeoutMs: number;
+  /** How long POST /videos waits for Temporal to accept a start before answering 503 (default 5 s). */
+  startDeadlineMs?: number;
 }
 
 export interface SearchHit {
@@ -115,14 +117,17 @@ export class VideoService {
       mediaHeartbeatTimeoutMs: this.deps.mediaHeartbeatTimeoutMs,
     };
     try {
-      await this.deps.client.workflow.start<typeof processVideo>('processVideo', {
-        workflowId,
-        taskQueue: this.deps.queues.pipeline,
-        args: [input],
-        // Running → attach to it; closed → never start a second run for the same upload.
-        workflowIdConflictPolicy: 'USE_EXISTING',
-        workflowIdReusePolicy: 'REJECT_DUPLICATE',
-      });
+      // Bounded: with Temporal down, gRPC keeps retrying for ~20 s; the client gets a 503 sooner.
+      await this.deps.client.connection.withDeadline(Date.now() + (this.deps.startDeadlineMs ?? 5_000), () =>
+        this.deps.client.workflow.start<typeof processVideo>('processVideo', {
+          workflowId,
+          taskQueue: this.deps.queues.pipeline,
+          args: [input],
+          // Running → attach to it; closed → never start a second run for the same upload.
+          workflowIdConflictPolicy: 'USE_EXISTING',
+          workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        }),
+      );
     } catch (err) {
       if (err instanceof WorkflowExecutionAlreadyStartedError) return;
       throw new HttpError(503, 'TemporalUnavailable', `could not start the workflow for ${videoId}: ${(err as Error).message}`, {

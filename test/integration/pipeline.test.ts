@@ -237,6 +237,53 @@ test('a step whose queue has no worker says so in the status instead of spinning
   }
 });
 
+test('with Temporal unreachable the upload stays registered, answers 503 quickly, and a retry starts it', async () => {
+  const { VideoService } = await import('../../src/api/video-service');
+  const { LanceDbVectorStore } = await import('../../src/adapters/vector-store/lancedb-store');
+  const { OfflineAnalyzer } = await import('../../src/adapters/analyzer/offline-analyzer');
+  const { Client, Connection } = await import('@temporalio/client');
+  const { buildApp } = await import('../../src/api/app');
+  const deadClient = new Client({ connection: Connection.lazy({ address: '127.0.0.1:1', connectTimeout: 500 }) });
+  const store = await LanceDbVectorStore.open(path.join(dataDir, 'lancedb'));
+  const down = buildApp(
+    new VideoService({
+      client: deadClient,
+      pool: db.pool,
+      analyzer: new OfflineAnalyzer(),
+      vectorStore: store,
+      queues,
+      ingestDir,
+      temporalUiUrl: 'http://localhost:8233',
+      mediaHeartbeatTimeoutMs: 30_000,
+      startDeadlineMs: 1_000,
+    }),
+  );
+  try {
+    const body = { videoId: 'outage-1', source: { kind: 'file', path: 'dup.mp4' } };
+    const began = Date.now();
+    const refused = await down.inject({ method: 'POST', url: '/videos', payload: body });
+    expect(Date.now() - began).toBeLessThan(8_000);
+    expect(refused.statusCode).toBe(503);
+    expect(refused.headers['retry-after']).toBe('5');
+    expect(refused.json().error).toMatchObject({ type: 'TemporalUnavailable', videoId: 'outage-1' });
+    expect(refused.json().error.hint).toMatch(/registered; retry/);
+
+    // Nothing lost: the row is there and status answers from it while Temporal is away.
+    const seen = await down.inject({ method: 'GET', url: '/videos/outage-1' });
+    expect(seen.statusCode).toBe(200);
+    expect(seen.json()).toMatchObject({ status: 'queued', workflowStatus: 'NOT_STARTED' });
+
+    // The client's retry against a reachable Temporal completes the registration and the run.
+    const retried = await post(body);
+    expect(retried.status).toBe(200);
+    expect((await waitForEnd('outage-1')).status).toBe('ready');
+  } finally {
+    await down.close();
+    await store.close();
+    await deadClient.connection.close().catch(() => undefined);
+  }
+});
+
 describe('bad input gets a clear 4xx error body, never a stack trace', () => {
   test.each([
     ['an invalid video id', { videoId: 'has space', source: { kind: 'file', path: 'dup.mp4' } }, 400, 'ValidationError'],
