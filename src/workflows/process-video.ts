@@ -2,6 +2,7 @@ import {
   ActivityFailure,
   ApplicationFailure,
   CancellationScope,
+  log,
   proxyActivities,
   setHandler,
   type ActivityOptions,
@@ -10,7 +11,7 @@ import type { AiActivities } from '../activities/ai';
 import type { IndexerActivities } from '../activities/indexer';
 import type { MediaActivities } from '../activities/media';
 import { NON_RETRYABLE_ERROR_TYPES } from '../errors';
-import type { PipelineState, PipelineStep, ProcessVideoInput, ProcessVideoResult, VideoSource } from './contracts';
+import type { PipelineState, PipelineStep, StepRecord, ProcessVideoInput, ProcessVideoResult, VideoSource } from './contracts';
 import { statusQuery } from './messages';
 
 const nonRetryableErrorTypes = [...NON_RETRYABLE_ERROR_TYPES];
@@ -47,9 +48,10 @@ export async function processVideo(input: ProcessVideoInput): Promise<ProcessVid
 
   async function step<T>(name: 'transcode' | 'analyze' | 'index', queue: string, run: () => Promise<T>): Promise<T> {
     state.step = name;
-    state.steps[name] = { queue, startedAt: new Date().toISOString() };
+    const record: StepRecord = { queue, startedAt: new Date().toISOString() };
+    state.steps[name] = record;
     const out = await run();
-    state.steps[name] = { queue, startedAt: state.steps[name]?.startedAt ?? '', finishedAt: new Date().toISOString() };
+    record.finishedAt = new Date().toISOString();
     return out;
   }
 
@@ -69,7 +71,11 @@ export async function processVideo(input: ProcessVideoInput): Promise<ProcessVid
     // Recorded even if the workflow is being cancelled, so the main DB never says "queued" forever.
     await CancellationScope.nonCancellable(() =>
       indexer.recordFailure({ videoId, source: input.source, step: failedStep, errorType: failed.type, message: failed.message }),
-    ).catch(() => undefined);
+    ).catch((recordErr: unknown) => {
+      // The run still fails with its own error below; the API reads Temporal first, so only a
+      // long-gone run would show the stale row.
+      log.warn('could not record the failure in the main DB', { videoId, error: String(recordErr) });
+    });
     // Fail the *workflow* (not the workflow task) with the step's typed error, so the Web UI,
     // the API and a dead-letter list all show the same type.
     throw ApplicationFailure.create({ type: failed.type, message: failed.message, nonRetryable: true, cause: err as Error });
