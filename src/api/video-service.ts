@@ -61,7 +61,10 @@ export class VideoService {
         hint: 'Use a new videoId for a different file, or omit videoId to have one generated.',
       });
     }
-    await this.ensureStarted(videoId, source, workflowId);
+    // A finished upload is never processed again, even after Temporal's retention has
+    // forgotten its workflow id (only the row remembers it then). A row still 'queued' is an
+    // upload whose start did not happen (503, crash): starting it now completes it.
+    if (created || row.status === 'queued') await this.ensureStarted(videoId, source, workflowId);
     return { created, status: await this.status(row) };
   }
 

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, realpath, rm } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -166,6 +166,20 @@ test('a second start of the same video id returns the existing run, while runnin
   const runs: string[] = [];
   for await (const wf of env.client.workflow.list({ query: `WorkflowId = 'video-dup-1'` })) runs.push(wf.runId);
   expect(runs).toEqual([first.body.runId]);
+});
+
+test('a finished upload is not run again after Temporal has forgotten its workflow id', async () => {
+  // Simulates retention: the row says ready, Temporal has no run for the id.
+  const source = { kind: 'file', path: path.join(await realpath(ingestDir), 'dup.mp4') };
+  await db.pool.query(`INSERT INTO videos (id, source, workflow_id, status) VALUES ('retained-1', $1, 'video-retained-1', 'ready')`, [
+    JSON.stringify(source),
+  ]);
+  const again = await post({ videoId: 'retained-1', source: { kind: 'file', path: 'dup.mp4' } });
+  expect(again.status).toBe(200);
+  expect(again.body).toMatchObject({ status: 'ready', workflowStatus: 'NOT_STARTED' });
+  const runs: string[] = [];
+  for await (const wf of env.client.workflow.list({ query: `WorkflowId = 'video-retained-1'` })) runs.push(wf.runId);
+  expect(runs).toEqual([]);
 });
 
 test('the same video id with another source is a 409 conflict, not a second run', async () => {
