@@ -48,7 +48,26 @@ const envSchema = z.object({
   WORKER_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(10_000),
   // Heartbeat timeout of the long media step: generous because ffmpeg can starve the event
   // loop on a 2-core machine; the workflow reads it from its input, never from env.
-  MEDIA_HEARTBEAT_TIMEOUT_MS: positiveInt.default(30_000),
+  MEDIA_HEARTBEAT_TIMEOUT_MS: positiveInt.default(12_000),
+
+  // Media hardening (issue 14). The heartbeat timeout above detects a dead worker (12 s: the
+  // encode heartbeats every ≤ 1 s, so it never fires on a healthy encode, even on 2 loaded
+  // cores); the stall watchdog detects a live ffmpeg that stopped moving.
+  MEDIA_STALL_TIMEOUT_MS: positiveInt.default(10_000),
+  MEDIA_MAX_WIDTH: positiveInt.default(8192),
+  MEDIA_MAX_HEIGHT: positiveInt.default(8192),
+  MEDIA_MAX_PIXELS: positiveInt.default(8192 * 4320),
+  MEDIA_MAX_DURATION_SEC: positiveInt.default(4 * 3600),
+  MEDIA_MIN_DURATION_SEC: z.coerce.number().min(0).default(0.5),
+  MEDIA_MIN_FRAMES: positiveInt.default(2),
+  // A download that delivers nothing for this long, or less than the minimum rate over such a
+  // window, gives the media slot back (retryable SourceUnavailable).
+  SOURCE_IDLE_TIMEOUT_MS: positiveInt.default(30_000),
+  SOURCE_MIN_BYTES_PER_SEC: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(16 * 1024),
 
   BIBLIO_EXIT_AFTER_DEMO: boolFlag.default(false),
 });
@@ -106,6 +125,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       shutdownGraceMs: e.WORKER_SHUTDOWN_GRACE_MS,
       mediaHeartbeatTimeoutMs: e.MEDIA_HEARTBEAT_TIMEOUT_MS,
     },
+    media: {
+      stallTimeoutMs: e.MEDIA_STALL_TIMEOUT_MS,
+      limits: {
+        maxWidth: e.MEDIA_MAX_WIDTH,
+        maxHeight: e.MEDIA_MAX_HEIGHT,
+        maxPixels: e.MEDIA_MAX_PIXELS,
+        maxDurationSec: e.MEDIA_MAX_DURATION_SEC,
+        minDurationSec: e.MEDIA_MIN_DURATION_SEC,
+        minFrames: e.MEDIA_MIN_FRAMES,
+      },
+      sourceIdleTimeoutMs: e.SOURCE_IDLE_TIMEOUT_MS,
+      sourceMinBytesPerSec: e.SOURCE_MIN_BYTES_PER_SEC,
+    },
     exitAfterDemo: e.BIBLIO_EXIT_AFTER_DEMO,
   };
 }
@@ -113,3 +145,5 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
 export type OpenAiConfig = NonNullable<Config['openai']>;
 export type QdrantConfig = NonNullable<Config['qdrant']>;
 export type FfmpegConfig = Config['ffmpeg'];
+export type MediaConfig = Config['media'];
+export type MediaLimits = MediaConfig['limits'];

@@ -29,6 +29,30 @@ export const ErrorType = {
   VectorStoreUnavailable: 'VectorStoreUnavailable',
   /** The main database could not be written or read. */
   DatabaseUnavailable: 'DatabaseUnavailable',
+
+  // Media hardening (issue 14): one type per reason a user can act on.
+  /** The file has no video stream (audio only, subtitles, data). */
+  NoVideoStream: 'NoVideoStream',
+  /** A still image (PNG, JPEG…), not a video. */
+  NotAVideo: 'NotAVideo',
+  /** Width, height or pixel count over the configured limits. */
+  MediaTooLarge: 'MediaTooLarge',
+  /** Longer than the configured maximum duration. */
+  MediaTooLong: 'MediaTooLong',
+  /** Shorter than the minimum duration or frame count (e.g. a one-frame "video"). */
+  MediaTooShort: 'MediaTooShort',
+  /** The container promises more than the file holds (cut-off upload). */
+  TruncatedMedia: 'TruncatedMedia',
+  /** The file source resolves outside the ingest directory (e.g. a symlink swapped in after the upload). */
+  SourceOutsideIngestDir: 'SourceOutsideIngestDir',
+  /** The file source is a directory, FIFO, device or socket, not a regular file. */
+  SourceNotRegularFile: 'SourceNotRegularFile',
+  /** ffmpeg stopped making progress and was killed by the stall watchdog: worth retrying. */
+  TranscodeStalled: 'TranscodeStalled',
+  /** The disk filled up while fetching, encoding or publishing; the attempt freed what it wrote: retryable. */
+  DiskFull: 'DiskFull',
+  /** An operator cancelled or terminated the run (Web UI, CLI). */
+  WorkflowCancelled: 'WorkflowCancelled',
 } as const;
 
 export type ErrorTypeName = (typeof ErrorType)[keyof typeof ErrorType];
@@ -39,6 +63,14 @@ export const NON_RETRYABLE_ERROR_TYPES: readonly ErrorTypeName[] = [
   ErrorType.SourceNotFound,
   ErrorType.SourceTooLarge,
   ErrorType.AiRejected,
+  ErrorType.NoVideoStream,
+  ErrorType.NotAVideo,
+  ErrorType.MediaTooLarge,
+  ErrorType.MediaTooLong,
+  ErrorType.MediaTooShort,
+  ErrorType.TruncatedMedia,
+  ErrorType.SourceOutsideIngestDir,
+  ErrorType.SourceNotRegularFile,
 ];
 
 export interface FailureOptions {

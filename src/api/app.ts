@@ -1,10 +1,15 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { DeadLetterService } from './dead-letter-service';
 import { HttpError } from './http-error';
+import { registerDeadLetterRoutes } from './routes/dead-letters';
 import { describeIssues, searchQuerySchema, startVideoSchema, videoIdSchema } from './schemas';
 import type { VideoService } from './video-service';
 
 /** Thin routes: validate at the edge, call the service, answer one status or error shape. */
-export function buildApp(service: VideoService, opts: { logger?: FastifyServerOptions['logger'] } = {}): FastifyInstance {
+export function buildApp(
+  service: VideoService,
+  opts: { logger?: FastifyServerOptions['logger']; deadLetters?: DeadLetterService } = {},
+): FastifyInstance {
   const app = Fastify({ logger: opts.logger ?? false, bodyLimit: 64 * 1024 });
 
   app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown }, req, reply) => {
@@ -57,6 +62,8 @@ export function buildApp(service: VideoService, opts: { logger?: FastifyServerOp
     if (!parsed.success) throw new HttpError(400, 'ValidationError', describeIssues(parsed.error), { hint: 'GET /search?q=words&limit=5' });
     return { query: parsed.data.q, ...(await service.search(parsed.data.q, parsed.data.limit)) };
   });
+
+  if (opts.deadLetters) registerDeadLetterRoutes(app, opts.deadLetters);
 
   return app;
 }

@@ -7,6 +7,7 @@ import { createLogger } from '../logging';
 import { taskQueues } from '../queues';
 import { connectClient } from '../temporal/connection';
 import { buildApp } from './app';
+import { DeadLetterService } from './dead-letter-service';
 import { VideoService } from './video-service';
 
 async function main() {
@@ -27,7 +28,8 @@ async function main() {
     temporalUiUrl: config.temporalUiUrl,
     mediaHeartbeatTimeoutMs: config.workers.mediaHeartbeatTimeoutMs,
   });
-  const app = buildApp(service, { logger: { level: config.logLevel, base: { component: 'api', pid: process.pid } } });
+  const deadLetters = new DeadLetterService({ client, pool, ingestDir: config.ingestDir, temporalUiUrl: config.temporalUiUrl });
+  const app = buildApp(service, { logger: { level: config.logLevel, base: { component: 'api', pid: process.pid } }, deadLetters });
   try {
     await app.listen({ host: config.api.host, port: config.api.port });
   } catch (err) {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { realpath } from 'node:fs/promises';
+import { realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import { isDeepStrictEqual } from 'node:util';
@@ -13,6 +13,7 @@ import type { ProcessVideoInput, VideoSource } from '../workflows/contracts';
 import { workflowIdFor } from '../workflows/ids';
 import { HttpError } from './http-error';
 import type { StartVideoBody } from './schemas';
+import { repairStaleRow } from './stale-row';
 import { buildStatus, type VideoStatus } from './status';
 
 export interface VideoServiceDeps {
@@ -103,12 +104,14 @@ export class VideoService {
     return { analyzer: analyzer.name, model: analyzer.model, offline: analyzer.offline, results };
   }
 
-  private status(row: VideoRow): Promise<VideoStatus> {
+  private async status(row: VideoRow): Promise<VideoStatus> {
     const q = this.deps.queues;
-    return buildStatus(this.deps.client, row, {
+    const status = await buildStatus(this.deps.client, row, {
       temporalUiUrl: this.deps.temporalUiUrl,
       stepQueues: { queued: q.media, transcode: q.media, analyze: q.ai, index: q.index },
     });
+    await repairStaleRow(this.videos, row, status);
+    return status;
   }
 
   private async ensureStarted(videoId: string, source: VideoSource, workflowId: string): Promise<void> {
@@ -151,13 +154,20 @@ export class VideoService {
     if (!inside(candidate) || (real !== undefined && !inside(real))) {
       throw new HttpError(400, 'SourceOutsideIngestDir', `file ${source.path} is outside the ingest directory`, {
         videoId,
-        hint: `Put the file under ${root} (BIBLIO_INGEST_DIR) and pass a path relative to it.`,
+        hint: 'Put the file in the ingest directory (BIBLIO_INGEST_DIR) and pass a path relative to it.',
       });
     }
     if (real === undefined) {
       throw new HttpError(422, 'SourceNotFound', `file ${source.path} does not exist in the ingest directory`, {
         videoId,
-        hint: `Copy the file into ${root} first.`,
+        hint: 'Copy the file into the ingest directory (BIBLIO_INGEST_DIR) first.',
+      });
+    }
+    // A directory, FIFO or device would only fail later, inside the transcode.
+    if (!(await stat(real).catch(() => undefined))?.isFile()) {
+      throw new HttpError(422, 'SourceNotRegularFile', `${source.path} is not a regular file`, {
+        videoId,
+        hint: 'Pass the path of a video file (not a directory, FIFO or device) relative to the ingest directory.',
       });
     }
     return { kind: 'file', path: real };

@@ -11,6 +11,12 @@ export interface RenditionOptions {
   threads: number;
   /** Longest side of the rendition; smaller sources are not upscaled. */
   maxHeight: number;
+  /** Absolute index of the video stream (skips cover art); default: the first video stream. */
+  videoIndex?: number;
+  /** Absolute index of the audio stream (the default-flagged track); null = no audio; default: the first, if any. */
+  audioIndex?: number | null;
+  /** Deinterlace first (only for sources known to be interlaced: it softens progressive ones). */
+  deinterlace?: boolean;
 }
 
 export function probeArgs(input: string): string[] {
@@ -25,14 +31,20 @@ export function renditionArgs(o: RenditionOptions): string[] {
     '-i',
     o.input,
     // First video stream; first audio stream if there is one ("?" keeps silent clips working).
+    // Only the chosen streams: subtitle, data and extra audio tracks are left behind.
     '-map',
-    '0:v:0',
-    '-map',
-    '0:a:0?',
+    o.videoIndex === undefined ? '0:v:0' : `0:${o.videoIndex}`,
+    ...(o.audioIndex === null ? ['-an'] : ['-map', o.audioIndex === undefined ? '0:a:0?' : `0:${o.audioIndex}`]),
     // Browsers only play 8-bit 4:2:0, and libx264 needs even sides for it: force both, never
     // upscale. -2 evens the width; the height is evened explicitly (an odd source stays odd otherwise).
+    // Rotation: ffmpeg applies the display matrix before this chain (autorotate), so the
+    // rendition is upright and carries no rotation flag.
     '-vf',
-    `scale=-2:'trunc(min(${o.maxHeight},ih)/2)*2':flags=bicubic,format=yuv420p`,
+    `${o.deinterlace ? 'bwdif=mode=send_frame:parity=auto:deint=all,' : ''}scale=-2:'trunc(min(${o.maxHeight},ih)/2)*2':flags=bicubic,format=yuv420p`,
+    // Keep the source's timing: a variable-frame-rate phone clip must not be padded with
+    // duplicated frames up to its peak rate.
+    '-fps_mode',
+    'vfr',
     '-c:v',
     'libx264',
     '-preset',
@@ -56,6 +68,28 @@ export function renditionArgs(o: RenditionOptions): string[] {
     '-f',
     'mp4',
     o.output,
+  ];
+}
+
+/** Runs ffmpeg's interlace detector over the first frames (the summary goes to stderr). */
+export function idetArgs(input: string, videoIndex: number, frames = 120): string[] {
+  return [
+    '-hide_banner',
+    '-nostdin',
+    '-v',
+    'info',
+    '-i',
+    input,
+    '-map',
+    `0:${videoIndex}`,
+    '-frames:v',
+    String(frames),
+    '-vf',
+    'idet',
+    '-an',
+    '-f',
+    'null',
+    '-',
   ];
 }
 

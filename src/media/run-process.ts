@@ -1,9 +1,19 @@
 import { spawn } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
 
 export interface RunOptions {
   signal?: AbortSignal;
   /** Called with each complete stdout line (ffmpeg's -progress output). */
   onStdoutLine?: (line: string) => void;
+  /**
+   * Stall watchdog: `progressOf` turns a stdout line into a position (ffmpeg's out_time in
+   * seconds). If the position has not advanced for `timeoutMs` — counted from the start, so a
+   * tool frozen before its first progress line is caught too — the whole process group is
+   * killed and the run rejects with `ProcessStalledError`.
+   */
+  stall?: { timeoutMs: number; progressOf: (line: string) => number | undefined };
+  /** Extra file descriptors handed to the child as fd 3, 4, … (e.g. an already-opened source). */
+  extraFds?: number[];
 }
 
 export interface RunResult {
@@ -21,10 +31,51 @@ export class ProcessStartError extends Error {
   override readonly name = 'ProcessStartError';
 }
 
+/** The tool made no progress for the watchdog's timeout and was killed. */
+export class ProcessStalledError extends Error {
+  override readonly name = 'ProcessStalledError';
+  constructor(
+    readonly cmd: string,
+    readonly stalledForMs: number,
+    /** Last position the tool reported (undefined: it never reported one). */
+    readonly lastPosition: number | undefined,
+  ) {
+    super(
+      `${cmd} made no progress for ${Math.round(stalledForMs / 1000)} s` +
+        (lastPosition === undefined ? ' (no progress reported at all)' : ` (stuck at ${lastPosition.toFixed(1)} s)`),
+    );
+  }
+}
+
+const SETPRIV_CANDIDATES = ['/usr/bin/setpriv', '/bin/setpriv', '/usr/sbin/setpriv'];
+let setprivPath: string | null | undefined;
+
+/**
+ * util-linux `setpriv`, which sets PR_SET_PDEATHSIG and then execs the tool: the kernel kills
+ * the tool when the worker dies, even by SIGKILL (Node cannot ask for this itself). The
+ * signal is tied to the thread that forked; libuv spawns from the main thread, which lives
+ * exactly as long as the worker process. null when it is not installed.
+ */
+export function parentDeathSignalHelper(): string | null {
+  if (setprivPath !== undefined) return setprivPath;
+  setprivPath = null;
+  for (const candidate of SETPRIV_CANDIDATES) {
+    try {
+      accessSync(candidate, constants.X_OK);
+      setprivPath = candidate;
+      break;
+    } catch {
+      // try the next one
+    }
+  }
+  return setprivPath;
+}
+
 /**
  * Runs a media tool without a shell, in its own process group, so that cancelling kills the
  * whole group (ffmpeg may fork helpers) and a Ctrl-C aimed at the terminal's foreground
- * group does not reach it behind the worker's back.
+ * group does not reach it behind the worker's back. With `setpriv` present the tool also
+ * dies with the worker (parent-death signal), so a SIGKILLed worker leaves no orphan.
  */
 export function runProcess(cmd: string, args: string[], opts: RunOptions = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
@@ -32,14 +83,19 @@ export function runProcess(cmd: string, args: string[], opts: RunOptions = {}): 
       reject(opts.signal.reason ?? new Error('aborted'));
       return;
     }
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const helper = parentDeathSignalHelper();
+    const [file, argv] = helper ? [helper, ['--pdeathsig', 'KILL', '--', cmd, ...args]] : [cmd, args];
+    const stdio: ('ignore' | 'pipe' | number)[] = ['ignore', 'pipe', 'pipe', ...(opts.extraFds ?? [])];
+    const child = spawn(file, argv, { stdio, detached: true });
     let stdout = '';
     let stderrTail = '';
     let pending = '';
+    let stalled: ProcessStalledError | undefined;
 
     const killGroup = () => {
-      if (child.pid === undefined || child.exitCode !== null) return;
+      if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
       try {
+        // SIGKILL also ends a SIGSTOPped process; the group takes any helpers ffmpeg forked.
         process.kill(-child.pid, 'SIGKILL');
       } catch {
         // Already gone.
@@ -50,23 +106,47 @@ export function runProcess(cmd: string, args: string[], opts: RunOptions = {}): 
     // If this process exits while the tool runs, take the tool with it.
     process.once('exit', killGroup);
 
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (chunk: string) => {
+    let lastPosition: number | undefined;
+    let lastAdvance = Date.now();
+    const watchdog = opts.stall
+      ? setInterval(
+          () => {
+            const idle = Date.now() - lastAdvance;
+            if (idle >= (opts.stall?.timeoutMs ?? Infinity) && !stalled) {
+              stalled = new ProcessStalledError(cmd, idle, lastPosition);
+              killGroup();
+            }
+          },
+          Math.max(100, Math.min(1000, Math.floor(opts.stall.timeoutMs / 4))),
+        )
+      : undefined;
+
+    child.stdout?.setEncoding('utf8');
+    child.stdout?.on('data', (chunk: string) => {
       if (stdout.length < STDOUT_KEEP_BYTES) stdout += chunk;
-      if (!opts.onStdoutLine) return;
+      if (!opts.onStdoutLine && !opts.stall) return;
       pending += chunk;
       let nl: number;
       while ((nl = pending.indexOf('\n')) >= 0) {
-        opts.onStdoutLine(pending.slice(0, nl));
+        const line = pending.slice(0, nl);
         pending = pending.slice(nl + 1);
+        if (opts.stall) {
+          const pos = opts.stall.progressOf(line);
+          if (pos !== undefined && (lastPosition === undefined || pos > lastPosition)) {
+            lastPosition = pos;
+            lastAdvance = Date.now();
+          }
+        }
+        opts.onStdoutLine?.(line);
       }
     });
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (chunk: string) => {
+    child.stderr?.setEncoding('utf8');
+    child.stderr?.on('data', (chunk: string) => {
       stderrTail = (stderrTail + chunk).slice(-STDERR_TAIL_BYTES);
     });
 
     const cleanup = () => {
+      if (watchdog) clearInterval(watchdog);
       opts.signal?.removeEventListener('abort', onAbort);
       process.removeListener('exit', killGroup);
     };
@@ -82,6 +162,15 @@ export function runProcess(cmd: string, args: string[], opts: RunOptions = {}): 
       cleanup();
       if (opts.signal?.aborted) {
         reject(opts.signal.reason ?? new Error('aborted'));
+        return;
+      }
+      if (stalled) {
+        reject(stalled);
+        return;
+      }
+      // setpriv exits 127 when it cannot exec the tool (not installed).
+      if (helper && code === 127 && /failed to execute|No such file/i.test(stderrTail)) {
+        reject(new ProcessStartError(`${cmd} not found: install ffmpeg (apt-get install ffmpeg) or set FFMPEG_PATH/FFPROBE_PATH`));
         return;
       }
       resolve({ code, signal, stdout, stderrTail });

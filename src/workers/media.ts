@@ -1,17 +1,37 @@
 // CPU-bound: transcodes on the `media` queue. Concurrency defaults to 1 — ffmpeg uses every core it gets.
 import { createMediaActivities } from '../activities/media';
+import { createLogger } from '../logging';
+import { parentDeathSignalHelper } from '../media/run-process';
+import { sweepStaleAttemptDirs } from '../media/work-dirs';
 import { runWorkerProcess } from './run-worker';
 
-runWorkerProcess('media', async (config) => ({
-  options: {
-    activities: createMediaActivities({
-      ffmpeg: config.ffmpeg,
-      mediaDir: config.mediaDir,
-      tmpDir: config.tmpDir,
-      maxSourceBytes: config.api.maxSourceBytes,
-    }),
-    maxConcurrentActivityTaskExecutions: config.workers.mediaConcurrency,
-    // Progress rides on heartbeats; the default throttle (0.8 × heartbeat timeout) would show it in 24 s jumps.
-    maxHeartbeatThrottleInterval: '1s',
-  },
-}));
+runWorkerProcess('media', async (config) => {
+  const log = createLogger('worker:media', config.logLevel);
+  // Work dirs of attempts whose worker died (SIGKILL, crash, reboot) are swept before polling.
+  const swept = await sweepStaleAttemptDirs(config.tmpDir);
+  if (swept.length) log.info({ swept }, 'swept work dirs of dead attempts');
+  const pdeathsig = parentDeathSignalHelper();
+  if (pdeathsig) log.info({ helper: pdeathsig }, 'ffmpeg runs with a parent-death signal: it dies with this worker, even on SIGKILL');
+  else
+    log.warn(
+      'setpriv (util-linux) not found: ffmpeg is still killed on cancel, shutdown and normal exit, but would outlive a SIGKILLed worker; install util-linux',
+    );
+  return {
+    options: {
+      activities: createMediaActivities({
+        ffmpeg: config.ffmpeg,
+        mediaDir: config.mediaDir,
+        tmpDir: config.tmpDir,
+        maxSourceBytes: config.api.maxSourceBytes,
+        ingestDir: config.ingestDir,
+        stallTimeoutMs: config.media.stallTimeoutMs,
+        limits: config.media.limits,
+        sourceIdleTimeoutMs: config.media.sourceIdleTimeoutMs,
+        sourceMinBytesPerSec: config.media.sourceMinBytesPerSec,
+      }),
+      maxConcurrentActivityTaskExecutions: config.workers.mediaConcurrency,
+      // Progress rides on heartbeats; the default throttle (0.8 × heartbeat timeout) would show it in 24 s jumps.
+      maxHeartbeatThrottleInterval: '1s',
+    },
+  };
+});

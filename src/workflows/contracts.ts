@@ -81,6 +81,8 @@ export interface RecordFailureInput {
   step: PipelineStep;
   errorType: string;
   message: string;
+  /** Dead-letter queue (issue 14): the whole workflow input, to show and replay; absent in old histories. */
+  input?: ProcessVideoInput;
 }
 
 export type PipelineStep = 'queued' | 'transcode' | 'analyze' | 'index' | 'done' | 'failed';
@@ -110,4 +112,10 @@ export type ProcessVideoResult = Required<Pick<PipelineState, 'media' | 'analysi
 export interface HeartbeatProgress {
   phase: string;
   percent: number;
+  /** The attempt that sent it: the next attempt reads the last one's details (ctx.info.heartbeatDetails). */
+  attempt?: number;
+  /** Seconds of output encoded so far (the stall watchdog's position). */
+  encodedSec?: number;
+  /** Checkpoint of a segmented transcode: segments [0, done) are finished and durable. */
+  segment?: { done: number; count: number };
 }

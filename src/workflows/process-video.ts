@@ -2,7 +2,9 @@ import {
   ActivityFailure,
   ApplicationFailure,
   CancellationScope,
+  isCancellation,
   log,
+  patched,
   proxyActivities,
   setHandler,
   type ActivityOptions,
@@ -64,18 +66,22 @@ export async function processVideo(input: ProcessVideoInput): Promise<ProcessVid
     state.step = 'done';
     return { videoId, media: mediaOut, analysis, index: state.index };
   } catch (err) {
-    const failed = describeFailure(err);
+    // An operator's cancel (Web UI, CLI) ends the run CANCELLED with a consistent row, and is
+    // not a poison pill for the dead-letter queue. Patched: older runs failed instead.
+    const cancelled = isCancellation(err) && patched('biblio-14-cancelled-run');
+    const failed = cancelled ? { type: 'WorkflowCancelled', message: 'the run was cancelled by an operator' } : describeFailure(err);
     const failedStep: PipelineStep = state.step;
     state.error = { ...failed, step: failedStep };
     state.step = 'failed';
     // Recorded even if the workflow is being cancelled, so the main DB never says "queued" forever.
     await CancellationScope.nonCancellable(() =>
-      indexer.recordFailure({ videoId, source: input.source, step: failedStep, errorType: failed.type, message: failed.message }),
+      indexer.recordFailure({ videoId, source: input.source, step: failedStep, errorType: failed.type, message: failed.message, input }),
     ).catch((recordErr: unknown) => {
       // The run still fails with its own error below; the API reads Temporal first, so only a
       // long-gone run would show the stale row.
       log.warn('could not record the failure in the main DB', { videoId, error: String(recordErr) });
     });
+    if (cancelled) throw err;
     // Fail the *workflow* (not the workflow task) with the step's typed error, so the Web UI,
     // the API and a dead-letter list all show the same type.
     throw ApplicationFailure.create({ type: failed.type, message: failed.message, nonRetryable: true, cause: err as Error });

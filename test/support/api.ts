@@ -4,6 +4,7 @@ import type { Pool } from 'pg';
 import { createAnalyzer } from '../../src/adapters/analyzer';
 import { LanceDbVectorStore } from '../../src/adapters/vector-store/lancedb-store';
 import { buildApp } from '../../src/api/app';
+import { DeadLetterService } from '../../src/api/dead-letter-service';
 import { VideoService } from '../../src/api/video-service';
 import type { OpenAiConfig } from '../../src/config';
 import type { TaskQueues } from '../../src/queues';
@@ -21,6 +22,7 @@ export async function startApi(o: {
   ingestDir: string;
   queues: TaskQueues;
   openai?: OpenAiConfig;
+  mediaHeartbeatTimeoutMs?: number;
 }): Promise<TestApi> {
   const vectorStore = await LanceDbVectorStore.open(`${o.dataDir}/lancedb`);
   const service = new VideoService({
@@ -31,9 +33,15 @@ export async function startApi(o: {
     queues: o.queues,
     ingestDir: o.ingestDir,
     temporalUiUrl: 'http://localhost:8233',
-    mediaHeartbeatTimeoutMs: 30_000,
+    mediaHeartbeatTimeoutMs: o.mediaHeartbeatTimeoutMs ?? 30_000,
   });
-  const app = buildApp(service);
+  const deadLetters = new DeadLetterService({
+    client: o.client,
+    pool: o.pool,
+    ingestDir: o.ingestDir,
+    temporalUiUrl: 'http://localhost:8233',
+  });
+  const app = buildApp(service, { deadLetters });
   await app.ready();
   return {
     app,

@@ -52,7 +52,21 @@ describe('taskQueues', () => {
 });
 
 describe('failure', () => {
-  const nonRetryable: ErrorTypeName[] = ['InvalidMedia', 'SourceNotFound', 'SourceTooLarge', 'AiRejected'];
+  const nonRetryable: ErrorTypeName[] = [
+    'InvalidMedia',
+    'SourceNotFound',
+    'SourceTooLarge',
+    'AiRejected',
+    // Media gate (issue 14): each a deterministic property of the upload.
+    'NoVideoStream',
+    'NotAVideo',
+    'MediaTooLarge',
+    'MediaTooLong',
+    'MediaTooShort',
+    'TruncatedMedia',
+    'SourceOutsideIngestDir',
+    'SourceNotRegularFile',
+  ];
   const retryable = (Object.values(ErrorType) as ErrorTypeName[]).filter((t) => !nonRetryable.includes(t));
 
   it.each(nonRetryable)('marks %s non-retryable', (type) => {

@@ -4,6 +4,7 @@ import { collectionName, type VectorStore } from '../../adapters/vector-store/po
 import { readEmbeddingArtifact } from '../../artifacts/embedding-artifact';
 import { VideosRepo } from '../../db/videos-repo';
 import { ErrorType, failure } from '../../errors';
+import { recordFailureAndDeadLetter } from '../record-failure';
 import { workflowIdFor } from '../../workflows/ids';
 import type { IndexInput, IndexOutput, RecordFailureInput } from '../../workflows/contracts';
 
@@ -46,10 +47,9 @@ export function createIndexerActivities(deps: IndexerDeps) {
       return { collection: collectionName(space), indexedAt: new Date().toISOString() };
     },
 
-    /** Makes a failed run visible in the main DB too (the API lists from it after Temporal forgets). */
+    /** Makes a failed run visible in the main DB too (the API lists from it after Temporal forgets), and dead-letters it. */
     async recordFailure(input: RecordFailureInput): Promise<void> {
-      const video = { id: input.videoId, source: input.source, workflowId: workflowIdFor(input.videoId) };
-      await videos.markFailed(video, input.step, input.errorType, input.message);
+      await recordFailureAndDeadLetter(deps.pool, input);
     },
   };
 }
