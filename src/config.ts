@@ -48,9 +48,9 @@ const envSchema = z.object({
   WORKER_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(10_000),
   // Heartbeat timeout of the long media step: generous because ffmpeg can starve the event
   // loop on a 2-core machine; the workflow reads it from its input, never from env.
-  MEDIA_HEARTBEAT_TIMEOUT_MS: positiveInt.default(12_000),
+  MEDIA_HEARTBEAT_TIMEOUT_MS: positiveInt.default(10_000),
 
-  // Media hardening (issue 14). The heartbeat timeout above detects a dead worker (12 s: the
+  // Media hardening (issue 14). The heartbeat timeout above detects a dead worker (10 s: the
   // encode heartbeats every ≤ 1 s, so it never fires on a healthy encode, even on 2 loaded
   // cores); the stall watchdog detects a live ffmpeg that stopped moving.
   MEDIA_STALL_TIMEOUT_MS: positiveInt.default(10_000),

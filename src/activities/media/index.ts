@@ -45,6 +45,8 @@ const MIN_DURATION_RATIO = 0.9;
 const DISK_FULL_BYTES = 1024 * 1024;
 /** Bumped when encoding choices change, so a published output of older settings is not reused. */
 const OUTPUT_VERSION = 2;
+/** After a full disk, wait longer than the default backoff: space is freed by people, not in 2 s. */
+const DISK_FULL_RETRY_MS = 5_000;
 
 interface Manifest {
   key: string;
@@ -286,7 +288,9 @@ async function publish(from: string, to: string, attempt: number): Promise<void>
 function rethrowDiskFull(err: unknown, during: string): never {
   const code = (err as NodeJS.ErrnoException).code;
   if (code === 'ENOSPC' || code === 'EDQUOT') {
-    throw failure(ErrorType.DiskFull, `the disk filled up while ${during}; what this attempt wrote was removed and it will be retried`);
+    throw failure(ErrorType.DiskFull, `the disk filled up while ${during}; what this attempt wrote was removed and it will be retried`, {
+      nextRetryDelayMs: DISK_FULL_RETRY_MS,
+    });
   }
   throw err;
 }
@@ -298,7 +302,7 @@ async function throwIfDiskFull(dir: string, during: string): Promise<void> {
     const err: ApplicationFailure = failure(
       ErrorType.DiskFull,
       `the work disk filled up while ${during}; what this attempt wrote was removed and it will be retried`,
-      { details: { freeBytes: fs.bavail * fs.bsize } },
+      { details: { freeBytes: fs.bavail * fs.bsize }, nextRetryDelayMs: DISK_FULL_RETRY_MS },
     );
     throw err;
   }
