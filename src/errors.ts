@@ -29,6 +29,13 @@ export const ErrorType = {
   VectorStoreUnavailable: 'VectorStoreUnavailable',
   /** The main database could not be written or read. */
   DatabaseUnavailable: 'DatabaseUnavailable',
+  // Issue 16:
+  /** The AI account is out of credit (429 insufficient_quota): no retry helps until billing is fixed. */
+  AiQuotaExhausted: 'AiQuotaExhausted',
+  /** The AI service refused the content (content policy): this video's analysis fails for good. */
+  AiContentRejected: 'AiContentRejected',
+  /** The AI service stayed unavailable past the bounded wait: the video goes ready without AI, analysis later. */
+  AiDeferred: 'AiDeferred',
 } as const;
 
 export type ErrorTypeName = (typeof ErrorType)[keyof typeof ErrorType];
@@ -39,6 +46,9 @@ export const NON_RETRYABLE_ERROR_TYPES: readonly ErrorTypeName[] = [
   ErrorType.SourceNotFound,
   ErrorType.SourceTooLarge,
   ErrorType.AiRejected,
+  ErrorType.AiQuotaExhausted,
+  ErrorType.AiContentRejected,
+  ErrorType.AiDeferred,
 ];
 
 export interface FailureOptions {
