@@ -71,6 +71,7 @@ export async function processVideo(input: ProcessVideoInput): Promise<ProcessVid
   const aiResilient = proxyActivities<AiActivities>(
     activityOptions(queues.ai, {
       startToCloseTimeout: '3m',
+      heartbeatTimeout: '10s',
       retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '5m', maximumAttempts: 40, nonRetryableErrorTypes },
     }),
   );

@@ -62,6 +62,8 @@ export interface RecordedRequest {
   status?: number;
   /** Chat requests: how many image parts the user message carried. */
   imageParts?: number;
+  /** When the client gave up on an unanswered request (hang/stall): the call's deadline at work. */
+  closedAt?: number;
   /** Transcription requests: size and name of the uploaded audio file. */
   file?: { name: string; bytes: number };
 }
@@ -141,6 +143,9 @@ export async function startOpenAiFaultServer(opts: FaultServerOptions = {}): Pro
       requests.push(record);
       res.on('finish', () => {
         record.status = res.statusCode;
+      });
+      res.on('close', () => {
+        if (!res.writableFinished) record.closedAt = Date.now();
       });
       if (req.method !== 'POST' || !ROUTES.has(path)) {
         return sendJson(res, 404, { error: { message: `no route ${req.method} ${path}`, type: 'invalid_request_error' } });

@@ -60,6 +60,9 @@ export function createAiActivities(deps: AiDeps) {
     async analyze(input: AnalyzeInput & { degradable?: boolean }): Promise<AnalyzeOutput> {
       const ctx = Context.current();
       ctx.heartbeat({ phase: 'analyze', percent: 0 });
+      // Heartbeats while provider calls run, so a dead worker is noticed at the heartbeat timeout
+      // (seconds), not at the start-to-close timeout (minutes).
+      const beat = setInterval(() => ctx.heartbeat({ phase: 'analyze', percent: 50 }), 2_000);
       let result;
       try {
         result = await deps.analyzer.analyze({
@@ -71,6 +74,8 @@ export function createAiActivities(deps: AiDeps) {
         });
       } catch (err) {
         throw deps.resilience ? retryDecision(err, input.degradable === true, deps.resilience) : err;
+      } finally {
+        clearInterval(beat);
       }
       const out = await finish(input, deps.analyzer, result, false);
       ctx.heartbeat({ phase: 'analyze', percent: 100 });

@@ -178,19 +178,22 @@ export class OpenAiAnalyzer implements Analyzer {
     });
   }
 
-  /** Cache by input hash: a hit costs nothing and is not counted as a call. */
+  /**
+   * Cache by input hash. A hit makes no call, but its recorded usage still counts toward this
+   * analysis: `usage` is what the answers this analysis used cost (each paid once, possibly by an
+   * earlier attempt that died before reporting), so the ledger's unique key charges it once.
+   */
   private async cached<T>(kind: string, model: string, parts: readonly string[], usage: Usage, run: () => Promise<Metered<T>>): Promise<T> {
     const cache = this.opts.cache;
     const key = cacheKey([kind, model, ...parts]);
     const hit = await cache?.get<T>(key).catch(() => undefined);
-    if (hit) return hit.value;
-    const fresh = await run();
+    const entry = hit ?? (await run());
     usage.calls += 1;
-    usage.inputTokens += fresh.inputTokens;
-    usage.outputTokens += fresh.outputTokens;
+    usage.inputTokens += entry.inputTokens;
+    usage.outputTokens += entry.outputTokens;
     // Stored before anything else can fail: the provider was paid for this answer.
-    await cache?.put(key, kind, model, fresh).catch(() => undefined);
-    return fresh.value;
+    if (!hit) await cache?.put(key, kind, model, entry).catch(() => undefined);
+    return hit ? hit.value : entry.value;
   }
 
   /**

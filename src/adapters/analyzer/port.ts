@@ -21,7 +21,7 @@ export interface Analysis {
   chapters?: Chapter[];
   /** The full transcript (stays out of workflow history: the activity keeps an excerpt). */
   transcript?: string;
-  /** What the provider charged for this analysis; cache hits are free. */
+  /** What the provider answers used by this analysis cost (cached answers included: paid once, charged once). */
   usage?: { inputTokens: number; outputTokens: number; calls: number };
 }
 
