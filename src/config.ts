@@ -70,6 +70,30 @@ const envSchema = z.object({
     .default(16 * 1024),
 
   BIBLIO_EXIT_AFTER_DEMO: boolFlag.default(false),
+
+  // --- AI analysis that looks at the video and never melts down (issue 16) ---
+  OPENAI_TRANSCRIBE_MODEL: z.string().default('whisper-1'),
+  AI_CHAT_TIMEOUT_MS: positiveInt.default(10_000),
+  AI_TRANSCRIBE_TIMEOUT_MS: positiveInt.default(60_000),
+  AI_MAX_OUTPUT_TOKENS: positiveInt.default(600),
+  AI_KEYFRAMES: positiveInt.default(6),
+  AI_KEYFRAME_MAX_SIDE: positiveInt.default(512),
+  AI_AUDIO_CHUNK_BYTES: positiveInt.default(20 * 1024 ** 2),
+  REDIS_URL: z.string().url().optional(),
+  AI_REQUESTS_PER_WINDOW: positiveInt.default(500),
+  AI_TOKENS_PER_WINDOW: positiveInt.default(200_000),
+  // The provider's quota window: a minute for OpenAI; tests shorten it to run "Q per minute" as Q per 10 s.
+  AI_RATE_WINDOW_MS: positiveInt.default(60_000),
+  AI_LIMITER_MAX_WAIT_MS: positiveInt.default(20_000),
+  AI_BREAKER_FAILURES: positiveInt.default(5),
+  AI_BREAKER_HALF_OPEN_MS: positiveInt.default(15_000),
+  AI_RETRY_BASE_MS: positiveInt.default(2_000),
+  AI_RETRY_MAX_MS: positiveInt.default(60_000),
+  AI_DEGRADE_AFTER_MS: positiveInt.default(120_000),
+  AI_REANALYZE_DELAYS_MS: z
+    .string()
+    .regex(/^\d+(,\d+)*$/, 'comma-separated milliseconds')
+    .default('60000,300000,1800000,7200000,21600000'),
 });
 
 export type Config = ReturnType<typeof loadConfig>;
@@ -139,10 +163,31 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       sourceMinBytesPerSec: e.SOURCE_MIN_BYTES_PER_SEC,
     },
     exitAfterDemo: e.BIBLIO_EXIT_AFTER_DEMO,
+    ai: {
+      keyframes: e.AI_KEYFRAMES,
+      keyframeMaxSide: e.AI_KEYFRAME_MAX_SIDE,
+      audioChunkBytes: e.AI_AUDIO_CHUNK_BYTES,
+      transcribeModel: e.OPENAI_TRANSCRIBE_MODEL,
+      chatTimeoutMs: e.AI_CHAT_TIMEOUT_MS,
+      transcribeTimeoutMs: e.AI_TRANSCRIBE_TIMEOUT_MS,
+      maxOutputTokens: e.AI_MAX_OUTPUT_TOKENS,
+      redisUrl: e.REDIS_URL,
+      requestsPerWindow: e.AI_REQUESTS_PER_WINDOW,
+      tokensPerWindow: e.AI_TOKENS_PER_WINDOW,
+      windowMs: e.AI_RATE_WINDOW_MS,
+      limiterMaxWaitMs: e.AI_LIMITER_MAX_WAIT_MS,
+      breakerFailures: e.AI_BREAKER_FAILURES,
+      breakerHalfOpenMs: e.AI_BREAKER_HALF_OPEN_MS,
+      retryBaseMs: e.AI_RETRY_BASE_MS,
+      retryMaxMs: e.AI_RETRY_MAX_MS,
+      degradeAfterMs: e.AI_DEGRADE_AFTER_MS,
+      reanalyzeDelaysMs: e.AI_REANALYZE_DELAYS_MS.split(',').map(Number),
+    },
   };
 }
 
 export type OpenAiConfig = NonNullable<Config['openai']>;
+export type AiConfig = Config['ai'];
 export type QdrantConfig = NonNullable<Config['qdrant']>;
 export type FfmpegConfig = Config['ffmpeg'];
 export type MediaConfig = Config['media'];

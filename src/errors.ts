@@ -53,6 +53,13 @@ export const ErrorType = {
   DiskFull: 'DiskFull',
   /** An operator cancelled or terminated the run (Web UI, CLI). */
   WorkflowCancelled: 'WorkflowCancelled',
+  // Issue 16:
+  /** The AI account is out of credit (429 insufficient_quota): no retry helps until billing is fixed. */
+  AiQuotaExhausted: 'AiQuotaExhausted',
+  /** The AI service refused the content (content policy): this video's analysis fails for good. */
+  AiContentRejected: 'AiContentRejected',
+  /** The AI service stayed unavailable past the bounded wait: the video goes ready without AI, analysis later. */
+  AiDeferred: 'AiDeferred',
 } as const;
 
 export type ErrorTypeName = (typeof ErrorType)[keyof typeof ErrorType];
@@ -71,6 +78,9 @@ export const NON_RETRYABLE_ERROR_TYPES: readonly ErrorTypeName[] = [
   ErrorType.TruncatedMedia,
   ErrorType.SourceOutsideIngestDir,
   ErrorType.SourceNotRegularFile,
+  ErrorType.AiQuotaExhausted,
+  ErrorType.AiContentRejected,
+  ErrorType.AiDeferred,
 ];
 
 export interface FailureOptions {

@@ -27,6 +27,8 @@ export interface VideoStatus {
   lastError: { type: string; message: string; step: string | null } | null;
   /** Why the run is not moving, when we can tell (e.g. no worker polls the step's queue). */
   waitingFor: string | null;
+  /** Issue 16: 'delayed' = ready on a metadata-only stand-in, AI analysis will be retried; null when unknown. */
+  analysis: 'complete' | 'delayed' | 'failed' | null;
   result: {
     renditionPath: string;
     thumbnailPath: string;
@@ -80,8 +82,9 @@ export async function buildStatus(
   // Temporal decides while it knows the run: the row turns ready/failed a moment before the
   // workflow closes, and "ready" must never be shown next to a RUNNING workflow. The row
   // speaks only when Temporal no longer knows the run (retention) or never started it.
+  // Issue 16: a degraded video is ready (step done) while its workflow waits to re-analyse it.
   const status: VideoStatus['status'] = description
-    ? workflowStatus === 'COMPLETED'
+    ? workflowStatus === 'COMPLETED' || (workflowStatus === 'RUNNING' && state?.step === 'done')
       ? 'ready'
       : failedInTemporal
         ? 'failed'
@@ -118,6 +121,7 @@ export async function buildStatus(
     steps: state?.steps ?? {},
     lastError,
     waitingFor,
+    analysis: state?.analysisState ?? (state?.analysis ? 'complete' : null),
     result: resultOf(row, state),
     links: {
       self: `/videos/${row.id}`,

@@ -1,12 +1,30 @@
 // I/O-bound and rate-limited: analysis on the `ai` queue, isolated so a slow AI service
 // cannot hold media or index work.
-import { createAnalyzer } from '../adapters/analyzer';
+import { createResilientAnalyzer } from '../adapters/analyzer';
 import { createAiActivities } from '../activities/ai';
+import { createPool } from '../db/database';
 import { runWorkerProcess } from './run-worker';
 
-runWorkerProcess('ai', async (config) => ({
-  options: {
-    activities: createAiActivities({ analyzer: createAnalyzer(config), artifactsDir: config.artifactsDir }),
-    maxConcurrentActivityTaskExecutions: config.workers.aiConcurrency,
-  },
-}));
+runWorkerProcess('ai', async (config) => {
+  // The response cache and (without REDIS_URL) the shared rate limit live in the main DB.
+  const pool = createPool(config.databaseUrl, 4);
+  const { analyzer, close } = createResilientAnalyzer(config, pool);
+  return {
+    options: {
+      activities: createAiActivities({
+        analyzer,
+        artifactsDir: config.artifactsDir,
+        resilience: {
+          backoff: { baseMs: config.ai.retryBaseMs, capMs: config.ai.retryMaxMs },
+          degradeAfterMs: config.ai.degradeAfterMs,
+          reanalyzeDelaysMs: config.ai.reanalyzeDelaysMs,
+        },
+      }),
+      maxConcurrentActivityTaskExecutions: config.workers.aiConcurrency,
+    },
+    close: async () => {
+      await close();
+      await pool.end();
+    },
+  };
+});

@@ -49,6 +49,8 @@ export interface AnalyzeInput {
   facts: MediaFacts;
   /** A human hint for the analyzer (file name, title). */
   title: string;
+  /** Keyframes + audio from the media step (issue 16); absent in histories recorded before it. */
+  inputs?: AnalysisInputs;
 }
 
 export interface AnalyzeOutput {
@@ -61,6 +63,36 @@ export interface AnalyzeOutput {
   tags: string[];
   /** The embedding lives in this artifact file, not in the workflow history. */
   embeddingPath: string;
+  // --- issue 16: real analysis, usage, degradation ---
+  /** Chapters the model found (start second + title); absent for the offline analyzer. */
+  chapters?: Chapter[];
+  /** The first few hundred characters of the transcript (the full text stays on disk). */
+  transcriptExcerpt?: string;
+  /** Provider usage of this analysis (answers reused from the cache included; they were paid once): issue 17 charges the ledger from it. */
+  usage?: { inputTokens: number; outputTokens: number; calls: number };
+  /** True when the provider was unavailable and this is a metadata-only stand-in; analysis resumes later. */
+  degraded?: boolean;
+}
+
+export interface Chapter {
+  startSec: number;
+  title: string;
+}
+
+/** Keyframes and audio chunks extracted from the rendition for the AI step (paths + digests only). */
+export interface AnalysisInputs {
+  keyframes: { path: string; sha256: string; bytes: number; atSec: number }[];
+  /** Empty when the video has no audio track or its audio is silent. */
+  audioChunks: { path: string; sha256: string; bytes: number; startSec: number; durationSec: number }[];
+  /** Why there are no audio chunks, when there are none. */
+  audio: 'present' | 'none' | 'silent';
+}
+
+export interface AnalysisInputsInput {
+  videoId: string;
+  renditionPath: string;
+  durationSec: number;
+  hasAudio: boolean;
 }
 
 export interface IndexInput {
@@ -102,6 +134,8 @@ export interface PipelineState {
   analysis?: AnalyzeOutput;
   index?: IndexOutput;
   error?: { type: string; message: string; step: PipelineStep };
+  /** Issue 16: 'delayed' while the video is ready on a metadata-only stand-in and analysis will be retried. */
+  analysisState?: 'complete' | 'delayed' | 'failed';
 }
 
 export type ProcessVideoResult = Required<Pick<PipelineState, 'media' | 'analysis' | 'index'>> & {

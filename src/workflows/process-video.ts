@@ -7,13 +7,25 @@ import {
   patched,
   proxyActivities,
   setHandler,
+  sleep,
   type ActivityOptions,
 } from '@temporalio/workflow';
 import type { AiActivities } from '../activities/ai';
 import type { IndexerActivities } from '../activities/indexer';
 import type { MediaActivities } from '../activities/media';
-import { NON_RETRYABLE_ERROR_TYPES } from '../errors';
-import type { PipelineState, PipelineStep, StepRecord, ProcessVideoInput, ProcessVideoResult, VideoSource } from './contracts';
+import type { AnalysisInputsActivities } from '../activities/media/analysis-inputs';
+import { ErrorType, NON_RETRYABLE_ERROR_TYPES } from '../errors';
+import type {
+  AnalysisInputs,
+  AnalyzeInput,
+  AnalyzeOutput,
+  PipelineState,
+  PipelineStep,
+  StepRecord,
+  ProcessVideoInput,
+  ProcessVideoResult,
+  VideoSource,
+} from './contracts';
 import { statusQuery } from './messages';
 
 const nonRetryableErrorTypes = [...NON_RETRYABLE_ERROR_TYPES];
@@ -47,6 +59,67 @@ export async function processVideo(input: ProcessVideoInput): Promise<ProcessVid
   );
   const ai = proxyActivities<AiActivities>(activityOptions(queues.ai, { startToCloseTimeout: '3m' }));
   const indexer = proxyActivities<IndexerActivities>(activityOptions(queues.index, { startToCloseTimeout: '1m' }));
+  // Issue 16: keyframes + audio on the media queue; analysis that degrades instead of failing.
+  const inputsStep = proxyActivities<AnalysisInputsActivities>(
+    activityOptions(queues.media, {
+      startToCloseTimeout: '30m',
+      heartbeatTimeout: input.mediaHeartbeatTimeoutMs ?? 30_000,
+      retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 3, nonRetryableErrorTypes },
+    }),
+  );
+  // The activity spaces its retries itself (full jitter via nextRetryDelay) and stops with
+  // AiDeferred after its bounded wait, so the attempt cap here is only a backstop.
+  const aiResilient = proxyActivities<AiActivities>(
+    activityOptions(queues.ai, {
+      startToCloseTimeout: '3m',
+      heartbeatTimeout: '10s',
+      retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '5m', maximumAttempts: 40, nonRetryableErrorTypes },
+    }),
+  );
+
+  /**
+   * Issue 16: the provider being unavailable past the activity's bounded wait (AiDeferred) or
+   * refusing the content makes the video ready on a metadata-only stand-in; a deferred analysis
+   * is tried again on durable timers (bounded, growing intervals: history stays small) and the
+   * video is re-indexed when it succeeds.
+   */
+  async function analyzeDegradably(analyzeInput: AnalyzeInput, mediaOut: NonNullable<PipelineState['media']>): Promise<ProcessVideoResult> {
+    let analysis: AnalyzeOutput;
+    let later: number[] = [];
+    try {
+      analysis = await step('analyze', queues.ai, () => aiResilient.analyze({ ...analyzeInput, degradable: true }));
+      state.analysisState = 'complete';
+    } catch (err) {
+      const why = failureOf(err);
+      if (why?.type !== ErrorType.AiDeferred && why?.type !== ErrorType.AiContentRejected) throw err;
+      analysis = await ai.analyzeDegraded({ ...analyzeInput, reason: why.type });
+      state.analysisState = why.type === ErrorType.AiDeferred ? 'delayed' : 'failed';
+      later = why.type === ErrorType.AiDeferred ? reanalyzeDelays(why) : [];
+    }
+    state.analysis = analysis;
+    state.index = await step('index', queues.index, () => indexer.indexVideo({ videoId, source: input.source, media: mediaOut, analysis }));
+    state.step = 'done';
+    for (const delayMs of later) {
+      await sleep(delayMs);
+      try {
+        const full = await aiResilient.analyze({ ...analyzeInput, degradable: true });
+        const index = await indexer.indexVideo({ videoId, source: input.source, media: mediaOut, analysis: full });
+        state.analysis = full;
+        state.index = index;
+        state.analysisState = 'complete';
+        break;
+      } catch (err) {
+        // The video is ready and stays so: a failed re-analysis only waits for the next timer.
+        const why = failureOf(err);
+        log.warn('re-analysis failed', { videoId, type: why?.type ?? 'unknown' });
+        if (why?.type === ErrorType.AiContentRejected || why?.type === ErrorType.AiRejected) {
+          state.analysisState = 'failed';
+          break;
+        }
+      }
+    }
+    return { videoId, media: mediaOut, analysis: state.analysis, index: state.index };
+  }
 
   async function step<T>(name: 'transcode' | 'analyze' | 'index', queue: string, run: () => Promise<T>): Promise<T> {
     state.step = name;
@@ -58,9 +131,25 @@ export async function processVideo(input: ProcessVideoInput): Promise<ProcessVid
   }
 
   try {
-    state.media = await step('transcode', queues.media, () => media.transcode({ videoId, source: input.source }));
+    let inputs: AnalysisInputs | undefined;
+    state.media = await step('transcode', queues.media, async () => {
+      const out = await media.transcode({ videoId, source: input.source });
+      if (patched('biblio-16-analysis-inputs')) {
+        inputs = await inputsStep.extractAnalysisInputs({
+          videoId,
+          renditionPath: out.renditionPath,
+          durationSec: out.rendition.durationSec,
+          hasAudio: out.rendition.audioCodec !== null,
+        });
+      }
+      return out;
+    });
     const mediaOut = state.media;
-    state.analysis = await step('analyze', queues.ai, () => ai.analyze({ videoId, facts: mediaOut.source, title: titleOf(input.source) }));
+    const analyzeInput: AnalyzeInput = { videoId, facts: mediaOut.source, title: titleOf(input.source), ...(inputs ? { inputs } : {}) };
+    if (patched('biblio-16-degrade')) {
+      return await analyzeDegradably(analyzeInput, mediaOut);
+    }
+    state.analysis = await step('analyze', queues.ai, () => ai.analyze(analyzeInput));
     const analysis = state.analysis;
     state.index = await step('index', queues.index, () => indexer.indexVideo({ videoId, source: input.source, media: mediaOut, analysis }));
     state.step = 'done';
@@ -98,6 +187,19 @@ function describeFailure(err: unknown): { type: string; message: string } {
   if (err instanceof ApplicationFailure) return { type: err.type ?? 'ApplicationFailure', message: err.message };
   if (err instanceof Error) return { type: err.name, message: err.message };
   return { type: 'UnknownError', message: String(err) };
+}
+
+function failureOf(err: unknown): ApplicationFailure | undefined {
+  if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure) return err.cause;
+  return undefined;
+}
+
+/** The schedule rides on the AiDeferred failure (the activity reads config; a workflow may not). */
+function reanalyzeDelays(f: ApplicationFailure): number[] {
+  const details = f.details?.[0] as { reanalyzeDelaysMs?: unknown } | undefined;
+  const raw = Array.isArray(details?.reanalyzeDelaysMs) ? details.reanalyzeDelaysMs : [];
+  const delays = raw.filter((d): d is number => typeof d === 'number' && d > 0).slice(0, 10);
+  return delays.length > 0 ? delays : [60_000, 600_000, 3_600_000];
 }
 
 function titleOf(source: VideoSource): string {

@@ -20,15 +20,52 @@ export type FaultStep =
   /** A well-formed chat completion whose message content is exactly this string. */
   | { kind: 'content'; content: string };
 
-export type FaultPath = '/v1/chat/completions' | '/v1/embeddings';
+export type FaultPath = '/v1/chat/completions' | '/v1/embeddings' | '/v1/audio/transcriptions';
+
+/** 429 for a billing problem, as OpenAI sends it (a "rate limit" that no retry fixes). */
+export const INSUFFICIENT_QUOTA: FaultStep = {
+  kind: 'status',
+  status: 429,
+  body: {
+    error: {
+      message: 'You exceeded your current quota, please check your plan and billing details.',
+      type: 'insufficient_quota',
+      code: 'insufficient_quota',
+    },
+  },
+};
+
+/** A provider-side quota: a fixed window that starts with the first request after the previous one ended (as OpenAI reports it). */
+export interface QuotaOptions {
+  requestsPerWindow: number;
+  tokensPerWindow?: number;
+  windowMs: number;
+}
+
+/** Every request arriving in [from, to) (epoch ms) gets `step`, whatever the scripts say: storms, outages, hangs. */
+export interface FaultWindow {
+  from: number;
+  to: number;
+  step: FaultStep;
+  /** Only requests to this path (default: all). */
+  path?: FaultPath;
+}
 
 export interface RecordedRequest {
   method: string;
   path: string;
   headers: http.IncomingHttpHeaders;
-  /** Parsed JSON body, or the raw text when it did not parse. */
+  /** Parsed JSON body, or the raw text when it did not parse (multipart: the parsed fields and file size). */
   body: unknown;
   at: number;
+  /** Status the server answered with (undefined while hanging). */
+  status?: number;
+  /** Chat requests: how many image parts the user message carried. */
+  imageParts?: number;
+  /** When the client gave up on an unanswered request (hang/stall): the call's deadline at work. */
+  closedAt?: number;
+  /** Transcription requests: size and name of the uploaded audio file. */
+  file?: { name: string; bytes: number };
 }
 
 export interface FaultServerOptions {
@@ -41,6 +78,13 @@ export interface OpenAiFaultServer {
   url: string;
   /** Replaces the queue of behaviours: for one path, or (no path) shared by all paths. */
   setScript(steps: FaultStep[], path?: FaultPath): void;
+  /** A provider quota with x-ratelimit-* headers on every answer and 429 + Retry-After past it; null removes it. */
+  setQuota(q: QuotaOptions | null): void;
+  /** Adds a timed fault window (see FaultWindow). */
+  addWindow(w: FaultWindow): void;
+  clearWindows(): void;
+  /** How many requests the quota turned away with 429. */
+  quotaRejections(): number;
   requests: RecordedRequest[];
   close(): Promise<void>;
 }
@@ -54,27 +98,80 @@ export async function startOpenAiFaultServer(opts: FaultServerOptions = {}): Pro
 
   const nextStep = (path: string): FaultStep => perPath.get(path)?.shift() ?? shared.shift() ?? { kind: 'ok' };
 
+  let quota: QuotaOptions | null = null;
+  let window = { start: 0, end: 0, requests: 0, tokens: 0 };
+  let rejections = 0;
+  let windows: FaultWindow[] = [];
+
+  /** Fixed window: it opens with the first request after the previous one closed. */
+  function quotaHeaders(now: number, tokens: number): { ok: boolean; headers: Record<string, string> } {
+    if (!quota) return { ok: true, headers: {} };
+    if (now >= window.end) window = { start: now, end: now + quota.windowMs, requests: 0, tokens: 0 };
+    const tokenLimit = quota.tokensPerWindow ?? 1_000_000_000;
+    const ok = window.requests + 1 <= quota.requestsPerWindow && window.tokens + tokens <= tokenLimit;
+    if (ok) {
+      window.requests += 1;
+      window.tokens += tokens;
+    }
+    const reset = `${((window.end - now) / 1000).toFixed(3)}s`;
+    return {
+      ok,
+      headers: {
+        'x-ratelimit-limit-requests': String(quota.requestsPerWindow),
+        'x-ratelimit-remaining-requests': String(Math.max(0, quota.requestsPerWindow - window.requests)),
+        'x-ratelimit-reset-requests': reset,
+        'x-ratelimit-limit-tokens': String(tokenLimit),
+        'x-ratelimit-remaining-tokens': String(Math.max(0, tokenLimit - window.tokens)),
+        'x-ratelimit-reset-tokens': reset,
+        ...(ok ? {} : { 'retry-after-ms': String(window.end - now), 'retry-after': String(Math.ceil((window.end - now) / 1000)) }),
+      },
+    };
+  }
+
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const raw = Buffer.concat(chunks).toString('utf8');
+      const buf = Buffer.concat(chunks);
       const path = (req.url ?? '/').split('?')[0] ?? '/';
-      const body = parseJson(raw);
-      requests.push({ method: req.method ?? 'GET', path, headers: req.headers, body, at: Date.now() });
+      const multipart = parseMultipart(req.headers['content-type'], buf);
+      const body = multipart ? multipart.fields : parseJson(buf.toString('utf8'));
+      const now = Date.now();
+      const record: RecordedRequest = { method: req.method ?? 'GET', path, headers: req.headers, body, at: now };
+      if (multipart?.file) record.file = multipart.file;
+      if (path === '/v1/chat/completions') record.imageParts = countImageParts(body);
+      requests.push(record);
+      res.on('finish', () => {
+        record.status = res.statusCode;
+      });
+      res.on('close', () => {
+        if (!res.writableFinished) record.closedAt = Date.now();
+      });
       if (req.method !== 'POST' || !ROUTES.has(path)) {
         return sendJson(res, 404, { error: { message: `no route ${req.method} ${path}`, type: 'invalid_request_error' } });
       }
-      act(nextStep(path), path, body, res);
+      const timed = windows.find((w) => now >= w.from && now < w.to && (!w.path || w.path === path));
+      if (timed) return act(timed.step, path, body, res, {});
+      const q = quotaHeaders(now, estimateTokens(path, body));
+      if (!q.ok) {
+        rejections += 1;
+        return sendJson(
+          res,
+          429,
+          { error: { message: 'Rate limit reached for requests', type: 'requests', code: 'rate_limit_exceeded' } },
+          q.headers,
+        );
+      }
+      act(nextStep(path), path, body, res, q.headers);
     });
   });
 
-  function act(step: FaultStep, path: string, body: unknown, res: http.ServerResponse): void {
+  function act(step: FaultStep, path: string, body: unknown, res: http.ServerResponse, extra: Record<string, string>): void {
     switch (step.kind) {
       case 'ok':
-        return sendJson(res, 200, okResponse(path, body, dim));
+        return sendJson(res, 200, okResponse(path, body, dim), extra);
       case 'content':
-        return sendJson(res, 200, chatResponse(body, step.content));
+        return sendJson(res, 200, chatResponse(body, step.content), extra);
       case 'status':
         return sendJson(
           res,
@@ -89,7 +186,7 @@ export async function startOpenAiFaultServer(opts: FaultServerOptions = {}): Pro
       case 'slow': {
         const t = setTimeout(() => {
           timers.delete(t);
-          if (!res.destroyed) sendJson(res, 200, okResponse(path, body, dim));
+          if (!res.destroyed) sendJson(res, 200, okResponse(path, body, dim), extra);
         }, step.ms);
         timers.add(t);
         return;
@@ -115,6 +212,17 @@ export async function startOpenAiFaultServer(opts: FaultServerOptions = {}): Pro
       if (path) perPath.set(path, [...steps]);
       else shared = [...steps];
     },
+    setQuota(q) {
+      quota = q;
+      window = { start: 0, end: 0, requests: 0, tokens: 0 };
+    },
+    addWindow(w) {
+      windows.push(w);
+    },
+    clearWindows() {
+      windows = [];
+    },
+    quotaRejections: () => rejections,
     requests,
     async close() {
       for (const t of timers) clearTimeout(t);
@@ -127,16 +235,86 @@ export async function startOpenAiFaultServer(opts: FaultServerOptions = {}): Pro
   };
 }
 
-const ROUTES = new Set<string>(['/v1/chat/completions', '/v1/embeddings']);
+const ROUTES = new Set<string>(['/v1/chat/completions', '/v1/embeddings', '/v1/audio/transcriptions']);
+
+/** What the fault server says it heard in an audio file: names the file, so tests can trace chunks. */
+export function fakeTranscript(fileName: string): string {
+  return `spoken words from ${fileName}: the harbour cranes lift containers at dawn.`;
+}
 
 function okResponse(path: string, body: unknown, dim: number): unknown {
   if (path === '/v1/embeddings') return embeddingsResponse(body, dim);
+  if (path === '/v1/audio/transcriptions') {
+    const name = isRecord(body) && typeof body['fileName'] === 'string' ? body['fileName'] : 'audio';
+    return { text: fakeTranscript(name), usage: { type: 'duration', seconds: 1 } };
+  }
   const userText = lastUserMessage(body);
+  const images = countImageParts(body);
   const content = JSON.stringify({
-    summary: `Fault-server summary of ${userText.slice(0, 60)}`,
+    summary: `Fault-server summary of ${userText.slice(0, 60)} [${images} keyframes seen]`,
     tags: ['fault-server', 'test'],
+    chapters: [
+      { startSec: 0, title: 'Opening' },
+      { startSec: 1, title: 'Cranes at work' },
+    ],
   });
   return chatResponse(body, content);
+}
+
+/** Rough prompt tokens as a provider would count them: 4 characters a token, 85 per low-detail image. */
+function estimateTokens(path: string, body: unknown): number {
+  if (path === '/v1/audio/transcriptions') return 0;
+  const text = typeof body === 'string' ? body : JSON.stringify(stripImages(body));
+  const maxOut = isRecord(body) && typeof body['max_tokens'] === 'number' ? body['max_tokens'] : 0;
+  return Math.ceil(text.length / 4) + countImageParts(body) * 85 + maxOut;
+}
+
+function stripImages(body: unknown): unknown {
+  return JSON.parse(JSON.stringify(body ?? null, (k, v: unknown) => (k === 'image_url' ? '[image]' : v)));
+}
+
+function countImageParts(body: unknown): number {
+  const messages = isRecord(body) ? body['messages'] : undefined;
+  if (!Array.isArray(messages)) return 0;
+  let n = 0;
+  for (const m of messages) {
+    const content = isRecord(m) ? m['content'] : undefined;
+    if (!Array.isArray(content)) continue;
+    for (const part of content) {
+      const url = isRecord(part) && isRecord(part['image_url']) ? part['image_url']['url'] : undefined;
+      if (isRecord(part) && part['type'] === 'image_url' && typeof url === 'string' && url.startsWith('data:image/')) n++;
+    }
+  }
+  return n;
+}
+
+/** Just enough multipart/form-data for the transcription upload: text fields, and the file's name and size. */
+function parseMultipart(
+  contentType: string | undefined,
+  buf: Buffer,
+): { fields: Record<string, string>; file?: { name: string; bytes: number } } | undefined {
+  const m = /multipart\/form-data;\s*boundary=(?:"([^"]+)"|([^;]+))/i.exec(contentType ?? '');
+  if (!m) return undefined;
+  const boundary = Buffer.from(`--${m[1] ?? m[2]}`);
+  const fields: Record<string, string> = {};
+  let file: { name: string; bytes: number } | undefined;
+  let pos = buf.indexOf(boundary);
+  while (pos >= 0) {
+    const next = buf.indexOf(boundary, pos + boundary.length);
+    if (next < 0) break;
+    const part = buf.subarray(pos + boundary.length + 2, next - 2);
+    const headerEnd = part.indexOf('\r\n\r\n');
+    const head = part.subarray(0, headerEnd).toString('utf8');
+    const content = part.subarray(headerEnd + 4);
+    const name = /name="([^"]*)"/.exec(head)?.[1] ?? '';
+    const filename = /filename="([^"]*)"/.exec(head)?.[1];
+    if (filename !== undefined) {
+      file = { name: filename, bytes: content.length };
+      fields['fileName'] = filename;
+    } else fields[name] = content.toString('utf8');
+    pos = next;
+  }
+  return { fields, ...(file ? { file } : {}) };
 }
 
 function chatResponse(body: unknown, content: string): unknown {
@@ -146,7 +324,12 @@ function chatResponse(body: unknown, content: string): unknown {
     created: Math.floor(Date.now() / 1000),
     model: field(body, 'model') ?? 'unknown',
     choices: [{ index: 0, message: { role: 'assistant', content, refusal: null }, finish_reason: 'stop', logprobs: null }],
-    usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 },
+    usage: {
+      prompt_tokens:
+        estimateTokens('/v1/chat/completions', body) - (isRecord(body) && typeof body['max_tokens'] === 'number' ? body['max_tokens'] : 0),
+      completion_tokens: Math.ceil(content.length / 4),
+      total_tokens: 0,
+    },
   };
 }
 
@@ -186,7 +369,10 @@ function lastUserMessage(body: unknown): string {
   const messages = isRecord(body) ? body['messages'] : undefined;
   if (!Array.isArray(messages)) return '';
   const user = messages.filter((m) => isRecord(m) && m['role'] === 'user').pop();
-  return isRecord(user) && typeof user['content'] === 'string' ? user['content'] : '';
+  const content = isRecord(user) ? user['content'] : undefined;
+  if (typeof content === 'string') return content;
+  if (!Array.isArray(content)) return '';
+  return content.map((p) => (isRecord(p) && p['type'] === 'text' && typeof p['text'] === 'string' ? p['text'] : '')).join(' ');
 }
 
 function sendJson(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {

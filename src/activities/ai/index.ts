@@ -1,49 +1,151 @@
+import { ApplicationFailure } from '@temporalio/common';
 import { Context } from '@temporalio/activity';
+import { fullJitterDelayMs, type BackoffPolicy } from '../../adapters/analyzer/backoff';
+import { OfflineAnalyzer } from '../../adapters/analyzer/offline-analyzer';
 import type { Analyzer } from '../../adapters/analyzer/port';
 import { writeEmbeddingArtifact } from '../../artifacts/embedding-artifact';
+import { ErrorType, failure } from '../../errors';
 import type { AnalyzeInput, AnalyzeOutput } from '../../workflows/contracts';
+import { delayedSummary } from './degraded';
 
 export interface AiDeps {
   analyzer: Analyzer;
   artifactsDir: string;
+  /** Issue 16: retry spacing and degradation. Absent = the skeleton's behaviour (tests of the old path). */
+  resilience?: {
+    backoff: BackoffPolicy;
+    /** After this long unavailable (since the first attempt), a degradable analysis gives up with AiDeferred. */
+    degradeAfterMs: number;
+    /** When the workflow tries again after degrading (durable timers). */
+    reanalyzeDelaysMs: number[];
+  };
 }
 
+/** Retryable AI failures: worth another attempt after a backoff. */
+const TRANSIENT: readonly string[] = [ErrorType.AiRateLimited, ErrorType.AiUnavailable];
+const TRANSCRIPT_EXCERPT_CHARS = 280;
+
 export function createAiActivities(deps: AiDeps) {
+  const offline = new OfflineAnalyzer();
+
+  async function finish(
+    input: AnalyzeInput,
+    analyzer: Pick<Analyzer, 'name' | 'model' | 'offline'>,
+    result: Awaited<ReturnType<Analyzer['analyze']>>,
+    degraded: boolean,
+  ): Promise<AnalyzeOutput> {
+    const embeddingPath = await writeEmbeddingArtifact(deps.artifactsDir, {
+      videoId: input.videoId,
+      analyzer: analyzer.name,
+      model: analyzer.model,
+      vector: result.embedding,
+    });
+    return {
+      analyzer: analyzer.name,
+      model: analyzer.model,
+      dim: result.embedding.length,
+      offline: analyzer.offline,
+      summary: result.summary,
+      tags: result.tags,
+      embeddingPath,
+      ...(result.chapters ? { chapters: result.chapters } : {}),
+      ...(result.transcript ? { transcriptExcerpt: excerpt(result.transcript) } : {}),
+      ...(result.usage ? { usage: result.usage } : {}),
+      ...(degraded ? { degraded: true } : {}),
+    };
+  }
+
   return {
-    /** Summary, tags and an embedding for one video; the embedding goes to an artifact file. */
-    async analyze(input: AnalyzeInput): Promise<AnalyzeOutput> {
+    /** Summary, tags, chapters and an embedding for one video; the embedding goes to an artifact file. */
+    async analyze(input: AnalyzeInput & { degradable?: boolean }): Promise<AnalyzeOutput> {
       const ctx = Context.current();
       ctx.heartbeat({ phase: 'analyze', percent: 0 });
-      const result = await deps.analyzer.analyze({
-        videoId: input.videoId,
-        title: input.title,
-        facts: input.facts,
-        signal: ctx.cancellationSignal,
-      });
-      const embeddingPath = await writeEmbeddingArtifact(deps.artifactsDir, {
-        videoId: input.videoId,
-        analyzer: deps.analyzer.name,
-        model: deps.analyzer.model,
-        vector: result.embedding,
-      });
+      // Heartbeats while provider calls run, so a dead worker is noticed at the heartbeat timeout
+      // (seconds), not at the start-to-close timeout (minutes).
+      const beat = setInterval(() => ctx.heartbeat({ phase: 'analyze', percent: 50 }), 2_000);
+      let result;
+      try {
+        result = await deps.analyzer.analyze({
+          videoId: input.videoId,
+          title: input.title,
+          facts: input.facts,
+          inputs: input.inputs,
+          signal: ctx.cancellationSignal,
+        });
+      } catch (err) {
+        throw deps.resilience ? retryDecision(err, input.degradable === true, deps.resilience) : err;
+      } finally {
+        clearInterval(beat);
+      }
+      const out = await finish(input, deps.analyzer, result, false);
       ctx.heartbeat({ phase: 'analyze', percent: 100 });
       ctx.log.info('analyzed', {
         videoId: input.videoId,
         analyzer: deps.analyzer.name,
         model: deps.analyzer.model,
-        dim: result.embedding.length,
+        dim: out.dim,
+        keyframes: input.inputs?.keyframes.length ?? 0,
+        audioChunks: input.inputs?.audioChunks.length ?? 0,
+        usage: result.usage,
       });
-      return {
-        analyzer: deps.analyzer.name,
-        model: deps.analyzer.model,
-        dim: result.embedding.length,
-        offline: deps.analyzer.offline,
-        summary: result.summary,
-        tags: result.tags,
-        embeddingPath,
+      return out;
+    },
+
+    /**
+     * The stand-in when the provider is unavailable (or refused the content): indexed from the
+     * video's metadata with the offline analyzer, and saying so in its summary and tags.
+     */
+    async analyzeDegraded(input: AnalyzeInput & { reason: string }): Promise<AnalyzeOutput> {
+      const result = await offline.analyze({ videoId: input.videoId, title: input.title, facts: input.facts });
+      const refused = input.reason === ErrorType.AiContentRejected;
+      const words = {
+        ...result,
+        summary: delayedSummary(result.summary, refused),
+        tags: [refused ? 'analysis-refused' : 'analysis-delayed', ...result.tags],
       };
+      Context.current().log.warn('indexed without AI analysis', { videoId: input.videoId, reason: input.reason });
+      return finish(input, offline, words, true);
     },
   };
+}
+
+/**
+ * What Temporal should do with a failed analysis: transient failures come back with a full-
+ * jitter delay never shorter than the provider's Retry-After; once the provider has been
+ * unavailable for longer than the bounded wait (or the account is out of quota), a degradable
+ * analysis stops with AiDeferred so the workflow can make the video ready without AI.
+ */
+export function retryDecision(err: unknown, degradable: boolean, r: NonNullable<AiDeps['resilience']>, now = Date.now()): unknown {
+  if (!(err instanceof ApplicationFailure) || !err.type) return err;
+  const info = Context.current().info;
+  const deferred = (why: string) =>
+    failure(ErrorType.AiDeferred, `AI analysis deferred: ${why}; the video is indexed from its metadata and analysed again later`, {
+      details: { cause: err.type, reanalyzeDelaysMs: r.reanalyzeDelaysMs },
+    });
+  if (err.type === ErrorType.AiQuotaExhausted) return degradable ? deferred('the AI account is out of quota') : err;
+  if (!TRANSIENT.includes(err.type)) return err;
+  const retryAfter = typeof err.nextRetryDelay === 'number' ? err.nextRetryDelay : undefined;
+  const delay = fullJitterDelayMs(info.attempt, r.backoff, retryAfter);
+  if (degradable && now + delay - info.scheduledTimestampMs > r.degradeAfterMs) {
+    return deferred(`the AI service has been unavailable for ${Math.round((now - info.scheduledTimestampMs) / 1000)} s`);
+  }
+  return ApplicationFailure.create({
+    type: err.type,
+    message: err.message,
+    nonRetryable: false,
+    details: err.details ?? undefined,
+    nextRetryDelay: delay,
+  });
+}
+
+function excerpt(text: string): string {
+  const chars = Array.from(text);
+  return chars.length <= TRANSCRIPT_EXCERPT_CHARS
+    ? text
+    : `${chars
+        .slice(0, TRANSCRIPT_EXCERPT_CHARS - 1)
+        .join('')
+        .trimEnd()}…`;
 }
 
 export type AiActivities = ReturnType<typeof createAiActivities>;

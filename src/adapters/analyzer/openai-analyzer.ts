@@ -1,23 +1,59 @@
-import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError, toFile } from 'openai';
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import type { OpenAiConfig } from '../../config';
 import { ErrorType, failure } from '../../errors';
+import type { AnalysisInputs, Chapter } from '../../workflows/contracts';
 import type { Analysis, AnalysisRequest, Analyzer } from './port';
+import type { RateLimitGate, Reservation } from './rate-limit-gate';
+import { cacheKey, type ResponseCache } from './response-cache';
+
+export interface OpenAiAnalyzerOptions {
+  transcribeModel?: string;
+  /** Deadline of one transcription call (longer than chat: it uploads audio). */
+  transcribeTimeoutMs?: number;
+  maxOutputTokens?: number;
+  /** The shared rate limit; absent = unlimited (unit tests). */
+  gate?: RateLimitGate;
+  /** Responses by input hash; absent = no caching. */
+  cache?: ResponseCache;
+}
+
+/** Bump when the prompt or the answer's schema changes: cached answers of another version are not reused. */
+export const PROMPT_VERSION = 'v2-vision-chapters';
+
+type Usage = { inputTokens: number; outputTokens: number; calls: number };
+type Metered<T> = { value: T; inputTokens: number; outputTokens: number };
 
 /**
- * Analyzer backed by any OpenAI-compatible endpoint: one chat completion for the words, one
- * embeddings call for the vector. Retrying is Temporal's job (it knows the policy and
- * survives restarts), so the SDK must fail fast and every failure leaves here typed.
+ * Analyzer backed by any OpenAI-compatible endpoint. It looks at the video: keyframes go to a
+ * vision-capable chat model as image parts, the audio to the transcription endpoint (chunked
+ * by the media step under the upload limit), and the answer is structured JSON (summary, tags,
+ * chapters) validated with zod. The embedding is computed from summary + tags + transcript.
+ *
+ * Every provider call: goes through the shared rate limit (reserve, then settle from `usage`),
+ * has its own deadline, is cached by input hash (never pay twice), and fails typed. Retrying is
+ * Temporal's job (it knows the policy and survives restarts), so the SDK's retries are off.
  */
 export class OpenAiAnalyzer implements Analyzer {
   readonly name = 'openai';
   readonly offline = false;
   readonly model: string;
   private readonly client: OpenAI;
+  private readonly transcribeModel: string;
+  private readonly transcribeTimeoutMs: number;
+  private readonly maxOutputTokens: number;
 
-  constructor(private readonly cfg: OpenAiConfig) {
+  constructor(
+    private readonly cfg: OpenAiConfig,
+    private readonly opts: OpenAiAnalyzerOptions = {},
+  ) {
     this.model = cfg.embeddingModel;
+    this.transcribeModel = opts.transcribeModel ?? 'whisper-1';
+    this.transcribeTimeoutMs = opts.transcribeTimeoutMs ?? Math.max(cfg.timeoutMs, 60_000);
+    this.maxOutputTokens = opts.maxOutputTokens ?? 600;
     this.client = new OpenAI({
       // The SDK refuses to construct without a key even when baseURL points at a keyless
       // local server (Ollama, llama.cpp, vLLM); those ignore the Authorization header.
@@ -29,56 +65,151 @@ export class OpenAiAnalyzer implements Analyzer {
       // Defaults are 2 hidden retries and a 10-minute timeout: both would hide faults from
       // Temporal's retry policy and outlive the activity's own timeouts.
       maxRetries: 0,
-      timeout: cfg.timeoutMs,
+      timeout: Math.max(cfg.timeoutMs, this.transcribeTimeoutMs),
     });
   }
 
   async analyze(req: AnalysisRequest): Promise<Analysis> {
-    const content = await this.call(req.signal, async (signal) => {
-      const completion: unknown = await this.client.chat.completions.create(
-        {
-          model: this.cfg.chatModel,
-          response_format: { type: 'json_object' },
-          messages: [
-            { role: 'system', content: SYSTEM_PROMPT },
-            { role: 'user', content: JSON.stringify({ title: req.title, facts: req.facts }) },
-          ],
-        },
-        { signal },
-      );
-      return parseChatContent(completion);
-    });
-    const words = parseAnalysisJson(content);
+    const usage: Usage = { inputTokens: 0, outputTokens: 0, calls: 0 };
+    const transcript = await this.transcribeAll(req.inputs, req.signal, usage);
+    const words = await this.describe(req, transcript, usage);
     const summary = truncate(words.summary.trim(), MAX_SUMMARY_CHARS);
     const tags = cleanTags(words.tags);
+    const chapters = cleanChapters(words.chapters, req.facts.durationSec);
     // The title goes in too: people search for what they named the file as often as for what is in it.
-    const embedding = await this.embed(`${req.title}\n${summary}\n${tags.join(', ')}`, req.signal);
-    return { summary, tags, embedding };
+    const text = [req.title, summary, tags.join(', '), transcript.slice(0, MAX_EMBED_TRANSCRIPT_CHARS)].filter(Boolean).join('\n');
+    const embedding = await this.cached('embedding', this.cfg.embeddingModel, [text], usage, () => this.embedOnce(text, req.signal));
+    return { summary, tags, chapters, embedding, ...(transcript ? { transcript } : {}), usage };
   }
 
-  embedQuery(text: string, signal?: AbortSignal): Promise<number[]> {
-    return this.embed(text, signal);
+  async embedQuery(text: string, signal?: AbortSignal): Promise<number[]> {
+    return (await this.embedOnce(text, signal)).value;
   }
 
-  private embed(input: string, outer: AbortSignal | undefined): Promise<number[]> {
-    return this.call(outer, async (signal) => {
+  private async transcribeAll(inputs: AnalysisInputs | undefined, signal: AbortSignal | undefined, usage: Usage): Promise<string> {
+    if (!inputs || inputs.audioChunks.length === 0) return '';
+    const parts: string[] = [];
+    for (const chunk of inputs.audioChunks) {
+      const text = await this.cached('transcription', this.transcribeModel, [chunk.sha256], usage, async () => {
+        const bytes = await readFile(chunk.path);
+        // Whisper bills by audio length, not tokens: reserve a token-ish estimate so the token budget still sees it.
+        return this.request(Math.ceil(chunk.durationSec * 10) + 50, this.transcribeTimeoutMs, signal, async (sig) => {
+          const { data, response } = await this.client.audio.transcriptions
+            .create(
+              {
+                file: await toFile(bytes, path.basename(chunk.path), { type: 'audio/mpeg' }),
+                model: this.transcribeModel,
+                response_format: 'json',
+              },
+              { signal: sig },
+            )
+            .withResponse();
+          const parsed = transcriptionSchema.safeParse(data);
+          if (!parsed.success) throw new MalformedResponse('transcription response has no text');
+          const u = parsed.data.usage;
+          return {
+            headers: response.headers,
+            value: parsed.data.text.trim(),
+            inputTokens: u?.input_tokens ?? u?.prompt_tokens ?? 0,
+            outputTokens: u?.output_tokens ?? 0,
+          };
+        });
+      });
+      if (text) parts.push(text);
+    }
+    return parts.join(' ').replace(/\s+/g, ' ').trim();
+  }
+
+  private async describe(req: AnalysisRequest, transcript: string, usage: Usage): Promise<AnalysisWords> {
+    const keyframes = req.inputs?.keyframes ?? [];
+    const userText = JSON.stringify({
+      title: req.title,
+      facts: req.facts,
+      keyframeTimesSec: keyframes.map((k) => k.atSec),
+      transcript: transcript ? truncate(transcript, MAX_PROMPT_TRANSCRIPT_CHARS) : null,
+      audio: req.inputs?.audio ?? 'unknown',
+    });
+    const key = [PROMPT_VERSION, userText, ...keyframes.map((k) => k.sha256)];
+    return this.cached('chat', this.cfg.chatModel, key, usage, async () => {
+      const images = await Promise.all(keyframes.map(async (k) => `data:image/jpeg;base64,${(await readFile(k.path)).toString('base64')}`));
+      const estimate =
+        Math.ceil((SYSTEM_PROMPT.length + userText.length) / 4) + images.length * LOW_DETAIL_IMAGE_TOKENS + this.maxOutputTokens + 20;
+      return this.request(estimate, this.cfg.timeoutMs, req.signal, async (sig) => {
+        const { data, response } = await this.client.chat.completions
+          .create(
+            {
+              model: this.cfg.chatModel,
+              response_format: { type: 'json_object' },
+              max_tokens: this.maxOutputTokens,
+              messages: [
+                { role: 'system', content: SYSTEM_PROMPT },
+                {
+                  role: 'user',
+                  content: [
+                    { type: 'text', text: userText },
+                    ...images.map((url) => ({ type: 'image_url' as const, image_url: { url, detail: 'low' as const } })),
+                  ],
+                },
+              ],
+            },
+            { signal: sig },
+          )
+          .withResponse();
+        const u = usageSchema.safeParse((data as { usage?: unknown }).usage);
+        return {
+          headers: response.headers,
+          value: parseAnalysisJson(parseChatContent(data)),
+          inputTokens: u.success ? u.data.prompt_tokens : estimate - this.maxOutputTokens,
+          outputTokens: u.success ? (u.data.completion_tokens ?? 0) : this.maxOutputTokens,
+        };
+      });
+    });
+  }
+
+  private embedOnce(input: string, signal: AbortSignal | undefined): Promise<Metered<number[]>> {
+    return this.request(Math.ceil(input.length / 4) + 10, this.cfg.timeoutMs, signal, async (sig) => {
       // Explicit 'float': left unset, the SDK asks for base64 and decodes it, which breaks
       // compatible servers that ignore encoding_format and answer with plain arrays.
-      const res: unknown = await this.client.embeddings.create(
-        { model: this.cfg.embeddingModel, input, encoding_format: 'float' },
-        { signal },
-      );
-      return parseEmbedding(res);
+      const { data, response } = await this.client.embeddings
+        .create({ model: this.cfg.embeddingModel, input, encoding_format: 'float' }, { signal: sig })
+        .withResponse();
+      const u = usageSchema.safeParse((data as { usage?: unknown }).usage);
+      return { headers: response.headers, value: parseEmbedding(data), inputTokens: u.success ? u.data.prompt_tokens : 0, outputTokens: 0 };
     });
   }
 
   /**
-   * Runs one request under our own deadline as well as the SDK's: the SDK's timeout stops at
-   * the response headers, so a server that sends headers and then stalls the body would
-   * otherwise hang until Temporal's activity timeout.
+   * Cache by input hash. A hit makes no call, but its recorded usage still counts toward this
+   * analysis: `usage` is what the answers this analysis used cost (each paid once, possibly by an
+   * earlier attempt that died before reporting), so the ledger's unique key charges it once.
    */
-  private async call<T>(outer: AbortSignal | undefined, run: (signal: AbortSignal) => Promise<T>): Promise<T> {
-    const ms = this.cfg.timeoutMs;
+  private async cached<T>(kind: string, model: string, parts: readonly string[], usage: Usage, run: () => Promise<Metered<T>>): Promise<T> {
+    const cache = this.opts.cache;
+    const key = cacheKey([kind, model, ...parts]);
+    const hit = await cache?.get<T>(key).catch(() => undefined);
+    const entry = hit ?? (await run());
+    usage.calls += 1;
+    usage.inputTokens += entry.inputTokens;
+    usage.outputTokens += entry.outputTokens;
+    // Stored before anything else can fail: the provider was paid for this answer.
+    if (!hit) await cache?.put(key, kind, model, entry).catch(() => undefined);
+    return hit ? hit.value : entry.value;
+  }
+
+  /**
+   * One provider request: reserve in the shared limit, run under its own deadline (the SDK's
+   * timeout stops at the response headers, so a stalled body would otherwise hang until the
+   * activity's timeout), feed the rate-limit headers back, settle the token reservation.
+   */
+  private async request<T>(
+    estimatedTokens: number,
+    ms: number,
+    outer: AbortSignal | undefined,
+    run: (signal: AbortSignal) => Promise<Metered<T> & { headers: Headers }>,
+  ): Promise<Metered<T>> {
+    outer?.throwIfAborted();
+    const gate = this.opts.gate;
+    const reservation: Reservation | undefined = gate ? await gate.acquire(estimatedTokens, outer) : undefined;
     const controller = new AbortController();
     let timedOut = false;
     const timer = setTimeout(() => {
@@ -89,7 +220,12 @@ export class OpenAiAnalyzer implements Analyzer {
     if (outer?.aborted) forward();
     else outer?.addEventListener('abort', forward, { once: true });
     try {
-      return await run(controller.signal);
+      const out = await run(controller.signal);
+      if (gate && reservation) {
+        await gate.observe(out.headers, 200);
+        await gate.settle(reservation, out.inputTokens + out.outputTokens);
+      }
+      return { value: out.value, inputTokens: out.inputTokens, outputTokens: out.outputTokens };
     } catch (err) {
       // The caller's cancellation must surface as itself: Temporal reports an activity as
       // cancelled only for its CancelledFailure or an error named AbortError, and the SDK's
@@ -101,6 +237,9 @@ export class OpenAiAnalyzer implements Analyzer {
           details: { timeoutMs: ms },
         });
       }
+      if (gate && err instanceof APIError && typeof err.status === 'number') {
+        await gate.observe(err.headers, err.status, err.status === 429 ? retryDelayMs(err.headers) : undefined);
+      }
       throw toAiFailure(err);
     } finally {
       clearTimeout(timer);
@@ -110,15 +249,22 @@ export class OpenAiAnalyzer implements Analyzer {
 }
 
 const MAX_SUMMARY_CHARS = 300;
+const MAX_CHAPTERS = 12;
+const MAX_PROMPT_TRANSCRIPT_CHARS = 4_000;
+const MAX_EMBED_TRANSCRIPT_CHARS = 8_000;
+/** OpenAI bills a `detail: low` image at a flat 85 tokens. */
+const LOW_DETAIL_IMAGE_TOKENS = 85;
 const MAX_TAGS = 8;
 const MAX_TAG_CHARS = 40;
 const MAX_RETRY_DELAY_MS = 5 * 60_000;
 
 // json_object mode requires the word "JSON" in the messages, or the API answers 400.
 const SYSTEM_PROMPT =
-  'You describe a video for a search index, given its title and technical facts as JSON. ' +
-  'Answer with a JSON object only: {"summary": string (at most 300 characters, plain prose), ' +
-  '"tags": string[] (at most 8 short lowercase keywords)}. Do not invent content you cannot infer.';
+  'You describe a video for a search index. You get its title, technical facts and transcript as JSON, ' +
+  'and a few keyframes (in time order, times in keyframeTimesSec). ' +
+  'Answer with a JSON object only: {"summary": string (at most 300 characters, plain prose about what is ' +
+  'seen and said), "tags": string[] (at most 8 short lowercase keywords), "chapters": [{"startSec": number, ' +
+  '"title": string}] (in order, at most 12; [] for a short single-scene video)}. Do not invent content you cannot see or hear.';
 
 /** The service answered 2xx but not in the shape we asked for: worth another attempt. */
 class MalformedResponse extends Error {
@@ -128,7 +274,19 @@ class MalformedResponse extends Error {
 const chatSchema = z.object({
   choices: z.array(z.object({ message: z.object({ content: z.string().nullable() }) })).min(1),
 });
-const analysisSchema = z.object({ summary: z.string().trim().min(1), tags: z.array(z.string()).default([]) });
+const analysisSchema = z.object({
+  summary: z.string().trim().min(1),
+  tags: z.array(z.string()).default([]),
+  chapters: z.array(z.object({ startSec: z.coerce.number().finite().min(0), title: z.string().trim().min(1) })).default([]),
+});
+type AnalysisWords = z.infer<typeof analysisSchema>;
+const usageSchema = z.object({ prompt_tokens: z.number().int().min(0), completion_tokens: z.number().int().min(0).optional() });
+const transcriptionSchema = z.object({
+  text: z.string(),
+  usage: z
+    .object({ input_tokens: z.number().optional(), output_tokens: z.number().optional(), prompt_tokens: z.number().optional() })
+    .optional(),
+});
 const embeddingSchema = z.object({
   data: z.array(z.object({ embedding: z.array(z.number()).min(1) })).min(1),
 });
@@ -140,7 +298,7 @@ function parseChatContent(completion: unknown): string {
   return content;
 }
 
-function parseAnalysisJson(content: string): { summary: string; tags: string[] } {
+function parseAnalysisJson(content: string): AnalysisWords {
   // Some local models wrap JSON in a Markdown fence even in json_object mode.
   const text = content.trim().replace(/^```(?:json)?\s*|\s*```$/g, '');
   let json: unknown;
@@ -151,7 +309,7 @@ function parseAnalysisJson(content: string): { summary: string; tags: string[] }
   }
   const parsed = analysisSchema.safeParse(json);
   if (!parsed.success) {
-    throw failure(ErrorType.AiUnavailable, 'OpenAI chat answer lacks {summary, tags}', {
+    throw failure(ErrorType.AiUnavailable, 'OpenAI chat answer lacks {summary, tags, chapters}', {
       details: { issues: parsed.error.issues.slice(0, 3).map((i) => `${i.path.join('.')}: ${i.message}`) },
     });
   }
@@ -174,6 +332,17 @@ function truncate(s: string, max: number): string {
         .slice(0, max - 1)
         .join('')
         .trimEnd()}…`;
+}
+
+function cleanChapters(raw: AnalysisWords['chapters'], durationSec: number): Chapter[] {
+  const out: Chapter[] = [];
+  for (const c of [...raw].sort((a, b) => a.startSec - b.startSec)) {
+    if (Number.isFinite(durationSec) && durationSec > 0 && c.startSec > durationSec) continue;
+    if (out.at(-1)?.startSec === c.startSec) continue;
+    out.push({ startSec: Math.round(c.startSec * 10) / 10, title: truncate(c.title.replace(/\s+/g, ' '), 80) });
+    if (out.length === MAX_CHAPTERS) break;
+  }
+  return out;
 }
 
 function cleanTags(raw: string[]): string[] {
@@ -222,6 +391,13 @@ function statusFailure(err: APIError, status: number): ApplicationFailure {
   const code = typeof err.code === 'string' ? err.code : undefined;
   const details = { status, ...(code ? { code } : {}), ...(err.requestID ? { requestId: err.requestID } : {}) };
   const label = code ? `${status} ${code}` : `${status}`;
+  if (status === 429 && code === 'insufficient_quota') {
+    // A billing problem dressed as a rate limit: no retry helps until someone adds credit.
+    return failure(ErrorType.AiQuotaExhausted, `OpenAI account has no quota left (${label})`, { details });
+  }
+  if (code === 'content_policy_violation' || code === 'content_filter') {
+    return failure(ErrorType.AiContentRejected, `OpenAI refused the content (${label})`, { details });
+  }
   if (status === 429) {
     return failure(ErrorType.AiRateLimited, `OpenAI rate limited the request (${label})`, {
       details,

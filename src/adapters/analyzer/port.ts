@@ -1,4 +1,4 @@
-import type { MediaFacts } from '../../workflows/contracts';
+import type { AnalysisInputs, Chapter, MediaFacts } from '../../workflows/contracts';
 
 /**
  * Port: what turns a video's facts into words and a vector. The OpenAI adapter talks to any
@@ -8,6 +8,8 @@ export interface AnalysisRequest {
   videoId: string;
   title: string;
   facts: MediaFacts;
+  /** Keyframes and audio chunks on disk (issue 16); without them an analyzer sees facts only. */
+  inputs?: AnalysisInputs;
   /** Aborts the underlying request (activity cancellation, worker shutdown). */
   signal?: AbortSignal;
 }
@@ -16,6 +18,11 @@ export interface Analysis {
   summary: string;
   tags: string[];
   embedding: number[];
+  chapters?: Chapter[];
+  /** The full transcript (stays out of workflow history: the activity keeps an excerpt). */
+  transcript?: string;
+  /** What the provider answers used by this analysis cost (cached answers included: paid once, charged once). */
+  usage?: { inputTokens: number; outputTokens: number; calls: number };
 }
 
 export interface Analyzer {

@@ -1,0 +1,197 @@
+import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { VideoStatus } from '../../src/api/status';
+import { makeSampleClip } from '../../src/media/sample-clip';
+import { taskQueues } from '../../src/queues';
+import { workflowIdFor } from '../../src/workflows/ids';
+import { statusQuery } from '../../src/workflows/messages';
+import type { PipelineState } from '../../src/workflows/contracts';
+import { startApi, type TestApi } from '../support/api';
+import { createTestDatabase, type TestDatabase } from '../support/database';
+import { INSUFFICIENT_QUOTA, startOpenAiFaultServer, type OpenAiFaultServer, type RecordedRequest } from '../support/openai-fault-server';
+import { startTemporal } from '../support/temporal';
+import { startWorkers, type WorkerProcesses } from '../support/workers';
+
+// Issue 16 end to end: real worker processes, real Temporal, ffmpeg and PostgreSQL; the only
+// double is the OpenAI-compatible fault server. Timings are shortened through config (the same
+// variables production sets), and each test states what it proves.
+const prefix = `t${process.pid}-ai16-`;
+const queues = taskQueues(prefix);
+const CHAT = '/v1/chat/completions';
+const EMBED = '/v1/embeddings';
+const AUDIO = '/v1/audio/transcriptions';
+
+const RATE = { requests: 20, windowMs: 2_000 };
+const TIMEOUT_MS = 2_000;
+const BREAKER = { failures: 3, halfOpenMs: 3_000 };
+
+let env: TestWorkflowEnvironment;
+let db: TestDatabase;
+let fault: OpenAiFaultServer;
+let workers: WorkerProcesses;
+let api: TestApi;
+let dataDir: string;
+let ingestDir: string;
+let workerEnv: Parameters<typeof startWorkers>[1];
+
+beforeAll(async () => {
+  dataDir = await mkdtemp(path.join(os.tmpdir(), 'biblio-ai16-'));
+  ingestDir = path.join(dataDir, 'ingest');
+  await mkdir(ingestDir, { recursive: true });
+  await makeSampleClip(path.join(ingestDir, 'harbour cranes.mp4'), { seconds: 3, width: 320, height: 240, audio: true });
+  await makeSampleClip(path.join(ingestDir, 'silent film.mp4'), { seconds: 2, width: 320, height: 240, audio: false });
+  fault = await startOpenAiFaultServer();
+  env = await startTemporal();
+  db = await createTestDatabase();
+  workerEnv = {
+    temporalAddress: env.address,
+    databaseUrl: db.url,
+    dataDir,
+    queuePrefix: prefix,
+    extraEnv: {
+      BIBLIO_INGEST_DIR: ingestDir,
+      OPENAI_BASE_URL: fault.url,
+      OPENAI_API_KEY: 'sk-test-key',
+      OPENAI_TIMEOUT_MS: String(TIMEOUT_MS),
+      AI_TRANSCRIBE_TIMEOUT_MS: '4000',
+      // ~1 s of audio per chunk: a 3 s clip is sent in several chunks.
+      AI_AUDIO_CHUNK_BYTES: '6000',
+      AI_REQUESTS_PER_WINDOW: String(RATE.requests),
+      AI_RATE_WINDOW_MS: String(RATE.windowMs),
+      AI_LIMITER_MAX_WAIT_MS: '3000',
+      AI_BREAKER_FAILURES: String(BREAKER.failures),
+      AI_BREAKER_HALF_OPEN_MS: String(BREAKER.halfOpenMs),
+      AI_RETRY_BASE_MS: '500',
+      AI_RETRY_MAX_MS: '4000',
+      AI_DEGRADE_AFTER_MS: '8000',
+      AI_REANALYZE_DELAYS_MS: '4000,8000,16000,32000',
+    },
+  };
+  workers = await startWorkers(['pipeline', 'media', 'ai', 'index'], workerEnv);
+  api = await startApi({
+    client: env.client,
+    pool: db.pool,
+    dataDir,
+    ingestDir,
+    queues,
+    openai: {
+      baseURL: fault.url,
+      apiKey: 'sk-test-key',
+      chatModel: 'gpt-4o-mini',
+      embeddingModel: 'text-embedding-3-small',
+      timeoutMs: 5000,
+    },
+  });
+});
+
+afterAll(async () => {
+  await api?.close();
+  await workers?.stop();
+  await env?.teardown();
+  await fault?.close();
+  await db?.drop();
+  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+});
+
+afterEach(() => {
+  fault.clearWindows();
+  fault.setScript([]);
+  for (const p of [CHAT, EMBED, AUDIO] as const) fault.setScript([], p);
+});
+
+async function start(videoId: string, file: string): Promise<void> {
+  const res = await api.app.inject({ method: 'POST', url: '/videos', payload: { videoId, source: { kind: 'file', path: file } } });
+  expect(res.statusCode).toBe(202);
+}
+
+async function status(videoId: string): Promise<VideoStatus> {
+  return (await api.app.inject({ method: 'GET', url: `/videos/${videoId}` })).json() as VideoStatus;
+}
+
+async function waitFor(videoId: string, ok: (s: VideoStatus) => boolean, timeoutMs = 90_000): Promise<VideoStatus> {
+  const end = Date.now() + timeoutMs;
+  let last: VideoStatus | undefined;
+  while (Date.now() < end) {
+    last = await status(videoId);
+    if (ok(last)) return last;
+    if (last.status === 'failed') throw new Error(`${videoId} failed: ${JSON.stringify(last.lastError)}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(
+    `${videoId} did not reach the expected state in ${timeoutMs} ms; last: ${JSON.stringify(last)}\n${workers.output.get('ai')?.slice(-3000)}`,
+  );
+}
+
+const state = (videoId: string) => env.client.workflow.getHandle(workflowIdFor(videoId)).query(statusQuery) as Promise<PipelineState>;
+const since = (n: number, p?: string): RecordedRequest[] => fault.requests.slice(n).filter((r) => !p || r.path === p);
+const isFull = (s: VideoStatus) => s.status === 'ready' && s.analysis === 'complete';
+
+test('the analysis looks at the video: keyframes as image parts, the audio transcribed in chunks, chapters and a transcript excerpt back', async () => {
+  const before = fault.requests.length;
+  await start('ai16-look', 'harbour cranes.mp4');
+  await waitFor('ai16-look', isFull);
+
+  const keyframes = (await readdir(path.join(dataDir, 'artifacts', 'ai16-look', 'analysis-inputs'))).filter((f) =>
+    f.startsWith('keyframe-'),
+  );
+  expect(keyframes.length).toBeGreaterThanOrEqual(2);
+  const chats = since(before, CHAT);
+  expect(chats).toHaveLength(1);
+  expect(chats[0]!.imageParts).toBe(keyframes.length);
+  const audio = since(before, AUDIO);
+  expect(audio.length).toBeGreaterThanOrEqual(2); // chunked under AI_AUDIO_CHUNK_BYTES
+  for (const a of audio) {
+    expect(a.file?.bytes).toBeGreaterThan(0);
+    expect(a.file?.bytes).toBeLessThan(6000);
+  }
+  // The transcript reaches the chat prompt and the embedding text.
+  expect(JSON.stringify(chats[0]!.body)).toContain('harbour cranes lift containers');
+  expect(JSON.stringify(since(before, EMBED)[0]!.body)).toContain('harbour cranes lift containers');
+
+  const s = await state('ai16-look');
+  expect(s.analysis).toMatchObject({ analyzer: 'openai', offline: false });
+  expect(s.analysis?.summary).toContain(`[${keyframes.length} keyframes seen]`);
+  expect(s.analysis?.tags.length).toBeGreaterThan(0);
+  expect(s.analysis?.chapters).toEqual([
+    { startSec: 0, title: 'Opening' },
+    { startSec: 1, title: 'Cranes at work' },
+  ]);
+  expect(s.analysis?.transcriptExcerpt).toContain('spoken words from audio-000.mp3');
+  expect(s.analysis?.usage).toMatchObject({ calls: audio.length + 2 });
+  expect(s.analysis?.usage?.inputTokens).toBeGreaterThan(keyframes.length * 85);
+});
+
+test('a silent video skips transcription', async () => {
+  const before = fault.requests.length;
+  await start('ai16-silent', 'silent film.mp4');
+  await waitFor('ai16-silent', isFull);
+  expect(since(before, AUDIO)).toHaveLength(0);
+  expect(since(before, CHAT)).toHaveLength(1);
+  expect(since(before, CHAT)[0]!.imageParts).toBeGreaterThanOrEqual(1);
+  expect((await state('ai16-silent')).analysis?.transcriptExcerpt).toBeUndefined();
+});
+
+test('insufficient_quota is not retried as a rate limit: one chat request, the video ready with analysis delayed, analysed once billing is fixed', async () => {
+  await makeSampleClip(path.join(ingestDir, 'billing.mp4'), { seconds: 2, width: 320, height: 240, audio: false });
+  const before = fault.requests.length;
+  fault.setScript([INSUFFICIENT_QUOTA], CHAT);
+  await start('ai16-billing', 'billing.mp4');
+
+  const degraded = await waitFor('ai16-billing', (s) => s.status === 'ready');
+  expect(degraded.analysis).toBe('delayed');
+  expect(degraded.result?.summary).toMatch(/^Analysis delayed/);
+  expect(degraded.result?.tags).toContain('analysis-delayed');
+  expect(degraded.workflowStatus).toBe('RUNNING');
+  const firstChats = since(before, CHAT).length;
+  expect(firstChats).toBe(1);
+
+  // The script held one failure: the durable timer's re-analysis now succeeds and re-indexes.
+  const full = await waitFor('ai16-billing', isFull);
+  expect(full.result).toMatchObject({ analyzer: 'openai', offlineAnalysis: false });
+  expect(full.result?.summary).toMatch(/^Fault-server summary/);
+  expect(since(before, CHAT)).toHaveLength(2);
+  const search = (await api.app.inject({ method: 'GET', url: '/search?q=billing' })).json() as { results: { videoId: string }[] };
+  expect(search.results.map((r) => r.videoId)).toContain('ai16-billing');
+});
