@@ -51,6 +51,9 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
+  // The longest gap between two ffmpeg progress lines (each one a heartbeat) in any encode.
+  const gaps = media.flatMap((m) => [...(m.output.get('media') ?? '').matchAll(/"maxProgressGapMs":(\d+)/g)].map((g) => Number(g[1])));
+  if (gaps.length) measured.maxProgressGap = Math.max(...gaps);
   console.log(`media chaos measurements (ms): ${JSON.stringify(measured)}`);
   if (process.env.SHOW_WORKER_LOGS) for (const m of media) console.log(`--- media ---\n${m.output.get('media')?.slice(-6000)}`);
   await api?.close();
@@ -61,7 +64,9 @@ afterAll(async () => {
   if (dataDir) await rm(dataDir, { recursive: true, force: true });
 });
 
+/** Starts a fresh media worker; earlier ones still running are stopped first, so only it can take the work. */
 async function startMedia(): Promise<number> {
+  for (const old of media) await old.stop();
   const m = await startWorkers(['media'], {
     temporalAddress: env.address,
     databaseUrl: db.url,
