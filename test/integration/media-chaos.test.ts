@@ -2,9 +2,11 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { defaultPayloadConverter } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { VideoStatus } from '../../src/api/status';
 import { taskQueues } from '../../src/queues';
+import type { HeartbeatProgress } from '../../src/workflows/contracts';
 import { workflowIdFor } from '../../src/workflows/ids';
 import { startApi, type TestApi } from '../support/api';
 import { createTestDatabase, type TestDatabase } from '../support/database';
@@ -130,14 +132,19 @@ async function pending(videoId: string) {
   return d.raw.pendingActivities?.[0];
 }
 
-/** Waits until the worker's ffmpeg is encoding this video and has reported some progress. */
+function progressOf(p: Awaited<ReturnType<typeof pending>>): HeartbeatProgress | undefined {
+  const payload = p?.heartbeatDetails?.payloads?.[0];
+  return payload ? defaultPayloadConverter.fromPayload<HeartbeatProgress>(payload) : undefined;
+}
+
+/** Waits until the worker's ffmpeg is encoding this video and has reported encoded output. */
 async function encoding(videoId: string, workerPid: number): Promise<number> {
   return waitFor(
     `ffmpeg of worker ${workerPid} to encode ${videoId}`,
     async () => {
       const ff = encoderOf(workerPid);
-      const p = await pending(videoId);
-      return ff && p?.heartbeatDetails ? ff : undefined;
+      const progress = progressOf(await pending(videoId));
+      return ff && progress?.phase === 'transcode' && (progress.encodedSec ?? 0) > 0 ? ff : undefined;
     },
     90_000,
     200,
