@@ -71,6 +71,14 @@ export class DeadLetterService {
     try {
       const handle = this.deps.client.workflow.getHandle(row.workflowId, row.runId);
       const description = await handle.describe();
+      // Someone may already have reset it (Web UI): never reset a run that is not the latest.
+      const latest = await this.deps.client.workflow.getHandle(row.workflowId).describe();
+      if (latest.runId !== row.runId) {
+        throw new HttpError(409, 'DeadLetterNotReplayable', `video ${row.videoId} already has a newer run (${latest.runId})`, {
+          videoId: row.videoId,
+          hint: 'See the newer run in the Temporal Web UI; discard this dead letter if it is resolved.',
+        });
+      }
       if (description.status.name !== 'FAILED') {
         throw new HttpError(
           409,

@@ -59,6 +59,11 @@ export function renditionArgs(o: RenditionOptions): string[] {
     '2',
     '-movflags',
     '+faststart',
+    // No timecode (tmcd) data track and no container metadata (phone clips carry GPS tags).
+    '-write_tmcd',
+    '0',
+    '-map_metadata',
+    '-1',
     '-threads',
     String(o.threads),
     // Machine-readable progress on stdout (key=value lines); no interactive stats on stderr.

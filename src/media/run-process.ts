@@ -11,9 +11,12 @@ export interface RunOptions {
    * tool frozen before its first progress line is caught too — the whole process group is
    * killed and the run rejects with `ProcessStalledError`.
    */
-  stall?: { timeoutMs: number; progressOf: (line: string) => number | undefined };
-  /** Extra file descriptors handed to the child as fd 3, 4, … (e.g. an already-opened source). */
-  extraFds?: number[];
+  stall?: {
+    timeoutMs: number;
+    progressOf: (line: string) => number | undefined;
+    /** Allowance before the first position (encoder start-up, look-ahead); default 3 × timeoutMs. */
+    firstProgressMs?: number;
+  };
 }
 
 export interface RunResult {
@@ -41,7 +44,7 @@ export class ProcessStalledError extends Error {
     readonly lastPosition: number | undefined,
   ) {
     super(
-      `${cmd} made no progress for ${Math.round(stalledForMs / 1000)} s` +
+      `${cmd.split('/').pop() ?? cmd} made no progress for ${Math.round(stalledForMs / 1000)} s` +
         (lastPosition === undefined ? ' (no progress reported at all)' : ` (stuck at ${lastPosition.toFixed(1)} s)`),
     );
   }
@@ -85,8 +88,7 @@ export function runProcess(cmd: string, args: string[], opts: RunOptions = {}): 
     }
     const helper = parentDeathSignalHelper();
     const [file, argv] = helper ? [helper, ['--pdeathsig', 'KILL', '--', cmd, ...args]] : [cmd, args];
-    const stdio: ('ignore' | 'pipe' | number)[] = ['ignore', 'pipe', 'pipe', ...(opts.extraFds ?? [])];
-    const child = spawn(file, argv, { stdio, detached: true });
+    const child = spawn(file, argv, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     let stdout = '';
     let stderrTail = '';
     let pending = '';
@@ -112,7 +114,9 @@ export function runProcess(cmd: string, args: string[], opts: RunOptions = {}): 
       ? setInterval(
           () => {
             const idle = Date.now() - lastAdvance;
-            if (idle >= (opts.stall?.timeoutMs ?? Infinity) && !stalled) {
+            const limit =
+              lastPosition === undefined ? (opts.stall?.firstProgressMs ?? 3 * (opts.stall?.timeoutMs ?? 0)) : (opts.stall?.timeoutMs ?? 0);
+            if (idle >= limit && !stalled) {
               stalled = new ProcessStalledError(cmd, idle, lastPosition);
               killGroup();
             }

@@ -54,7 +54,8 @@ export async function processVideo(input: ProcessVideoInput): Promise<ProcessVid
     activityOptions(queues.media, {
       startToCloseTimeout: '2h',
       heartbeatTimeout: input.mediaHeartbeatTimeoutMs ?? 30_000,
-      retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 3, nonRetryableErrorTypes },
+      // 1 s: a dead worker's attempt (heartbeat timeout) is retried within ~12 s of its death.
+      retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 3, nonRetryableErrorTypes },
     }),
   );
   const ai = proxyActivities<AiActivities>(activityOptions(queues.ai, { startToCloseTimeout: '3m' }));

@@ -81,6 +81,17 @@ describe('runProcess', () => {
     expect(Date.now() - started).toBeLessThan(5_000);
   });
 
+  it('gives a tool that never reports progress the first-progress allowance, then kills it', async () => {
+    const started = Date.now();
+    const err = await runProcess('sleep', ['30'], { stall: { timeoutMs: 200, firstProgressMs: 700, progressOf: parseProgressLine } }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(ProcessStalledError);
+    expect((err as ProcessStalledError).lastPosition).toBeUndefined();
+    expect(Date.now() - started).toBeGreaterThanOrEqual(650);
+  });
+
   it('does not fire the watchdog while progress keeps advancing', async () => {
     const res = await runProcess('sh', ['-c', 'for i in 1 2 3 4 5 6; do echo out_time_us=${i}000000; sleep 0.2; done'], {
       stall: { timeoutMs: 800, progressOf: parseProgressLine },

@@ -45,6 +45,10 @@ const MIN_DURATION_RATIO = 0.9;
 const DISK_FULL_BYTES = 1024 * 1024;
 /** Bumped when encoding choices change, so a published output of older settings is not reused. */
 const OUTPUT_VERSION = 2;
+/** ffprobe and the interlace check report no progress: a plain time limit, far above their normal second or two. */
+const PROBE_LIMIT: RunOptions['stall'] = { timeoutMs: 60_000, firstProgressMs: 60_000, progressOf: () => undefined };
+/** How often the attempt tells Temporal it is alive (the heartbeat timeout catches a dead worker, the watchdog a stuck ffmpeg). */
+const HEARTBEAT_EVERY_MS = 1_000;
 /** After a full disk, wait longer than the default backoff: space is freed by people, not in 2 s. */
 const DISK_FULL_RETRY_MS = 5_000;
 
@@ -59,7 +63,7 @@ export function createMediaActivities(deps: MediaDeps) {
   const maxHeight = deps.maxHeight ?? 720;
 
   async function probe(file: string, signal: AbortSignal, what: string): Promise<{ facts: MediaFacts; plan: StreamPlan }> {
-    const res = await runProcess(ffprobePath, probeArgs(file), { signal });
+    const res = await runTool(ffprobePath, probeArgs(file), { signal, stall: PROBE_LIMIT }, what);
     if (res.code !== 0) {
       throw failure(ErrorType.InvalidMedia, `${what} is not readable media: ${scrub(lastErrorLine(res.stderrTail), file)}`);
     }
@@ -75,7 +79,7 @@ export function createMediaActivities(deps: MediaDeps) {
   async function interlaced(file: string, plan: StreamPlan, signal: AbortSignal): Promise<boolean> {
     const declared = declaredInterlaced(plan.fieldOrder);
     if (declared !== undefined) return declared;
-    const res = await runProcess(ffmpegPath, idetArgs(file, plan.videoIndex), { signal });
+    const res = await runTool(ffmpegPath, idetArgs(file, plan.videoIndex), { signal, stall: PROBE_LIMIT }, 'the source');
     return idetSaysInterlaced(res.stderrTail) ?? false;
   }
 
@@ -106,7 +110,14 @@ export function createMediaActivities(deps: MediaDeps) {
       const ctx = Context.current();
       const signal = ctx.cancellationSignal;
       const attempt = ctx.info.attempt;
-      const beat = (p: Omit<HeartbeatProgress, 'attempt'>) => ctx.heartbeat({ ...p, attempt } satisfies HeartbeatProgress);
+      // The latest progress, re-sent every second by a ticker: a long phase without progress
+      // lines (download start, encoder look-ahead) must not look like a dead worker.
+      let current: HeartbeatProgress = { phase: 'fetch', percent: 0, attempt };
+      const beat = (p: Omit<HeartbeatProgress, 'attempt'>) => {
+        current = { ...p, attempt };
+        ctx.heartbeat(current);
+      };
+      const ticker = setInterval(() => ctx.heartbeat(current), HEARTBEAT_EVERY_MS);
       // The last attempt's heartbeat: where it got to before it died, stalled or timed out.
       const previous = ctx.info.heartbeatDetails as HeartbeatProgress | undefined;
       if (previous) ctx.log.info('retrying after an earlier attempt', { videoId: input.videoId, attempt, previous });
@@ -180,7 +191,7 @@ export function createMediaActivities(deps: MediaDeps) {
               beat({ phase: 'transcode', percent, encodedSec: Math.round(doneSec * 10) / 10 });
             },
           },
-          input.videoId,
+          `video ${input.videoId}`,
         );
         if (encoded.code !== 0) {
           await throwIfDiskFull(workDir, 'encoding');
@@ -189,7 +200,6 @@ export function createMediaActivities(deps: MediaDeps) {
             `ffmpeg exited with ${encoded.code ?? encoded.signal}: ${scrub(lastErrorLine(encoded.stderrTail), local, workDir)}`,
           );
         }
-        await throwIfDiskFull(workDir, 'encoding');
         const rendition = await probe(renditionTmp, signal, 'the rendition');
         const renditionFacts = rendition.facts;
         if (renditionFacts.durationSec < sourceFacts.durationSec * MIN_DURATION_RATIO - 0.5) {
@@ -243,6 +253,7 @@ export function createMediaActivities(deps: MediaDeps) {
         });
         return output;
       } finally {
+        clearInterval(ticker);
         for (const release of releases) await release().catch(() => undefined);
         await rm(workDir, { recursive: true, force: true });
       }
@@ -254,13 +265,13 @@ function stallOf(deps: MediaDeps): RunOptions['stall'] {
   return { timeoutMs: deps.stallTimeoutMs ?? 10_000, progressOf: parseProgressLine };
 }
 
-/** Runs ffmpeg under the stall watchdog; a stall becomes a typed, retryable TranscodeStalled. */
-async function runTool(cmd: string, args: string[], opts: RunOptions, videoId: string) {
+/** Runs a tool under the stall watchdog; a stall becomes a typed, retryable TranscodeStalled. */
+async function runTool(cmd: string, args: string[], opts: RunOptions, what: string) {
   try {
     return await runProcess(cmd, args, opts);
   } catch (err) {
     if (err instanceof ProcessStalledError) {
-      throw failure(ErrorType.TranscodeStalled, `video ${videoId}: ${err.message}; it was killed and the attempt will be retried`, {
+      throw failure(ErrorType.TranscodeStalled, `${what}: ${err.message}; it was killed and the attempt will be retried`, {
         details: { stalledForMs: err.stalledForMs, lastPositionSec: err.lastPosition ?? null },
       });
     }
