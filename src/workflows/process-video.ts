@@ -101,7 +101,9 @@ export async function processVideo(input: ProcessVideoInput): Promise<ProcessVid
     state.index = await step('index', queues.index, () => indexer.indexVideo({ videoId, source: input.source, media: mediaOut, analysis }));
     state.step = 'done';
     for (const delayMs of later) {
-      await sleep(delayMs);
+      // Jittered (workflow Math.random is seeded and replays identically): videos degraded by the
+      // same outage must not all come back at the same moment when it ends.
+      await sleep(Math.round(delayMs * (1 + Math.random() / 2)));
       try {
         const full = await aiResilient.analyze({ ...analyzeInput, degradable: true });
         const index = await indexer.indexVideo({ videoId, source: input.source, media: mediaOut, analysis: full });

@@ -195,3 +195,155 @@ test('insufficient_quota is not retried as a rate limit: one chat request, the v
   const search = (await api.app.inject({ method: 'GET', url: '/search?q=billing' })).json() as { results: { videoId: string }[] };
   expect(search.results.map((r) => r.videoId)).toContain('ai16-billing');
 });
+
+const extraWorkers: WorkerProcesses[] = [];
+afterAll(async () => {
+  await Promise.all(extraWorkers.map((w) => w.stop()));
+});
+
+/** Largest number of arrivals in any window of `ms` (sliding over arrival times). */
+function maxInWindow(times: number[], ms: number): number {
+  const t = [...times].sort((a, b) => a - b);
+  let best = 0;
+  for (let i = 0, j = 0; i < t.length; i++) {
+    while (t[i]! - t[j]! >= ms) j++;
+    best = Math.max(best, i - j + 1);
+  }
+  return best;
+}
+
+test('an analyze retried after its provider calls succeeded (AI worker killed before completing) does not call the provider again', async () => {
+  await makeSampleClip(path.join(ingestDir, 'paid once.mp4'), { seconds: 3, width: 320, height: 240, audio: true });
+  const before = fault.requests.length;
+  // The embeddings call (the last one) never answers: the worker dies after chat + transcription were paid.
+  fault.setScript([{ kind: 'hang' }], EMBED);
+  await start('ai16-paid', 'paid once.mp4');
+  const end = Date.now() + 60_000;
+  while (since(before, EMBED).length === 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+  expect(since(before, EMBED)).toHaveLength(1);
+  const paidChat = since(before, CHAT);
+  const paidAudio = since(before, AUDIO);
+  expect(paidChat).toHaveLength(1);
+  expect(paidChat[0]!.status).toBe(200);
+  workers.procs.get('ai')!.kill('SIGKILL');
+  const killedAt = Date.now();
+  extraWorkers.push(await startWorkers(['ai'], workerEnv));
+
+  const final = await waitFor('ai16-paid', isFull);
+  expect(final.result?.analyzer).toBe('openai');
+  const after = fault.requests.filter((r) => r.at > killedAt);
+  // The retried attempt asked the provider only for what was never answered.
+  expect(after.map((r) => r.path)).toEqual([EMBED]);
+  const s = await state('ai16-paid');
+  // One charge: every answer used is counted once (the cached ones were paid by the first attempt).
+  expect(s.analysis?.usage?.calls).toBe(paidAudio.length + 2);
+  expect(s.analysis?.usage?.calls).toBe(paidAudio.length + paidChat.length + 1);
+});
+
+test('429 storm: arrivals never exceed the configured rate, no video fails, each goes ready-degraded and is fully analysed after the storm', async () => {
+  const ids = ['ai16-storm-a', 'ai16-storm-b', 'ai16-storm-c'];
+  for (const id of ids) await makeSampleClip(path.join(ingestDir, `${id}.mp4`), { seconds: 2, width: 320, height: 240, audio: false });
+  // The storm lasts until every video has gone ready-degraded (transcodes run one at a time).
+  const stormStart = Date.now();
+  fault.addWindow({
+    from: stormStart,
+    to: Number.MAX_SAFE_INTEGER,
+    step: { kind: 'status', status: 429, headers: { 'retry-after': '1' } },
+  });
+  const before = fault.requests.length;
+  await Promise.all(ids.map((id) => start(id, `${id}.mp4`)));
+
+  const degraded = await Promise.all(ids.map((id) => waitFor(id, (x) => x.status === 'ready')));
+  expect(degraded.map((s) => s.analysis)).toEqual(ids.map(() => 'delayed'));
+  const stormEnd = Date.now();
+  fault.clearWindows();
+  for (const id of ids) await waitFor(id, isFull, 120_000);
+
+  const arrivals = since(before).map((r) => r.at);
+  expect(maxInWindow(arrivals, RATE.windowMs)).toBeLessThanOrEqual(RATE.requests);
+  const inStorm = since(before).filter((r) => r.at < stormEnd);
+  const stormRate = maxInWindow(
+    inStorm.map((r) => r.at),
+    1_000,
+  );
+  // Retry-After: 1 blocks the shared limiter for every worker: about one probe a second, not a flood.
+  expect(stormRate).toBeLessThanOrEqual(3);
+  console.log(
+    `storm: ${inStorm.length} requests in ${(stormEnd - stormStart) / 1000} s (max ${stormRate} in 1 s), all ${ids.length} videos degraded then analysed`,
+  );
+});
+
+test('hung endpoint: each call ends at its timeout; other videos keep transcoding and indexing meanwhile', async () => {
+  await makeSampleClip(path.join(ingestDir, 'hung-a.mp4'), { seconds: 2, width: 320, height: 240, audio: false });
+  await makeSampleClip(path.join(ingestDir, 'hung-b.mp4'), { seconds: 2, width: 320, height: 240, audio: false });
+  const hangStart = Date.now();
+  const hangEnd = hangStart + 12_000;
+  fault.addWindow({ from: hangStart, to: hangEnd, step: { kind: 'hang' }, path: CHAT });
+  const before = fault.requests.length;
+  await start('ai16-hung-a', 'hung-a.mp4');
+  await new Promise((r) => setTimeout(r, 1_500));
+  await start('ai16-hung-b', 'hung-b.mp4');
+
+  const b = await waitFor('ai16-hung-b', (s) => s.status === 'ready', 60_000);
+  const bReadyAt = Date.now();
+  for (const id of ['ai16-hung-a', 'ai16-hung-b']) await waitFor(id, isFull, 120_000);
+
+  const hung = since(before, CHAT).filter((r) => r.at < hangEnd);
+  expect(hung.length).toBeGreaterThan(0);
+  for (const r of hung) {
+    expect(r.closedAt).toBeDefined();
+    const held = r.closedAt! - r.at;
+    expect(held).toBeGreaterThanOrEqual(TIMEOUT_MS - 100);
+    expect(held).toBeLessThan(TIMEOUT_MS + 2_000);
+  }
+  // B was transcoded and indexed while the AI endpoint was still hanging.
+  const bState = await state('ai16-hung-b');
+  const transcoded = Date.parse(b.steps.transcode!.finishedAt!);
+  expect(transcoded).toBeLessThan(hangEnd);
+  expect(bReadyAt).toBeLessThan(hangEnd + 3_000);
+  console.log(
+    `hung: ${hung.length} chat calls held ${hung.map((r) => r.closedAt! - r.at).join(', ')} ms; video B transcoded ${transcoded - hangStart} ms and ready ${bReadyAt - hangStart} ms into a ${(hangEnd - hangStart) / 1000} s hang (analysis ${b.analysis}); final ${bState.analysisState}`,
+  );
+});
+
+test('outage: the breaker opens, probes stay at one per half-open interval, retries after recovery are spread, every video ends ready and analysed', async () => {
+  const ids = ['ai16-out-a', 'ai16-out-b', 'ai16-out-c', 'ai16-out-d'];
+  for (const id of ids) await makeSampleClip(path.join(ingestDir, `${id}.mp4`), { seconds: 2, width: 320, height: 240, audio: false });
+  // The outage lasts until every video is ready on its stand-in (transcodes run one at a time).
+  const outStart = Date.now();
+  fault.addWindow({ from: outStart, to: Number.MAX_SAFE_INTEGER, step: { kind: 'status', status: 503 } });
+  const before = fault.requests.length;
+  await Promise.all(ids.map((id) => start(id, `${id}.mp4`)));
+  for (const id of ids) expect((await waitFor(id, (s) => s.status === 'ready', 90_000)).analysis).toBe('delayed');
+  const outEnd = Date.now();
+  const T = outEnd - outStart;
+  fault.clearWindows();
+  for (const id of ids) await waitFor(id, isFull, 150_000);
+
+  const during = since(before).filter((r) => r.at < outEnd);
+  // The breaker opens at the `failures`-th consecutive failure; after that the server sees only
+  // half-open probes: at most one per interval (+1 for the edges), with one AI worker process
+  // (the breaker's state is per process).
+  const opened = during[BREAKER.failures - 1]?.at ?? outStart;
+  const probes = during.filter((r) => r.at > opened);
+  const intervals = Math.ceil((outEnd - opened) / BREAKER.halfOpenMs);
+  expect(probes.length).toBeLessThanOrEqual(intervals + 1);
+  const retries = since(before, CHAT).filter((r) => r.at >= outEnd);
+  const peak = maxInWindow(
+    retries.map((r) => r.at),
+    1_000,
+  );
+  if (process.env.DEBUG_AI16)
+    console.log(
+      since(before)
+        .map((r) => `${r.at - outEnd} ${r.path} ${r.status} ${JSON.stringify(r.body).slice(20, 120)}`)
+        .join('\n'),
+    );
+  expect(retries.length).toBeGreaterThanOrEqual(ids.length);
+  // No thundering herd: no second holds more than half of the retries.
+  expect(peak / retries.length).toBeLessThanOrEqual(0.5);
+  const spreadMs = Math.max(...retries.map((r) => r.at)) - Math.min(...retries.map((r) => r.at));
+  console.log(
+    `outage ${T / 1000} s: ${during.length} requests during it, ${probes.length} after the breaker opened (≤ ${intervals + 1} allowed); ${retries.length} chat retries after recovery spread over ${spreadMs} ms, max ${peak} in any 1 s`,
+  );
+});

@@ -62,7 +62,9 @@ export class BreakerAnalyzer implements Analyzer {
       if (err instanceof BrokenCircuitError) {
         // Half-open with the probe already out: wait about one interval for its verdict.
         const left = this.state === 'half-open' ? this.opts.halfOpenAfterMs : this.opts.halfOpenAfterMs - (Date.now() - this.openedAt);
-        const wait = Math.max(250, left);
+        // Spread over one half-open interval past the opening: callers turned away together must
+        // not all come back at the moment the probe closes the circuit.
+        const wait = Math.max(250, left) + Math.floor(Math.random() * this.opts.halfOpenAfterMs);
         throw failure(
           ErrorType.AiUnavailable,
           `the AI provider's circuit is open after repeated failures; next probe in ${Math.ceil(wait / 1000)} s`,

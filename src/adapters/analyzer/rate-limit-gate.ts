@@ -10,10 +10,11 @@ import { ErrorType, failure } from '../../errors';
  *
  * - Reserve, then settle: a call reserves one request and its token estimate (prompt + images +
  *   max output) before it is sent; the response's `usage` settles the difference.
- * - Adaptive: the provider's `x-ratelimit-remaining-*`/`x-ratelimit-reset-*` headers tighten our
- *   count (never loosen it: our count includes calls still in flight) and move our window's end
- *   to just after the provider's, so our window never reopens while the provider's is still full;
- *   a 429's Retry-After blocks the key for every worker at once.
+ * - Adaptive: the provider's `x-ratelimit-remaining-*` headers tighten our count (atomic
+ *   increments; never loosened: our count includes calls still in flight), a provider window that
+ *   ends later than ours (a smaller real limit, a different window) moves ours to just after it,
+ *   so ours never reopens while the provider's is still full; a 429's Retry-After blocks the key
+ *   for every worker at once.
  * - Bounded wait: a caller waits for the window at most `maxWaitMs`; past that it gets a typed
  *   retryable `AiRateLimited` whose next retry delay is when the window reopens.
  */
@@ -38,14 +39,26 @@ export interface RateLimitGate {
   close(): Promise<void>;
 }
 
-/** A margin after the provider's reset so a call admitted in our new window arrives in its new window too. */
-const RESET_MARGIN_MS = 150;
-/** How far our window's end may differ from the provider's before we re-align it. */
+/**
+ * Our window is this much longer than the provider's. Our window opens at our first reservation,
+ * the provider's at that request's arrival (a few ms later), so ours closes after the provider's
+ * as long as that delay is under the margin: a call admitted in our next window cannot land in
+ * the provider's previous one. Costs margin/window of the quota (0.2 % of a minute); after the first answer of a window, ours is moved to end just after the provider's, whatever the delay.
+ */
+const RESET_MARGIN_MS = 100;
+/** A provider window ending this much before ours describes an older window: ignored. */
 const ALIGN_TOLERANCE_MS = 250;
+/** Our window is moved later when the provider's (plus margin) ends this much after it. */
+const EXTEND_THRESHOLD_MS = 20;
+/** Moves a Redis key's expiry later, never earlier (PEXPIRE ... GT needs Redis 7; this works on 6). */
+const EXTEND_LUA = `local t = redis.call('PTTL', KEYS[1]) if t >= 0 and t < tonumber(ARGV[1]) then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end return t`;
 
 export function createRateLimitGate(opts: RateLimitGateOptions, store: { redisUrl?: string; pool?: Pool }): RateLimitGate {
   let redis: Redis | undefined;
-  const durationSec = opts.windowMs / 1000;
+  // RateLimiterRedis floors every duration to whole seconds (EX), which would eat the margin and
+  // end blocks early: with Redis, round durations up to whole seconds instead.
+  const seconds = (ms: number): number => (store.redisUrl ? Math.ceil(ms / 1000) : ms / 1000);
+  const durationSec = seconds(opts.windowMs + RESET_MARGIN_MS);
   const make = (what: 'req' | 'tok', points: number): RateLimiterStoreAbstract => {
     if (store.redisUrl) {
       redis ??= new Redis(store.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: false });
@@ -64,13 +77,18 @@ export function createRateLimitGate(opts: RateLimitGateOptions, store: { redisUr
       keyPrefix: `biblio-ai-${what}`,
     });
   };
+  // The limiter library has no "extend the window" call; these touch only its expiry field.
+  const extendTo: ExtendTo = async (storeKey, until) => {
+    if (redis) await redis.eval(EXTEND_LUA, 1, storeKey, String(Math.max(1, until - Date.now())));
+    else await store.pool?.query('UPDATE ai_rate_limits SET expire = $2 WHERE key = $1 AND expire < $2', [storeKey, until]);
+  };
   const req = make('req', opts.requestsPerWindow);
   const tok = make('tok', opts.tokensPerWindow);
   const key = opts.key;
 
   async function waitOrThrow(res: RateLimiterRes, deadline: number, signal: AbortSignal | undefined, what: string): Promise<void> {
     // A little jitter: waiters woken by the same window reset should not hit the store in lockstep.
-    const wait = Math.max(1, res.msBeforeNext) + Math.floor(Math.random() * 100);
+    const wait = Math.max(1, res.msBeforeNext) + Math.floor(Math.random() * 50);
     if (Date.now() + wait > deadline) {
       throw failure(
         ErrorType.AiRateLimited,
@@ -123,12 +141,12 @@ export function createRateLimitGate(opts: RateLimitGateOptions, store: { redisUr
     async observe(headers, status, retryAfterMs) {
       try {
         if (status === 429 && retryAfterMs !== undefined && retryAfterMs > 0) {
-          await req.block(key, retryAfterMs / 1000);
+          await req.block(key, seconds(retryAfterMs));
           return;
         }
         if (!headers) return;
-        await align(req, key, opts.requestsPerWindow, headers, 'requests');
-        await align(tok, key, opts.tokensPerWindow, headers, 'tokens');
+        await align(req, key, opts.requestsPerWindow, headers, 'requests', extendTo);
+        await align(tok, key, opts.tokensPerWindow, headers, 'tokens', extendTo);
       } catch {
         // Adapting is best effort; the static limits still hold.
       }
@@ -140,12 +158,15 @@ export function createRateLimitGate(opts: RateLimitGateOptions, store: { redisUr
   };
 }
 
+type ExtendTo = (storeKey: string, untilEpochMs: number) => Promise<void>;
+
 async function align(
   limiter: RateLimiterStoreAbstract,
   key: string,
   points: number,
   headers: Headers,
   kind: 'requests' | 'tokens',
+  extendTo: ExtendTo,
 ): Promise<void> {
   const limit = Number(headers.get(`x-ratelimit-limit-${kind}`));
   const remaining = Number(headers.get(`x-ratelimit-remaining-${kind}`));
@@ -161,8 +182,11 @@ async function align(
   // A response that describes an earlier provider window (it ends well before ours) says nothing
   // about the current one: acting on it would block a fresh window.
   if (providerEnd < ourEnd - ALIGN_TOLERANCE_MS) return;
-  if (providerEnd > ourEnd + ALIGN_TOLERANCE_MS) await limiter.set(key, target, providerEnd / 1000);
-  else if (target > used) await limiter.penalty(key, target - used);
+  // Both adjustments are atomic and only ever tighten: an increment (never a read-modify-write
+  // of the count, which would lose reservations made meanwhile by other workers) and an expiry
+  // moved later, never earlier.
+  if (target > used) await limiter.penalty(key, target - used);
+  if (providerEnd > ourEnd + EXTEND_THRESHOLD_MS) await extendTo(limiter.getKey(key), Date.now() + providerEnd);
 }
 
 /** OpenAI's reset durations: "59.99s", "1ms", "6m0s", "1h2m3.5s"; a bare number is seconds. */
