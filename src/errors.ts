@@ -29,6 +29,12 @@ export const ErrorType = {
   VectorStoreUnavailable: 'VectorStoreUnavailable',
   /** The main database could not be written or read. */
   DatabaseUnavailable: 'DatabaseUnavailable',
+  /** Issue 19: admission control refused a new upload (backlog too long or old): retry after Retry-After. */
+  Overloaded: 'Overloaded',
+  /** Issue 19: this client sent more requests than its per-client rate limit allows. */
+  RateLimited: 'RateLimited',
+  /** Issue 19: the run exceeded its workflow execution timeout (the TTL) and was stopped by Temporal. */
+  WorkflowTimedOut: 'WorkflowTimedOut',
 } as const;
 
 export type ErrorTypeName = (typeof ErrorType)[keyof typeof ErrorType];

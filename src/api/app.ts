@@ -2,10 +2,12 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import { HttpError } from './http-error';
 import { describeIssues, searchQuerySchema, startVideoSchema, videoIdSchema } from './schemas';
 import type { VideoService } from './video-service';
+import { registerOpsRoutes, type OpsDeps } from './routes/ops';
 
 /** Thin routes: validate at the edge, call the service, answer one status or error shape. */
-export function buildApp(service: VideoService, opts: { logger?: FastifyServerOptions['logger'] } = {}): FastifyInstance {
+export function buildApp(service: VideoService, opts: { logger?: FastifyServerOptions['logger']; ops?: OpsDeps } = {}): FastifyInstance {
   const app = Fastify({ logger: opts.logger ?? false, bodyLimit: 64 * 1024 });
+  if (opts.ops) void app.register(registerOpsRoutes, opts.ops);
 
   app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown }, req, reply) => {
     if (err instanceof HttpError) {
