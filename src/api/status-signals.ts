@@ -68,7 +68,7 @@ export function closedRunMessage(workflowStatus: string): string {
  * After a query timed out (workflow worker gone or stuck), skip queries to that queue for a while:
  * one slow request, not every request waiting out the deadline while the worker is down.
  */
-const QUERY_PAUSE_MS = 10_000;
+const QUERY_PAUSE_MS = 30_000;
 const queryPausedUntil = new Map<string, number>();
 
 export function pauseQueries(queue: string | undefined): void {

@@ -111,7 +111,7 @@ export async function buildStatus(
           opts.queueStats ? opts.queueStats.get(queue, 'activity').then((q) => q.pollersRecent) : pollerCount(client, queue, 'activity')
         ).catch(() => 1)
       : 1;
-    if (pollers === 0) waitingFor = `no worker is polling task queue '${queue}'`;
+    if (pollers === 0) waitingFor = [waitingFor, `no worker is polling task queue '${queue}'`].filter(Boolean).join('; ');
   }
 
   const failedInTemporal = ['FAILED', 'TERMINATED', 'CANCELLED', 'TIMED_OUT'].includes(workflowStatus);

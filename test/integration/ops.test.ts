@@ -275,8 +275,10 @@ test('with the workflow worker down, status keeps the step it had, names the mis
       40_000,
       500,
     );
-    expect(status!.waitingFor).toBe(`no worker is polling task queue '${queues.pipeline}' (workflow worker)`);
-    // At most one request waits out the query deadline; the rest answer quickly.
+    expect(status!.waitingFor).toBe(
+      `no worker is polling task queue '${queues.pipeline}' (workflow worker); no worker is polling task queue '${queues.media}'`,
+    );
+    // At most one request per 30 s waits out the query deadline; the rest answer quickly.
     expect(timings.filter((ms) => ms > 2_000).length).toBeLessThanOrEqual(1);
     const t = Date.now();
     await get('wfdown-1');
