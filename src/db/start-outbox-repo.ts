@@ -37,42 +37,39 @@ export class StartOutboxRepo {
 
   /**
    * Claims up to `limit` pending rows older than `minAgeMs` (so an in-flight POST is not raced)
-   * with FOR UPDATE SKIP LOCKED — several API replicas sweep without handing out a row twice —
-   * and hands each to `start`. A row whose start succeeded is marked started in the same
-   * transaction; the first failure ends the sweep (Temporal is still away: try later).
+   * by taking a short lease under FOR UPDATE SKIP LOCKED — several API replicas sweep without
+   * handing out a row twice, and no row lock is held while Temporal is called — then hands each to
+   * `start`, which marks the row started. The first failure ends the sweep (Temporal is still
+   * away: the remaining leases are released and the rows are tried again later).
    */
   async sweep(
-    opts: { minAgeMs: number; limit: number },
+    opts: { minAgeMs: number; limit: number; leaseMs?: number },
     start: (row: PendingStart) => Promise<void>,
   ): Promise<{ started: string[]; failed: number }> {
-    const client = await this.pool.connect();
+    const { rows } = await this.pool.query<PendingStart>(
+      `UPDATE videos SET start_lease_until = now() + make_interval(secs => $3::double precision / 1000),
+         start_attempts = start_attempts + 1
+       WHERE id IN (
+         SELECT id FROM videos
+         WHERE start_state = 'pending' AND status = 'queued'
+           AND created_at < now() - make_interval(secs => $1::double precision / 1000)
+           AND (start_lease_until IS NULL OR start_lease_until < now())
+         ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED)
+       RETURNING id, source, workflow_id AS "workflowId", start_attempts AS "startAttempts"`,
+      [opts.minAgeMs, opts.limit, opts.leaseMs ?? 30_000],
+    );
     const started: string[] = [];
     let failed = 0;
-    try {
-      await client.query('BEGIN');
-      const { rows } = await client.query<PendingStart>(
-        `SELECT id, source, workflow_id AS "workflowId", start_attempts AS "startAttempts" FROM videos
-         WHERE start_state = 'pending' AND status = 'queued' AND created_at < now() - make_interval(secs => $1::double precision / 1000)
-         ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED`,
-        [opts.minAgeMs, opts.limit],
-      );
-      for (const row of rows) {
-        try {
-          await start(row);
-        } catch {
-          failed++;
-          await client.query(`UPDATE videos SET start_attempts = start_attempts + 1 WHERE id = $1`, [row.id]);
-          break;
-        }
-        await client.query(`UPDATE videos SET start_state = 'started', started_at = coalesce(started_at, now()) WHERE id = $1`, [row.id]);
+    for (const [i, row] of rows.entries()) {
+      try {
+        await start(row);
         started.push(row.id);
+      } catch {
+        failed++;
+        const unstarted = rows.slice(i).map((r) => r.id);
+        await this.pool.query(`UPDATE videos SET start_lease_until = NULL WHERE id = ANY($1) AND start_state = 'pending'`, [unstarted]);
+        break;
       }
-      await client.query('COMMIT');
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      client.release();
     }
     return { started, failed };
   }
