@@ -94,6 +94,30 @@ const envSchema = z.object({
     .string()
     .regex(/^\d+(,\d+)*$/, 'comma-separated milliseconds')
     .default('60000,300000,1800000,7200000,21600000'),
+  // Operations (issue 19): admission control, rate limits, lag signal, TTL, metrics/health ports, outbox.
+  ADMISSION_MAX_BACKLOG: z.coerce.number().int().min(0).default(500),
+  ADMISSION_MAX_BACKLOG_AGE_MS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(15 * 60_000),
+  ADMISSION_MAX_RUNNING: z.coerce.number().int().min(0).default(2_000),
+  ADMISSION_CACHE_MS: z.coerce.number().int().min(0).default(1_000),
+  RATE_LIMIT_MAX: z.coerce.number().int().min(0).default(600),
+  RATE_LIMIT_WINDOW_MS: positiveInt.default(60_000),
+  LAG_ALERT_MS: positiveInt.default(5 * 60_000),
+  WORKFLOW_EXECUTION_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(24 * 60 * 60_000),
+  OUTBOX_SWEEP_MS: z.coerce.number().int().min(0).default(5_000),
+  // Unset = no health/metrics server in the worker; 0 = any free port (logged); N = that port.
+  WORKER_HEALTH_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  WORKER_HEALTH_HOST: z.string().default('127.0.0.1'),
+  // A worker that has not polled for this long is gone or saturated. Must exceed the server's
+  // long-poll interval (matching.longPollExpirationInterval, 60 s by default), which idle workers re-poll within.
+  POLLER_STALE_AFTER_MS: positiveInt.default(75_000),
 });
 
 export type Config = ReturnType<typeof loadConfig>;
@@ -182,6 +206,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       retryMaxMs: e.AI_RETRY_MAX_MS,
       degradeAfterMs: e.AI_DEGRADE_AFTER_MS,
       reanalyzeDelaysMs: e.AI_REANALYZE_DELAYS_MS.split(',').map(Number),
+    },
+    ops: {
+      admission: {
+        maxBacklog: e.ADMISSION_MAX_BACKLOG,
+        maxBacklogAgeMs: e.ADMISSION_MAX_BACKLOG_AGE_MS,
+        maxRunning: e.ADMISSION_MAX_RUNNING,
+        cacheMs: e.ADMISSION_CACHE_MS,
+      },
+      rateLimit: { max: e.RATE_LIMIT_MAX, windowMs: e.RATE_LIMIT_WINDOW_MS },
+      lagAlertMs: e.LAG_ALERT_MS,
+      workflowExecutionTimeoutMs: e.WORKFLOW_EXECUTION_TIMEOUT_MS,
+      outboxSweepMs: e.OUTBOX_SWEEP_MS,
+      pollerStaleAfterMs: e.POLLER_STALE_AFTER_MS,
+      workerHealth: { port: e.WORKER_HEALTH_PORT ?? null, host: e.WORKER_HEALTH_HOST },
     },
   };
 }

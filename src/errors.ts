@@ -60,6 +60,12 @@ export const ErrorType = {
   AiContentRejected: 'AiContentRejected',
   /** The AI service stayed unavailable past the bounded wait: the video goes ready without AI, analysis later. */
   AiDeferred: 'AiDeferred',
+  /** Issue 19: admission control refused a new upload (backlog too long or old): retry after Retry-After. */
+  Overloaded: 'Overloaded',
+  /** Issue 19: this client sent more requests than its per-client rate limit allows. */
+  RateLimited: 'RateLimited',
+  /** Issue 19: the run exceeded its workflow execution timeout (the TTL) and was stopped by Temporal. */
+  WorkflowTimedOut: 'WorkflowTimedOut',
 } as const;
 
 export type ErrorTypeName = (typeof ErrorType)[keyof typeof ErrorType];

@@ -4,13 +4,15 @@ import { HttpError } from './http-error';
 import { registerDeadLetterRoutes } from './routes/dead-letters';
 import { describeIssues, searchQuerySchema, startVideoSchema, videoIdSchema } from './schemas';
 import type { VideoService } from './video-service';
+import { registerOpsRoutes, type OpsDeps } from './routes/ops';
 
 /** Thin routes: validate at the edge, call the service, answer one status or error shape. */
 export function buildApp(
   service: VideoService,
-  opts: { logger?: FastifyServerOptions['logger']; deadLetters?: DeadLetterService } = {},
+  opts: { logger?: FastifyServerOptions['logger']; deadLetters?: DeadLetterService; ops?: OpsDeps } = {},
 ): FastifyInstance {
   const app = Fastify({ logger: opts.logger ?? false, bodyLimit: 64 * 1024 });
+  if (opts.ops) void app.register(registerOpsRoutes, opts.ops);
 
   app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown }, req, reply) => {
     if (err instanceof HttpError) {

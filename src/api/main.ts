@@ -9,6 +9,7 @@ import { connectClient } from '../temporal/connection';
 import { buildApp } from './app';
 import { DeadLetterService } from './dead-letter-service';
 import { VideoService } from './video-service';
+import { wireOps } from './ops-wiring';
 
 async function main() {
   const config = loadConfig();
@@ -18,18 +19,27 @@ async function main() {
   const pool = createPool(config.databaseUrl);
   const vectorStore = await createVectorStore(config);
   const client = await connectClient();
+  const queues = taskQueues(config.queuePrefix);
+  const ops = wireOps({ client, pool, queues, config, log });
   const service = new VideoService({
     client,
     pool,
     analyzer: createAnalyzer(config),
     vectorStore,
-    queues: taskQueues(config.queuePrefix),
+    queues,
     ingestDir: config.ingestDir,
     temporalUiUrl: config.temporalUiUrl,
     mediaHeartbeatTimeoutMs: config.workers.mediaHeartbeatTimeoutMs,
+    workflowExecutionTimeoutMs: config.ops.workflowExecutionTimeoutMs,
+    queueStats: ops.queueStats,
   });
   const deadLetters = new DeadLetterService({ client, pool, ingestDir: config.ingestDir, temporalUiUrl: config.temporalUiUrl });
-  const app = buildApp(service, { logger: { level: config.logLevel, base: { component: 'api', pid: process.pid } }, deadLetters });
+  const app = buildApp(service, {
+    logger: { level: config.logLevel, base: { component: 'api', pid: process.pid } },
+    deadLetters,
+    ops: ops.deps,
+  });
+  const outbox = ops.startOutbox(service);
   try {
     await app.listen({ host: config.api.host, port: config.api.port });
   } catch (err) {
@@ -43,6 +53,7 @@ async function main() {
   log.info({ url: `http://${config.api.host}:${config.api.port}` }, 'api ready');
 
   const stop = async () => {
+    await outbox.stop();
     await app.close();
     await client.connection.close();
     await vectorStore.close();

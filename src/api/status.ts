@@ -1,10 +1,12 @@
-import type { Client, WorkflowExecutionDescription } from '@temporalio/client';
+import { WorkflowNotFoundError, type Client, type WorkflowExecutionDescription } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import type { VideoRow } from '../db/videos-repo';
 import type { HeartbeatProgress, PipelineState } from '../workflows/contracts';
 import { statusQuery } from '../workflows/messages';
 import { pollerCount } from '../temporal/pollers';
+import type { QueueStatsCache } from '../temporal/queue-stats';
+import { closedRunErrorType, closedRunMessage, inferStep, pauseQueries, queryPaused, recallState, rememberState } from './status-signals';
 
 /**
  * The one status document the API, the CLI and the dashboard show. It merges what the
@@ -29,6 +31,8 @@ export interface VideoStatus {
   waitingFor: string | null;
   /** Issue 16: 'delayed' = ready on a metadata-only stand-in, AI analysis will be retried; null when unknown. */
   analysis: 'complete' | 'delayed' | 'failed' | null;
+  /** False while Temporal cannot be reached: workflowStatus is UNKNOWN, status/step are the last known. */
+  temporalReachable: boolean;
   result: {
     renditionPath: string;
     thumbnailPath: string;
@@ -56,26 +60,60 @@ const STEP_ACTIVITY: Partial<Record<PipelineState['step'], string>> = {
 export async function buildStatus(
   client: Client,
   row: VideoRow,
-  opts: { temporalUiUrl: string; stepQueues: Record<string, string> },
+  opts: { temporalUiUrl: string; stepQueues: Record<string, string>; workflowQueue?: string; queueStats?: QueueStatsCache },
 ): Promise<VideoStatus> {
   // Bounded: with Temporal down, gRPC keeps retrying for ~20 s; the row answers instead.
+  // Only "not found" means never started (or forgotten); any other failure means we cannot know.
+  let temporalReachable = true;
   const description = await client.connection
     .withDeadline(Date.now() + TEMPORAL_DEADLINE_MS, () => client.workflow.getHandle(row.workflowId).describe())
-    .catch(() => undefined);
-  const state = description ? await queryState(client, row.workflowId) : undefined;
+    .catch((err: unknown) => {
+      if (!(err instanceof WorkflowNotFoundError)) temporalReachable = false;
+      return undefined;
+    });
+  // A query needs a workflow worker: without one it waits out its deadline on every request.
+  const workflowPollers =
+    description && opts.queueStats && opts.workflowQueue
+      ? await opts.queueStats
+          .get(opts.workflowQueue, 'workflow')
+          .then((q) => q.pollersRecent)
+          .catch(() => 1)
+      : 1;
+  const state =
+    description && workflowPollers > 0 && !queryPaused(opts.workflowQueue)
+      ? await queryState(client, row.workflowId, opts.workflowQueue)
+      : undefined;
   const pendingAny = description ? pendingProgress(description) : undefined;
-  const workflowStatus = description?.status.name ?? 'NOT_STARTED';
-  const runId = description?.runId ?? null;
-  const step = state?.step ?? (row.status === 'ready' ? 'done' : row.status === 'failed' ? 'failed' : 'queued');
+  const known = recallState(row.id);
+  const workflowStatus = description?.status.name ?? (temporalReachable ? 'NOT_STARTED' : 'UNKNOWN');
+  const runId = description?.runId ?? (temporalReachable ? null : (known?.runId ?? null));
+  const rowStep = row.status === 'ready' ? 'done' : row.status === 'failed' ? 'failed' : 'queued';
+  const step =
+    state?.step ??
+    (description?.status.name === 'RUNNING'
+      ? inferStep(pendingAny?.activityType, description.historyLength, known?.step)
+      : !temporalReachable && known && rowStep === 'queued'
+        ? known.step
+        : rowStep);
   // describe() and the query are two calls: ignore a pending activity that belongs to another step.
   const pending = pendingAny && (!state || STEP_ACTIVITY[step] === pendingAny.activityType) ? pendingAny : undefined;
 
   let waitingFor: string | null = null;
+  if (!temporalReachable) {
+    waitingFor = `Temporal is unreachable: status and step are the last known state${known ? ` (seen ${known.at})` : ''}`;
+  } else if (workflowStatus === 'RUNNING' && workflowPollers === 0) {
+    waitingFor = `no worker is polling task queue '${opts.workflowQueue}' (workflow worker)`;
+  }
   if (workflowStatus === 'RUNNING' && pending && pending.attempt === 1 && !pending.started) {
     const queue = opts.stepQueues[step];
-    // An unanswered describe is not evidence of a problem: only a definite 0 is reported.
-    const pollers = queue ? await pollerCount(client, queue, 'activity').catch(() => 1) : 1;
-    if (pollers === 0) waitingFor = `no worker is polling task queue '${queue}'`;
+    // An unanswered describe is not evidence of a problem: only a definite 0 is reported. Pollers
+    // the server saw minutes ago do not count (it keeps them for 5 minutes after they stop).
+    const pollers = queue
+      ? await (
+          opts.queueStats ? opts.queueStats.get(queue, 'activity').then((q) => q.pollersRecent) : pollerCount(client, queue, 'activity')
+        ).catch(() => 1)
+      : 1;
+    if (pollers === 0) waitingFor = [waitingFor, `no worker is polling task queue '${queue}'`].filter(Boolean).join('; ');
   }
 
   const failedInTemporal = ['FAILED', 'TERMINATED', 'CANCELLED', 'TIMED_OUT'].includes(workflowStatus);
@@ -91,9 +129,12 @@ export async function buildStatus(
         : step === 'queued'
           ? 'queued'
           : 'processing'
-    : row.status === 'queued'
-      ? 'queued'
-      : row.status;
+    : !temporalReachable && known && row.status === 'queued'
+      ? known.status
+      : row.status === 'queued'
+        ? 'queued'
+        : row.status;
+  if (description) rememberState(row.id, { status, step, workflowStatus, runId });
 
   const lastError = state?.error
     ? { type: state.error.type, message: state.error.message, step: state.error.step }
@@ -102,11 +143,7 @@ export async function buildStatus(
       : row.errorType
         ? { type: row.errorType, message: row.errorMessage ?? '', step: row.failedStep }
         : failedInTemporal
-          ? {
-              type: `Workflow${workflowStatus[0]}${workflowStatus.slice(1).toLowerCase()}`,
-              message: `the run ended ${workflowStatus.toLowerCase()}`,
-              step,
-            }
+          ? { type: closedRunErrorType(workflowStatus), message: closedRunMessage(workflowStatus), step }
           : null;
 
   return {
@@ -122,6 +159,7 @@ export async function buildStatus(
     lastError,
     waitingFor,
     analysis: state?.analysisState ?? (state?.analysis ? 'complete' : null),
+    temporalReachable,
     result: resultOf(row, state),
     links: {
       self: `/videos/${row.id}`,
@@ -130,11 +168,14 @@ export async function buildStatus(
   };
 }
 
-async function queryState(client: Client, workflowId: string): Promise<PipelineState | undefined> {
+async function queryState(client: Client, workflowId: string, workflowQueue?: string): Promise<PipelineState | undefined> {
   // A query needs a workflow worker; without one it would wait. Bound it and fall back to the row.
   return client.connection
     .withDeadline(Date.now() + TEMPORAL_DEADLINE_MS, () => client.workflow.getHandle(workflowId).query(statusQuery))
-    .catch(() => undefined);
+    .catch(() => {
+      pauseQueries(workflowQueue);
+      return undefined;
+    });
 }
 
 function pendingProgress(d: WorkflowExecutionDescription) {

@@ -15,6 +15,8 @@ import { HttpError } from './http-error';
 import type { StartVideoBody } from './schemas';
 import { repairStaleRow } from './stale-row';
 import { buildStatus, type VideoStatus } from './status';
+import { StartOutboxRepo } from '../db/start-outbox-repo';
+import type { QueueStatsCache } from '../temporal/queue-stats';
 
 export interface VideoServiceDeps {
   client: Client;
@@ -27,6 +29,9 @@ export interface VideoServiceDeps {
   mediaHeartbeatTimeoutMs: number;
   /** How long POST /videos waits for Temporal to accept a start before answering 503 (default 5 s). */
   startDeadlineMs?: number;
+  /** Issue 19: the run's TTL (workflow execution timeout; 0 = none), and cached queue facts for status. */
+  workflowExecutionTimeoutMs?: number;
+  queueStats?: QueueStatsCache;
 }
 
 export interface SearchHit {
@@ -109,12 +114,15 @@ export class VideoService {
     const status = await buildStatus(this.deps.client, row, {
       temporalUiUrl: this.deps.temporalUiUrl,
       stepQueues: { queued: q.media, transcode: q.media, analyze: q.ai, index: q.index },
+      workflowQueue: q.pipeline,
+      queueStats: this.deps.queueStats,
     });
     await repairStaleRow(this.videos, row, status);
     return status;
   }
 
-  private async ensureStarted(videoId: string, source: VideoSource, workflowId: string): Promise<void> {
+  /** Public for the start outbox (src/api/start-outbox.ts), which resumes starts answered 503. */
+  async ensureStarted(videoId: string, source: VideoSource, workflowId: string): Promise<void> {
     const input: ProcessVideoInput = {
       version: 1,
       videoId,
@@ -132,16 +140,23 @@ export class VideoService {
           // Running → attach to it; closed → never start a second run for the same upload.
           workflowIdConflictPolicy: 'USE_EXISTING',
           workflowIdReusePolicy: 'REJECT_DUPLICATE',
+          ...(this.deps.workflowExecutionTimeoutMs ? { workflowExecutionTimeout: this.deps.workflowExecutionTimeoutMs } : {}),
         }),
       );
     } catch (err) {
-      if (err instanceof WorkflowExecutionAlreadyStartedError) return;
+      if (err instanceof WorkflowExecutionAlreadyStartedError) return this.markStarted(videoId);
       throw new HttpError(503, 'TemporalUnavailable', `could not start the workflow for ${videoId}: ${(err as Error).message}`, {
         videoId,
-        hint: 'The upload is registered; retry the same request once Temporal is reachable.',
+        hint: 'The upload is registered and starts by itself once Temporal is reachable; retrying the same request is safe too.',
         headers: { 'retry-after': '5' },
       });
     }
+    await this.markStarted(videoId);
+  }
+
+  /** The start is in Temporal now: take the row out of the start outbox. */
+  private markStarted(videoId: string): Promise<void> {
+    return new StartOutboxRepo(this.deps.pool).markStarted(videoId);
   }
 
   /** File sources must resolve inside the ingest directory (no reading /etc/passwd through the API). */

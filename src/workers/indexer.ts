@@ -13,6 +13,11 @@ runWorkerProcess('index', async (config) => {
       activities: createIndexerActivities({ pool, vectorStore }),
       maxConcurrentActivityTaskExecutions: config.workers.indexConcurrency,
     },
+    // Readiness (issue 19): this worker is only useful while both stores answer.
+    checks: {
+      database: () => pool.query('SELECT 1').then(() => undefined),
+      vectorStore: () => vectorStore.search({ analyzer: 'readiness', model: 'probe', dim: 1 }, [1], 1).then(() => undefined),
+    },
     close: async () => {
       await vectorStore.close();
       await pool.end();

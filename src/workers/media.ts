@@ -5,6 +5,7 @@ import { createLogger } from '../logging';
 import { parentDeathSignalHelper } from '../media/run-process';
 import { sweepStaleAttemptDirs } from '../media/work-dirs';
 import { runWorkerProcess } from './run-worker';
+import { writableDir } from './observability';
 
 runWorkerProcess('media', async (config) => {
   const log = createLogger('worker:media', config.logLevel);
@@ -38,5 +39,7 @@ runWorkerProcess('media', async (config) => {
       // Progress rides on heartbeats; the default throttle (0.8 × heartbeat timeout) would show it in 24 s jumps.
       maxHeartbeatThrottleInterval: '1s',
     },
+    // Readiness (issue 19): renditions and temp files must be writable.
+    checks: { mediaDir: () => writableDir(config.mediaDir), tmpDir: () => writableDir(config.tmpDir) },
   };
 });

@@ -4,12 +4,15 @@ import { loadConfig, type Config } from '../config';
 import { createLogger, temporalLogger } from '../logging';
 import { taskQueues, type QueueRole } from '../queues';
 import { connectWorker } from '../temporal/connection';
+import { activityObservability, createWorkerMetrics, freePort, startHealthServer, type HealthChecks } from './observability';
 
 export interface WorkerPlan {
   /** Options beyond connection/queue/identity: activities, workflows, concurrency. */
   options: Omit<WorkerOptions, 'connection' | 'taskQueue' | 'namespace' | 'identity'>;
   /** Releases what the activities hold (pools, stores) after the worker has drained. */
   close?: () => Promise<void>;
+  /** Readiness checks of the stores this worker needs (issue 19: /readyz is false while one fails). */
+  checks?: HealthChecks;
 }
 
 /**
@@ -30,22 +33,50 @@ export function runWorkerProcess(role: QueueRole, plan: (config: Config) => Prom
 
   const main = async () => {
     // Explicit signals: the default list includes SIGQUIT/SIGUSR2, and we want a second Ctrl-C to kill.
-    Runtime.install({ logger: temporalLogger(log), shutdownSignals: ['SIGINT', 'SIGTERM'] });
+    const health = config.ops.workerHealth;
+    const sdkMetricsPort = health.port !== null ? await freePort() : undefined;
+    Runtime.install({
+      logger: temporalLogger(log),
+      shutdownSignals: ['SIGINT', 'SIGTERM'],
+      // The SDK's own metrics (slots, poll latency, schedule-to-start…), merged into our /metrics.
+      ...(sdkMetricsPort ? { telemetryOptions: { metrics: { prometheus: { bindAddress: `127.0.0.1:${sdkMetricsPort}` } } } } : {}),
+    });
+    const metrics = createWorkerMetrics(role);
     const built = await plan(config);
     const { connection, namespace } = await connectWorker();
+    let worker: Worker | undefined;
+    const server =
+      health.port !== null
+        ? await startHealthServer({
+            role,
+            host: health.host,
+            port: health.port,
+            metrics,
+            sdkMetricsUrl: sdkMetricsPort ? `http://127.0.0.1:${sdkMetricsPort}/metrics` : undefined,
+            workerState: () => worker?.getState() ?? 'INITIALIZED',
+            connection: () => connection,
+            checks: built.checks ?? {},
+            log,
+          })
+        : undefined;
     try {
-      const worker = await Worker.create({
+      worker = await Worker.create({
         ...built.options,
+        interceptors: {
+          ...built.options.interceptors,
+          activity: [activityObservability(metrics), ...(built.options.interceptors?.activity ?? [])],
+        },
         connection,
         namespace,
         taskQueue,
         identity: `${role}@${os.hostname()}:${process.pid}`,
         shutdownGraceTime: config.workers.shutdownGraceMs,
       });
-      log.info({ taskQueue, namespace }, 'worker ready');
+      log.info({ taskQueue, namespace, healthPort: server?.port ?? null }, 'worker ready');
       await worker.run();
       log.info({ taskQueue }, 'worker stopped');
     } finally {
+      await server?.close();
       await connection.close();
       await built.close?.();
     }

@@ -280,12 +280,12 @@ test('with Temporal unreachable the upload stays registered, answers 503 quickly
     expect(refused.statusCode).toBe(503);
     expect(refused.headers['retry-after']).toBe('5');
     expect(refused.json().error).toMatchObject({ type: 'TemporalUnavailable', videoId: 'outage-1' });
-    expect(refused.json().error.hint).toMatch(/registered; retry/);
+    expect(refused.json().error.hint).toMatch(/registered and starts by itself/);
 
     // Nothing lost: the row is there and status answers from it while Temporal is away.
     const seen = await down.inject({ method: 'GET', url: '/videos/outage-1' });
     expect(seen.statusCode).toBe(200);
-    expect(seen.json()).toMatchObject({ status: 'queued', workflowStatus: 'NOT_STARTED' });
+    expect(seen.json()).toMatchObject({ status: 'queued', workflowStatus: 'UNKNOWN', temporalReachable: false });
 
     // The client's retry against a reachable Temporal completes the registration and the run.
     const retried = await post(body);

@@ -12,8 +12,16 @@ export function temporalCliPath(): string {
   return resolved;
 }
 
-/** A real Temporal dev server (in-memory history) on a free port, one per test file. */
+/**
+ * A real Temporal dev server (in-memory history) on a free port, one per test file — or, with
+ * TEMPORAL_TARGET=cluster (npm run test:cluster), the already running cluster at TEMPORAL_ADDRESS.
+ */
 export function startTemporal(): Promise<TestWorkflowEnvironment> {
+  if (process.env.TEMPORAL_TARGET === 'cluster') {
+    const address = process.env.TEMPORAL_ADDRESS;
+    if (!address) throw new Error('TEMPORAL_TARGET=cluster needs TEMPORAL_ADDRESS (scripts/cluster/start.sh prints it)');
+    return TestWorkflowEnvironment.createFromExistingServer({ address, namespace: process.env.TEMPORAL_NAMESPACE ?? 'default' });
+  }
   return TestWorkflowEnvironment.createLocal({
     server: { executable: { type: 'existing-path', path: temporalCliPath() } },
   });

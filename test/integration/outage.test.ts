@@ -1,0 +1,179 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import type { VideoStatus } from '../../src/api/status';
+import { StartOutboxRepo } from '../../src/db/start-outbox-repo';
+import { taskQueues, type QueueRole } from '../../src/queues';
+import { freePort } from '../../src/workers/observability';
+import { createTestDatabase, type TestDatabase } from '../support/database';
+import { makeTinyClip } from '../support/media';
+import { startOpsApi, waitFor, type OpsApi } from '../support/ops';
+import { temporalCliPath } from '../support/temporal';
+import { startWorkers, type WorkerProcesses } from '../support/workers';
+
+// Issue 19: a real Temporal dev server (history on disk) that this file kills -9 and restarts.
+const prefix = `t${process.pid}-outage-`;
+const queues = taskQueues(prefix);
+
+let dataDir: string;
+let ingestDir: string;
+let db: TestDatabase;
+let port: number;
+let server: ChildProcess | undefined;
+let client: Client;
+const apis: OpsApi[] = [];
+const workers: WorkerProcesses[] = [];
+
+async function startServer(): Promise<void> {
+  server = spawn(
+    temporalCliPath(),
+    [
+      'server',
+      'start-dev',
+      '--headless',
+      '--port',
+      String(port),
+      '--db-filename',
+      path.join(dataDir, 'temporal.sqlite'),
+      '--sqlite-pragma',
+      'journal_mode=wal',
+      '--sqlite-pragma',
+      'synchronous=normal',
+      '--log-level',
+      'error',
+      '--dynamic-config-value',
+      'matching.longPollExpirationInterval="5s"',
+    ],
+    { stdio: 'ignore', detached: true },
+  );
+}
+
+async function waitServerUp(): Promise<void> {
+  await waitFor(
+    'Temporal dev server up',
+    async () => {
+      const c = await Connection.connect({ address: `127.0.0.1:${port}`, connectTimeout: 500 });
+      try {
+        await c.withDeadline(Date.now() + 1_000, () => c.workflowService.getSystemInfo({}));
+        return true;
+      } finally {
+        await c.close();
+      }
+    },
+    30_000,
+    200,
+  );
+}
+
+function killServer(): Promise<void> {
+  const s = server;
+  if (!s || s.exitCode !== null || s.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    s.once('exit', () => resolve());
+    process.kill(-s.pid!, 'SIGKILL');
+  });
+}
+
+async function startRoles(roles: QueueRole[]) {
+  const w = await startWorkers(roles, {
+    temporalAddress: `127.0.0.1:${port}`,
+    databaseUrl: db.url,
+    dataDir,
+    queuePrefix: prefix,
+    extraEnv: { BIBLIO_INGEST_DIR: ingestDir },
+  });
+  workers.push(w);
+  return w;
+}
+
+beforeAll(async () => {
+  dataDir = await mkdtemp(path.join(os.tmpdir(), 'biblio-outage-'));
+  ingestDir = path.join(dataDir, 'ingest');
+  await mkdir(ingestDir, { recursive: true });
+  await makeTinyClip(path.join(ingestDir, 'clip.mp4'));
+  db = await createTestDatabase();
+  port = await freePort();
+  await startServer();
+  await waitServerUp();
+  client = new Client({ connection: await Connection.connect({ address: `127.0.0.1:${port}` }) });
+  // Two API replicas share the database: both sweep the start outbox.
+  for (let i = 0; i < 2; i++) {
+    apis.push(
+      await startOpsApi({
+        client,
+        pool: db.pool,
+        dataDir,
+        ingestDir,
+        queues,
+        startDeadlineMs: 1_000,
+        env: { OUTBOX_SWEEP_MS: '300', RATE_LIMIT_MAX: '0', POLLER_STALE_AFTER_MS: '15000' },
+      }),
+    );
+  }
+});
+
+afterAll(async () => {
+  for (const a of apis) await a.close();
+  await Promise.all(workers.map((w) => w.stop()));
+  await client?.connection.close().catch(() => undefined);
+  await killServer();
+  await db?.drop();
+  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+});
+
+const api = () => apis[0]!;
+
+async function get(videoId: string): Promise<VideoStatus> {
+  return (await api().app.inject({ method: 'GET', url: `/videos/${videoId}` })).json() as VideoStatus;
+}
+
+test('during a Temporal outage status says it is unknown (keeping the last known state), and a 503 upload starts by itself exactly once after recovery', async () => {
+  // No media worker yet: the first video stays in its transcode step, i.e. genuinely processing.
+  await startRoles(['pipeline', 'ai', 'index']);
+  const first = await api().app.inject({
+    method: 'POST',
+    url: '/videos',
+    payload: { videoId: 'out-1', source: { kind: 'file', path: 'clip.mp4' } },
+  });
+  expect(first.statusCode).toBe(202);
+  await waitFor('out-1 processing', async () => ((await get('out-1')).step === 'transcode' ? true : undefined), 30_000);
+
+  await killServer();
+  const began = Date.now();
+  const during = await get('out-1');
+  expect(Date.now() - began).toBeLessThan(8_000);
+  expect(during).toMatchObject({ workflowStatus: 'UNKNOWN', temporalReachable: false, status: 'processing', step: 'transcode' });
+  expect(during.waitingFor).toMatch(/Temporal is unreachable/);
+  const ready = await api().app.inject({ method: 'GET', url: '/readyz' });
+  expect(ready.statusCode).toBe(503);
+  expect(ready.json()).toMatchObject({ ready: false, checks: { database: { ok: true }, temporal: { ok: false } } });
+
+  const refused = await api().app.inject({
+    method: 'POST',
+    url: '/videos',
+    payload: { videoId: 'out-2', source: { kind: 'file', path: 'clip.mp4' } },
+  });
+  expect(refused.statusCode).toBe(503);
+  expect(refused.json().error).toMatchObject({ type: 'TemporalUnavailable', videoId: 'out-2' });
+  expect(await new StartOutboxRepo(db.pool).startState('out-2')).toBe('pending');
+  // Sweeps while Temporal is down start nothing and lose nothing.
+  await new Promise((r) => setTimeout(r, 1_500));
+  expect(await new StartOutboxRepo(db.pool).startState('out-2')).toBe('pending');
+
+  await startServer();
+  await waitServerUp();
+  await startRoles(['media']);
+
+  // Nobody re-posts out-2: the outbox starts it.
+  for (const id of ['out-1', 'out-2']) {
+    await waitFor(`${id} ready`, async () => ((await get(id)).status === 'ready' ? true : undefined), 120_000, 500);
+  }
+  expect(await new StartOutboxRepo(db.pool).startState('out-2')).toBe('started');
+  const runs: string[] = [];
+  for await (const wf of client.workflow.list({ query: `WorkflowId = 'video-out-2'` })) runs.push(wf.runId);
+  expect(runs).toHaveLength(1);
+  // More sweeps, from both replicas, change nothing.
+  expect(await Promise.all(apis.map((a) => a.outbox.sweepOnce()))).toEqual([[], []]);
+}, 300_000);
