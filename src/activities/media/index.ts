@@ -333,7 +333,8 @@ async function outputKey(source: VideoSource, maxHeight: number): Promise<string
 function scrub(message: string, ...paths: string[]): string {
   let out = message;
   for (const p of paths) if (p) out = out.split(p).join('<source>');
-  return out.replace(/(\/[^\s:'"]+)+/g, (m) => (m.includes('/') ? path.basename(m) : m));
+  // Any other absolute path (starting a word) is cut to its file name; "1/2" is left alone.
+  return out.replace(/(^|[\s'"(])(\/[^\s:'"]+)/g, (_m, lead: string, p: string) => `${lead}${path.basename(p)}`);
 }
 
 export type MediaActivities = ReturnType<typeof createMediaActivities>;
