@@ -66,6 +66,10 @@ describe('failure', () => {
     'TruncatedMedia',
     'SourceOutsideIngestDir',
     'SourceNotRegularFile',
+    // AI (issue 16): retrying cannot fix billing, content policy, or an analysis already deferred.
+    'AiQuotaExhausted',
+    'AiContentRejected',
+    'AiDeferred',
   ];
   const retryable = (Object.values(ErrorType) as ErrorTypeName[]).filter((t) => !nonRetryable.includes(t));
 
