@@ -29,6 +29,10 @@ export const ErrorType = {
   VectorStoreUnavailable: 'VectorStoreUnavailable',
   /** The main database could not be written or read. */
   DatabaseUnavailable: 'DatabaseUnavailable',
+  /** A presigned/signed source URL expired or was rejected (403); the workflow refreshes or waits for a new one. */
+  SourceUrlExpired: 'SourceUrlExpired',
+  /** A URL source (or one of its redirects) points at a loopback, private or metadata address. */
+  SourceForbidden: 'SourceForbidden',
 } as const;
 
 export type ErrorTypeName = (typeof ErrorType)[keyof typeof ErrorType];
@@ -39,6 +43,9 @@ export const NON_RETRYABLE_ERROR_TYPES: readonly ErrorTypeName[] = [
   ErrorType.SourceNotFound,
   ErrorType.SourceTooLarge,
   ErrorType.AiRejected,
+  // Retrying the same expired URL cannot help: the workflow gets a fresh one instead.
+  ErrorType.SourceUrlExpired,
+  ErrorType.SourceForbidden,
 ];
 
 export interface FailureOptions {

@@ -2,10 +2,25 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import { HttpError } from './http-error';
 import { describeIssues, searchQuerySchema, startVideoSchema, videoIdSchema } from './schemas';
 import type { VideoService } from './video-service';
+import { installAuth, type AuthOptions } from './auth';
+import { ApiKeysRepo } from '../db/api-keys-repo';
+import type { LocalObjectStorage } from '../adapters/storage/local-storage';
+import { registerStorageRoutes } from './routes/storage';
+import { registerUploadRoutes, type UploadRoutesDeps } from './routes/uploads';
+import { registerRefreshUrlRoutes, type RefreshUrlDeps } from './routes/refresh-url';
+
+/** Issue 18's optional parts of the app: auth (default: keys in the service's DB), uploads, signed local transfers, refresh-url. */
+export interface AccessOptions {
+  auth?: AuthOptions;
+  uploads?: UploadRoutesDeps;
+  localStorage?: LocalObjectStorage;
+  refresh?: Omit<RefreshUrlDeps, 'service'>;
+}
 
 /** Thin routes: validate at the edge, call the service, answer one status or error shape. */
-export function buildApp(service: VideoService, opts: { logger?: FastifyServerOptions['logger'] } = {}): FastifyInstance {
+export function buildApp(service: VideoService, opts: { logger?: FastifyServerOptions['logger'] } & AccessOptions = {}): FastifyInstance {
   const app = Fastify({ logger: opts.logger ?? false, bodyLimit: 64 * 1024 });
+  installAuth(app, opts.auth ?? { keys: new ApiKeysRepo(service.pool) });
 
   app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown }, req, reply) => {
     if (err instanceof HttpError) {
@@ -30,7 +45,7 @@ export function buildApp(service: VideoService, opts: { logger?: FastifyServerOp
       .send(new HttpError(404, 'RouteNotFound', `no route ${req.method} ${req.url}`, { hint: 'See README "HTTP API".' }).toBody()),
   );
 
-  app.get('/health', async () => ({ ok: true }));
+  app.get('/health', { config: { access: 'public' } }, async () => ({ ok: true }));
 
   app.post('/videos', async (req, reply) => {
     const parsed = startVideoSchema.safeParse(req.body ?? {});
@@ -57,6 +72,10 @@ export function buildApp(service: VideoService, opts: { logger?: FastifyServerOp
     if (!parsed.success) throw new HttpError(400, 'ValidationError', describeIssues(parsed.error), { hint: 'GET /search?q=words&limit=5' });
     return { query: parsed.data.q, ...(await service.search(parsed.data.q, parsed.data.limit)) };
   });
+
+  if (opts.localStorage) registerStorageRoutes(app, { storage: opts.localStorage });
+  if (opts.uploads) registerUploadRoutes(app, opts.uploads);
+  if (opts.refresh) registerRefreshUrlRoutes(app, { ...opts.refresh, service });
 
   return app;
 }

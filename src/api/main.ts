@@ -8,6 +8,11 @@ import { taskQueues } from '../queues';
 import { connectClient } from '../temporal/connection';
 import { buildApp } from './app';
 import { VideoService } from './video-service';
+import { createStorage } from '../adapters/storage';
+import { LocalObjectStorage } from '../adapters/storage/local-storage';
+import { ApiKeysRepo } from '../db/api-keys-repo';
+import { SsrfPolicy } from '../net/ssrf-guard';
+import { loadDataConverter } from '../temporal/data-converter';
 
 async function main() {
   const config = loadConfig();
@@ -16,7 +21,9 @@ async function main() {
   await migrate(config.databaseUrl);
   const pool = createPool(config.databaseUrl);
   const vectorStore = await createVectorStore(config);
-  const client = await connectClient();
+  const client = await connectClient({ dataConverter: await loadDataConverter(config) });
+  const storage = await createStorage(config);
+  const ssrf = new SsrfPolicy(config.ssrfAllow);
   const service = new VideoService({
     client,
     pool,
@@ -26,8 +33,18 @@ async function main() {
     ingestDir: config.ingestDir,
     temporalUiUrl: config.temporalUiUrl,
     mediaHeartbeatTimeoutMs: config.workers.mediaHeartbeatTimeoutMs,
+    storage,
+    ssrf,
+    sourceRefreshDeadlineMs: config.sourceRefreshDeadlineMs,
   });
-  const app = buildApp(service, { logger: { level: config.logLevel, base: { component: 'api', pid: process.pid } } });
+  const app = buildApp(service, {
+    logger: { level: config.logLevel, base: { component: 'api', pid: process.pid } },
+    auth: config.authEnabled ? { keys: new ApiKeysRepo(pool) } : { disabled: true },
+    uploads: { storage, maxUploadBytes: config.storage.maxUploadBytes, uploadUrlTtlSec: config.storage.uploadUrlTtlSec },
+    localStorage: storage instanceof LocalObjectStorage ? storage : undefined,
+    refresh: { client, ssrf },
+  });
+  if (!config.authEnabled) log.warn('BIBLIO_AUTH=off: every caller is treated as an operator');
   try {
     await app.listen({ host: config.api.host, port: config.api.port });
   } catch (err) {
@@ -44,6 +61,7 @@ async function main() {
     await app.close();
     await client.connection.close();
     await vectorStore.close();
+    await storage.close();
     await pool.end();
     process.exit(0);
   };

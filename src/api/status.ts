@@ -18,8 +18,8 @@ export interface VideoStatus {
   runId: string | null;
   /** Temporal's view: RUNNING, COMPLETED, FAILED, … or NOT_STARTED / UNKNOWN. */
   workflowStatus: string;
-  /** The product's view: queued → processing → ready | failed. */
-  status: 'queued' | 'processing' | 'ready' | 'failed';
+  /** The product's view: queued → processing → ready | failed (waiting_for_source: an expired external URL, issue 18). */
+  status: 'queued' | 'processing' | 'waiting_for_source' | 'ready' | 'failed';
   step: PipelineState['step'];
   progress: { step: string; phase: string; percent: number } | null;
   attempt: number | null;
@@ -68,7 +68,9 @@ export async function buildStatus(
   // describe() and the query are two calls: ignore a pending activity that belongs to another step.
   const pending = pendingAny && (!state || STEP_ACTIVITY[step] === pendingAny.activityType) ? pendingAny : undefined;
 
-  let waitingFor: string | null = null;
+  let waitingFor: string | null = state?.waitingForSource
+    ? `a new source URL (POST /videos/${row.id}/refresh-url) until ${state.waitingForSource.deadline}`
+    : null;
   if (workflowStatus === 'RUNNING' && pending && pending.attempt === 1 && !pending.started) {
     const queue = opts.stepQueues[step];
     // An unanswered describe is not evidence of a problem: only a definite 0 is reported.
@@ -87,7 +89,9 @@ export async function buildStatus(
         ? 'failed'
         : step === 'queued'
           ? 'queued'
-          : 'processing'
+          : state?.waitingForSource
+            ? 'waiting_for_source'
+            : 'processing'
     : row.status === 'queued'
       ? 'queued'
       : row.status;

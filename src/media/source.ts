@@ -5,6 +5,8 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { ErrorType, failure } from '../errors';
+import type { ObjectStorage } from '../adapters/storage/port';
+import { guardedFetch, SsrfBlockedError, SsrfPolicy } from '../net/ssrf-guard';
 import type { VideoSource } from '../workflows/contracts';
 
 export interface MaterializeOptions {
@@ -13,6 +15,10 @@ export interface MaterializeOptions {
   signal?: AbortSignal;
   /** Called as bytes arrive, so a long download keeps heartbeating (percent is null without a content-length). */
   onProgress?: (bytes: number, percent: number | null) => void;
+  /** What URL sources may reach; without it, no private or loopback address at all. */
+  ssrf?: SsrfPolicy;
+  /** Where `kind: 'upload'` sources live. */
+  storage?: Pick<ObjectStorage, 'download'>;
 }
 
 /**
@@ -26,6 +32,13 @@ export async function materializeSource(source: VideoSource, opts: MaterializeOp
       return checkFile(source.path, opts.maxBytes);
     case 'url':
       return download(source.url, opts);
+    case 'upload': {
+      // Our own object: fetched through the storage port with a URL the workflow had signed.
+      if (!opts.storage || !source.url) throw failure(ErrorType.SourceNotFound, `upload ${source.key} has no signed URL or storage`);
+      const target = path.join(opts.workDir, 'source');
+      await opts.storage.download(source.url, target, { maxBytes: opts.maxBytes, signal: opts.signal, onProgress: opts.onProgress });
+      return target;
+    }
   }
 }
 
@@ -41,10 +54,16 @@ async function checkFile(file: string, maxBytes: number): Promise<string> {
 async function download(url: string, opts: MaterializeOptions): Promise<string> {
   let res: Response;
   try {
-    res = await fetch(url, { signal: opts.signal, redirect: 'follow' });
+    // Guarded: the connected address of every hop is checked (SSRF); messages name no address or port.
+    res = await guardedFetch(url, { signal: opts.signal, policy: opts.ssrf ?? new SsrfPolicy() });
   } catch (err) {
     if (opts.signal?.aborted) throw err;
+    if (err instanceof SsrfBlockedError) throw failure(ErrorType.SourceForbidden, err.message);
     throw failure(ErrorType.SourceUnavailable, `could not reach ${redact(url)}: ${(err as Error).message}`);
+  }
+  if (res.status === 401 || res.status === 403) {
+    await res.body?.cancel().catch(() => undefined);
+    throw failure(ErrorType.SourceUrlExpired, `${redact(url)} answered ${res.status}: the URL expired or was rejected`);
   }
   if (res.status === 404 || res.status === 410) {
     throw failure(ErrorType.SourceNotFound, `${redact(url)} answered ${res.status}`);

@@ -1,7 +1,9 @@
 import { Context } from '@temporalio/activity';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
+import type { ObjectStorage } from '../../adapters/storage/port';
 import type { FfmpegConfig } from '../../config';
+import type { SsrfPolicy } from '../../net/ssrf-guard';
 import { ErrorType, failure } from '../../errors';
 import { parseProgressLine, probeArgs, renditionArgs, thumbnailArgs, thumbnailTime } from '../../media/ffmpeg-args';
 import { interpretProbe } from '../../media/probe';
@@ -16,6 +18,9 @@ export interface MediaDeps {
   maxSourceBytes: number;
   /** Longest rendition side; 720p keeps demo and CI encodes quick. */
   maxHeight?: number;
+  /** Issue 18: where uploads are read and renditions/thumbnails published; without it, mediaDir. */
+  storage?: ObjectStorage;
+  ssrf?: SsrfPolicy;
 }
 
 /** A rendition shorter than this share of the source means ffmpeg stopped early (truncated input). */
@@ -50,6 +55,8 @@ export function createMediaActivities(deps: MediaDeps) {
           workDir,
           maxBytes: deps.maxSourceBytes,
           signal,
+          ssrf: deps.ssrf,
+          storage: deps.storage,
           // A long download must keep heartbeating or the server times the attempt out.
           onProgress: (_bytes, percent) => beat({ phase: 'fetch', percent: percent ?? 0 }),
         });
@@ -102,13 +109,21 @@ export function createMediaActivities(deps: MediaDeps) {
           throw failure(ErrorType.TranscodeFailed, `thumbnail extraction failed: ${lastErrorLine(thumb.stderrTail)}`);
         }
 
-        // Publish by rename: readers see either the old complete files or the new complete files.
-        const outDir = path.join(deps.mediaDir, input.videoId);
-        await mkdir(outDir, { recursive: true });
-        const renditionPath = path.join(outDir, 'rendition.mp4');
-        const thumbnailPath = path.join(outDir, 'thumbnail.jpg');
-        await rename(renditionTmp, renditionPath);
-        await rename(thumbTmp, thumbnailPath);
+        // Publish through the storage port (atomic rename on disk, multipart upload on S3): readers
+        // see either the old complete files or the new complete files.
+        let renditionPath: string;
+        let thumbnailPath: string;
+        if (deps.storage) {
+          renditionPath = (await deps.storage.putFile(`media/${input.videoId}/rendition.mp4`, renditionTmp, 'video/mp4')).location;
+          thumbnailPath = (await deps.storage.putFile(`media/${input.videoId}/thumbnail.jpg`, thumbTmp, 'image/jpeg')).location;
+        } else {
+          const outDir = path.join(deps.mediaDir, input.videoId);
+          await mkdir(outDir, { recursive: true });
+          renditionPath = path.join(outDir, 'rendition.mp4');
+          thumbnailPath = path.join(outDir, 'thumbnail.jpg');
+          await rename(renditionTmp, renditionPath);
+          await rename(thumbTmp, thumbnailPath);
+        }
         beat({ phase: 'done', percent: 100 });
         // The activity logger adds workflow id, run id, activity type and attempt to every line.
         ctx.log.info('transcoded', { videoId: input.videoId, source: sourceFacts, rendition: renditionFacts, renditionPath });
