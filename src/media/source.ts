@@ -63,7 +63,11 @@ async function download(url: string, opts: MaterializeOptions): Promise<string> 
   }
   if (res.status === 401 || res.status === 403) {
     await res.body?.cancel().catch(() => undefined);
-    throw failure(ErrorType.SourceUrlExpired, `${redact(url)} answered ${res.status}: the URL expired or was rejected`);
+    // Host only: this message travels through history while the run waits for a new URL.
+    throw failure(
+      ErrorType.SourceUrlExpired,
+      `the source host ${new URL(url).hostname} answered ${res.status}: the URL expired or was rejected`,
+    );
   }
   if (res.status === 404 || res.status === 410) {
     throw failure(ErrorType.SourceNotFound, `${redact(url)} answered ${res.status}`);
