@@ -52,7 +52,14 @@ describe('taskQueues', () => {
 });
 
 describe('failure', () => {
-  const nonRetryable: ErrorTypeName[] = ['InvalidMedia', 'SourceNotFound', 'SourceTooLarge', 'AiRejected'];
+  const nonRetryable: ErrorTypeName[] = [
+    'InvalidMedia',
+    'SourceNotFound',
+    'SourceTooLarge',
+    'AiRejected',
+    'SourceUrlExpired',
+    'SourceForbidden',
+  ];
   const retryable = (Object.values(ErrorType) as ErrorTypeName[]).filter((t) => !nonRetryable.includes(t));
 
   it.each(nonRetryable)('marks %s non-retryable', (type) => {
