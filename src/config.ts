@@ -70,6 +70,8 @@ const envSchema = z.object({
   S3_FORCE_PATH_STYLE: boolFlag.default(true),
   MAX_UPLOAD_BYTES: positiveInt.optional(),
   UPLOAD_URL_TTL_SEC: positiveInt.default(900),
+  MULTIPART_THRESHOLD_BYTES: positiveInt.default(4 * 1024 ** 3),
+  MULTIPART_PART_BYTES: positiveInt.default(64 * 1024 ** 2),
   SOURCE_URL_TTL_SEC: positiveInt.default(900),
   // How long a run with an expired external URL waits for refreshSourceUrl before dead-lettering.
   SOURCE_REFRESH_DEADLINE_MS: positiveInt.default(24 * 3600 * 1000),
@@ -147,6 +149,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       },
       maxUploadBytes: e.MAX_UPLOAD_BYTES ?? e.MAX_SOURCE_BYTES,
       uploadUrlTtlSec: e.UPLOAD_URL_TTL_SEC,
+      multipartThresholdBytes: e.MULTIPART_THRESHOLD_BYTES,
+      multipartPartBytes: e.MULTIPART_PART_BYTES,
       sourceUrlTtlSec: e.SOURCE_URL_TTL_SEC,
     },
     payloadKey: e.BIBLIO_PAYLOAD_KEY,

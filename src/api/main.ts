@@ -40,7 +40,13 @@ async function main() {
   const app = buildApp(service, {
     logger: { level: config.logLevel, base: { component: 'api', pid: process.pid } },
     auth: config.authEnabled ? { keys: new ApiKeysRepo(pool) } : { disabled: true },
-    uploads: { storage, maxUploadBytes: config.storage.maxUploadBytes, uploadUrlTtlSec: config.storage.uploadUrlTtlSec },
+    uploads: {
+      storage,
+      maxUploadBytes: config.storage.maxUploadBytes,
+      uploadUrlTtlSec: config.storage.uploadUrlTtlSec,
+      multipartThresholdBytes: config.storage.multipartThresholdBytes,
+      multipartPartBytes: config.storage.multipartPartBytes,
+    },
     localStorage: storage instanceof LocalObjectStorage ? storage : undefined,
     refresh: { client, ssrf },
   });

@@ -40,6 +40,23 @@ export interface ObjectStorage {
   list(prefix: string): Promise<string[]>;
   delete(key: string): Promise<void>;
   close(): Promise<void>;
+  /**
+   * Client uploads above one PUT's limit (S3: 5 GB) go in parts, each URL signed for its exact
+   * size. Stores without that limit (local disk) leave these out and take one PUT.
+   */
+  presignMultipart?(
+    key: string,
+    o: { contentType: string; sizeBytes: number; partSize: number; expiresInSec: number },
+  ): Promise<MultipartUpload>;
+  completeMultipart?(key: string, uploadId: string, parts: { partNumber: number; etag: string }[]): Promise<void>;
+  abortMultipart?(key: string, uploadId: string): Promise<void>;
+}
+
+export interface MultipartUpload {
+  uploadId: string;
+  partSize: number;
+  parts: { partNumber: number; url: string; sizeBytes: number }[];
+  expiresAt: string;
 }
 
 export class InvalidKeyError extends Error {

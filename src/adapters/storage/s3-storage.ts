@@ -4,6 +4,9 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
   CreateBucketCommand,
   DeleteObjectCommand,
   GetObjectCommand,
@@ -12,11 +15,19 @@ import {
   ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
+  UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { ErrorType, failure } from '../../errors';
-import { validateKey, type DownloadOptions, type ObjectInfo, type ObjectStorage, type PresignedRequest } from './port';
+import {
+  validateKey,
+  type DownloadOptions,
+  type MultipartUpload,
+  type ObjectInfo,
+  type ObjectStorage,
+  type PresignedRequest,
+} from './port';
 
 export interface S3StorageOptions {
   endpoint?: string;
@@ -73,6 +84,50 @@ export class S3ObjectStorage implements ObjectStorage {
       headers: { 'content-type': o.contentType, 'content-length': String(o.sizeBytes) },
       expiresAt: new Date(Date.now() + o.expiresInSec * 1000).toISOString(),
     };
+  }
+
+  async presignMultipart(
+    key: string,
+    o: { contentType: string; sizeBytes: number; partSize: number; expiresInSec: number },
+  ): Promise<MultipartUpload> {
+    validateKey(key);
+    // S3: parts of 5 MiB to 5 GiB, at most 10 000 of them.
+    const partSize = Math.max(o.partSize, 5 * 1024 * 1024, Math.ceil(o.sizeBytes / 10_000));
+    const created = await this.s3.send(new CreateMultipartUploadCommand({ Bucket: this.o.bucket, Key: key, ContentType: o.contentType }));
+    const uploadId = created.UploadId as string;
+    const count = Math.ceil(o.sizeBytes / partSize);
+    const parts = await Promise.all(
+      Array.from({ length: count }, async (_, i) => {
+        const sizeBytes = i === count - 1 ? o.sizeBytes - partSize * (count - 1) : partSize;
+        const cmd = new UploadPartCommand({
+          Bucket: this.o.bucket,
+          Key: key,
+          UploadId: uploadId,
+          PartNumber: i + 1,
+          ContentLength: sizeBytes,
+        });
+        const url = await getSignedUrl(this.s3, cmd, { expiresIn: o.expiresInSec, signableHeaders: new Set(['content-length']) });
+        return { partNumber: i + 1, url, sizeBytes };
+      }),
+    );
+    return { uploadId, partSize, parts, expiresAt: new Date(Date.now() + o.expiresInSec * 1000).toISOString() };
+  }
+
+  async completeMultipart(key: string, uploadId: string, parts: { partNumber: number; etag: string }[]): Promise<void> {
+    await this.s3.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: this.o.bucket,
+        Key: validateKey(key),
+        UploadId: uploadId,
+        MultipartUpload: {
+          Parts: [...parts].sort((a, b) => a.partNumber - b.partNumber).map((p) => ({ PartNumber: p.partNumber, ETag: p.etag })),
+        },
+      }),
+    );
+  }
+
+  async abortMultipart(key: string, uploadId: string): Promise<void> {
+    await this.s3.send(new AbortMultipartUploadCommand({ Bucket: this.o.bucket, Key: validateKey(key), UploadId: uploadId }));
   }
 
   async presignGet(key: string, o: { expiresInSec: number }): Promise<PresignedRequest> {
