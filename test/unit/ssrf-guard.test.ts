@@ -1,3 +1,4 @@
+import dns from 'node:dns';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { assertUrlAllowed, guardedFetch, isForbiddenAddress, SsrfBlockedError, SsrfPolicy } from '../../src/net/ssrf-guard';
@@ -97,6 +98,25 @@ describe('guardedFetch against a local listener that must see nothing', () => {
       expect(hits).toEqual([]);
     } finally {
       await new Promise((r) => redirector.close(r));
+    }
+  });
+
+  it('refuses a DNS rebinding: the check saw a public address, the connection would go to loopback', async () => {
+    // First answer (the pre-check) public, second answer (the connect) loopback: what a rebinding DNS server does.
+    const pre = jest.spyOn(dns.promises, 'lookup').mockResolvedValue([{ address: '93.184.216.34', family: 4 }] as never);
+    const atConnect = jest
+      .spyOn(dns, 'lookup')
+      .mockImplementation(((_h: string, _o: unknown, cb: (e: null, a: dns.LookupAddress[]) => void) =>
+        cb(null, [{ address: '127.0.0.1', family: 4 }])) as never);
+    try {
+      const err = await guardedFetch(`http://rebind.test:${port}/health`, { policy: new SsrfPolicy() }).catch((e: Error) => e);
+      expect(pre).toHaveBeenCalled();
+      expect(atConnect).toHaveBeenCalled();
+      expect(err).toBeInstanceOf(SsrfBlockedError);
+      expect(hits).toEqual([]);
+    } finally {
+      pre.mockRestore();
+      atConnect.mockRestore();
     }
   });
 
