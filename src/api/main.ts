@@ -38,7 +38,12 @@ async function main() {
     sourceRefreshDeadlineMs: config.sourceRefreshDeadlineMs,
   });
   const app = buildApp(service, {
-    logger: { level: config.logLevel, base: { component: 'api', pid: process.pid } },
+    logger: {
+      level: config.logLevel,
+      base: { component: 'api', pid: process.pid },
+      // Query strings carry signatures of signed transfers: never logged.
+      serializers: { req: (req: { method: string; url: string }) => ({ method: req.method, url: req.url.split('?')[0] }) },
+    },
     auth: config.authEnabled ? { keys: new ApiKeysRepo(pool) } : { disabled: true },
     uploads: {
       storage,
