@@ -8,6 +8,7 @@ import type { LocalObjectStorage } from '../adapters/storage/local-storage';
 import { registerStorageRoutes } from './routes/storage';
 import { registerUploadRoutes, type UploadRoutesDeps } from './routes/uploads';
 import { registerRefreshUrlRoutes, type RefreshUrlDeps } from './routes/refresh-url';
+import { registerKeyRoutes } from './routes/keys';
 
 /** Issue 18's optional parts of the app: auth (default: keys in the service's DB), uploads, signed local transfers, refresh-url. */
 export interface AccessOptions {
@@ -76,6 +77,7 @@ export function buildApp(service: VideoService, opts: { logger?: FastifyServerOp
   if (opts.localStorage) registerStorageRoutes(app, { storage: opts.localStorage });
   if (opts.uploads) registerUploadRoutes(app, opts.uploads);
   if (opts.refresh) registerRefreshUrlRoutes(app, { ...opts.refresh, service });
+  registerKeyRoutes(app, { keys: new ApiKeysRepo(service.pool) });
 
   return app;
 }

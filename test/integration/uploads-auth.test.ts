@@ -199,6 +199,33 @@ describe('auth', () => {
     }
   });
 
+  it('lets only operators administer keys over HTTP; a refused create creates nothing', async () => {
+    const before = (await api.keys.list()).length;
+    const uploader = await api.createKey('uploader');
+    const refused = await api.raw.inject({
+      method: 'POST',
+      url: '/keys',
+      payload: { role: 'operator' },
+      headers: { authorization: `Bearer ${uploader}` },
+    });
+    expect(refused.statusCode).toBe(403);
+    expect((await api.keys.list()).length).toBe(before + 1); // only the uploader key made above
+
+    const created = await api.app.inject({ method: 'POST', url: '/keys', payload: { role: 'viewer', name: 'http' } });
+    expect(created.statusCode).toBe(201);
+    const { id, key } = created.json() as { id: string; key: string };
+    expect((await api.raw.inject({ method: 'GET', url: '/videos/none', headers: { authorization: `Bearer ${key}` } })).statusCode).toBe(
+      404,
+    );
+    const listed = (await api.app.inject({ method: 'GET', url: '/keys' })).json() as { keys: { id: string }[] };
+    expect(listed.keys.map((k) => k.id)).toContain(id);
+    expect(JSON.stringify(listed)).not.toContain(key); // only the hash is stored
+    expect((await api.app.inject({ method: 'DELETE', url: `/keys/${id}` })).statusCode).toBe(204);
+    expect((await api.raw.inject({ method: 'GET', url: '/videos/none', headers: { authorization: `Bearer ${key}` } })).statusCode).toBe(
+      401,
+    );
+  });
+
   it('creates, lists and revokes keys with the CLI', async () => {
     const lines: string[] = [];
     const before = process.env.DATABASE_URL;
