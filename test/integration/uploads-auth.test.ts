@@ -140,7 +140,8 @@ const ended = (s: VideoStatus) => s.status === 'ready' || s.status === 'failed';
 /** Every payload of the history, decoded from base64, plus the raw JSON: where a plaintext secret would show. */
 async function historyText(workflowId: string): Promise<string> {
   const json = historyToJSON(await api.client.workflow.getHandle(workflowId).fetchHistory());
-  const decoded = [...json.matchAll(/"data":"([A-Za-z0-9+/=]+)"/g)].map((m) => Buffer.from(m[1] ?? '', 'base64').toString('latin1'));
+  const decoded = [...json.matchAll(/"data":\s*"([A-Za-z0-9+/=]+)"/g)].map((m) => Buffer.from(m[1] ?? '', 'base64').toString('latin1'));
+  if (decoded.length === 0) throw new Error('no payloads found in the history: the scan would prove nothing');
   return [json, ...decoded].join('\n');
 }
 
