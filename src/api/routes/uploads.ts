@@ -119,12 +119,10 @@ export function registerUploadRoutes(app: FastifyInstance, deps: UploadRoutesDep
         hint: 'PUT every part with its exact size and pass the ETags the PUTs answered.',
       });
     }
-    return reply
-      .status(200)
-      .send({
-        videoId: id.data,
-        key,
-        next: { method: 'POST', url: '/videos', body: { videoId: id.data, source: { kind: 'upload', key } } },
-      });
+    return reply.status(200).send({
+      videoId: id.data,
+      key,
+      next: { method: 'POST', url: '/videos', body: { videoId: id.data, source: { kind: 'upload', key } } },
+    });
   });
 }
