@@ -57,6 +57,13 @@ ensure_temporal_cli() {
   export TEMPORAL_CLI="$cli"
 }
 
+# The S3 adapter's tests run against a real MinIO (called by test.sh, not the demo: a cold build takes ~4 min);
+# without one they skip and say so.
+ensure_minio() {
+  local bin
+  if bin="$(bash "$ROOT/scripts/ensure-minio.sh")"; then export MINIO_BIN="$bin"; else say "no MinIO: the S3 storage tests will be skipped."; fi
+}
+
 ensure_node
 ensure_npm_deps
 if [ -n "${FFMPEG_PATH:-}" ] && [ -n "${FFPROBE_PATH:-}" ]; then :; else ensure_ffmpeg; fi

@@ -118,6 +118,31 @@ const envSchema = z.object({
   // A worker that has not polled for this long is gone or saturated. Must exceed the server's
   // long-poll interval (matching.longPollExpirationInterval, 60 s by default), which idle workers re-poll within.
   POLLER_STALE_AFTER_MS: positiveInt.default(75_000),
+  // Storage, uploads, auth, SSRF guard, payload encryption (issue 18).
+  // Auth is on unless switched off explicitly; there is no implicit "dev mode".
+  BIBLIO_AUTH: z.enum(['on', 'off']).default('on'),
+  STORAGE_BACKEND: z.enum(['local', 's3']).default('local'),
+  // HMAC key of the local store's signed URLs and AES key of the payload codec (base64, 32 bytes).
+  // Unset: generated once and kept in the data dir (dev default; production sets both).
+  STORAGE_SIGNING_SECRET: z.string().min(32).optional(),
+  BIBLIO_PAYLOAD_KEY: z.string().min(40).optional(),
+  // Where clients reach the API's signed transfer routes (local storage).
+  PUBLIC_BASE_URL: z.string().url().optional(),
+  S3_ENDPOINT: z.string().url().optional(),
+  S3_REGION: z.string().default('us-east-1'),
+  S3_BUCKET: z.string().min(3).default('biblio'),
+  S3_ACCESS_KEY_ID: z.string().min(1).optional(),
+  S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+  S3_FORCE_PATH_STYLE: boolFlag.default(true),
+  MAX_UPLOAD_BYTES: positiveInt.optional(),
+  UPLOAD_URL_TTL_SEC: positiveInt.default(900),
+  MULTIPART_THRESHOLD_BYTES: positiveInt.default(4 * 1024 ** 3),
+  MULTIPART_PART_BYTES: positiveInt.default(64 * 1024 ** 2),
+  SOURCE_URL_TTL_SEC: positiveInt.default(900),
+  // How long a run with an expired external URL waits for refreshSourceUrl before dead-lettering.
+  SOURCE_REFRESH_DEADLINE_MS: positiveInt.default(24 * 3600 * 1000),
+  // Comma-separated CIDRs or host names URL sources may reach although private (tests: 127.0.0.1).
+  BIBLIO_SSRF_ALLOW: z.string().default(''),
 });
 
 export type Config = ReturnType<typeof loadConfig>;
@@ -221,6 +246,31 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       pollerStaleAfterMs: e.POLLER_STALE_AFTER_MS,
       workerHealth: { port: e.WORKER_HEALTH_PORT ?? null, host: e.WORKER_HEALTH_HOST },
     },
+    authEnabled: e.BIBLIO_AUTH === 'on',
+    storage: {
+      backend: e.STORAGE_BACKEND,
+      localRoot: path.join(dataDir, 'objects'),
+      signingSecret: e.STORAGE_SIGNING_SECRET,
+      publicBaseUrl: (e.PUBLIC_BASE_URL ?? `http://${e.API_HOST}:${e.API_PORT}`).replace(/\/$/, ''),
+      s3: {
+        endpoint: e.S3_ENDPOINT,
+        region: e.S3_REGION,
+        bucket: e.S3_BUCKET,
+        accessKeyId: e.S3_ACCESS_KEY_ID,
+        secretAccessKey: e.S3_SECRET_ACCESS_KEY,
+        forcePathStyle: e.S3_FORCE_PATH_STYLE,
+      },
+      maxUploadBytes: e.MAX_UPLOAD_BYTES ?? e.MAX_SOURCE_BYTES,
+      uploadUrlTtlSec: e.UPLOAD_URL_TTL_SEC,
+      multipartThresholdBytes: e.MULTIPART_THRESHOLD_BYTES,
+      multipartPartBytes: e.MULTIPART_PART_BYTES,
+      sourceUrlTtlSec: e.SOURCE_URL_TTL_SEC,
+    },
+    payloadKey: e.BIBLIO_PAYLOAD_KEY,
+    sourceRefreshDeadlineMs: e.SOURCE_REFRESH_DEADLINE_MS,
+    ssrfAllow: e.BIBLIO_SSRF_ALLOW.split(',')
+      .map((v) => v.trim())
+      .filter(Boolean),
   };
 }
 
@@ -230,3 +280,4 @@ export type QdrantConfig = NonNullable<Config['qdrant']>;
 export type FfmpegConfig = Config['ffmpeg'];
 export type MediaConfig = Config['media'];
 export type MediaLimits = MediaConfig['limits'];
+export type StorageConfig = Config['storage'];

@@ -66,6 +66,10 @@ export const ErrorType = {
   RateLimited: 'RateLimited',
   /** Issue 19: the run exceeded its workflow execution timeout (the TTL) and was stopped by Temporal. */
   WorkflowTimedOut: 'WorkflowTimedOut',
+  /** A presigned/signed source URL expired or was rejected (403); the workflow refreshes or waits for a new one. */
+  SourceUrlExpired: 'SourceUrlExpired',
+  /** A URL source (or one of its redirects) points at a loopback, private or metadata address. */
+  SourceForbidden: 'SourceForbidden',
 } as const;
 
 export type ErrorTypeName = (typeof ErrorType)[keyof typeof ErrorType];
@@ -87,6 +91,9 @@ export const NON_RETRYABLE_ERROR_TYPES: readonly ErrorTypeName[] = [
   ErrorType.AiQuotaExhausted,
   ErrorType.AiContentRejected,
   ErrorType.AiDeferred,
+  // Retrying the same expired URL cannot help: the workflow gets a fresh one instead.
+  ErrorType.SourceUrlExpired,
+  ErrorType.SourceForbidden,
 ];
 
 export interface FailureOptions {

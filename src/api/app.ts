@@ -5,13 +5,29 @@ import { registerDeadLetterRoutes } from './routes/dead-letters';
 import { describeIssues, searchQuerySchema, startVideoSchema, videoIdSchema } from './schemas';
 import type { VideoService } from './video-service';
 import { registerOpsRoutes, type OpsDeps } from './routes/ops';
+import { installAuth, type AuthOptions } from './auth';
+import { ApiKeysRepo } from '../db/api-keys-repo';
+import type { LocalObjectStorage } from '../adapters/storage/local-storage';
+import { registerStorageRoutes } from './routes/storage';
+import { registerUploadRoutes, type UploadRoutesDeps } from './routes/uploads';
+import { registerRefreshUrlRoutes, type RefreshUrlDeps } from './routes/refresh-url';
+import { registerKeyRoutes } from './routes/keys';
+
+/** Issue 18's optional parts of the app: auth (default: keys in the service's DB), uploads, signed local transfers, refresh-url. */
+export interface AccessOptions {
+  auth?: AuthOptions;
+  uploads?: UploadRoutesDeps;
+  localStorage?: LocalObjectStorage;
+  refresh?: Omit<RefreshUrlDeps, 'service'>;
+}
 
 /** Thin routes: validate at the edge, call the service, answer one status or error shape. */
 export function buildApp(
   service: VideoService,
-  opts: { logger?: FastifyServerOptions['logger']; deadLetters?: DeadLetterService; ops?: OpsDeps } = {},
+  opts: { logger?: FastifyServerOptions['logger']; deadLetters?: DeadLetterService; ops?: OpsDeps } & AccessOptions = {},
 ): FastifyInstance {
   const app = Fastify({ logger: opts.logger ?? false, bodyLimit: 64 * 1024 });
+  installAuth(app, opts.auth ?? { keys: new ApiKeysRepo(service.pool) });
   if (opts.ops) void app.register(registerOpsRoutes, opts.ops);
 
   app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown }, req, reply) => {
@@ -37,7 +53,7 @@ export function buildApp(
       .send(new HttpError(404, 'RouteNotFound', `no route ${req.method} ${req.url}`, { hint: 'See README "HTTP API".' }).toBody()),
   );
 
-  app.get('/health', async () => ({ ok: true }));
+  app.get('/health', { config: { access: 'public' } }, async () => ({ ok: true }));
 
   app.post('/videos', async (req, reply) => {
     const parsed = startVideoSchema.safeParse(req.body ?? {});
@@ -66,6 +82,10 @@ export function buildApp(
   });
 
   if (opts.deadLetters) registerDeadLetterRoutes(app, opts.deadLetters);
+  if (opts.localStorage) registerStorageRoutes(app, { storage: opts.localStorage });
+  if (opts.uploads) registerUploadRoutes(app, opts.uploads);
+  if (opts.refresh) registerRefreshUrlRoutes(app, { ...opts.refresh, service });
+  registerKeyRoutes(app, { keys: new ApiKeysRepo(service.pool) });
 
   return app;
 }

@@ -10,6 +10,11 @@ import { buildApp } from './app';
 import { DeadLetterService } from './dead-letter-service';
 import { VideoService } from './video-service';
 import { wireOps } from './ops-wiring';
+import { createStorage } from '../adapters/storage';
+import { LocalObjectStorage } from '../adapters/storage/local-storage';
+import { ApiKeysRepo } from '../db/api-keys-repo';
+import { SsrfPolicy } from '../net/ssrf-guard';
+import { loadDataConverter } from '../temporal/data-converter';
 
 async function main() {
   const config = loadConfig();
@@ -18,9 +23,11 @@ async function main() {
   await migrate(config.databaseUrl);
   const pool = createPool(config.databaseUrl);
   const vectorStore = await createVectorStore(config);
-  const client = await connectClient();
+  const client = await connectClient({ dataConverter: await loadDataConverter(config) });
   const queues = taskQueues(config.queuePrefix);
   const ops = wireOps({ client, pool, queues, config, log });
+  const storage = await createStorage(config);
+  const ssrf = new SsrfPolicy(config.ssrfAllow);
   const service = new VideoService({
     client,
     pool,
@@ -32,14 +39,33 @@ async function main() {
     mediaHeartbeatTimeoutMs: config.workers.mediaHeartbeatTimeoutMs,
     workflowExecutionTimeoutMs: config.ops.workflowExecutionTimeoutMs,
     queueStats: ops.queueStats,
+    storage,
+    ssrf,
+    sourceRefreshDeadlineMs: config.sourceRefreshDeadlineMs,
   });
   const deadLetters = new DeadLetterService({ client, pool, ingestDir: config.ingestDir, temporalUiUrl: config.temporalUiUrl });
   const app = buildApp(service, {
-    logger: { level: config.logLevel, base: { component: 'api', pid: process.pid } },
+    logger: {
+      level: config.logLevel,
+      base: { component: 'api', pid: process.pid },
+      // Query strings carry signatures of signed transfers: never logged.
+      serializers: { req: (req: { method: string; url: string }) => ({ method: req.method, url: req.url.split('?')[0] }) },
+    },
     deadLetters,
     ops: ops.deps,
+    auth: config.authEnabled ? { keys: new ApiKeysRepo(pool) } : { disabled: true },
+    uploads: {
+      storage,
+      maxUploadBytes: config.storage.maxUploadBytes,
+      uploadUrlTtlSec: config.storage.uploadUrlTtlSec,
+      multipartThresholdBytes: config.storage.multipartThresholdBytes,
+      multipartPartBytes: config.storage.multipartPartBytes,
+    },
+    localStorage: storage instanceof LocalObjectStorage ? storage : undefined,
+    refresh: { client, ssrf },
   });
   const outbox = ops.startOutbox(service);
+  if (!config.authEnabled) log.warn('BIBLIO_AUTH=off: every caller is treated as an operator');
   try {
     await app.listen({ host: config.api.host, port: config.api.port });
   } catch (err) {
@@ -57,6 +83,7 @@ async function main() {
     await app.close();
     await client.connection.close();
     await vectorStore.close();
+    await storage.close();
     await pool.end();
     process.exit(0);
   };

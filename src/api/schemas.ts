@@ -12,15 +12,40 @@ function isHttpUrl(u: string): boolean {
   }
 }
 
+// A NUL or other control character used to reach the database (500); it is a bad request.
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const noControlChars = (u: string) => !/[\u0000-\u001f\u007f]/.test(u);
+
 const sourceSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('file'), path: z.string().min(1, 'path must not be empty').max(4096) }).strict(),
   z
     .object({
       kind: z.literal('url'),
-      url: z.string().url('url must be an absolute URL').refine(isHttpUrl, 'only http and https URLs are accepted'),
+      url: z
+        .string()
+        .max(8192)
+        .refine(noControlChars, 'url must not contain control characters')
+        .pipe(z.string().url('url must be an absolute URL').refine(isHttpUrl, 'only http and https URLs are accepted')),
+    })
+    .strict(),
+  z
+    .object({
+      kind: z.literal('upload'),
+      key: z.string().min(1).max(512).refine(noControlChars, 'key must not contain control characters'),
     })
     .strict(),
 ]);
+
+/** POST /videos/:id/refresh-url: the new URL of an external source whose old one expired. */
+export const refreshUrlSchema = z
+  .object({
+    url: z
+      .string()
+      .max(8192)
+      .refine(noControlChars, 'url must not contain control characters')
+      .pipe(z.string().url('url must be an absolute URL').refine(isHttpUrl, 'only http and https URLs are accepted')),
+  })
+  .strict();
 
 export const startVideoSchema = z
   .object({

@@ -6,7 +6,7 @@ import type { PipelineState } from '../workflows/contracts';
  * Kept apart from status.ts so the status document's merge logic stays readable.
  */
 export interface LastKnown {
-  status: 'queued' | 'processing' | 'ready' | 'failed';
+  status: 'queued' | 'processing' | 'waiting_for_source' | 'ready' | 'failed';
   step: PipelineState['step'];
   workflowStatus: string;
   runId: string | null;

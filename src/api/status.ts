@@ -20,8 +20,8 @@ export interface VideoStatus {
   runId: string | null;
   /** Temporal's view: RUNNING, COMPLETED, FAILED, … or NOT_STARTED / UNKNOWN. */
   workflowStatus: string;
-  /** The product's view: queued → processing → ready | failed. */
-  status: 'queued' | 'processing' | 'ready' | 'failed';
+  /** The product's view: queued → processing → ready | failed (waiting_for_source: an expired external URL, issue 18). */
+  status: 'queued' | 'processing' | 'waiting_for_source' | 'ready' | 'failed';
   step: PipelineState['step'];
   progress: { step: string; phase: string; percent: number } | null;
   attempt: number | null;
@@ -101,6 +101,8 @@ export async function buildStatus(
   let waitingFor: string | null = null;
   if (!temporalReachable) {
     waitingFor = `Temporal is unreachable: status and step are the last known state${known ? ` (seen ${known.at})` : ''}`;
+  } else if (state?.waitingForSource) {
+    waitingFor = `a new source URL (POST /videos/${row.id}/refresh-url) until ${state.waitingForSource.deadline}`;
   } else if (workflowStatus === 'RUNNING' && workflowPollers === 0) {
     waitingFor = `no worker is polling task queue '${opts.workflowQueue}' (workflow worker)`;
   }
@@ -128,7 +130,9 @@ export async function buildStatus(
         ? 'failed'
         : step === 'queued'
           ? 'queued'
-          : 'processing'
+          : state?.waitingForSource
+            ? 'waiting_for_source'
+            : 'processing'
     : !temporalReachable && known && row.status === 'queued'
       ? known.status
       : row.status === 'queued'

@@ -6,6 +6,10 @@ import { isDeepStrictEqual } from 'node:util';
 import type { Pool } from 'pg';
 import type { Analyzer } from '../adapters/analyzer/port';
 import type { VectorStore } from '../adapters/vector-store/port';
+import type { ObjectStorage } from '../adapters/storage/port';
+import { SsrfPolicy } from '../net/ssrf-guard';
+import { storedSource } from '../net/redact';
+import { checkUploadSource, checkUrlSource } from './source-checks';
 import { VideosRepo, type VideoRow } from '../db/videos-repo';
 import type { TaskQueues } from '../queues';
 import type { processVideo } from '../workflows';
@@ -32,6 +36,10 @@ export interface VideoServiceDeps {
   /** Issue 19: the run's TTL (workflow execution timeout; 0 = none), and cached queue facts for status. */
   workflowExecutionTimeoutMs?: number;
   queueStats?: QueueStatsCache;
+  /** Issue 18: where uploads live; which private hosts URL sources may reach (default none). */
+  storage?: ObjectStorage;
+  ssrf?: SsrfPolicy;
+  sourceRefreshDeadlineMs?: number;
 }
 
 export interface SearchHit {
@@ -50,6 +58,10 @@ export class VideoService {
     this.videos = new VideosRepo(deps.pool);
   }
 
+  get pool(): Pool {
+    return this.deps.pool;
+  }
+
   /**
    * Registers the upload and starts its workflow. The unique `videos` row decides new vs.
    * existing (Temporal forgets ids after retention; SDK 1.24's start() cannot tell us), and
@@ -61,7 +73,7 @@ export class VideoService {
     const source = await this.normalizeSource(body.source, body.videoId);
     const workflowId = workflowIdFor(videoId);
     const { created, row } = await this.videos.claim(videoId, source, workflowId);
-    if (!created && !isDeepStrictEqual(row.source, source)) {
+    if (!created && !isDeepStrictEqual(row.source, storedSource(source))) {
       throw new HttpError(409, 'VideoIdConflict', `video ${videoId} already exists with a different source`, {
         videoId,
         hint: 'Use a new videoId for a different file, or omit videoId to have one generated.',
@@ -129,6 +141,7 @@ export class VideoService {
       source,
       queues: this.deps.queues,
       mediaHeartbeatTimeoutMs: this.deps.mediaHeartbeatTimeoutMs,
+      sourceRefreshDeadlineMs: this.deps.sourceRefreshDeadlineMs,
     };
     try {
       // Bounded: with Temporal down, gRPC keeps retrying for ~20 s; the client gets a 503 sooner.
@@ -161,7 +174,14 @@ export class VideoService {
 
   /** File sources must resolve inside the ingest directory (no reading /etc/passwd through the API). */
   private async normalizeSource(source: StartVideoBody['source'], videoId: string | undefined): Promise<VideoSource> {
-    if (source.kind === 'url') return { kind: 'url', url: source.url };
+    if (source.kind === 'url') {
+      await checkUrlSource(source.url, this.deps.ssrf ?? new SsrfPolicy(), videoId);
+      return { kind: 'url', url: source.url };
+    }
+    if (source.kind === 'upload') {
+      await checkUploadSource(source.key, this.deps.storage, videoId);
+      return { kind: 'upload', key: source.key };
+    }
     const root = await realpath(this.deps.ingestDir).catch(() => path.resolve(this.deps.ingestDir));
     const candidate = path.resolve(root, source.path);
     const real = await realpath(candidate).catch(() => undefined);

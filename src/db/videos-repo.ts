@@ -1,4 +1,5 @@
 import type { Pool } from 'pg';
+import { storedSource } from '../net/redact';
 import type { AnalyzeOutput, PipelineStep, TranscodeOutput, VideoSource } from '../workflows/contracts';
 
 export type VideoStatus = 'queued' | 'ready' | 'failed';
@@ -41,7 +42,7 @@ export class VideosRepo {
     const inserted = await this.pool.query<VideoRow>(
       `INSERT INTO videos (id, source, workflow_id) VALUES ($1, $2, $3)
        ON CONFLICT (id) DO NOTHING RETURNING ${COLUMNS}`,
-      [id, JSON.stringify(source), workflowId],
+      [id, JSON.stringify(storedSource(source)), workflowId],
     );
     if (inserted.rows[0]) return { created: true, row: inserted.rows[0] };
     const existing = await this.get(id);
@@ -80,7 +81,7 @@ export class VideosRepo {
          failed_step = NULL, updated_at = now()`,
       [
         video.id,
-        JSON.stringify(video.source),
+        JSON.stringify(storedSource(video.source)),
         video.workflowId,
         media.renditionPath,
         media.thumbnailPath,
@@ -109,7 +110,7 @@ export class VideosRepo {
        VALUES ($1, $2, $3, 'failed', $4, $5, $6)
        ON CONFLICT (id) DO UPDATE SET status = 'failed', failed_step = $4, error_type = $5,
          error_message = $6, updated_at = now()`,
-      [video.id, JSON.stringify(video.source), video.workflowId, step, errorType, message.slice(0, 2000)],
+      [video.id, JSON.stringify(storedSource(video.source)), video.workflowId, step, errorType, message.slice(0, 2000)],
     );
   }
 }

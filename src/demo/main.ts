@@ -7,6 +7,8 @@ import path from 'node:path';
 import { Connection, Client } from '@temporalio/client';
 import { loadConfig } from '../config';
 import { ensureDatabase, migrate, redactUrl } from '../db/database';
+import { ApiKeysRepo } from '../db/api-keys-repo';
+import { createPool } from '../db/database';
 import { makeSampleClip } from '../media/sample-clip';
 import { QUEUE_ROLES, taskQueues, type TaskQueues } from '../queues';
 import { pollerCount } from '../temporal/pollers';
@@ -53,6 +55,11 @@ async function main() {
   await ensureDatabase(config.databaseUrl);
   const applied = await migrate(config.databaseUrl);
   out(`  migrations ${applied.length ? `applied ${applied.join(', ')}` : 'up to date'}`);
+  // Every endpoint but /health needs a key: the demo makes an operator key and shows it once.
+  const keyPool = createPool(config.databaseUrl, 1);
+  const demoKey = (await new ApiKeysRepo(keyPool).create('operator', 'demo').finally(() => keyPool.end())).key;
+  const auth = { authorization: `Bearer ${demoKey}` };
+  out(`  api key    ${demoKey} (operator; curl -H 'Authorization: Bearer …'; more: npm run keys -- create --role uploader)`);
 
   // Fresh per run (a second run in the same second must not find the first one's video).
   const videoId = `demo-${new Date()
@@ -147,7 +154,7 @@ async function main() {
 
     const started = await fetch(`${apiUrl}/videos`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...auth },
       body: JSON.stringify({ videoId, source: { kind: 'file', path: path.relative(config.ingestDir, clip) } }),
     });
     const startBody = (await started.json()) as VideoStatus;
@@ -160,7 +167,7 @@ async function main() {
       10 * 60_000,
       async () => {
         await assertAlive(procs);
-        const status = (await (await fetch(`${apiUrl}/videos/${videoId}`)).json()) as VideoStatus;
+        const status = (await (await fetch(`${apiUrl}/videos/${videoId}`, { headers: auth })).json()) as VideoStatus;
         progress.update(status);
         return status.status === 'ready' || status.status === 'failed' ? status : undefined;
       },
@@ -191,7 +198,7 @@ async function main() {
       out(`             tags: ${r.tags.join(', ')}`);
       out(`  indexed    PostgreSQL row videos.id='${videoId}', vectors in ${r.vectorCollection}`);
       const query = 'short test clip with audio';
-      const search = (await (await fetch(`${apiUrl}/search?q=${encodeURIComponent(query)}&limit=3`)).json()) as {
+      const search = (await (await fetch(`${apiUrl}/search?q=${encodeURIComponent(query)}&limit=3`, { headers: auth })).json()) as {
         results: { videoId: string; score: number }[];
       };
       const hit = search.results.find((h) => h.videoId === videoId);

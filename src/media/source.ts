@@ -5,6 +5,8 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { ErrorType, failure } from '../errors';
+import type { ObjectStorage } from '../adapters/storage/port';
+import { guardedFetch, SsrfBlockedError, SsrfPolicy } from '../net/ssrf-guard';
 import type { VideoSource } from '../workflows/contracts';
 
 export interface MaterializeOptions {
@@ -25,6 +27,10 @@ export interface MaterializeOptions {
   idleTimeoutMs?: number;
   /** Downloads: fewer bytes per second than this over an idle-timeout window → SourceUnavailable (0 = off). */
   minBytesPerSec?: number;
+  /** What URL sources may reach; without it, no private or loopback address at all. */
+  ssrf?: SsrfPolicy;
+  /** Where `kind: 'upload'` sources live. */
+  storage?: Pick<ObjectStorage, 'download'>;
 }
 
 /**
@@ -38,6 +44,13 @@ export async function materializeSource(source: VideoSource, opts: MaterializeOp
       return opts.ingestDir ? openConfined(source.path, opts.ingestDir, opts) : checkFile(source.path, opts.maxBytes);
     case 'url':
       return download(source.url, opts);
+    case 'upload': {
+      // Our own object: fetched through the storage port with a URL the workflow had signed.
+      if (!opts.storage || !source.url) throw failure(ErrorType.SourceNotFound, `upload ${source.key} has no signed URL or storage`);
+      const target = path.join(opts.workDir, 'source');
+      await opts.storage.download(source.url, target, { maxBytes: opts.maxBytes, signal: opts.signal, onProgress: opts.onProgress });
+      return target;
+    }
   }
 }
 
@@ -158,10 +171,20 @@ async function downloadWith(url: string, opts: MaterializeOptions, ctrl: AbortCo
 async function fetchTo(url: string, opts: MaterializeOptions, signal: AbortSignal, onBytes: (n: number) => number): Promise<string> {
   let res: Response;
   try {
-    res = await fetch(url, { signal, redirect: 'follow' });
+    // Guarded: the connected address of every hop is checked (SSRF); messages name no address or port.
+    res = await guardedFetch(url, { signal, policy: opts.ssrf ?? new SsrfPolicy() });
   } catch (err) {
     if (signal.aborted) throw err;
+    if (err instanceof SsrfBlockedError) throw failure(ErrorType.SourceForbidden, err.message);
     throw failure(ErrorType.SourceUnavailable, `could not reach ${redact(url)}: ${(err as Error).message}`);
+  }
+  if (res.status === 401 || res.status === 403) {
+    await res.body?.cancel().catch(() => undefined);
+    // Host only: this message travels through history while the run waits for a new URL.
+    throw failure(
+      ErrorType.SourceUrlExpired,
+      `the source host ${new URL(url).hostname} answered ${res.status}: the URL expired or was rejected`,
+    );
   }
   if (res.status === 404 || res.status === 410) {
     throw failure(ErrorType.SourceNotFound, `${redact(url)} answered ${res.status}`);

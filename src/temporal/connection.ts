@@ -1,4 +1,5 @@
 import { Client, Connection } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { NativeConnection } from '@temporalio/worker';
 
@@ -37,11 +38,11 @@ export async function connectWorker(): Promise<{ connection: NativeConnection; n
   }
 }
 
-export async function connectClient(): Promise<Client> {
+export async function connectClient(opts: { dataConverter?: DataConverter } = {}): Promise<Client> {
   const { connectionOptions, namespace } = temporalSettings();
   try {
     const connection = await Connection.connect(connectionOptions);
-    return new Client({ connection, namespace });
+    return new Client({ connection, namespace, dataConverter: opts.dataConverter });
   } catch (err) {
     throw unreachable(connectionOptions.address, err);
   }

@@ -4,6 +4,8 @@ import { createAnalysisInputsActivities } from '../activities/media/analysis-inp
 import { createLogger } from '../logging';
 import { parentDeathSignalHelper } from '../media/run-process';
 import { sweepStaleAttemptDirs } from '../media/work-dirs';
+import { createStorage } from '../adapters/storage';
+import { SsrfPolicy } from '../net/ssrf-guard';
 import { runWorkerProcess } from './run-worker';
 import { writableDir } from './observability';
 
@@ -31,9 +33,16 @@ runWorkerProcess('media', async (config) => {
           limits: config.media.limits,
           sourceIdleTimeoutMs: config.media.sourceIdleTimeoutMs,
           sourceMinBytesPerSec: config.media.sourceMinBytesPerSec,
+          storage: await createStorage(config),
+          ssrf: new SsrfPolicy(config.ssrfAllow),
         }),
         // Issue 16: keyframes + audio for the AI step.
-        ...createAnalysisInputsActivities({ ffmpeg: config.ffmpeg, artifactsDir: config.artifactsDir, ...config.ai }),
+        ...createAnalysisInputsActivities({
+          ffmpeg: config.ffmpeg,
+          artifactsDir: config.artifactsDir,
+          mediaDir: config.mediaDir,
+          ...config.ai,
+        }),
       },
       maxConcurrentActivityTaskExecutions: config.workers.mediaConcurrency,
       // Progress rides on heartbeats; the default throttle (0.8 × heartbeat timeout) would show it in 24 s jumps.

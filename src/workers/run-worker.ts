@@ -5,6 +5,7 @@ import { createLogger, temporalLogger } from '../logging';
 import { taskQueues, type QueueRole } from '../queues';
 import { connectWorker } from '../temporal/connection';
 import { activityObservability, createWorkerMetrics, freePort, startHealthServer, type HealthChecks } from './observability';
+import { loadDataConverter } from '../temporal/data-converter';
 
 export interface WorkerPlan {
   /** Options beyond connection/queue/identity: activities, workflows, concurrency. */
@@ -70,6 +71,8 @@ export function runWorkerProcess(role: QueueRole, plan: (config: Config) => Prom
         namespace,
         taskQueue,
         identity: `${role}@${os.hostname()}:${process.pid}`,
+        // URLs in payloads are encrypted (issue 18): every client and worker shares the codec.
+        dataConverter: await loadDataConverter(config),
         shutdownGraceTime: config.workers.shutdownGraceMs,
       });
       log.info({ taskQueue, namespace, healthPort: server?.port ?? null }, 'worker ready');

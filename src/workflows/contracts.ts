@@ -7,7 +7,11 @@
 import type { TaskQueues } from '../queues';
 
 /** Versioned union: new kinds are added without breaking replay of recorded histories. */
-export type VideoSource = { kind: 'file'; path: string } | { kind: 'url'; url: string };
+export type VideoSource =
+  | { kind: 'file'; path: string }
+  | { kind: 'url'; url: string }
+  /** An object in our storage (issue 18). `url` is a short-lived signed GET, added by the workflow for the media step only. */
+  | { kind: 'upload'; key: string; url?: string };
 
 export interface ProcessVideoInput {
   readonly version: 1;
@@ -17,6 +21,8 @@ export interface ProcessVideoInput {
   readonly queues: TaskQueues;
   /** Heartbeat timeout of the media step, from the starter's config. */
   readonly mediaHeartbeatTimeoutMs?: number;
+  /** How long a run whose external URL expired waits for `refreshSourceUrl` (issue 18; default 24 h). */
+  readonly sourceRefreshDeadlineMs?: number;
 }
 
 export interface MediaFacts {
@@ -136,6 +142,8 @@ export interface PipelineState {
   error?: { type: string; message: string; step: PipelineStep };
   /** Issue 16: 'delayed' while the video is ready on a metadata-only stand-in and analysis will be retried. */
   analysisState?: 'complete' | 'delayed' | 'failed';
+  /** Set while the run waits for signal `refreshSourceUrl` (its external URL expired). */
+  waitingForSource?: { since: string; deadline: string; reason: string };
 }
 
 export type ProcessVideoResult = Required<Pick<PipelineState, 'media' | 'analysis' | 'index'>> & {

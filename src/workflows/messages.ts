@@ -1,5 +1,8 @@
-import { defineQuery } from '@temporalio/workflow';
+import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { PipelineState } from './contracts';
 
 /** Queries and signals, apart from workflow code so clients can import them without the workflow. */
 export const statusQuery = defineQuery<PipelineState>('status');
+
+/** A new URL for an external source whose URL expired (issue 18). The payload codec encrypts it in history. */
+export const refreshSourceUrlSignal = defineSignal<[{ url: string }]>('refreshSourceUrl');

@@ -3,13 +3,17 @@ import {
   ApplicationFailure,
   CancellationScope,
   isCancellation,
+  condition,
   log,
   patched,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
   sleep,
+  upsertMemo,
   type ActivityOptions,
 } from '@temporalio/workflow';
+import type { StorageActivities } from '../activities/storage';
 import type { AiActivities } from '../activities/ai';
 import type { IndexerActivities } from '../activities/indexer';
 import type { MediaActivities } from '../activities/media';
@@ -24,9 +28,14 @@ import type {
   StepRecord,
   ProcessVideoInput,
   ProcessVideoResult,
+  TranscodeOutput,
   VideoSource,
 } from './contracts';
-import { statusQuery } from './messages';
+import { refreshSourceUrlSignal, statusQuery } from './messages';
+
+/** Issue 18: signed upload URLs and refreshable external URLs (old histories replay the unpatched path). */
+const SOURCE_REFRESH_PATCH = 'biblio-18-source-refresh';
+const MAX_SOURCE_REFRESHES = 5;
 
 const nonRetryableErrorTypes = [...NON_RETRYABLE_ERROR_TYPES];
 
@@ -49,6 +58,11 @@ export async function processVideo(input: ProcessVideoInput): Promise<ProcessVid
   const state: PipelineState = { videoId, step: 'queued', steps: {} };
   // Registered before any await, so a query never misses the handler.
   setHandler(statusQuery, () => state);
+  let refreshedUrl: string | undefined;
+  // Taken only while the run waits for it; the API sends it only then.
+  setHandler(refreshSourceUrlSignal, ({ url }) => {
+    if (state.waitingForSource) refreshedUrl = url;
+  });
 
   const media = proxyActivities<MediaActivities>(
     activityOptions(queues.media, {
@@ -124,6 +138,51 @@ export async function processVideo(input: ProcessVideoInput): Promise<ProcessVid
     return { videoId, media: mediaOut, analysis: state.analysis, index: state.index };
   }
 
+  // Signing a GET URL is a local computation with the worker's credentials: a local activity on the pipeline worker.
+  const storage = proxyLocalActivities<StorageActivities>({
+    startToCloseTimeout: '30s',
+    retry: { initialInterval: '1s', maximumAttempts: 5, nonRetryableErrorTypes },
+  });
+
+  /** Waits for signal refreshSourceUrl up to the deadline; no signal → typed failure (dead-lettered by the catch below). */
+  async function waitForNewUrl(reason: string): Promise<string> {
+    const deadlineMs = input.sourceRefreshDeadlineMs ?? 24 * 3600 * 1000;
+    const since = Date.now();
+    state.waitingForSource = { since: new Date(since).toISOString(), deadline: new Date(since + deadlineMs).toISOString(), reason };
+    upsertMemo({ sourceStatus: 'waiting_for_source' });
+    const got = await condition(() => refreshedUrl !== undefined, deadlineMs);
+    state.waitingForSource = undefined;
+    upsertMemo({ sourceStatus: got ? 'refreshed' : 'expired' });
+    if (!got || refreshedUrl === undefined) {
+      throw ApplicationFailure.create({
+        type: ErrorType.SourceUrlExpired,
+        nonRetryable: true,
+        message: `the source URL expired and no new one arrived within ${Math.round(deadlineMs / 1000)} s (POST /videos/${videoId}/refresh-url sends one)`,
+      });
+    }
+    const url = refreshedUrl;
+    refreshedUrl = undefined;
+    return url;
+  }
+
+  /** Transcode with a source URL that may expire: ours is re-signed, an external one is waited for. */
+  async function transcodeWithFreshSource(): Promise<TranscodeOutput> {
+    if (!patched(SOURCE_REFRESH_PATCH)) return media.transcode({ videoId, source: input.source });
+    let source = input.source;
+    for (let refreshes = 0; ; refreshes++) {
+      const attempt: VideoSource =
+        source.kind === 'upload' ? { kind: 'upload', key: source.key, url: await storage.signSourceUrl({ key: source.key }) } : source;
+      try {
+        return await media.transcode({ videoId, source: attempt });
+      } catch (err) {
+        const expired =
+          err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.type === ErrorType.SourceUrlExpired;
+        if (!expired || refreshes >= MAX_SOURCE_REFRESHES || source.kind === 'file') throw err;
+        if (source.kind === 'url') source = { kind: 'url', url: await waitForNewUrl((err.cause as ApplicationFailure).message) };
+      }
+    }
+  }
+
   async function step<T>(name: 'transcode' | 'analyze' | 'index', queue: string, run: () => Promise<T>): Promise<T> {
     state.step = name;
     const record: StepRecord = { queue, startedAt: new Date().toISOString() };
@@ -136,7 +195,7 @@ export async function processVideo(input: ProcessVideoInput): Promise<ProcessVid
   try {
     let inputs: AnalysisInputs | undefined;
     state.media = await step('transcode', queues.media, async () => {
-      const out = await media.transcode({ videoId, source: input.source });
+      const out = await transcodeWithFreshSource();
       if (patched('biblio-16-analysis-inputs')) {
         inputs = await inputsStep.extractAnalysisInputs({
           videoId,
@@ -206,7 +265,7 @@ function reanalyzeDelays(f: ApplicationFailure): number[] {
 }
 
 function titleOf(source: VideoSource): string {
-  const raw = source.kind === 'file' ? source.path : (source.url.split('?')[0] ?? source.url);
+  const raw = source.kind === 'file' ? source.path : source.kind === 'upload' ? source.key : (source.url.split('?')[0] ?? source.url);
   const last = raw.split('/').filter(Boolean).pop() ?? raw;
   return last.replace(/\.[A-Za-z0-9]{1,5}$/, '');
 }

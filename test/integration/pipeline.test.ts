@@ -275,7 +275,8 @@ test('with Temporal unreachable the upload stays registered, answers 503 quickly
   try {
     const body = { videoId: 'outage-1', source: { kind: 'file', path: 'dup.mp4' } };
     const began = Date.now();
-    const refused = await down.inject({ method: 'POST', url: '/videos', payload: body });
+    const auth = { authorization: `Bearer ${api.key}` };
+    const refused = await down.inject({ method: 'POST', url: '/videos', payload: body, headers: auth });
     expect(Date.now() - began).toBeLessThan(8_000);
     expect(refused.statusCode).toBe(503);
     expect(refused.headers['retry-after']).toBe('5');
@@ -283,7 +284,7 @@ test('with Temporal unreachable the upload stays registered, answers 503 quickly
     expect(refused.json().error.hint).toMatch(/registered and starts by itself/);
 
     // Nothing lost: the row is there and status answers from it while Temporal is away.
-    const seen = await down.inject({ method: 'GET', url: '/videos/outage-1' });
+    const seen = await down.inject({ method: 'GET', url: '/videos/outage-1', headers: auth });
     expect(seen.statusCode).toBe(200);
     expect(seen.json()).toMatchObject({ status: 'queued', workflowStatus: 'UNKNOWN', temporalReachable: false });
 

@@ -2,6 +2,11 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Worker } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
+import { dataConverterWith } from '../../src/temporal/payload-codec';
+import { FIXTURE_PAYLOAD_KEY } from '../support/record-histories-18';
+
+// Issue 18's fixtures carry URL payloads encrypted with a fixed test key; plain ones pass through the codec.
+const dataConverter = dataConverterWith(Buffer.from(FIXTURE_PAYLOAD_KEY, 'base64'));
 
 // Recorded with `npm run record-histories`: one history per branch of processVideo.
 const FIXTURES = path.resolve(__dirname, '..', 'fixtures', 'histories');
@@ -15,13 +20,13 @@ async function loadHistories() {
 
 async function replay(workflowsPath: string) {
   const results: { workflowId: string; error?: unknown }[] = [];
-  for await (const r of Worker.runReplayHistories({ workflowsPath }, await loadHistories())) results.push(r);
+  for await (const r of Worker.runReplayHistories({ workflowsPath, dataConverter }, await loadHistories())) results.push(r);
   return results;
 }
 
 test('fixtures cover the completed run and the failure branches', async () => {
   const names = (await loadHistories()).map((h) => h.workflowId);
-  expect(names).toEqual(['completed', 'failed-ai-rejected', 'failed-invalid-media']);
+  expect(names).toEqual(['completed', 'failed-ai-rejected', 'failed-invalid-media', 'upload-completed-18', 'url-refreshed-18']);
 });
 
 test('recorded histories replay without non-determinism against the current workflow code', async () => {
@@ -30,11 +35,13 @@ test('recorded histories replay without non-determinism against the current work
     ['completed', 'ok'],
     ['failed-ai-rejected', 'ok'],
     ['failed-invalid-media', 'ok'],
+    ['upload-completed-18', 'ok'],
+    ['url-refreshed-18', 'ok'],
   ]);
 });
 
 test('a workflow edit that reorders steps is caught as a DeterminismViolationError', async () => {
   const results = await replay(require.resolve('./fixtures/reordered-workflow'));
-  expect(results).toHaveLength(3);
+  expect(results).toHaveLength(5);
   for (const r of results) expect(r.error).toBeInstanceOf(DeterminismViolationError);
 });

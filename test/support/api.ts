@@ -1,20 +1,37 @@
-import type { Client } from '@temporalio/client';
-import type { FastifyInstance } from 'fastify';
+import { Client } from '@temporalio/client';
+import type { FastifyInstance, InjectOptions } from 'fastify';
 import type { Pool } from 'pg';
 import { createAnalyzer } from '../../src/adapters/analyzer';
+import { LocalObjectStorage } from '../../src/adapters/storage/local-storage';
+import type { ObjectStorage } from '../../src/adapters/storage/port';
 import { LanceDbVectorStore } from '../../src/adapters/vector-store/lancedb-store';
 import { buildApp } from '../../src/api/app';
 import { DeadLetterService } from '../../src/api/dead-letter-service';
 import { VideoService } from '../../src/api/video-service';
+import type { Role } from '../../src/auth/roles';
 import type { OpenAiConfig } from '../../src/config';
+import { ApiKeysRepo } from '../../src/db/api-keys-repo';
+import { SsrfPolicy } from '../../src/net/ssrf-guard';
 import type { TaskQueues } from '../../src/queues';
+import { loadSecret } from '../../src/security/dev-secrets';
+import { loadDataConverter } from '../../src/temporal/data-converter';
 
 export interface TestApi {
+  /** The app; `inject` sends an operator key unless the request sets its own authorization header. */
   app: FastifyInstance;
+  /** The same app without the default key (auth tests). */
+  raw: FastifyInstance;
+  /** The operator key `app.inject` uses. */
+  key: string;
+  keys: ApiKeysRepo;
+  /** A client with the workers' payload codec (so it reads what they write). */
+  client: Client;
+  storage: ObjectStorage;
+  createKey(role: Role): Promise<string>;
   close(): Promise<void>;
 }
 
-/** The real HTTP app, in-process (requests via inject), wired like src/api/main.ts. */
+/** The real HTTP app, in-process (requests via inject), wired like src/api/main.ts — auth on, with a key. */
 export async function startApi(o: {
   client: Client;
   pool: Pool;
@@ -23,10 +40,28 @@ export async function startApi(o: {
   queues: TaskQueues;
   openai?: OpenAiConfig;
   mediaHeartbeatTimeoutMs?: number;
+  /** Private hosts URL sources may reach; tests' local servers listen on loopback. */
+  ssrfAllow?: string[];
+  storage?: ObjectStorage;
+  sourceRefreshDeadlineMs?: number;
 }): Promise<TestApi> {
   const vectorStore = await LanceDbVectorStore.open(`${o.dataDir}/lancedb`);
+  // Same key as the workers started with BIBLIO_DATA_DIR=dataDir: URLs in history are encrypted.
+  const client = new Client({
+    connection: o.client.connection,
+    namespace: o.client.options.namespace,
+    dataConverter: await loadDataConverter({ dataDir: o.dataDir }),
+  });
+  const storage =
+    o.storage ??
+    new LocalObjectStorage({
+      root: `${o.dataDir}/objects`,
+      secret: await loadSecret(undefined, o.dataDir, 'storage-signing-key'),
+      publicBaseUrl: 'http://127.0.0.1:3000',
+    });
+  const ssrf = new SsrfPolicy(o.ssrfAllow ?? ['127.0.0.1']);
   const service = new VideoService({
-    client: o.client,
+    client,
     pool: o.pool,
     analyzer: createAnalyzer({ openai: o.openai }),
     vectorStore,
@@ -34,19 +69,48 @@ export async function startApi(o: {
     ingestDir: o.ingestDir,
     temporalUiUrl: 'http://localhost:8233',
     mediaHeartbeatTimeoutMs: o.mediaHeartbeatTimeoutMs ?? 30_000,
+    storage,
+    ssrf,
+    sourceRefreshDeadlineMs: o.sourceRefreshDeadlineMs,
   });
   const deadLetters = new DeadLetterService({
-    client: o.client,
+    client,
     pool: o.pool,
     ingestDir: o.ingestDir,
     temporalUiUrl: 'http://localhost:8233',
   });
-  const app = buildApp(service, { deadLetters });
-  await app.ready();
+  const keys = new ApiKeysRepo(o.pool);
+  const raw = buildApp(service, {
+    deadLetters,
+    auth: { keys },
+    uploads: { storage, maxUploadBytes: 50 * 1024 * 1024, uploadUrlTtlSec: 900 },
+    localStorage: storage instanceof LocalObjectStorage ? storage : undefined,
+    refresh: { client, ssrf },
+  });
+  await raw.ready();
+  const key = (await keys.create('operator', 'test')).key;
+  const withKey = (opts: InjectOptions | string): InjectOptions => {
+    const base: InjectOptions = typeof opts === 'string' ? { method: 'GET', url: opts } : opts;
+    const headers = { ...(base.headers ?? {}) } as Record<string, string>;
+    if (!('authorization' in headers)) headers.authorization = `Bearer ${key}`;
+    return { ...base, headers };
+  };
+  const app = new Proxy(raw, {
+    get(target, prop, receiver) {
+      if (prop === 'inject') return (opts: InjectOptions | string) => target.inject(withKey(opts));
+      return Reflect.get(target, prop, receiver) as unknown;
+    },
+  });
   return {
     app,
+    raw,
+    key,
+    keys,
+    client,
+    storage,
+    createKey: async (role) => (await keys.create(role, `test-${role}`)).key,
     close: async () => {
-      await app.close();
+      await raw.close();
       await vectorStore.close();
     },
   };

@@ -48,6 +48,8 @@ export async function startWorkers(roles: QueueRole[], e: WorkerEnv): Promise<Wo
     WORKER_SHUTDOWN_GRACE_MS: '2000',
     OPENAI_API_KEY: '',
     OPENAI_BASE_URL: '',
+    // Tests' source servers listen on loopback; the SSRF test overrides this with nothing allowed.
+    BIBLIO_SSRF_ALLOW: '127.0.0.1',
     ...e.extraEnv,
   };
   const ready = roles.map((role) => {

@@ -5,6 +5,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { materializeSource, redact } from '../../src/media/source';
+import { SsrfPolicy } from '../../src/net/ssrf-guard';
+
+// The local test servers listen on loopback, which the SSRF guard refuses unless allowed.
+const allowLoopback = new SsrfPolicy(['127.0.0.1']);
 
 /** Awaits a promise that must reject with an ApplicationFailure and returns that failure. */
 async function failureOf(p: Promise<unknown>): Promise<ApplicationFailure> {
@@ -51,11 +55,13 @@ describe('materializeSource with a file source', () => {
   it('returns the path of an existing file within the cap unchanged', async () => {
     const file = path.join(dir, 'ok.bin');
     await writeFile(file, Buffer.alloc(100));
-    await expect(materializeSource({ kind: 'file', path: file }, { workDir: dir, maxBytes: 100 })).resolves.toBe(file);
+    await expect(materializeSource({ kind: 'file', path: file }, { ssrf: allowLoopback, workDir: dir, maxBytes: 100 })).resolves.toBe(file);
   });
 
   it('fails a missing file with a non-retryable SourceNotFound', async () => {
-    const f = await failureOf(materializeSource({ kind: 'file', path: path.join(dir, 'missing.mp4') }, { workDir: dir, maxBytes: 1000 }));
+    const f = await failureOf(
+      materializeSource({ kind: 'file', path: path.join(dir, 'missing.mp4') }, { ssrf: allowLoopback, workDir: dir, maxBytes: 1000 }),
+    );
     expect(f.type).toBe('SourceNotFound');
     expect(f.nonRetryable).toBe(true);
   });
@@ -63,14 +69,14 @@ describe('materializeSource with a file source', () => {
   it('fails a directory given as the file with SourceNotFound', async () => {
     const sub = path.join(dir, 'a-directory');
     await mkdir(sub);
-    const f = await failureOf(materializeSource({ kind: 'file', path: sub }, { workDir: dir, maxBytes: 1000 }));
+    const f = await failureOf(materializeSource({ kind: 'file', path: sub }, { ssrf: allowLoopback, workDir: dir, maxBytes: 1000 }));
     expect(f.type).toBe('SourceNotFound');
   });
 
   it('fails a file one byte over maxBytes with a non-retryable SourceTooLarge', async () => {
     const file = path.join(dir, 'big.bin');
     await writeFile(file, Buffer.alloc(101));
-    const f = await failureOf(materializeSource({ kind: 'file', path: file }, { workDir: dir, maxBytes: 100 }));
+    const f = await failureOf(materializeSource({ kind: 'file', path: file }, { ssrf: allowLoopback, workDir: dir, maxBytes: 100 }));
     expect(f.type).toBe('SourceTooLarge');
     expect(f.nonRetryable).toBe(true);
   });
@@ -127,14 +133,20 @@ describe('materializeSource with a URL source', () => {
 
   it('writes the served bytes unchanged to a file in the work dir', async () => {
     const dir = await attemptDir();
-    const file = await materializeSource({ kind: 'url', url: `${base}/video.mp4` }, { workDir: dir, maxBytes: 10_000 });
+    const file = await materializeSource(
+      { kind: 'url', url: `${base}/video.mp4` },
+      { ssrf: allowLoopback, workDir: dir, maxBytes: 10_000 },
+    );
     expect(path.dirname(file)).toBe(dir);
     expect((await readFile(file)).equals(payload)).toBe(true);
   });
 
   it('writes the bytes of a chunked response without a content-length', async () => {
     const dir = await attemptDir();
-    const file = await materializeSource({ kind: 'url', url: `${base}/chunked.mp4` }, { workDir: dir, maxBytes: 10_000 });
+    const file = await materializeSource(
+      { kind: 'url', url: `${base}/chunked.mp4` },
+      { ssrf: allowLoopback, workDir: dir, maxBytes: 10_000 },
+    );
     expect((await readFile(file)).equals(payload)).toBe(true);
   });
 
@@ -142,7 +154,7 @@ describe('materializeSource with a URL source', () => {
     const seen: [number, number | null][] = [];
     await materializeSource(
       { kind: 'url', url: `${base}/video.mp4` },
-      { workDir: await attemptDir(), maxBytes: 10_000, onProgress: (bytes, percent) => seen.push([bytes, percent]) },
+      { ssrf: allowLoopback, workDir: await attemptDir(), maxBytes: 10_000, onProgress: (bytes, percent) => seen.push([bytes, percent]) },
     );
     expect(seen.length).toBeGreaterThan(0);
     expect(seen.at(-1)).toEqual([payload.length, 100]);
@@ -153,7 +165,7 @@ describe('materializeSource with a URL source', () => {
     const seen: (number | null)[] = [];
     await materializeSource(
       { kind: 'url', url: `${base}/chunked.mp4` },
-      { workDir: await attemptDir(), maxBytes: 10_000, onProgress: (_bytes, percent) => seen.push(percent) },
+      { ssrf: allowLoopback, workDir: await attemptDir(), maxBytes: 10_000, onProgress: (_bytes, percent) => seen.push(percent) },
     );
     expect(seen.length).toBeGreaterThanOrEqual(2);
     expect(new Set(seen)).toEqual(new Set([null]));
@@ -161,20 +173,28 @@ describe('materializeSource with a URL source', () => {
 
   it('accepts a response of exactly maxBytes', async () => {
     const dir = await attemptDir();
-    const file = await materializeSource({ kind: 'url', url: `${base}/video.mp4` }, { workDir: dir, maxBytes: payload.length });
+    const file = await materializeSource(
+      { kind: 'url', url: `${base}/video.mp4` },
+      { ssrf: allowLoopback, workDir: dir, maxBytes: payload.length },
+    );
     expect((await readFile(file)).length).toBe(payload.length);
   });
 
   it('fails a 404 with a non-retryable SourceNotFound', async () => {
     const f = await failureOf(
-      materializeSource({ kind: 'url', url: `${base}/missing.mp4` }, { workDir: await attemptDir(), maxBytes: 10_000 }),
+      materializeSource(
+        { kind: 'url', url: `${base}/missing.mp4` },
+        { ssrf: allowLoopback, workDir: await attemptDir(), maxBytes: 10_000 },
+      ),
     );
     expect(f.type).toBe('SourceNotFound');
     expect(f.nonRetryable).toBe(true);
   });
 
   it('fails a 410 with SourceNotFound', async () => {
-    const f = await failureOf(materializeSource({ kind: 'url', url: `${base}/gone` }, { workDir: await attemptDir(), maxBytes: 10_000 }));
+    const f = await failureOf(
+      materializeSource({ kind: 'url', url: `${base}/gone` }, { ssrf: allowLoopback, workDir: await attemptDir(), maxBytes: 10_000 }),
+    );
     expect(f.type).toBe('SourceNotFound');
   });
 
@@ -182,14 +202,16 @@ describe('materializeSource with a URL source', () => {
     const f = await failureOf(
       materializeSource(
         { kind: 'url', url: `${base}/missing.mp4?X-Amz-Signature=topsecret` },
-        { workDir: await attemptDir(), maxBytes: 10_000 },
+        { ssrf: allowLoopback, workDir: await attemptDir(), maxBytes: 10_000 },
       ),
     );
     expect(f.message).not.toContain('topsecret');
   });
 
   it('fails a 503 with a retryable SourceUnavailable', async () => {
-    const f = await failureOf(materializeSource({ kind: 'url', url: `${base}/busy` }, { workDir: await attemptDir(), maxBytes: 10_000 }));
+    const f = await failureOf(
+      materializeSource({ kind: 'url', url: `${base}/busy` }, { ssrf: allowLoopback, workDir: await attemptDir(), maxBytes: 10_000 }),
+    );
     expect(f.type).toBe('SourceUnavailable');
     expect(f.nonRetryable).toBe(false);
   });
@@ -202,7 +224,10 @@ describe('materializeSource with a URL source', () => {
     await new Promise<void>((resolve) => probe.close(() => resolve()));
 
     const f = await failureOf(
-      materializeSource({ kind: 'url', url: `http://127.0.0.1:${port}/v.mp4` }, { workDir: await attemptDir(), maxBytes: 10 }),
+      materializeSource(
+        { kind: 'url', url: `http://127.0.0.1:${port}/v.mp4` },
+        { ssrf: allowLoopback, workDir: await attemptDir(), maxBytes: 10 },
+      ),
     );
     expect(f.type).toBe('SourceUnavailable');
     expect(f.nonRetryable).toBe(false);
@@ -210,7 +235,7 @@ describe('materializeSource with a URL source', () => {
 
   it('fails a response whose content-length is over maxBytes with SourceTooLarge', async () => {
     const f = await failureOf(
-      materializeSource({ kind: 'url', url: `${base}/video.mp4` }, { workDir: await attemptDir(), maxBytes: 4999 }),
+      materializeSource({ kind: 'url', url: `${base}/video.mp4` }, { ssrf: allowLoopback, workDir: await attemptDir(), maxBytes: 4999 }),
     );
     expect(f.type).toBe('SourceTooLarge');
     expect(f.nonRetryable).toBe(true);
@@ -218,7 +243,7 @@ describe('materializeSource with a URL source', () => {
 
   it('fails a chunked response without a length that grows over maxBytes with SourceTooLarge', async () => {
     const f = await failureOf(
-      materializeSource({ kind: 'url', url: `${base}/chunked.mp4` }, { workDir: await attemptDir(), maxBytes: 3000 }),
+      materializeSource({ kind: 'url', url: `${base}/chunked.mp4` }, { ssrf: allowLoopback, workDir: await attemptDir(), maxBytes: 3000 }),
     );
     expect(f.type).toBe('SourceTooLarge');
     expect(f.nonRetryable).toBe(true);

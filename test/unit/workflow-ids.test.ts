@@ -70,6 +70,8 @@ describe('failure', () => {
     'AiQuotaExhausted',
     'AiContentRejected',
     'AiDeferred',
+    'SourceUrlExpired',
+    'SourceForbidden',
   ];
   const retryable = (Object.values(ErrorType) as ErrorTypeName[]).filter((t) => !nonRetryable.includes(t));
 

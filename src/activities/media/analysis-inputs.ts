@@ -22,6 +22,8 @@ export interface AnalysisInputsDeps {
   keyframeMaxSide: number;
   /** Each audio chunk stays below this many bytes (OpenAI's limit is 25 MB). */
   audioChunkBytes: number;
+  /** The media queue's published copies: read when the rendition lives in remote object storage (s3://…). */
+  mediaDir?: string;
 }
 
 /** Mono 16 kHz MP3 at 32 kbit/s: speech stays intelligible, an hour is ~14 MB. */
@@ -123,6 +125,9 @@ export function createAnalysisInputsActivities(deps: AnalysisInputsDeps) {
     async extractAnalysisInputs(input: AnalysisInputsInput): Promise<AnalysisInputs> {
       const ctx = Context.current();
       const signal = ctx.cancellationSignal;
+      if (input.renditionPath.includes('://') && deps.mediaDir) {
+        input = { ...input, renditionPath: path.join(deps.mediaDir, input.videoId, 'rendition.mp4') };
+      }
       const finalDir = path.join(deps.artifactsDir, input.videoId, 'analysis-inputs');
       const workDir = `${finalDir}.attempt-${ctx.info.attempt}`;
       await rm(workDir, { recursive: true, force: true });

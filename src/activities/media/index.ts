@@ -3,7 +3,9 @@ import type { ApplicationFailure } from '@temporalio/common';
 import { createHash } from 'node:crypto';
 import { copyFile, mkdir, readFile, rename, rm, stat, statfs, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { ObjectStorage } from '../../adapters/storage/port';
 import type { FfmpegConfig } from '../../config';
+import type { SsrfPolicy } from '../../net/ssrf-guard';
 import { ErrorType, failure } from '../../errors';
 import { idetArgs, parseProgressLine, probeArgs, renditionArgs, thumbnailArgs, thumbnailTime } from '../../media/ffmpeg-args';
 import { checkLimits, declaredInterlaced, idetSaysInterlaced, interpretProbe, type MediaLimits, type StreamPlan } from '../../media/probe';
@@ -28,6 +30,9 @@ export interface MediaDeps {
   limits?: MediaLimits;
   sourceIdleTimeoutMs?: number;
   sourceMinBytesPerSec?: number;
+  /** Issue 18: where uploads are read and renditions/thumbnails published; without it, mediaDir. */
+  storage?: ObjectStorage;
+  ssrf?: SsrfPolicy;
 }
 
 export const DEFAULT_LIMITS: MediaLimits = {
@@ -104,6 +109,18 @@ export function createMediaActivities(deps: MediaDeps) {
     return out;
   }
 
+  /**
+   * Issue 18: with remote object storage (S3) the published files are stored there too and the
+   * output names their locations; the local copies stay as the media queue's work area (the
+   * reuse check above, keyframe/audio extraction).
+   */
+  async function toObjectStorage(videoId: string, local: TranscodeOutput): Promise<TranscodeOutput> {
+    if (!deps.storage || deps.storage.backend === 'local') return local;
+    const rendition = await deps.storage.putFile(`media/${videoId}/rendition.mp4`, local.renditionPath, 'video/mp4');
+    const thumbnail = await deps.storage.putFile(`media/${videoId}/thumbnail.jpg`, local.thumbnailPath, 'image/jpeg');
+    return { ...local, renditionPath: rendition.location, thumbnailPath: thumbnail.location };
+  }
+
   return {
     /** validate (ffprobe) → H.264/AAC MP4 rendition → JPEG thumbnail, with progress heartbeats. */
     async transcode(input: TranscodeInput): Promise<TranscodeOutput> {
@@ -140,7 +157,7 @@ export function createMediaActivities(deps: MediaDeps) {
         if (done) {
           ctx.log.info('reusing the verified output of an earlier attempt', { videoId: input.videoId, attempt });
           beat({ phase: 'done', percent: 100 });
-          return done;
+          return await toObjectStorage(input.videoId, done);
         }
 
         beat({ phase: 'fetch', percent: 0 });
@@ -152,6 +169,8 @@ export function createMediaActivities(deps: MediaDeps) {
           onRelease: (release) => releases.push(release),
           idleTimeoutMs: deps.sourceIdleTimeoutMs,
           minBytesPerSec: deps.sourceMinBytesPerSec,
+          ssrf: deps.ssrf,
+          storage: deps.storage,
           // A long download must keep heartbeating or the server times the attempt out.
           onProgress: (_bytes, percent) => beat({ phase: 'fetch', percent: percent ?? 0 }),
         });
@@ -251,7 +270,7 @@ export function createMediaActivities(deps: MediaDeps) {
           deinterlaced: deinterlace,
           maxProgressGapMs: maxGapMs,
         });
-        return output;
+        return await toObjectStorage(input.videoId, output);
       } finally {
         clearInterval(ticker);
         for (const release of releases) await release().catch(() => undefined);

@@ -1,0 +1,19 @@
+import type { StorageConfig } from '../../config';
+import { loadSecret } from '../../security/dev-secrets';
+import { LocalObjectStorage } from './local-storage';
+import type { ObjectStorage } from './port';
+import { S3ObjectStorage } from './s3-storage';
+
+export type { ObjectStorage } from './port';
+
+/** The configured store: S3-compatible when STORAGE_BACKEND=s3, else local disk with signed URLs. */
+export async function createStorage(config: { dataDir: string; storage: StorageConfig }): Promise<ObjectStorage> {
+  const s = config.storage;
+  if (s.backend === 's3') {
+    const store = new S3ObjectStorage({ ...s.s3 });
+    await store.ensureBucket();
+    return store;
+  }
+  const secret = await loadSecret(s.signingSecret, config.dataDir, 'storage-signing-key');
+  return new LocalObjectStorage({ root: s.localRoot, secret, publicBaseUrl: s.publicBaseUrl });
+}

@@ -1,0 +1,223 @@
+import { createWriteStream } from 'node:fs';
+import { createReadStream } from 'node:fs';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  CreateBucketCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { ErrorType, failure } from '../../errors';
+import {
+  validateKey,
+  type DownloadOptions,
+  type MultipartUpload,
+  type ObjectInfo,
+  type ObjectStorage,
+  type PresignedRequest,
+} from './port';
+
+export interface S3StorageOptions {
+  endpoint?: string;
+  region: string;
+  bucket: string;
+  accessKeyId?: string;
+  secretAccessKey?: string;
+  forcePathStyle: boolean;
+  /** Multipart part size for putFile (S3's minimum is 5 MiB). */
+  partSize?: number;
+}
+
+/**
+ * S3-compatible storage (AWS S3, MinIO). Presigned PUTs sign content-type and content-length,
+ * so a larger body or another type is refused by the server itself. `putFile` uploads in
+ * parts above the part size: a single PUT stops at 5 GB.
+ */
+export class S3ObjectStorage implements ObjectStorage {
+  readonly backend = 's3' as const;
+  private readonly s3: S3Client;
+
+  constructor(private readonly o: S3StorageOptions) {
+    this.s3 = new S3Client({
+      endpoint: o.endpoint,
+      region: o.region,
+      forcePathStyle: o.forcePathStyle,
+      credentials: o.accessKeyId && o.secretAccessKey ? { accessKeyId: o.accessKeyId, secretAccessKey: o.secretAccessKey } : undefined,
+      // Temporal owns retries of the steps; the SDK's own retries stay small.
+      maxAttempts: 2,
+    });
+  }
+
+  /** Creates the bucket when missing (embedded MinIO, tests). */
+  async ensureBucket(): Promise<void> {
+    try {
+      await this.s3.send(new HeadBucketCommand({ Bucket: this.o.bucket }));
+    } catch {
+      await this.s3.send(new CreateBucketCommand({ Bucket: this.o.bucket })).catch((err: { name?: string }) => {
+        if (err.name !== 'BucketAlreadyOwnedByYou' && err.name !== 'BucketAlreadyExists') throw err;
+      });
+    }
+  }
+
+  async presignPut(key: string, o: { contentType: string; sizeBytes: number; expiresInSec: number }): Promise<PresignedRequest> {
+    validateKey(key);
+    const cmd = new PutObjectCommand({ Bucket: this.o.bucket, Key: key, ContentType: o.contentType, ContentLength: o.sizeBytes });
+    const url = await getSignedUrl(this.s3, cmd, {
+      expiresIn: o.expiresInSec,
+      signableHeaders: new Set(['content-type', 'content-length']),
+    });
+    return {
+      method: 'PUT',
+      url,
+      headers: { 'content-type': o.contentType, 'content-length': String(o.sizeBytes) },
+      expiresAt: new Date(Date.now() + o.expiresInSec * 1000).toISOString(),
+    };
+  }
+
+  async presignMultipart(
+    key: string,
+    o: { contentType: string; sizeBytes: number; partSize: number; expiresInSec: number },
+  ): Promise<MultipartUpload> {
+    validateKey(key);
+    // S3: parts of 5 MiB to 5 GiB, at most 10 000 of them.
+    const partSize = Math.max(o.partSize, 5 * 1024 * 1024, Math.ceil(o.sizeBytes / 10_000));
+    const created = await this.s3.send(new CreateMultipartUploadCommand({ Bucket: this.o.bucket, Key: key, ContentType: o.contentType }));
+    const uploadId = created.UploadId as string;
+    const count = Math.ceil(o.sizeBytes / partSize);
+    const parts = await Promise.all(
+      Array.from({ length: count }, async (_, i) => {
+        const sizeBytes = i === count - 1 ? o.sizeBytes - partSize * (count - 1) : partSize;
+        const cmd = new UploadPartCommand({
+          Bucket: this.o.bucket,
+          Key: key,
+          UploadId: uploadId,
+          PartNumber: i + 1,
+          ContentLength: sizeBytes,
+        });
+        const url = await getSignedUrl(this.s3, cmd, { expiresIn: o.expiresInSec, signableHeaders: new Set(['content-length']) });
+        return { partNumber: i + 1, url, sizeBytes };
+      }),
+    );
+    return { uploadId, partSize, parts, expiresAt: new Date(Date.now() + o.expiresInSec * 1000).toISOString() };
+  }
+
+  async completeMultipart(key: string, uploadId: string, parts: { partNumber: number; etag: string }[]): Promise<void> {
+    await this.s3.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: this.o.bucket,
+        Key: validateKey(key),
+        UploadId: uploadId,
+        MultipartUpload: {
+          Parts: [...parts].sort((a, b) => a.partNumber - b.partNumber).map((p) => ({ PartNumber: p.partNumber, ETag: p.etag })),
+        },
+      }),
+    );
+  }
+
+  async abortMultipart(key: string, uploadId: string): Promise<void> {
+    await this.s3.send(new AbortMultipartUploadCommand({ Bucket: this.o.bucket, Key: validateKey(key), UploadId: uploadId }));
+  }
+
+  async presignGet(key: string, o: { expiresInSec: number }): Promise<PresignedRequest> {
+    validateKey(key);
+    const url = await getSignedUrl(this.s3, new GetObjectCommand({ Bucket: this.o.bucket, Key: key }), { expiresIn: o.expiresInSec });
+    return { method: 'GET', url, headers: {}, expiresAt: new Date(Date.now() + o.expiresInSec * 1000).toISOString() };
+  }
+
+  async download(url: string, file: string, o: DownloadOptions): Promise<void> {
+    // Only URLs of our own endpoint: this path skips the SSRF guard because the host is ours.
+    if (this.o.endpoint && new URL(url).origin !== new URL(this.o.endpoint).origin) {
+      throw failure(ErrorType.SourceUrlExpired, 'the source URL was not signed by this store');
+    }
+    let res: Response;
+    try {
+      res = await fetch(url, { signal: o.signal, redirect: 'error' });
+    } catch (err) {
+      if (o.signal?.aborted) throw err;
+      throw failure(ErrorType.SourceUnavailable, 'the object store could not be reached');
+    }
+    if (res.status === 403 || res.status === 401 || res.status === 400) {
+      await res.body?.cancel().catch(() => undefined);
+      throw failure(ErrorType.SourceUrlExpired, `the object store refused the signed URL (${res.status}): expired or rejected`);
+    }
+    if (res.status === 404) throw failure(ErrorType.SourceNotFound, 'the uploaded object does not exist');
+    if (!res.ok || !res.body) throw failure(ErrorType.SourceUnavailable, `the object store answered ${res.status}`);
+    const declared = Number(res.headers.get('content-length') ?? NaN);
+    if (declared > o.maxBytes) {
+      await res.body.cancel().catch(() => undefined);
+      throw failure(ErrorType.SourceTooLarge, `object is ${declared} bytes, over the ${o.maxBytes}-byte cap`);
+    }
+    let seen = 0;
+    const cap = new Transform({
+      transform(chunk: Buffer, _e, done) {
+        seen += chunk.length;
+        o.onProgress?.(seen, declared > 0 ? Math.min(100, Math.floor((seen / declared) * 100)) : null);
+        if (seen > o.maxBytes) return done(failure(ErrorType.SourceTooLarge, `object exceeded the ${o.maxBytes}-byte cap`));
+        done(null, chunk);
+      },
+    });
+    await pipeline(Readable.fromWeb(res.body as WebReadableStream), cap, createWriteStream(file));
+  }
+
+  async putFile(key: string, file: string, contentType: string): Promise<{ location: string }> {
+    validateKey(key);
+    const upload = new Upload({
+      client: this.s3,
+      params: { Bucket: this.o.bucket, Key: key, Body: createReadStream(file), ContentType: contentType },
+      partSize: this.o.partSize ?? 8 * 1024 * 1024,
+      queueSize: 2,
+      leavePartsOnError: false,
+    });
+    await upload.done();
+    return { location: `s3://${this.o.bucket}/${key}` };
+  }
+
+  async head(key: string): Promise<ObjectInfo | undefined> {
+    validateKey(key);
+    try {
+      const h = await this.s3.send(new HeadObjectCommand({ Bucket: this.o.bucket, Key: key }));
+      return { size: h.ContentLength ?? 0, contentType: h.ContentType };
+    } catch (err) {
+      const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+      if (e.name === 'NotFound' || e.$metadata?.httpStatusCode === 404) return undefined;
+      throw err;
+    }
+  }
+
+  /** ETag of an object (a multipart upload's ends in `-<parts>`). */
+  async etag(key: string): Promise<string | undefined> {
+    const h = await this.s3.send(new HeadObjectCommand({ Bucket: this.o.bucket, Key: validateKey(key) }));
+    return h.ETag;
+  }
+
+  async list(prefix: string): Promise<string[]> {
+    const out: string[] = [];
+    let token: string | undefined;
+    do {
+      const page = await this.s3.send(new ListObjectsV2Command({ Bucket: this.o.bucket, Prefix: prefix, ContinuationToken: token }));
+      for (const c of page.Contents ?? []) if (c.Key) out.push(c.Key);
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    return out.sort();
+  }
+
+  async delete(key: string): Promise<void> {
+    await this.s3.send(new DeleteObjectCommand({ Bucket: this.o.bucket, Key: validateKey(key) }));
+  }
+
+  async close(): Promise<void> {
+    this.s3.destroy();
+  }
+}

@@ -1,0 +1,31 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { ROLES } from '../../auth/roles';
+import type { ApiKeysRepo } from '../../db/api-keys-repo';
+import { HttpError } from '../http-error';
+import { describeIssues } from '../schemas';
+
+const createKeySchema = z.object({ role: z.enum(ROLES), name: z.string().max(100).default('') }).strict();
+
+/** Key admin over HTTP (operator-only; `npm run keys` does the same from a shell). The plaintext key is answered once. */
+export function registerKeyRoutes(app: FastifyInstance, deps: { keys: ApiKeysRepo }): void {
+  app.get('/keys', { config: { access: 'operator' } }, async () => ({ keys: await deps.keys.list() }));
+
+  app.post('/keys', { config: { access: 'operator' } }, async (req, reply) => {
+    const parsed = createKeySchema.safeParse(req.body ?? {});
+    if (!parsed.success) {
+      throw new HttpError(400, 'ValidationError', describeIssues(parsed.error), {
+        hint: `Body: {"role": "${ROLES.join('" | "')}", "name"?: "…"}`,
+      });
+    }
+    const { key, row } = await deps.keys.create(parsed.data.role, parsed.data.name);
+    return reply.status(201).send({ ...row, key });
+  });
+
+  app.delete<{ Params: { id: string } }>('/keys/:id', { config: { access: 'operator' } }, async (req, reply) => {
+    if (!(await deps.keys.revoke(req.params.id))) {
+      throw new HttpError(404, 'KeyNotFound', `no live key ${req.params.id}`, { hint: 'GET /keys lists them.' });
+    }
+    return reply.status(204).send();
+  });
+}

@@ -1,0 +1,174 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { ApplicationFailure } from '@temporalio/common';
+import { InvalidKeyError, type ObjectStorage } from '../../src/adapters/storage/port';
+
+export interface StorageUnderTest {
+  storage: ObjectStorage;
+  /** Things only this adapter can tell: staged temp files left behind (local), multipart parts (S3). */
+  leftovers?: () => Promise<string[]>;
+  partsOf?: (key: string) => Promise<number>;
+  close(): Promise<void>;
+}
+
+/**
+ * The storage port's contract: every adapter passes the same cases against a real back end
+ * (disk behind the API's signed routes; a real MinIO for S3). Refusals are 4xx from the
+ * server that holds the bytes, and leave nothing behind.
+ */
+export function describeStorageContract(name: string, setup: () => Promise<StorageUnderTest | undefined>): void {
+  describe(`${name} storage contract`, () => {
+    let sut: StorageUnderTest | undefined;
+    let dir: string;
+    const key = (what: string) => `uploads/contract-${randomBytes(4).toString('hex')}/${what}`;
+
+    beforeAll(async () => {
+      sut = await setup();
+      dir = await mkdtemp(path.join(os.tmpdir(), 'biblio-storage-contract-'));
+    });
+    afterAll(async () => {
+      await sut?.close();
+      if (dir) await rm(dir, { recursive: true, force: true });
+    });
+
+    // Skipped (loudly, by setup) when the back end cannot be had.
+    const it_ = (title: string, fn: (s: StorageUnderTest) => Promise<void>, timeout?: number) =>
+      it(title, async () => (sut ? fn(sut) : console.warn(`SKIPPED (no ${name} back end): ${title}`)), timeout);
+
+    async function expectNothingAt(s: StorageUnderTest, k: string) {
+      expect(await s.storage.head(k)).toBeUndefined();
+      expect(await s.storage.list(k.split('/').slice(0, 2).join('/'))).toEqual([]);
+      if (s.leftovers) expect(await s.leftovers()).toEqual([]);
+    }
+
+    it_('round-trips a presigned PUT and GET byte for byte, with size and content type', async (s) => {
+      const k = key('clip.mp4');
+      const body = randomBytes(64 * 1024);
+      const put = await s.storage.presignPut(k, { contentType: 'video/mp4', sizeBytes: body.length, expiresInSec: 60 });
+      const res = await fetch(put.url, { method: 'PUT', headers: put.headers, body });
+      expect(res.status).toBe(200);
+      expect(await s.storage.head(k)).toEqual({ size: body.length, contentType: 'video/mp4' });
+      const get = await s.storage.presignGet(k, { expiresInSec: 60 });
+      const back = Buffer.from(await (await fetch(get.url)).arrayBuffer());
+      expect(back.equals(body)).toBe(true);
+      expect(await s.storage.list(k.split('/').slice(0, 2).join('/'))).toEqual([k]);
+    });
+
+    it_('refuses a PUT with a tampered signature and keeps nothing', async (s) => {
+      const k = key('clip.mp4');
+      const put = await s.storage.presignPut(k, { contentType: 'video/mp4', sizeBytes: 10, expiresInSec: 60 });
+      const u = new URL(put.url);
+      const sigParam = u.searchParams.has('X-Amz-Signature') ? 'X-Amz-Signature' : 's';
+      const sig = u.searchParams.get(sigParam) ?? '';
+      u.searchParams.set(sigParam, (sig[0] === 'a' ? 'b' : 'a') + sig.slice(1));
+      const res = await fetch(u, { method: 'PUT', headers: put.headers, body: Buffer.alloc(10) });
+      expect(res.status).toBe(403);
+      await expectNothingAt(s, k);
+    });
+
+    it_('refuses an expired PUT and keeps nothing', async (s) => {
+      const k = key('clip.mp4');
+      const put = await s.storage.presignPut(k, { contentType: 'video/mp4', sizeBytes: 10, expiresInSec: 1 });
+      await new Promise((r) => setTimeout(r, 2_500));
+      const res = await fetch(put.url, { method: 'PUT', headers: put.headers, body: Buffer.alloc(10) });
+      expect(res.status).toBe(403);
+      await expectNothingAt(s, k);
+    });
+
+    it_('refuses a body larger than the signed size and keeps nothing', async (s) => {
+      const k = key('clip.mp4');
+      const put = await s.storage.presignPut(k, { contentType: 'video/mp4', sizeBytes: 1000, expiresInSec: 60 });
+      const res = await fetch(put.url, { method: 'PUT', headers: { 'content-type': 'video/mp4' }, body: Buffer.alloc(5000) });
+      expect(res.status).toBeGreaterThanOrEqual(400);
+      expect(res.status).toBeLessThan(500);
+      await expectNothingAt(s, k);
+    });
+
+    it_('refuses another content type than the signed one and keeps nothing', async (s) => {
+      const k = key('clip.mp4');
+      const put = await s.storage.presignPut(k, { contentType: 'video/mp4', sizeBytes: 10, expiresInSec: 60 });
+      const res = await fetch(put.url, { method: 'PUT', headers: { ...put.headers, 'content-type': 'text/html' }, body: Buffer.alloc(10) });
+      expect(res.status).toBeGreaterThanOrEqual(400);
+      expect(res.status).toBeLessThan(500);
+      await expectNothingAt(s, k);
+    });
+
+    it_('refuses keys with "..", absolute paths, backslashes and NUL', async (s) => {
+      for (const bad of ['../etc/passwd', 'uploads/../../x', '/etc/passwd', 'uploads\\x', 'uploads/a\u0000b', '', 'uploads//x']) {
+        await expect(s.storage.presignPut(bad, { contentType: 'video/mp4', sizeBytes: 1, expiresInSec: 60 })).rejects.toBeInstanceOf(
+          InvalidKeyError,
+        );
+        await expect(s.storage.presignGet(bad, { expiresInSec: 60 })).rejects.toBeInstanceOf(InvalidKeyError);
+      }
+    });
+
+    it_('downloads through a signed GET; an expired one fails SourceUrlExpired', async (s) => {
+      const file = path.join(dir, 'src.bin');
+      const body = randomBytes(10_000);
+      await writeFile(file, body);
+      const k = key('source.mp4');
+      await s.storage.putFile(k, file, 'video/mp4');
+      const fresh = await s.storage.presignGet(k, { expiresInSec: 60 });
+      const target = path.join(dir, 'got.bin');
+      await s.storage.download(fresh.url, target, { maxBytes: 1_000_000 });
+      expect((await readFile(target)).equals(body)).toBe(true);
+
+      const short = await s.storage.presignGet(k, { expiresInSec: 1 });
+      await new Promise((r) => setTimeout(r, 2_500));
+      const err = await s.storage.download(short.url, path.join(dir, 'late.bin'), { maxBytes: 1_000_000 }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ApplicationFailure);
+      expect((err as ApplicationFailure).type).toBe('SourceUrlExpired');
+    });
+
+    it_(
+      'takes a client upload in parts, each signed for its exact size (stores that have parts)',
+      async (s) => {
+        const st = s.storage;
+        if (!st.presignMultipart || !st.completeMultipart) return console.warn(`${name}: no multipart (one PUT has no size limit here)`);
+        const k = key('big.mp4');
+        const body = randomBytes(11 * 1024 * 1024);
+        const mp = await st.presignMultipart(k, {
+          contentType: 'video/mp4',
+          sizeBytes: body.length,
+          partSize: 5 * 1024 * 1024,
+          expiresInSec: 60,
+        });
+        expect(mp.parts.map((p) => p.sizeBytes)).toEqual([5 * 1024 * 1024, 5 * 1024 * 1024, 1024 * 1024]);
+        // A part bigger than signed is refused by the store.
+        const first = mp.parts[0] as { url: string };
+        expect((await fetch(first.url, { method: 'PUT', body: randomBytes(6 * 1024 * 1024) })).status).toBe(403);
+        const etags = [];
+        let offset = 0;
+        for (const p of mp.parts) {
+          const res = await fetch(p.url, { method: 'PUT', body: body.subarray(offset, offset + p.sizeBytes) });
+          expect(res.status).toBe(200);
+          etags.push({ partNumber: p.partNumber, etag: res.headers.get('etag') ?? '' });
+          offset += p.sizeBytes;
+        }
+        expect(await st.head(k)).toBeUndefined(); // nothing visible before completion
+        await st.completeMultipart(k, mp.uploadId, etags);
+        expect(await st.head(k)).toEqual({ size: body.length, contentType: 'video/mp4' });
+        if (s.partsOf) expect(await s.partsOf(k)).toBe(3);
+      },
+      60_000,
+    );
+
+    it_(
+      'stores a large file (multipart where the back end has parts) and deletes it',
+      async (s) => {
+        const file = path.join(dir, 'big.bin');
+        const body = randomBytes(11 * 1024 * 1024);
+        await writeFile(file, body);
+        const k = `media/contract-${randomBytes(4).toString('hex')}/rendition.mp4`;
+        await s.storage.putFile(k, file, 'video/mp4');
+        expect(await s.storage.head(k)).toEqual({ size: body.length, contentType: 'video/mp4' });
+        if (s.partsOf) expect(await s.partsOf(k)).toBeGreaterThan(1);
+        await s.storage.delete(k);
+        expect(await s.storage.head(k)).toBeUndefined();
+      },
+      60_000,
+    );
+  });
+}
