@@ -161,6 +161,11 @@ test('the analysis looks at the video: keyframes as image parts, the audio trans
   expect(s.analysis?.transcriptExcerpt).toContain('spoken words from audio-000.mp3');
   expect(s.analysis?.usage).toMatchObject({ calls: audio.length + 2 });
   expect(s.analysis?.usage?.inputTokens).toBeGreaterThan(keyframes.length * 85);
+  const u = s.analysis!.usage!;
+  const minutes = s.media!.rendition.durationSec / 60;
+  console.log(
+    `look: ${keyframes.length} keyframes, ${audio.length} audio chunks, ${u.calls} calls, ${u.inputTokens}+${u.outputTokens} tokens for ${s.media!.rendition.durationSec.toFixed(1)} s = ${Math.round((u.inputTokens + u.outputTokens) / minutes)} tokens per minute of video (fault-server token counts)`,
+  );
 });
 
 test('a silent video skips transcription', async () => {
