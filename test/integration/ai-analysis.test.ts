@@ -240,9 +240,11 @@ test('an analyze retried after its provider calls succeeded (AI worker killed be
   // The retried attempt asked the provider only for what was never answered.
   expect(after.map((r) => r.path)).toEqual([EMBED]);
   const s = await state('ai16-paid');
-  // One charge: every answer used is counted once (the cached ones were paid by the first attempt).
-  expect(s.analysis?.usage?.calls).toBe(paidAudio.length + 2);
-  expect(s.analysis?.usage?.calls).toBe(paidAudio.length + paidChat.length + 1);
+  // One charge: every answer used is counted once, whether paid now, by the killed attempt, or
+  // earlier for identical audio (the first test's clip has the same tone: its chunks hit the cache).
+  const chunks = (await readdir(path.join(dataDir, 'artifacts', 'ai16-paid', 'analysis-inputs'))).filter((f) => f.startsWith('audio-'));
+  expect(paidAudio.length).toBeLessThanOrEqual(chunks.length);
+  expect(s.analysis?.usage?.calls).toBe(chunks.length + 2);
 });
 
 test('429 storm: arrivals never exceed the configured rate, no video fails, each goes ready-degraded and is fully analysed after the storm', async () => {
