@@ -21,7 +21,7 @@ async function replay(workflowsPath: string) {
 
 test('fixtures cover the completed run and the failure branches', async () => {
   const names = (await loadHistories()).map((h) => h.workflowId);
-  expect(names).toEqual(['completed', 'failed-ai-rejected', 'failed-invalid-media']);
+  expect(names).toEqual(['completed', 'failed-ai-rejected', 'failed-invalid-media', 'issue16-degraded-reanalysed']);
 });
 
 test('recorded histories replay without non-determinism against the current workflow code', async () => {
@@ -30,11 +30,12 @@ test('recorded histories replay without non-determinism against the current work
     ['completed', 'ok'],
     ['failed-ai-rejected', 'ok'],
     ['failed-invalid-media', 'ok'],
+    ['issue16-degraded-reanalysed', 'ok'],
   ]);
 });
 
 test('a workflow edit that reorders steps is caught as a DeterminismViolationError', async () => {
   const results = await replay(require.resolve('./fixtures/reordered-workflow'));
-  expect(results).toHaveLength(3);
+  expect(results).toHaveLength(4);
   for (const r of results) expect(r.error).toBeInstanceOf(DeterminismViolationError);
 });
