@@ -30,7 +30,8 @@ const envSchema = z.object({
   OPENAI_BASE_URL: z.string().url().optional(),
   OPENAI_CHAT_MODEL: z.string().default('gpt-4o-mini'),
   OPENAI_EMBEDDING_MODEL: z.string().default('text-embedding-3-small'),
-  OPENAI_TIMEOUT_MS: positiveInt.default(30_000),
+  // Per-call deadline of chat and embeddings (issue 16: 10 s, well under the activity's 3 min).
+  OPENAI_TIMEOUT_MS: positiveInt.default(10_000),
 
   QDRANT_URL: z.string().url().optional(),
   QDRANT_API_KEY: z.string().min(1).optional(),
@@ -73,7 +74,6 @@ const envSchema = z.object({
 
   // --- AI analysis that looks at the video and never melts down (issue 16) ---
   OPENAI_TRANSCRIBE_MODEL: z.string().default('whisper-1'),
-  AI_CHAT_TIMEOUT_MS: positiveInt.default(10_000),
   AI_TRANSCRIBE_TIMEOUT_MS: positiveInt.default(60_000),
   AI_MAX_OUTPUT_TOKENS: positiveInt.default(600),
   AI_KEYFRAMES: positiveInt.default(6),
@@ -217,7 +217,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       keyframeMaxSide: e.AI_KEYFRAME_MAX_SIDE,
       audioChunkBytes: e.AI_AUDIO_CHUNK_BYTES,
       transcribeModel: e.OPENAI_TRANSCRIBE_MODEL,
-      chatTimeoutMs: e.AI_CHAT_TIMEOUT_MS,
       transcribeTimeoutMs: e.AI_TRANSCRIBE_TIMEOUT_MS,
       maxOutputTokens: e.AI_MAX_OUTPUT_TOKENS,
       redisUrl: e.REDIS_URL,

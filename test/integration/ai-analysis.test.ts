@@ -161,6 +161,11 @@ test('the analysis looks at the video: keyframes as image parts, the audio trans
   expect(s.analysis?.transcriptExcerpt).toContain('spoken words from audio-000.mp3');
   expect(s.analysis?.usage).toMatchObject({ calls: audio.length + 2 });
   expect(s.analysis?.usage?.inputTokens).toBeGreaterThan(keyframes.length * 85);
+  const u = s.analysis!.usage!;
+  const minutes = s.media!.rendition.durationSec / 60;
+  console.log(
+    `look: ${keyframes.length} keyframes, ${audio.length} audio chunks, ${u.calls} calls, ${u.inputTokens}+${u.outputTokens} tokens for ${s.media!.rendition.durationSec.toFixed(1)} s = ${Math.round((u.inputTokens + u.outputTokens) / minutes)} tokens per minute of video (fault-server token counts)`,
+  );
 });
 
 test('a silent video skips transcription', async () => {
@@ -235,9 +240,11 @@ test('an analyze retried after its provider calls succeeded (AI worker killed be
   // The retried attempt asked the provider only for what was never answered.
   expect(after.map((r) => r.path)).toEqual([EMBED]);
   const s = await state('ai16-paid');
-  // One charge: every answer used is counted once (the cached ones were paid by the first attempt).
-  expect(s.analysis?.usage?.calls).toBe(paidAudio.length + 2);
-  expect(s.analysis?.usage?.calls).toBe(paidAudio.length + paidChat.length + 1);
+  // One charge: every answer used is counted once, whether paid now, by the killed attempt, or
+  // earlier for identical audio (the first test's clip has the same tone: its chunks hit the cache).
+  const chunks = (await readdir(path.join(dataDir, 'artifacts', 'ai16-paid', 'analysis-inputs'))).filter((f) => f.startsWith('audio-'));
+  expect(paidAudio.length).toBeLessThanOrEqual(chunks.length);
+  expect(s.analysis?.usage?.calls).toBe(chunks.length + 2);
 });
 
 test('429 storm: arrivals never exceed the configured rate, no video fails, each goes ready-degraded and is fully analysed after the storm', async () => {

@@ -30,6 +30,8 @@ beforeAll(async () => {
   const ingestDir = path.join(dataDir, 'ingest');
   await mkdir(ingestDir, { recursive: true });
   await makeTinyClip(path.join(ingestDir, 'harbour cranes.mp4'));
+  // Another title: the same clip under the same title would be answered from the response cache.
+  await makeTinyClip(path.join(ingestDir, 'rejected key.mp4'));
   fault = await startOpenAiFaultServer();
   env = await startTemporal();
   db = await createTestDatabase();
@@ -66,11 +68,11 @@ afterAll(async () => {
   if (dataDir) await rm(dataDir, { recursive: true, force: true });
 });
 
-async function runVideo(videoId: string): Promise<VideoStatus> {
+async function runVideo(videoId: string, file = 'harbour cranes.mp4'): Promise<VideoStatus> {
   const res = await api.app.inject({
     method: 'POST',
     url: '/videos',
-    payload: { videoId, source: { kind: 'file', path: 'harbour cranes.mp4' } },
+    payload: { videoId, source: { kind: 'file', path: file } },
   });
   expect(res.statusCode).toBe(202);
   for (let i = 0; i < 300; i++) {
@@ -108,7 +110,7 @@ test('a rejected API key fails the video with AiRejected after one request, with
   const before = fault.requests.length;
   fault.setScript([{ kind: 'status', status: 401 }], CHAT);
 
-  const final = await runVideo('openai-401');
+  const final = await runVideo('openai-401', 'rejected key.mp4');
 
   expect(final.status).toBe('failed');
   expect(final.lastError).toMatchObject({ type: 'AiRejected', step: 'analyze' });

@@ -95,12 +95,14 @@ test('runs transcode, analyze and index on their own task queues and makes the v
   const trace = await traceSteps(env.client, 'video-happy-1');
   expect(trace.map((t) => [t.activity, t.taskQueue])).toEqual([
     ['transcode', queues.media],
+    // Issue 16: keyframes + audio for the analysis, on the media queue too.
+    ['extractAnalysisInputs', queues.media],
     ['analyze', queues.ai],
     ['indexVideo', queues.index],
   ]);
   expect(trace[0]?.workerIdentity).toBe(`media@${os.hostname()}:${workers.procs.get('media')?.pid}`);
-  expect(trace[1]?.workerIdentity).toBe(`ai@${os.hostname()}:${workers.procs.get('ai')?.pid}`);
-  expect(trace[2]?.workerIdentity).toBe(`index@${os.hostname()}:${workers.procs.get('index')?.pid}`);
+  expect(trace[2]?.workerIdentity).toBe(`ai@${os.hostname()}:${workers.procs.get('ai')?.pid}`);
+  expect(trace[3]?.workerIdentity).toBe(`index@${os.hostname()}:${workers.procs.get('index')?.pid}`);
 
   // The rendition is a real, browser-playable H.264/AAC MP4 of the same length.
   const result = final.result!;

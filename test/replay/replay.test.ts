@@ -26,7 +26,14 @@ async function replay(workflowsPath: string) {
 
 test('fixtures cover the completed run and the failure branches', async () => {
   const names = (await loadHistories()).map((h) => h.workflowId);
-  expect(names).toEqual(['completed', 'failed-ai-rejected', 'failed-invalid-media', 'upload-completed-18', 'url-refreshed-18']);
+  expect(names).toEqual([
+    'completed',
+    'failed-ai-rejected',
+    'failed-invalid-media',
+    'issue16-degraded-reanalysed',
+    'upload-completed-18',
+    'url-refreshed-18',
+  ]);
 });
 
 test('recorded histories replay without non-determinism against the current workflow code', async () => {
@@ -35,6 +42,7 @@ test('recorded histories replay without non-determinism against the current work
     ['completed', 'ok'],
     ['failed-ai-rejected', 'ok'],
     ['failed-invalid-media', 'ok'],
+    ['issue16-degraded-reanalysed', 'ok'],
     ['upload-completed-18', 'ok'],
     ['url-refreshed-18', 'ok'],
   ]);
@@ -42,6 +50,6 @@ test('recorded histories replay without non-determinism against the current work
 
 test('a workflow edit that reorders steps is caught as a DeterminismViolationError', async () => {
   const results = await replay(require.resolve('./fixtures/reordered-workflow'));
-  expect(results).toHaveLength(5);
+  expect(results).toHaveLength(6);
   for (const r of results) expect(r.error).toBeInstanceOf(DeterminismViolationError);
 });
