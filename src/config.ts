@@ -51,6 +51,14 @@ const envSchema = z.object({
   MEDIA_HEARTBEAT_TIMEOUT_MS: positiveInt.default(30_000),
 
   BIBLIO_EXIT_AFTER_DEMO: boolFlag.default(false),
+
+  // Embedded PostgreSQL for the demo (issue 20): 'auto' starts one when DATABASE_URL is unset
+  // and nothing listens at the probe address; tests point the probe at a closed port.
+  BIBLIO_EMBEDDED_PG: z.enum(['auto', 'never']).default('auto'),
+  BIBLIO_PG_PROBE_ADDRESS: z
+    .string()
+    .regex(/^.+:\d+$/, 'host:port')
+    .default('127.0.0.1:5432'),
 });
 
 export type Config = ReturnType<typeof loadConfig>;
@@ -107,6 +115,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       mediaHeartbeatTimeoutMs: e.MEDIA_HEARTBEAT_TIMEOUT_MS,
     },
     exitAfterDemo: e.BIBLIO_EXIT_AFTER_DEMO,
+    embeddedPg: { mode: e.BIBLIO_EMBEDDED_PG, probeAddress: e.BIBLIO_PG_PROBE_ADDRESS, databaseUrlSet: 'DATABASE_URL' in cleaned },
   };
 }
 

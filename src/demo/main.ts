@@ -6,7 +6,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Connection, Client } from '@temporalio/client';
 import { loadConfig } from '../config';
-import { ensureDatabase, migrate, redactUrl } from '../db/database';
+import { ensureDatabase, migrate } from '../db/database';
 import { makeSampleClip } from '../media/sample-clip';
 import { QUEUE_ROLES, taskQueues, type TaskQueues } from '../queues';
 import { pollerCount } from '../temporal/pollers';
@@ -14,6 +14,7 @@ import { traceSteps } from '../temporal/step-trace';
 import type { VideoStatus } from '../api/status';
 import { assertAlive, ProcessDiedError, portTaken, startProcess, stopProcess, waitFor, type ManagedProcess } from './processes';
 import { ProgressLine } from './progress';
+import { demoDatabase } from './database';
 
 const TEMPORAL_PORT = Number(process.env.DEMO_TEMPORAL_PORT ?? 7233);
 const UI_PORT = Number(process.env.DEMO_UI_PORT ?? 8233);
@@ -49,9 +50,15 @@ async function main() {
   }
 
   out(`Biblio demo — data in ${config.dataDir}`);
-  out(`  database   ${redactUrl(config.databaseUrl)}`);
-  await ensureDatabase(config.databaseUrl);
-  const applied = await migrate(config.databaseUrl);
+  const database = await demoDatabase(config, logDir);
+  out(`  database   ${database.description}`);
+  const applied = await Promise.resolve()
+    .then(() => ensureDatabase(database.url))
+    .then(() => migrate(database.url))
+    .catch(async (err: unknown) => {
+      await database.stop();
+      throw err;
+    });
   out(`  migrations ${applied.length ? `applied ${applied.join(', ')}` : 'up to date'}`);
 
   // Fresh per run (a second run in the same second must not find the first one's video).
@@ -77,6 +84,7 @@ async function main() {
     await Promise.all(api.map((p) => stopProcess(p, 5_000)));
     await Promise.all(workers.map((p) => stopProcess(p, config.workers.shutdownGraceMs + 5_000)));
     if (server) await stopProcess(server, 5_000);
+    await database.stop();
     out('stopped.');
     process.exit(code);
   };
@@ -91,7 +99,7 @@ async function main() {
       TEMPORAL_UI_URL: `http://localhost:${UI_PORT}`,
       BIBLIO_DATA_DIR: config.dataDir,
       BIBLIO_INGEST_DIR: config.ingestDir,
-      DATABASE_URL: config.databaseUrl,
+      DATABASE_URL: database.url,
     };
 
     const dbFile = path.join(config.dataDir, 'temporal', 'dev.sqlite');
