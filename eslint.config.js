@@ -40,4 +40,9 @@ module.exports = tseslint.config(
     languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', module: 'writable', __dirname: 'readonly' } },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
+  {
+    // The dashboard: plain browser scripts served as they are (issue 20).
+    files: ['public/**/*.js'],
+    languageOptions: { sourceType: 'script', globals: require('globals').browser },
+  },
 );

@@ -1,10 +1,20 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { Pool } from 'pg';
 import { HttpError } from './http-error';
 import { describeIssues, searchQuerySchema, startVideoSchema, videoIdSchema } from './schemas';
 import type { VideoService } from './video-service';
+import { registerDashboardRoutes } from './routes/dashboard';
+import { registerVideosListRoutes } from './routes/videos-list';
 
 /** Thin routes: validate at the edge, call the service, answer one status or error shape. */
-export function buildApp(service: VideoService, opts: { logger?: FastifyServerOptions['logger'] } = {}): FastifyInstance {
+export function buildApp(
+  service: VideoService,
+  opts: {
+    logger?: FastifyServerOptions['logger'];
+    /** Video list + media files + dashboard (issue 20); without a pool only the dashboard is served. */
+    people?: { pool: Pool; temporalUiUrl?: string; namespace?: string };
+  } = {},
+): FastifyInstance {
   const app = Fastify({ logger: opts.logger ?? false, bodyLimit: 64 * 1024 });
 
   app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown }, req, reply) => {
@@ -57,6 +67,9 @@ export function buildApp(service: VideoService, opts: { logger?: FastifyServerOp
     if (!parsed.success) throw new HttpError(400, 'ValidationError', describeIssues(parsed.error), { hint: 'GET /search?q=words&limit=5' });
     return { query: parsed.data.q, ...(await service.search(parsed.data.q, parsed.data.limit)) };
   });
+
+  if (opts.people) registerVideosListRoutes(app, opts.people);
+  registerDashboardRoutes(app);
 
   return app;
 }

@@ -27,7 +27,10 @@ async function main() {
     temporalUiUrl: config.temporalUiUrl,
     mediaHeartbeatTimeoutMs: config.workers.mediaHeartbeatTimeoutMs,
   });
-  const app = buildApp(service, { logger: { level: config.logLevel, base: { component: 'api', pid: process.pid } } });
+  const app = buildApp(service, {
+    logger: { level: config.logLevel, base: { component: 'api', pid: process.pid } },
+    people: { pool, temporalUiUrl: config.temporalUiUrl, namespace: client.options.namespace },
+  });
   try {
     await app.listen({ host: config.api.host, port: config.api.port });
   } catch (err) {

@@ -33,7 +33,7 @@ export async function startApi(o: {
     temporalUiUrl: 'http://localhost:8233',
     mediaHeartbeatTimeoutMs: 30_000,
   });
-  const app = buildApp(service);
+  const app = buildApp(service, { people: { pool: o.pool } });
   await app.ready();
   return {
     app,
