@@ -210,6 +210,7 @@ async function main() {
     out();
     out(`Temporal Web UI: ${uiLink}`);
     out(`Status JSON:     ${apiUrl}/videos/${videoId}`);
+    out(`Dashboard:       ${apiUrl}/  (CLI: npx biblio status ${videoId})`);
     if (exitWhenDone) return shutdown(0);
     out('\nRunning — the API, workers and Web UI stay up. Press Ctrl-C to stop.');
     await Promise.race(procs.map((p) => p.exited.then(() => assertAlive([p]))));
