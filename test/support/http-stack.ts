@@ -51,6 +51,7 @@ export async function startHttpStack(name: string): Promise<HttpStack> {
     dataDir,
     queuePrefix: prefix,
     extraEnv: { BIBLIO_INGEST_DIR: ingestDir },
+    readyTimeoutMs: 120_000,
   });
   const port = await freePort();
   const apiEnv: NodeJS.ProcessEnv = {
