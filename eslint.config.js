@@ -43,4 +43,9 @@ module.exports = tseslint.config(
     },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
+  {
+    // The dashboard: plain browser scripts served as they are (issue 20).
+    files: ['public/**/*.js'],
+    languageOptions: { sourceType: 'script', globals: require('globals').browser },
+  },
 );

@@ -143,6 +143,13 @@ const envSchema = z.object({
   SOURCE_REFRESH_DEADLINE_MS: positiveInt.default(24 * 3600 * 1000),
   // Comma-separated CIDRs or host names URL sources may reach although private (tests: 127.0.0.1).
   BIBLIO_SSRF_ALLOW: z.string().default(''),
+  // Embedded PostgreSQL for the demo (issue 20): 'auto' starts one when DATABASE_URL is unset
+  // and nothing listens at the probe address; tests point the probe at a closed port.
+  BIBLIO_EMBEDDED_PG: z.enum(['auto', 'never']).default('auto'),
+  BIBLIO_PG_PROBE_ADDRESS: z
+    .string()
+    .regex(/^.+:\d+$/, 'host:port')
+    .default('127.0.0.1:5432'),
 });
 
 export type Config = ReturnType<typeof loadConfig>;
@@ -270,6 +277,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     ssrfAllow: e.BIBLIO_SSRF_ALLOW.split(',')
       .map((v) => v.trim())
       .filter(Boolean),
+    embeddedPg: { mode: e.BIBLIO_EMBEDDED_PG, probeAddress: e.BIBLIO_PG_PROBE_ADDRESS, databaseUrlSet: 'DATABASE_URL' in cleaned },
   };
 }
 

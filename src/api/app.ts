@@ -1,5 +1,6 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { DeadLetterService } from './dead-letter-service';
+import type { Pool } from 'pg';
 import { HttpError } from './http-error';
 import { registerDeadLetterRoutes } from './routes/dead-letters';
 import { describeIssues, searchQuerySchema, startVideoSchema, videoIdSchema } from './schemas';
@@ -20,11 +21,19 @@ export interface AccessOptions {
   localStorage?: LocalObjectStorage;
   refresh?: Omit<RefreshUrlDeps, 'service'>;
 }
+import { registerDashboardRoutes } from './routes/dashboard';
+import { registerVideosListRoutes } from './routes/videos-list';
 
 /** Thin routes: validate at the edge, call the service, answer one status or error shape. */
 export function buildApp(
   service: VideoService,
-  opts: { logger?: FastifyServerOptions['logger']; deadLetters?: DeadLetterService; ops?: OpsDeps } & AccessOptions = {},
+  opts: {
+    logger?: FastifyServerOptions['logger'];
+    deadLetters?: DeadLetterService;
+    ops?: OpsDeps;
+    /** Video list + media files + dashboard (issue 20); without a pool only the dashboard is served. */
+    people?: { pool: Pool; temporalUiUrl?: string; namespace?: string };
+  } & AccessOptions = {},
 ): FastifyInstance {
   const app = Fastify({ logger: opts.logger ?? false, bodyLimit: 64 * 1024 });
   installAuth(app, opts.auth ?? { keys: new ApiKeysRepo(service.pool) });
@@ -86,6 +95,8 @@ export function buildApp(
   if (opts.uploads) registerUploadRoutes(app, opts.uploads);
   if (opts.refresh) registerRefreshUrlRoutes(app, { ...opts.refresh, service });
   registerKeyRoutes(app, { keys: new ApiKeysRepo(service.pool) });
+  if (opts.people) registerVideosListRoutes(app, opts.people);
+  registerDashboardRoutes(app);
 
   return app;
 }

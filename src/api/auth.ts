@@ -7,6 +7,11 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** Who may call this route; routes without it get `defaultAccess(method, url)`. */
     access?: Access;
+    /**
+     * Also accept the key as `?access_token=` (RFC 6750 §2.3): only for media files that a
+     * `<video src>` must fetch without headers. Logs drop query strings.
+     */
+    queryToken?: boolean;
   }
   interface FastifyRequest {
     apiKey?: { id: string; role: Role };
@@ -31,7 +36,7 @@ export function installAuth(app: FastifyInstance, opts: AuthOptions): void {
       req.apiKey = { id: 'auth-disabled', role: 'operator' };
       return;
     }
-    const token = bearer(req);
+    const token = bearer(req) ?? (req.routeOptions.config?.queryToken ? queryToken(req) : undefined);
     if (!token) {
       throw new HttpError(401, 'Unauthorized', 'this endpoint needs an API key', {
         hint: 'Send "Authorization: Bearer <key>"; create a key with `npm run keys -- create --role uploader`.',
@@ -52,6 +57,11 @@ export function installAuth(app: FastifyInstance, opts: AuthOptions): void {
     }
     req.apiKey = { id: key.id, role: key.role };
   });
+}
+
+function queryToken(req: FastifyRequest): string | undefined {
+  const q = req.query as Record<string, unknown> | undefined;
+  return typeof q?.access_token === 'string' && q.access_token.length > 0 ? q.access_token : undefined;
 }
 
 function bearer(req: FastifyRequest): string | undefined {

@@ -53,6 +53,7 @@ async function main() {
     },
     deadLetters,
     ops: ops.deps,
+    people: { pool, temporalUiUrl: config.temporalUiUrl, namespace: client.options.namespace },
     auth: config.authEnabled ? { keys: new ApiKeysRepo(pool) } : { disabled: true },
     uploads: {
       storage,

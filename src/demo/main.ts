@@ -6,7 +6,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Connection, Client } from '@temporalio/client';
 import { loadConfig } from '../config';
-import { ensureDatabase, migrate, redactUrl } from '../db/database';
+import { ensureDatabase, migrate } from '../db/database';
 import { ApiKeysRepo } from '../db/api-keys-repo';
 import { createPool } from '../db/database';
 import { makeSampleClip } from '../media/sample-clip';
@@ -16,6 +16,7 @@ import { traceSteps } from '../temporal/step-trace';
 import type { VideoStatus } from '../api/status';
 import { assertAlive, ProcessDiedError, portTaken, startProcess, stopProcess, waitFor, type ManagedProcess } from './processes';
 import { ProgressLine } from './progress';
+import { demoDatabase } from './database';
 
 const TEMPORAL_PORT = Number(process.env.DEMO_TEMPORAL_PORT ?? 7233);
 const UI_PORT = Number(process.env.DEMO_UI_PORT ?? 8233);
@@ -51,12 +52,18 @@ async function main() {
   }
 
   out(`Biblio demo — data in ${config.dataDir}`);
-  out(`  database   ${redactUrl(config.databaseUrl)}`);
-  await ensureDatabase(config.databaseUrl);
-  const applied = await migrate(config.databaseUrl);
+  const database = await demoDatabase(config, logDir);
+  out(`  database   ${database.description}`);
+  const applied = await Promise.resolve()
+    .then(() => ensureDatabase(database.url))
+    .then(() => migrate(database.url))
+    .catch(async (err: unknown) => {
+      await database.stop();
+      throw err;
+    });
   out(`  migrations ${applied.length ? `applied ${applied.join(', ')}` : 'up to date'}`);
   // Every endpoint but /health needs a key: the demo makes an operator key and shows it once.
-  const keyPool = createPool(config.databaseUrl, 1);
+  const keyPool = createPool(database.url, 1);
   const demoKey = (await new ApiKeysRepo(keyPool).create('operator', 'demo').finally(() => keyPool.end())).key;
   const auth = { authorization: `Bearer ${demoKey}` };
   out(`  api key    ${demoKey} (operator; curl -H 'Authorization: Bearer …'; more: npm run keys -- create --role uploader)`);
@@ -84,6 +91,7 @@ async function main() {
     await Promise.all(api.map((p) => stopProcess(p, 5_000)));
     await Promise.all(workers.map((p) => stopProcess(p, config.workers.shutdownGraceMs + 5_000)));
     if (server) await stopProcess(server, 5_000);
+    await database.stop();
     out('stopped.');
     process.exit(code);
   };
@@ -98,7 +106,7 @@ async function main() {
       TEMPORAL_UI_URL: `http://localhost:${UI_PORT}`,
       BIBLIO_DATA_DIR: config.dataDir,
       BIBLIO_INGEST_DIR: config.ingestDir,
-      DATABASE_URL: config.databaseUrl,
+      DATABASE_URL: database.url,
     };
 
     const dbFile = path.join(config.dataDir, 'temporal', 'dev.sqlite');
@@ -209,6 +217,7 @@ async function main() {
     out();
     out(`Temporal Web UI: ${uiLink}`);
     out(`Status JSON:     ${apiUrl}/videos/${videoId}`);
+    out(`Dashboard:       ${apiUrl}/  (CLI: npx biblio status ${videoId})`);
     if (exitWhenDone) return shutdown(0);
     out('\nRunning — the API, workers and Web UI stay up. Press Ctrl-C to stop.');
     await Promise.race(procs.map((p) => p.exited.then(() => assertAlive([p]))));

@@ -24,6 +24,8 @@ export interface WorkerEnv {
   dataDir: string;
   queuePrefix: string;
   extraEnv?: NodeJS.ProcessEnv;
+  /** How long each worker may take to report ready (bundling workflows is slow on a loaded machine). */
+  readyTimeoutMs?: number;
 }
 
 /**
@@ -62,7 +64,8 @@ export async function startWorkers(roles: QueueRole[], e: WorkerEnv): Promise<Wo
     child.stdout?.on('data', append);
     child.stderr?.on('data', append);
     return new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${role} worker not ready in 30 s:\n${output.get(role)}`)), 30_000);
+      const readyMs = e.readyTimeoutMs ?? 120_000;
+      const timer = setTimeout(() => reject(new Error(`${role} worker not ready in ${readyMs / 1000} s:\n${output.get(role)}`)), readyMs);
       const onData = () => {
         if (output.get(role)?.includes('"msg":"worker ready"')) {
           clearTimeout(timer);

@@ -6,6 +6,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { materializeSource } from '../../src/media/source';
+import { SsrfPolicy } from '../../src/net/ssrf-guard';
+
+// The test servers listen on loopback, which the SSRF guard refuses unless allowed.
+const loopback = new SsrfPolicy(['127.0.0.1']);
 
 async function failureOf(p: Promise<unknown>): Promise<ApplicationFailure> {
   try {
@@ -103,7 +107,7 @@ describe('materializeSource bounds slow downloads', () => {
   it('gives up on a response that sends nothing for the idle timeout, retryably', async () => {
     const started = Date.now();
     const f = await failureOf(
-      materializeSource({ kind: 'url', url: `${base}/silent` }, { workDir, maxBytes: 1_000_000, idleTimeoutMs: 600 }),
+      materializeSource({ kind: 'url', url: `${base}/silent` }, { workDir, maxBytes: 1_000_000, idleTimeoutMs: 600, ssrf: loopback }),
     );
     expect(f.type).toBe('SourceUnavailable');
     expect(f.nonRetryable).toBe(false);
@@ -113,7 +117,10 @@ describe('materializeSource bounds slow downloads', () => {
   it('gives up on a drip-feed below the minimum rate instead of holding the slot', async () => {
     const started = Date.now();
     const f = await failureOf(
-      materializeSource({ kind: 'url', url: `${base}/drip` }, { workDir, maxBytes: 1_000_000, idleTimeoutMs: 800, minBytesPerSec: 1000 }),
+      materializeSource(
+        { kind: 'url', url: `${base}/drip` },
+        { workDir, maxBytes: 1_000_000, idleTimeoutMs: 800, minBytesPerSec: 1000, ssrf: loopback },
+      ),
     );
     expect(f.type).toBe('SourceUnavailable');
     expect(f.message).toMatch(/too slow/);

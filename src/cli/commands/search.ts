@@ -1,0 +1,49 @@
+import type { Command } from 'commander';
+import { query } from '../api-client';
+import { action, client, print, table } from '../context';
+
+interface SearchHit {
+  videoId: string;
+  score: number;
+  summary: string | null;
+  tags: string[];
+  durationSec?: number | null;
+}
+
+export function registerSearch(program: Command): void {
+  program
+    .command('search')
+    .description('semantic search over ready videos')
+    .argument('<query...>', 'words describing what you look for')
+    .option('--limit <n>', 'how many results', '10')
+    .option('--status <status>', 'filter by status')
+    .option('--tags <tags>', 'comma-separated tags every result must have')
+    .option('--min-duration <seconds>', 'shortest duration')
+    .option('--max-duration <seconds>', 'longest duration')
+    .option('--created-after <iso date>', 'created at or after')
+    .option('--created-before <iso date>', 'created before')
+    .option('--cursor <cursor>', 'next page of a previous search')
+    .action(
+      action(async (words: string[], o: Record<string, string | undefined>, cmd: Command) => {
+        const res = await client(cmd).get<{ results: SearchHit[]; nextCursor?: string | null }>(
+          `/search${query({
+            q: words.join(' '),
+            limit: o.limit,
+            status: o.status,
+            tags: o.tags,
+            minDuration: o.minDuration,
+            maxDuration: o.maxDuration,
+            createdAfter: o.createdAfter,
+            createdBefore: o.createdBefore,
+            cursor: o.cursor,
+          })}`,
+        );
+        print(cmd, res, () => {
+          if (res.results.length === 0) return 'no matches';
+          const rows = [['SCORE', 'ID', 'TAGS', 'SUMMARY']];
+          for (const h of res.results) rows.push([h.score.toFixed(3), h.videoId, h.tags.join(','), h.summary ?? '']);
+          return table(rows) + (res.nextCursor ? `\nmore: --cursor ${res.nextCursor}` : '');
+        });
+      }),
+    );
+}

@@ -1,0 +1,169 @@
+import { createReadStream } from 'node:fs';
+import { copyFile, mkdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { Readable, Transform } from 'node:stream';
+import type { Command } from 'commander';
+import type { VideoStatus } from '../../api/status';
+import { loadConfig } from '../../config';
+import { ApiError, type ApiClient } from '../api-client';
+import { action, client, CliError, EXIT, globals } from '../context';
+import { StepProgress } from '../progress';
+
+/** POST /uploads' answer: the key the workflow will carry and one presigned PUT (multipart above 4 GiB). */
+interface UploadTicket {
+  videoId: string;
+  key: string;
+  upload?: { method: 'PUT'; url: string; headers: Record<string, string>; expiresAt: string; maxBytes?: number };
+}
+
+const CONTENT_TYPES: Record<string, string> = {
+  '.mp4': 'video/mp4',
+  '.m4v': 'video/mp4',
+  '.mov': 'video/quicktime',
+  '.mkv': 'video/x-matroska',
+  '.webm': 'video/webm',
+  '.avi': 'video/x-msvideo',
+};
+
+export function registerSubmit(program: Command): void {
+  program
+    .command('submit')
+    .description('submit a local video file or an http(s) URL and follow it until it is ready')
+    .argument('<file|url>', 'a video file on this machine, or an http(s) URL the workers can fetch')
+    .option('--id <videoId>', 'video id to use ([A-Za-z0-9_-]{1,64}); generated when omitted')
+    .option('--no-wait', 'return as soon as the video is accepted')
+    .option('--timeout <seconds>', 'give up waiting after this long', '3600')
+    .addHelpText('after', '\nExit code 0 when the video is ready; 1 with the typed reason when it failed; 3 when the API is unreachable.')
+    .action(
+      action(async (source: string, opts: { id?: string; wait: boolean; timeout: string }, cmd: Command) => {
+        const api = client(cmd);
+        const json = Boolean(globals(cmd).json);
+        const isUrl = /^https?:\/\//i.test(source);
+        const progress = opts.wait && !json ? new StepProgress(process.stderr, !isUrl) : undefined;
+        try {
+          const started = isUrl
+            ? await api.post<VideoStatus>('/videos', { ...(opts.id ? { videoId: opts.id } : {}), source: { kind: 'url', url: source } })
+            : await submitFile(api, source, opts.id, progress);
+          if (!opts.wait) {
+            progress?.stop();
+            process.stdout.write(json ? `${JSON.stringify(started, null, 2)}\n` : `${started.videoId} accepted (${started.status})\n`);
+            return;
+          }
+          const final = await follow(api, started.videoId, Number(opts.timeout) * 1000, progress);
+          progress?.stop();
+          if (json) process.stdout.write(`${JSON.stringify(final, null, 2)}\n`);
+          if (final.status !== 'ready') {
+            const e = final.lastError;
+            throw new CliError(
+              `${final.videoId} failed at ${e?.step ?? final.step}: ${e?.type ?? 'Unknown'}: ${e?.message ?? 'no reason recorded'}`,
+            );
+          }
+          if (!json) {
+            const r = final.result;
+            process.stdout.write(
+              `${final.videoId} ready` +
+                (r ? ` — ${r.width}x${r.height}, ${r.durationSec} s; ${r.summary}` : '') +
+                `\n  status   ${api.url(`/videos/${final.videoId}`)}\n  temporal ${final.links.temporalUi}\n`,
+            );
+          }
+        } finally {
+          progress?.stop();
+        }
+      }),
+    );
+}
+
+async function submitFile(api: ApiClient, file: string, videoId: string | undefined, progress?: StepProgress): Promise<VideoStatus> {
+  const info = await stat(file).catch(() => undefined);
+  if (!info) throw new CliError(`no such file: ${file}`, EXIT.usage);
+  if (!info.isFile()) throw new CliError(`not a regular file: ${file}`, EXIT.usage);
+
+  // Preferred: the server's upload flow (works for remote APIs). Older servers have none.
+  let ticket: UploadTicket | undefined;
+  try {
+    ticket = await api.post<UploadTicket>('/uploads', {
+      ...(videoId ? { videoId } : {}),
+      filename: path.basename(file),
+      sizeBytes: info.size,
+      contentType: CONTENT_TYPES[path.extname(file).toLowerCase()] ?? 'application/octet-stream',
+    });
+  } catch (err) {
+    if (!(err instanceof ApiError && err.status === 404)) throw err;
+  }
+  if (ticket) {
+    if (!ticket.upload) {
+      throw new CliError(
+        `${file} is ${info.size} bytes: the server asks for a multipart upload, which this CLI does not do yet`,
+        EXIT.usage,
+      );
+    }
+    await putFile(ticket.upload.url, ticket.upload.headers, file, info.size, progress);
+    return api.post<VideoStatus>('/videos', { videoId: ticket.videoId, source: { kind: 'upload', key: ticket.key } });
+  }
+
+  if (!api.isLocal()) {
+    throw new CliError(`the API at ${api.baseUrl} offers no uploads (POST /uploads: 404) and is not on this machine; submit a URL instead`);
+  }
+  // A local API reads file sources from its ingest dir: copy the file there.
+  const { ingestDir } = loadConfig();
+  const rel = path.join('cli', `${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`, path.basename(file));
+  await mkdir(path.dirname(path.join(ingestDir, rel)), { recursive: true });
+  await copyFile(file, path.join(ingestDir, rel));
+  progress?.upload(info.size, info.size);
+  return api.post<VideoStatus>('/videos', { ...(videoId ? { videoId } : {}), source: { kind: 'file', path: rel } });
+}
+
+async function putFile(
+  uploadUrl: string,
+  signedHeaders: Record<string, string>,
+  file: string,
+  size: number,
+  progress?: StepProgress,
+): Promise<void> {
+  let sent = 0;
+  const counter = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      sent += chunk.length;
+      progress?.upload(sent, size);
+      cb(null, chunk);
+    },
+  });
+  const body = Readable.toWeb(createReadStream(file).pipe(counter)) as unknown as NonNullable<RequestInit['body']>;
+  // A presigned request: exactly the signed headers, no API key (the signature is the permission).
+  const res = await fetch(uploadUrl, {
+    method: 'PUT',
+    headers: { ...signedHeaders, 'content-length': String(size) },
+    body,
+    duplex: 'half',
+  } as RequestInit);
+  if (!res.ok) {
+    const text = await res.text();
+    let type = `Http${res.status}`;
+    let message = text.slice(0, 200);
+    try {
+      const e = (JSON.parse(text) as { error?: { type?: string; message?: string } }).error;
+      type = e?.type ?? type;
+      message = e?.message ?? message;
+    } catch {
+      // not JSON (an S3 XML error, say): keep the text
+    }
+    throw new ApiError(res.status, type, `upload refused: ${message}`);
+  }
+}
+
+const FINAL = new Set(['ready', 'failed']);
+
+export async function follow(api: ApiClient, videoId: string, timeoutMs: number, progress?: StepProgress): Promise<VideoStatus> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const s = await api.get<VideoStatus>(`/videos/${encodeURIComponent(videoId)}`);
+    progress?.update(s);
+    if (FINAL.has(s.status)) return s;
+    if (Date.now() > deadline)
+      throw new CliError(
+        `${videoId} still ${s.status} at ${s.step} after ${Math.round(timeoutMs / 1000)} s; follow it with \`biblio status ${videoId}\``,
+      );
+    await new Promise((r) => setTimeout(r, 300));
+  }
+}

@@ -1,0 +1,65 @@
+import type { Command } from 'commander';
+import { ApiClient, ApiError } from './api-client';
+
+/** Exit codes (also in `biblio --help`). */
+export const EXIT = { ok: 0, failed: 1, usage: 2, api: 3 } as const;
+
+export interface GlobalOptions {
+  apiUrl: string;
+  apiKey?: string;
+  json?: boolean;
+}
+
+/** A failure to report as one line on stderr, with its exit code. */
+export class CliError extends Error {
+  override readonly name = 'CliError';
+  constructor(
+    message: string,
+    readonly exitCode: number = EXIT.failed,
+  ) {
+    super(message);
+  }
+}
+
+export function globals(cmd: Command): GlobalOptions {
+  return cmd.optsWithGlobals<GlobalOptions>();
+}
+
+export function client(cmd: Command): ApiClient {
+  const o = globals(cmd);
+  return new ApiClient(o.apiUrl, o.apiKey);
+}
+
+export function print(cmd: Command, value: unknown, human: () => string): void {
+  process.stdout.write(globals(cmd).json ? `${JSON.stringify(value, null, 2)}\n` : `${human()}\n`);
+}
+
+/** One clear line for an API refusal: its typed name, what happened, what to do. */
+export function describeApiError(err: ApiError): string {
+  const hint = err.hint ? ` (${err.hint})` : '';
+  return `${err.type}: ${err.message}${hint}`;
+}
+
+/** Wraps an action so every failure ends as one line on stderr and a non-zero exit. */
+export function action<A extends unknown[]>(fn: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    try {
+      await fn(...args);
+    } catch (err) {
+      if (err instanceof CliError) fail(err.message, err.exitCode);
+      else if (err instanceof ApiError) fail(describeApiError(err), err.status === 0 || err.status >= 500 ? EXIT.api : EXIT.failed);
+      else fail(`unexpected error: ${(err as Error).message}`, EXIT.failed);
+    }
+  };
+}
+
+function fail(line: string, code: number): never {
+  process.stderr.write(`biblio: ${line.replace(/\s*\n\s*/g, ' ')}\n`);
+  process.exit(code);
+}
+
+export function table(rows: string[][]): string {
+  if (rows.length === 0) return '';
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n');
+}

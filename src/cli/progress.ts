@@ -1,0 +1,81 @@
+import cliProgress from 'cli-progress';
+import type { VideoStatus } from '../api/status';
+
+const STEPS = ['transcode', 'analyze', 'index'] as const;
+
+/**
+ * Live progress of one video: a bar per step (cli-progress, redrawn in place) on a terminal,
+ * one line per change otherwise (logs, CI, pipes).
+ */
+export class StepProgress {
+  private readonly multi?: cliProgress.MultiBar;
+  private readonly bars = new Map<string, cliProgress.SingleBar>();
+  private lastLine = '';
+
+  constructor(
+    private readonly stream: NodeJS.WriteStream = process.stderr,
+    withUpload = false,
+  ) {
+    if (!stream.isTTY) return;
+    this.multi = new cliProgress.MultiBar(
+      {
+        stream,
+        format: '{step} |{bar}| {percentage}% {note}',
+        barsize: 30,
+        hideCursor: true,
+        clearOnComplete: false,
+        stopOnComplete: false,
+        fps: 10,
+        autopadding: true,
+      },
+      cliProgress.Presets.shades_classic,
+    );
+    for (const step of withUpload ? ['upload', ...STEPS] : STEPS) {
+      this.bars.set(step, this.multi.create(100, 0, { step: step.padEnd(9), note: '' }));
+    }
+  }
+
+  upload(sent: number, total: number): void {
+    const pct = total > 0 ? Math.floor((sent / total) * 100) : 100;
+    if (this.multi) this.bars.get('upload')?.update(pct, { note: `${(sent / 1e6).toFixed(1)}/${(total / 1e6).toFixed(1)} MB` });
+    else this.line(`upload ${pct}%`);
+  }
+
+  update(s: VideoStatus): void {
+    const current = s.progress?.step ?? s.step;
+    for (const step of STEPS) {
+      const record = s.steps?.[step];
+      let pct = 0;
+      let note = '';
+      if (record?.finishedAt || s.status === 'ready') {
+        pct = 100;
+        note = 'done';
+      } else if (current === step || s.step === step) {
+        pct = s.progress?.percent ?? 0;
+        note = [s.progress?.phase && s.progress.phase !== step ? s.progress.phase : '', record?.queue ? `queue '${record.queue}'` : '']
+          .filter(Boolean)
+          .join(' ');
+        if (s.attempt && s.attempt > 1) note += ` attempt ${s.attempt}`;
+        if (s.waitingFor) note += ` ⚠ ${s.waitingFor}`;
+        else if (s.lastError && s.status !== 'failed') note += ` last error: ${s.lastError.type}`;
+        if (s.status === 'failed') note = `failed: ${s.lastError?.type ?? 'unknown'}`;
+      }
+      this.bars.get(step)?.update(Math.max(0, Math.min(100, Math.round(pct))), { note: note.trim() });
+    }
+    if (!this.multi) {
+      const pct = s.progress?.percent ?? (s.status === 'ready' ? 100 : 0);
+      const extra = s.waitingFor ? ` (${s.waitingFor})` : '';
+      this.line(`${s.status} ${s.step} ${Math.round(pct)}%${extra}`);
+    }
+  }
+
+  stop(): void {
+    this.multi?.stop();
+  }
+
+  private line(text: string): void {
+    if (text === this.lastLine) return;
+    this.lastLine = text;
+    this.stream.write(`${text}\n`);
+  }
+}

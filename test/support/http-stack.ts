@@ -1,0 +1,112 @@
+import { ApiKeysRepo } from '../../src/db/api-keys-repo';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { createTestDatabase, type TestDatabase } from './database';
+import { startTemporal } from './temporal';
+import { startWorkers, type WorkerProcesses } from './workers';
+
+const API_ENTRY = path.resolve(__dirname, '..', '..', 'dist', 'api', 'main.js');
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+    srv.once('error', reject);
+  });
+}
+
+export interface HttpStack {
+  apiUrl: string;
+  dataDir: string;
+  ingestDir: string;
+  /** Environment a client process on this machine would have (ingest dir, data dir). */
+  clientEnv: NodeJS.ProcessEnv;
+  /** An operator key (every route but health and the dashboard's files needs one). */
+  apiKey: string;
+  env: TestWorkflowEnvironment;
+  db: TestDatabase;
+  workers: WorkerProcesses;
+  apiOutput(): string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Everything a person would talk to: Temporal dev server, a fresh database, the four worker
+ * processes and the real API process (dist/api/main.js) listening on a free port.
+ */
+export async function startHttpStack(name: string): Promise<HttpStack> {
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), `biblio-${name}-`));
+  const ingestDir = path.join(dataDir, 'ingest');
+  await mkdir(ingestDir, { recursive: true });
+  const prefix = `t${process.pid}-${name}-`;
+  const env = await startTemporal();
+  const db = await createTestDatabase();
+  const workers = await startWorkers(['pipeline', 'media', 'ai', 'index'], {
+    temporalAddress: env.address,
+    databaseUrl: db.url,
+    dataDir,
+    queuePrefix: prefix,
+    extraEnv: { BIBLIO_INGEST_DIR: ingestDir },
+    readyTimeoutMs: 120_000,
+  });
+  const port = await freePort();
+  const apiEnv: NodeJS.ProcessEnv = {
+    ...process.env,
+    TEMPORAL_ADDRESS: env.address,
+    TEMPORAL_NAMESPACE: 'default',
+    DATABASE_URL: db.url,
+    BIBLIO_DATA_DIR: dataDir,
+    BIBLIO_INGEST_DIR: ingestDir,
+    BIBLIO_QUEUE_PREFIX: prefix,
+    API_HOST: '127.0.0.1',
+    API_PORT: String(port),
+    BIBLIO_LOG_LEVEL: 'warn',
+    OPENAI_API_KEY: '',
+    OPENAI_BASE_URL: '',
+  };
+  let output = '';
+  const api: ChildProcess = spawn(process.execPath, [API_ENTRY], { env: apiEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  api.stdout?.on('data', (c: Buffer) => (output += c.toString()));
+  api.stderr?.on('data', (c: Buffer) => (output += c.toString()));
+  const apiUrl = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (api.exitCode !== null) throw new Error(`API exited with ${api.exitCode}:\n${output}`);
+    const ok = await fetch(`${apiUrl}/health`)
+      .then((r) => r.ok)
+      .catch(() => false);
+    if (ok) break;
+    if (Date.now() > deadline) throw new Error(`API not up in 60 s:\n${output}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const apiKey = (await new ApiKeysRepo(db.pool).create('operator', `test-${name}`)).key;
+  return {
+    apiUrl,
+    dataDir,
+    ingestDir,
+    apiKey,
+    clientEnv: { ...process.env, BIBLIO_DATA_DIR: dataDir, BIBLIO_INGEST_DIR: ingestDir, BIBLIO_API_URL: apiUrl, BIBLIO_API_KEY: apiKey },
+    env,
+    db,
+    workers,
+    apiOutput: () => output,
+    stop: async () => {
+      if (api.exitCode === null) {
+        const exited = new Promise((r) => api.once('exit', r));
+        api.kill('SIGTERM');
+        await exited;
+      }
+      await workers.stop();
+      await env.teardown();
+      await db.drop();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}

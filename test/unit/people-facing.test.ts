@@ -1,0 +1,79 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { HttpError } from '../../src/api/http-error';
+import { sendFile } from '../../src/api/routes/media-files';
+import { loadConfig } from '../../src/config';
+import { decodeCursor, encodeCursor } from '../../src/db/videos-list';
+
+describe('embedded PostgreSQL settings', () => {
+  it('treats an empty DATABASE_URL as unset, so the demo may start its own server', () => {
+    expect(loadConfig({ DATABASE_URL: '' }).embeddedPg).toEqual({ mode: 'auto', probeAddress: '127.0.0.1:5432', databaseUrlSet: false });
+  });
+  it('never starts one when DATABASE_URL is set or BIBLIO_EMBEDDED_PG=never', () => {
+    expect(loadConfig({ DATABASE_URL: 'postgres://u@db:5432/x' }).embeddedPg.databaseUrlSet).toBe(true);
+    expect(loadConfig({ BIBLIO_EMBEDDED_PG: 'never' }).embeddedPg.mode).toBe('never');
+  });
+  it('rejects a probe address without a port', () => {
+    expect(() => loadConfig({ BIBLIO_PG_PROBE_ADDRESS: 'localhost' })).toThrow(/BIBLIO_PG_PROBE_ADDRESS/);
+  });
+});
+
+describe('video list cursor', () => {
+  it('round-trips and refuses what the server did not give out', () => {
+    const c = { createdAt: '2026-11-25T06:43:04.224Z', id: 'v_1' };
+    expect(decodeCursor(encodeCursor(c))).toEqual(c);
+    expect(decodeCursor('not-a-cursor')).toBeUndefined();
+    expect(decodeCursor(Buffer.from('["nope","x"]').toString('base64url'))).toBeUndefined();
+  });
+});
+
+describe('media streaming with Range', () => {
+  let dir: string;
+  let app: FastifyInstance;
+  const bytes = Buffer.from('0123456789abcdefghij');
+
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'biblio-range-'));
+    await writeFile(path.join(dir, 'f.mp4'), bytes);
+    app = Fastify();
+    // As in buildApp: typed errors become their status and body.
+    app.setErrorHandler((err, _req, reply) =>
+      err instanceof HttpError ? reply.status(err.status).send(err.toBody()) : reply.status(500).send(),
+    );
+    app.get('/f', (req, reply) => sendFile(req, reply, path.join(dir, 'f.mp4'), 'video/mp4', 'v1'));
+    app.get('/missing', (req, reply) => sendFile(req, reply, path.join(dir, 'nope.mp4'), 'video/mp4', 'v1'));
+    await app.ready();
+  });
+  afterAll(async () => {
+    await app.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('answers the whole file with accept-ranges', async () => {
+    const res = await app.inject({ url: '/f' });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['accept-ranges']).toBe('bytes');
+    expect(res.rawPayload).toEqual(bytes);
+  });
+  it('answers 206 with the asked bytes, open-ended and suffix ranges too', async () => {
+    const mid = await app.inject({ url: '/f', headers: { range: 'bytes=2-5' } });
+    expect(mid.statusCode).toBe(206);
+    expect(mid.headers['content-range']).toBe('bytes 2-5/20');
+    expect(mid.body).toBe('2345');
+    expect((await app.inject({ url: '/f', headers: { range: 'bytes=18-' } })).body).toBe('ij');
+    expect((await app.inject({ url: '/f', headers: { range: 'bytes=-3' } })).body).toBe('hij');
+  });
+  it('answers 416 for a range past the end', async () => {
+    const res = await app.inject({ url: '/f', headers: { range: 'bytes=50-60' } });
+    expect(res.statusCode).toBe(416);
+    expect(res.headers['content-range']).toBe('bytes */20');
+  });
+  it('answers a typed 404 naming no server path for a missing file', async () => {
+    const res = await app.inject({ url: '/missing' });
+    expect(res.statusCode).toBe(404);
+    expect(res.json()).toMatchObject({ error: { type: 'MediaNotFound', videoId: 'v1' } });
+    expect(res.body).not.toContain(dir);
+  });
+});
