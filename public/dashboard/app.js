@@ -189,7 +189,13 @@
       } else say($('#videos-message'), describeError(err), true);
     }
     // Live detail for what is still moving (the list row says queued until the run ends).
-    const moving = [...state.videos.values()].filter((v) => !FINAL.has(v.status) || !state.details.has(v.videoId)).slice(0, 20);
+    // Also refetch when the row and the last detail disagree (a replayed dead letter, a run that just ended).
+    const moving = [...state.videos.values()]
+      .filter((v) => {
+        const d = state.details.get(v.videoId);
+        return !FINAL.has(v.status) || !d || !FINAL.has(d.status) || d.status !== v.status;
+      })
+      .slice(0, 20);
     await Promise.all(
       moving.map((v) =>
         api('GET', '/videos/' + encodeURIComponent(v.videoId))
