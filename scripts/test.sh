@@ -5,6 +5,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$ROOT/scripts/setup.sh"
 ensure_chromium
+ensure_docker_compose
 cd "$ROOT"
 npm run --silent typecheck
 npm run --silent build
