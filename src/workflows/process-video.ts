@@ -44,7 +44,21 @@ export async function processVideo(input: ProcessVideoInput): Promise<ProcessVid
     }),
   );
   const ai = proxyActivities<AiActivities>(activityOptions(queues.ai, { startToCloseTimeout: '3m' }));
-  const indexer = proxyActivities<IndexerActivities>(activityOptions(queues.index, { startToCloseTimeout: '1m' }));
+  // Issue 19: the index step rides out a ~100 s main-DB outage (backoff 2+4+8+16+30+30+30 s), and
+  // recording a failure retries for ~5 minutes, so a DB outage cannot leave the row 'queued'.
+  // Retry options are not part of the command sequence: old histories replay unchanged.
+  const indexer = proxyActivities<IndexerActivities>(
+    activityOptions(queues.index, {
+      startToCloseTimeout: '1m',
+      retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 8, nonRetryableErrorTypes },
+    }),
+  );
+  const recorder = proxyActivities<IndexerActivities>(
+    activityOptions(queues.index, {
+      startToCloseTimeout: '1m',
+      retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 14, nonRetryableErrorTypes },
+    }),
+  );
 
   async function step<T>(name: 'transcode' | 'analyze' | 'index', queue: string, run: () => Promise<T>): Promise<T> {
     state.step = name;
@@ -70,7 +84,7 @@ export async function processVideo(input: ProcessVideoInput): Promise<ProcessVid
     state.step = 'failed';
     // Recorded even if the workflow is being cancelled, so the main DB never says "queued" forever.
     await CancellationScope.nonCancellable(() =>
-      indexer.recordFailure({ videoId, source: input.source, step: failedStep, errorType: failed.type, message: failed.message }),
+      recorder.recordFailure({ videoId, source: input.source, step: failedStep, errorType: failed.type, message: failed.message }),
     ).catch((recordErr: unknown) => {
       // The run still fails with its own error below; the API reads Temporal first, so only a
       // long-gone run would show the stale row.
