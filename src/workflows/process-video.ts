@@ -44,13 +44,13 @@ export async function processVideo(input: ProcessVideoInput): Promise<ProcessVid
     }),
   );
   const ai = proxyActivities<AiActivities>(activityOptions(queues.ai, { startToCloseTimeout: '3m' }));
-  // Issue 19: the index step rides out a ~100 s main-DB outage (backoff 2+4+8+16+30+30+30 s), and
+  // Issue 19: the index step rides out a main-DB outage of ~3 minutes (backoff 2+4+8+16+30×5 s), and
   // recording a failure retries for ~5 minutes, so a DB outage cannot leave the row 'queued'.
   // Retry options are not part of the command sequence: old histories replay unchanged.
   const indexer = proxyActivities<IndexerActivities>(
     activityOptions(queues.index, {
       startToCloseTimeout: '1m',
-      retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 8, nonRetryableErrorTypes },
+      retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 10, nonRetryableErrorTypes },
     }),
   );
   const recorder = proxyActivities<IndexerActivities>(
