@@ -14,6 +14,9 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./
 COPY migrations ./migrations
+RUN mkdir -p /data && chown node:node /data
 USER node
 ENV BIBLIO_DATA_DIR=/data NODE_ENV=production
+# API on 3000; every worker's /metrics, /healthz, /readyz on WORKER_HEALTH_PORT (compose: 9464).
+EXPOSE 3000 9464
 CMD ["node", "dist/api/main.js"]

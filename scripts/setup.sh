@@ -51,6 +51,16 @@ ensure_chromium() {
   say "no chromium found: the Web UI browser test will be skipped (install chromium or set CHROMIUM_PATH)."
 }
 
+# The compose file is validated by a real Compose implementation in npm test (test/unit/compose.test.ts).
+ensure_docker_compose() {
+  if command -v docker-compose >/dev/null 2>&1; then return; fi
+  if can_apt; then
+    apt_install docker-compose || say "could not install docker-compose: the compose test checks the YAML structure only."
+    return
+  fi
+  say "no docker-compose found: the compose test checks the YAML structure only (apt-get install docker-compose)."
+}
+
 ensure_temporal_cli() {
   local cli
   cli="$(bash "$ROOT/scripts/ensure-temporal-cli.sh")" || die "no Temporal CLI (see above)."

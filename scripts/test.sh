@@ -6,6 +6,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$ROOT/scripts/setup.sh"
 ensure_chromium
 ensure_minio
+ensure_docker_compose
 cd "$ROOT"
 npm run --silent typecheck
 npm run --silent build

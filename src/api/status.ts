@@ -71,18 +71,17 @@ export async function buildStatus(
       if (!(err instanceof WorkflowNotFoundError)) temporalReachable = false;
       return undefined;
     });
-  // A query needs a workflow worker: without one it waits out its deadline on every request.
+  // A query needs a workflow worker: without one it waits out its deadline, so after one timeout
+  // queries pause for a while (status-signals.ts). Poller counts only explain a missing answer:
+  // DescribeTaskQueue sees the root partition's pollers, so a 0 is not proof enough to skip a query.
+  const state = description && !queryPaused(opts.workflowQueue) ? await queryState(client, row.workflowId, opts.workflowQueue) : undefined;
   const workflowPollers =
-    description && opts.queueStats && opts.workflowQueue
+    description?.status.name === 'RUNNING' && !state && opts.queueStats && opts.workflowQueue
       ? await opts.queueStats
           .get(opts.workflowQueue, 'workflow')
           .then((q) => q.pollersRecent)
           .catch(() => 1)
       : 1;
-  const state =
-    description && workflowPollers > 0 && !queryPaused(opts.workflowQueue)
-      ? await queryState(client, row.workflowId, opts.workflowQueue)
-      : undefined;
   const pendingAny = description ? pendingProgress(description) : undefined;
   const known = recallState(row.id);
   const workflowStatus = description?.status.name ?? (temporalReachable ? 'NOT_STARTED' : 'UNKNOWN');
@@ -92,9 +91,13 @@ export async function buildStatus(
     state?.step ??
     (description?.status.name === 'RUNNING'
       ? inferStep(pendingAny?.activityType, description.historyLength, known?.step)
-      : !temporalReachable && known && rowStep === 'queued'
-        ? known.step
-        : rowStep);
+      : description?.status.name === 'COMPLETED'
+        ? 'done'
+        : description
+          ? 'failed'
+          : !temporalReachable && known && rowStep === 'queued'
+            ? known.step
+            : rowStep);
   // describe() and the query are two calls: ignore a pending activity that belongs to another step.
   const pending = pendingAny && (!state || STEP_ACTIVITY[step] === pendingAny.activityType) ? pendingAny : undefined;
 

@@ -73,7 +73,21 @@ export async function processVideo(input: ProcessVideoInput): Promise<ProcessVid
     }),
   );
   const ai = proxyActivities<AiActivities>(activityOptions(queues.ai, { startToCloseTimeout: '3m' }));
-  const indexer = proxyActivities<IndexerActivities>(activityOptions(queues.index, { startToCloseTimeout: '1m' }));
+  // Issue 19: the index step rides out a main-DB outage of ~3 minutes (backoff 2+4+8+16+30×5 s), and
+  // recording a failure retries for ~5 minutes, so a DB outage cannot leave the row 'queued'.
+  // Retry options are not part of the command sequence: old histories replay unchanged.
+  const indexer = proxyActivities<IndexerActivities>(
+    activityOptions(queues.index, {
+      startToCloseTimeout: '1m',
+      retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 10, nonRetryableErrorTypes },
+    }),
+  );
+  const recorder = proxyActivities<IndexerActivities>(
+    activityOptions(queues.index, {
+      startToCloseTimeout: '1m',
+      retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 14, nonRetryableErrorTypes },
+    }),
+  );
   // Issue 16: keyframes + audio on the media queue; analysis that degrades instead of failing.
   const inputsStep = proxyActivities<AnalysisInputsActivities>(
     activityOptions(queues.media, {
@@ -226,7 +240,7 @@ export async function processVideo(input: ProcessVideoInput): Promise<ProcessVid
     state.step = 'failed';
     // Recorded even if the workflow is being cancelled, so the main DB never says "queued" forever.
     await CancellationScope.nonCancellable(() =>
-      indexer.recordFailure({ videoId, source: input.source, step: failedStep, errorType: failed.type, message: failed.message, input }),
+      recorder.recordFailure({ videoId, source: input.source, step: failedStep, errorType: failed.type, message: failed.message, input }),
     ).catch((recordErr: unknown) => {
       // The run still fails with its own error below; the API reads Temporal first, so only a
       // long-gone run would show the stale row.
