@@ -46,7 +46,9 @@ export async function startOpsApi(o: {
     workflowExecutionTimeoutMs: config.ops.workflowExecutionTimeoutMs,
     queueStats: ops.queueStats,
   });
-  const app = buildApp(service, { ops: ops.deps });
+  // These tests are about admission, metrics and health; API keys have their own tests
+  // (uploads-auth.test.ts), so auth is off here the one way it can be: explicitly.
+  const app = buildApp(service, { ops: ops.deps, auth: { disabled: true } });
   await app.ready();
   const outbox = ops.startOutbox(service);
   return {

@@ -63,12 +63,14 @@ export const registerOpsRoutes = fp(async (app: FastifyInstance, deps: OpsDeps) 
     });
   });
 
-  app.get('/metrics', async (_req, reply) => {
+  // Probes and scrapers carry no API key: these three answer without one (no secrets in them).
+  const probe = { config: { access: 'public' as const } };
+  app.get('/metrics', probe, async (_req, reply) => {
     const text = await deps.metrics.registry.metrics();
     return reply.header('content-type', deps.metrics.registry.contentType).send(text);
   });
 
-  app.get('/healthz', async () => {
+  app.get('/healthz', probe, async () => {
     const m = await deps.admission.measure().catch(() => undefined);
     const lag = m
       ? Object.fromEntries(
@@ -82,7 +84,7 @@ export const registerOpsRoutes = fp(async (app: FastifyInstance, deps: OpsDeps) 
     return { ok: true, role: 'api', lagThresholdSec: deps.lagAlertMs / 1000, lag, scaleOut };
   });
 
-  app.get('/readyz', async (_req, reply) => {
+  app.get('/readyz', probe, async (_req, reply) => {
     const [database, temporal] = await Promise.all([
       check(() => deps.pool.query('SELECT 1').then(() => undefined)),
       check(() =>
