@@ -87,7 +87,8 @@ export function buildApp(
   app.get('/search', async (req) => {
     const parsed = searchQuerySchema.safeParse(req.query);
     if (!parsed.success) throw new HttpError(400, 'ValidationError', describeIssues(parsed.error), { hint: 'GET /search?q=words&limit=5' });
-    return { query: parsed.data.q, ...(await service.search(parsed.data.q, parsed.data.limit)) };
+    const { q, limit, status: _readyOnly, ...filters } = parsed.data;
+    return { query: q, ...(await service.search(q, limit, filters)) };
   });
 
   if (opts.deadLetters) registerDeadLetterRoutes(app, opts.deadLetters);

@@ -56,10 +56,41 @@ export const startVideoSchema = z
 
 export type StartVideoBody = z.infer<typeof startVideoSchema>;
 
-export const searchQuerySchema = z.object({
-  q: z.string().trim().min(1, 'q (the search text) is required').max(500),
-  limit: z.coerce.number().int().min(1).max(50).default(5),
-});
+const isoDate = z
+  .string()
+  .trim()
+  .refine((v) => !Number.isNaN(Date.parse(v)), 'a date (YYYY-MM-DD) or timestamp')
+  .transform((v) => new Date(v));
+
+export const searchQuerySchema = z
+  .object({
+    q: z.string().trim().min(1, 'q (the search text) is required').max(500),
+    limit: z.coerce.number().int().min(1).max(50).default(5),
+    // Filters: only ready videos are ever searchable, so `status` accepts just that.
+    status: z.enum(['ready']).optional(),
+    tags: z
+      .string()
+      .max(500)
+      .transform((v) =>
+        v
+          .split(',')
+          .map((t) => t.trim().toLowerCase())
+          .filter(Boolean),
+      )
+      .optional(),
+    minDuration: z.coerce.number().min(0).optional(),
+    maxDuration: z.coerce.number().min(0).optional(),
+    createdAfter: isoDate.optional(),
+    createdBefore: isoDate.optional(),
+  })
+  .refine((f) => f.minDuration === undefined || f.maxDuration === undefined || f.minDuration <= f.maxDuration, {
+    message: 'minDuration must not exceed maxDuration',
+  });
+
+export type SearchFilters = Pick<
+  z.infer<typeof searchQuerySchema>,
+  'tags' | 'minDuration' | 'maxDuration' | 'createdAfter' | 'createdBefore'
+>;
 
 /** One readable sentence from zod's issues: "source.kind: …; videoId: …". */
 export function describeIssues(error: z.ZodError): string {

@@ -16,7 +16,7 @@ import type { processVideo } from '../workflows';
 import type { ProcessVideoInput, VideoSource } from '../workflows/contracts';
 import { workflowIdFor } from '../workflows/ids';
 import { HttpError } from './http-error';
-import type { StartVideoBody } from './schemas';
+import type { SearchFilters, StartVideoBody } from './schemas';
 import { repairStaleRow } from './stale-row';
 import { buildStatus, type VideoStatus } from './status';
 import { StartOutboxRepo } from '../db/start-outbox-repo';
@@ -97,15 +97,20 @@ export class VideoService {
     return this.status(row);
   }
 
-  async search(q: string, limit: number): Promise<{ analyzer: string; model: string; offline: boolean; results: SearchHit[] }> {
+  async search(
+    q: string,
+    limit: number,
+    filters: SearchFilters = {},
+  ): Promise<{ analyzer: string; model: string; offline: boolean; results: SearchHit[] }> {
     const { analyzer, vectorStore } = this.deps;
     const vector = await analyzer.embedQuery(q);
     const space = { analyzer: analyzer.name, model: analyzer.model, dim: vector.length };
-    // Over-fetch: points whose row is not ready (mid-index, failed) are filtered out below.
-    const hits = await vectorStore.search(space, vector, limit * 2);
+    const filtered = Object.values(filters).some((v) => v !== undefined);
+    // Over-fetch: points whose row is not ready (mid-index, failed) or fails a filter are dropped below.
+    const hits = await vectorStore.search(space, vector, filtered ? Math.max(limit * 10, 100) : limit * 2);
     const rows = new Map((await this.videos.getReady(hits.map((h) => h.id))).map((r) => [r.id, r]));
     const results = hits
-      .filter((h) => rows.has(h.id))
+      .filter((h) => rows.has(h.id) && matchesFilters(rows.get(h.id) as VideoRow, filters))
       .slice(0, limit)
       .map((h) => {
         const r = rows.get(h.id) as VideoRow;
@@ -207,6 +212,19 @@ export class VideoService {
     }
     return { kind: 'file', path: real };
   }
+}
+
+function matchesFilters(r: VideoRow, f: SearchFilters): boolean {
+  const duration = r.durationSec ?? 0;
+  if (f.minDuration !== undefined && duration < f.minDuration) return false;
+  if (f.maxDuration !== undefined && duration > f.maxDuration) return false;
+  if (f.createdAfter && r.createdAt < f.createdAfter) return false;
+  if (f.createdBefore && r.createdAt > f.createdBefore) return false;
+  if (f.tags?.length) {
+    const have = new Set(r.tags.map((t) => t.toLowerCase()));
+    if (!f.tags.every((t) => have.has(t))) return false;
+  }
+  return true;
 }
 
 function generateVideoId(): string {

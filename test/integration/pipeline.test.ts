@@ -72,7 +72,10 @@ async function waitForEnd(videoId: string, timeoutMs = 60_000): Promise<VideoSta
   for (;;) {
     const res = await api.app.inject({ method: 'GET', url: `/videos/${videoId}` });
     const status = res.json() as VideoStatus;
-    if (status.status === 'ready' || status.status === 'failed') return status;
+    // A video is ready the moment its index step is done; the run closes a moment later (or,
+    // with analysis delayed, stays open for its re-analysis timers).
+    const ended = status.status === 'ready' || status.status === 'failed';
+    if (ended && (status.workflowStatus !== 'RUNNING' || status.analysis === 'delayed')) return status;
     if (Date.now() > deadline) throw new Error(`video ${videoId} still ${status.status} after ${timeoutMs} ms: ${JSON.stringify(status)}`);
     await new Promise((r) => setTimeout(r, 200));
   }
@@ -121,6 +124,21 @@ test('runs transcode, analyze and index on their own task queues and makes the v
   const search = await api.app.inject({ method: 'GET', url: '/search?q=sunset%20walk&limit=3' });
   expect(search.statusCode).toBe(200);
   expect(search.json().results[0]).toMatchObject({ videoId: 'happy-1' });
+
+  // Filters narrow the same search: each one can exclude the video, and a bad range is a 400.
+  const ids = async (qs: string) =>
+    (
+      (await api.app.inject({ method: 'GET', url: `/search?q=sunset%20walk&limit=3&${qs}` })).json() as { results: { videoId: string }[] }
+    ).results.map((r) => r.videoId);
+  expect(await ids('maxDuration=10&minDuration=1')).toContain('happy-1');
+  expect(await ids('minDuration=100')).not.toContain('happy-1');
+  expect(await ids(`tags=${encodeURIComponent(row!.tags[0] ?? 'x')}`)).toContain('happy-1');
+  expect(await ids('tags=no-such-tag')).not.toContain('happy-1');
+  expect(await ids('createdAfter=2999-01-01')).not.toContain('happy-1');
+  expect(await ids('createdBefore=2999-01-01')).toContain('happy-1');
+  const bad = await api.app.inject({ method: 'GET', url: '/search?q=sunset&minDuration=5&maxDuration=1' });
+  expect(bad.statusCode).toBe(400);
+  expect(bad.json().error.type).toBe('ValidationError');
 });
 
 test('fetches a URL source over http and runs it through the same pipeline', async () => {
