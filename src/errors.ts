@@ -29,6 +29,8 @@ export const ErrorType = {
   VectorStoreUnavailable: 'VectorStoreUnavailable',
   /** The main database could not be written or read. */
   DatabaseUnavailable: 'DatabaseUnavailable',
+  /** The run ended (terminated, cancelled, timed out) without updating its row; set by the reconciler. */
+  RunEnded: 'RunEnded',
 } as const;
 
 export type ErrorTypeName = (typeof ErrorType)[keyof typeof ErrorType];

@@ -1,10 +1,17 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { DeletionService } from '../app/deletion-service';
+import type { SearchService } from '../app/search-service';
 import { HttpError } from './http-error';
-import { describeIssues, searchQuerySchema, startVideoSchema, videoIdSchema } from './schemas';
+import { registerSearchRoutes } from './routes/search';
+import { registerVideoDeleteRoutes } from './routes/videos-delete';
+import { describeIssues, startVideoSchema, videoIdSchema } from './schemas';
 import type { VideoService } from './video-service';
 
 /** Thin routes: validate at the edge, call the service, answer one status or error shape. */
-export function buildApp(service: VideoService, opts: { logger?: FastifyServerOptions['logger'] } = {}): FastifyInstance {
+export function buildApp(
+  service: VideoService,
+  opts: { logger?: FastifyServerOptions['logger']; search?: SearchService; deletion?: DeletionService } = {},
+): FastifyInstance {
   const app = Fastify({ logger: opts.logger ?? false, bodyLimit: 64 * 1024 });
 
   app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown }, req, reply) => {
@@ -52,11 +59,8 @@ export function buildApp(service: VideoService, opts: { logger?: FastifyServerOp
     return service.get(id.data);
   });
 
-  app.get('/search', async (req) => {
-    const parsed = searchQuerySchema.safeParse(req.query);
-    if (!parsed.success) throw new HttpError(400, 'ValidationError', describeIssues(parsed.error), { hint: 'GET /search?q=words&limit=5' });
-    return { query: parsed.data.q, ...(await service.search(parsed.data.q, parsed.data.limit)) };
-  });
+  if (opts.search) registerSearchRoutes(app, { search: opts.search });
+  if (opts.deletion) registerVideoDeleteRoutes(app, { deletion: opts.deletion });
 
   return app;
 }

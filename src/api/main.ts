@@ -6,6 +6,9 @@ import { createPool, ensureDatabase, migrate } from '../db/database';
 import { createLogger } from '../logging';
 import { taskQueues } from '../queues';
 import { connectClient } from '../temporal/connection';
+import { DeletionService } from '../app/deletion-service';
+import { SearchService } from '../app/search-service';
+import { VideosRepo } from '../db/videos-repo';
 import { buildApp } from './app';
 import { VideoService } from './video-service';
 
@@ -17,17 +20,24 @@ async function main() {
   const pool = createPool(config.databaseUrl);
   const vectorStore = await createVectorStore(config);
   const client = await connectClient();
+  const analyzer = createAnalyzer(config);
+  const queues = taskQueues(config.queuePrefix);
   const service = new VideoService({
     client,
     pool,
-    analyzer: createAnalyzer(config),
+    videos: new VideosRepo(pool),
+    analyzer,
     vectorStore,
-    queues: taskQueues(config.queuePrefix),
+    queues,
     ingestDir: config.ingestDir,
     temporalUiUrl: config.temporalUiUrl,
     mediaHeartbeatTimeoutMs: config.workers.mediaHeartbeatTimeoutMs,
   });
-  const app = buildApp(service, { logger: { level: config.logLevel, base: { component: 'api', pid: process.pid } } });
+  const app = buildApp(service, {
+    logger: { level: config.logLevel, base: { component: 'api', pid: process.pid } },
+    search: new SearchService({ pool, analyzer, vectorStore }),
+    deletion: new DeletionService({ client, pool, queues }),
+  });
   try {
     await app.listen({ host: config.api.host, port: config.api.port });
   } catch (err) {

@@ -31,11 +31,6 @@ export const startVideoSchema = z
 
 export type StartVideoBody = z.infer<typeof startVideoSchema>;
 
-export const searchQuerySchema = z.object({
-  q: z.string().trim().min(1, 'q (the search text) is required').max(500),
-  limit: z.coerce.number().int().min(1).max(50).default(5),
-});
-
 /** One readable sentence from zod's issues: "source.kind: …; videoId: …". */
 export function describeIssues(error: z.ZodError): string {
   return error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; ');

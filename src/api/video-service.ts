@@ -26,22 +26,15 @@ export interface VideoServiceDeps {
   mediaHeartbeatTimeoutMs: number;
   /** How long POST /videos waits for Temporal to accept a start before answering 503 (default 5 s). */
   startDeadlineMs?: number;
-}
-
-export interface SearchHit {
-  videoId: string;
-  score: number;
-  summary: string | null;
-  tags: string[];
-  thumbnailPath: string | null;
-  renditionPath: string | null;
+  /** Injected by main.ts (STYLE.md: inject repositories); built from the pool when absent. */
+  videos?: VideosRepo;
 }
 
 export class VideoService {
   private readonly videos: VideosRepo;
 
   constructor(private readonly deps: VideoServiceDeps) {
-    this.videos = new VideosRepo(deps.pool);
+    this.videos = deps.videos ?? new VideosRepo(deps.pool);
   }
 
   /**
@@ -77,30 +70,6 @@ export class VideoService {
       });
     }
     return this.status(row);
-  }
-
-  async search(q: string, limit: number): Promise<{ analyzer: string; model: string; offline: boolean; results: SearchHit[] }> {
-    const { analyzer, vectorStore } = this.deps;
-    const vector = await analyzer.embedQuery(q);
-    const space = { analyzer: analyzer.name, model: analyzer.model, dim: vector.length };
-    // Over-fetch: points whose row is not ready (mid-index, failed) are filtered out below.
-    const hits = await vectorStore.search(space, vector, limit * 2);
-    const rows = new Map((await this.videos.getReady(hits.map((h) => h.id))).map((r) => [r.id, r]));
-    const results = hits
-      .filter((h) => rows.has(h.id))
-      .slice(0, limit)
-      .map((h) => {
-        const r = rows.get(h.id) as VideoRow;
-        return {
-          videoId: h.id,
-          score: Math.round(h.score * 10_000) / 10_000,
-          summary: r.summary,
-          tags: r.tags,
-          thumbnailPath: r.thumbnailPath,
-          renditionPath: r.renditionPath,
-        };
-      });
-    return { analyzer: analyzer.name, model: analyzer.model, offline: analyzer.offline, results };
   }
 
   private status(row: VideoRow): Promise<VideoStatus> {

@@ -3,6 +3,7 @@ import {
   ApplicationFailure,
   CancellationScope,
   log,
+  patched,
   proxyActivities,
   setHandler,
   type ActivityOptions,
@@ -12,6 +13,7 @@ import type { IndexerActivities } from '../activities/indexer';
 import type { MediaActivities } from '../activities/media';
 import { NON_RETRYABLE_ERROR_TYPES } from '../errors';
 import type { PipelineState, PipelineStep, StepRecord, ProcessVideoInput, ProcessVideoResult, VideoSource } from './contracts';
+import { runIndexSaga } from './index-saga';
 import { statusQuery } from './messages';
 
 const nonRetryableErrorTypes = [...NON_RETRYABLE_ERROR_TYPES];
@@ -60,7 +62,10 @@ export async function processVideo(input: ProcessVideoInput): Promise<ProcessVid
     const mediaOut = state.media;
     state.analysis = await step('analyze', queues.ai, () => ai.analyze({ videoId, facts: mediaOut.source, title: titleOf(input.source) }));
     const analysis = state.analysis;
-    state.index = await step('index', queues.index, () => indexer.indexVideo({ videoId, source: input.source, media: mediaOut, analysis }));
+    const indexInput = { videoId, source: input.source, media: mediaOut, analysis };
+    state.index = await step('index', queues.index, () =>
+      patched('biblio-17-saga') ? runIndexSaga(queues.index, indexInput) : indexer.indexVideo(indexInput),
+    );
     state.step = 'done';
     return { videoId, media: mediaOut, analysis, index: state.index };
   } catch (err) {

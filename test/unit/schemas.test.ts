@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { describeIssues, searchQuerySchema, startVideoSchema } from '../../src/api/schemas';
+import { searchQuerySchema } from '../../src/api/routes/search';
+import { describeIssues, startVideoSchema } from '../../src/api/schemas';
 
 const fileSource = { kind: 'file', path: '/data/clip.mp4' };
 
