@@ -15,19 +15,8 @@ export interface DeadLetterServiceDeps {
 }
 
 /** A dead letter as people see it: no server paths, a link to the failed run in the Web UI. */
-export interface DeadLetterView {
-  id: string;
-  videoId: string;
-  workflowId: string;
-  runId: string | null;
-  step: string;
-  errorType: string;
-  message: string;
-  attempts: number | null;
-  failures: number;
-  state: DeadLetterState;
+export interface DeadLetterView extends Omit<DeadLetterRow, 'input' | 'firstFailedAt' | 'lastFailedAt' | 'updatedAt'> {
   source: { kind: string; path?: string; url?: string } | null;
-  replayedRunId: string | null;
   firstFailedAt: string;
   lastFailedAt: string;
   links: { self: string; video: string; temporalUi: string; replayedRun: string | null };
