@@ -150,6 +150,23 @@ const envSchema = z.object({
     .string()
     .regex(/^.+:\d+$/, 'host:port')
     .default('127.0.0.1:5432'),
+  // Index saga, reconciler and retention (issue 17).
+  RECONCILE_ENABLED: boolFlag.default(true),
+  RECONCILE_INTERVAL_MS: positiveInt.default(5 * 60_000),
+  RECONCILE_PAGE_SIZE: positiveInt.default(200),
+  RECONCILE_MAX_PAGES_PER_RUN: positiveInt.default(20),
+  RECONCILE_STALE_AFTER_MS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(2 * 60_000),
+  RETENTION_TMP_MS: positiveInt.default(24 * 3600_000),
+  RETENTION_DEAD_LETTER_INPUT_MS: positiveInt.default(7 * 24 * 3600_000),
+  VECTOR_ANN_THRESHOLD: positiveInt.default(50_000),
+  // Test hooks, never set in production: a file whose existence makes the vector store fail,
+  // and activity names that stall after their commit so a test can kill -9 the worker there.
+  BIBLIO_TEST_VECTOR_FAULT_FILE: z.string().min(1).optional(),
+  BIBLIO_TEST_STALL_AFTER_COMMIT: z.string().min(1).optional(),
 });
 
 export type Config = ReturnType<typeof loadConfig>;
@@ -278,6 +295,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       .map((v) => v.trim())
       .filter(Boolean),
     embeddedPg: { mode: e.BIBLIO_EMBEDDED_PG, probeAddress: e.BIBLIO_PG_PROBE_ADDRESS, databaseUrlSet: 'DATABASE_URL' in cleaned },
+    index: {
+      annThreshold: e.VECTOR_ANN_THRESHOLD,
+      testFaultFile: e.BIBLIO_TEST_VECTOR_FAULT_FILE,
+      testStallAfterCommit: e.BIBLIO_TEST_STALL_AFTER_COMMIT?.split(',').map((s) => s.trim()) ?? [],
+    },
+    reconcile: {
+      enabled: e.RECONCILE_ENABLED,
+      intervalMs: e.RECONCILE_INTERVAL_MS,
+      pageSize: e.RECONCILE_PAGE_SIZE,
+      maxPagesPerRun: e.RECONCILE_MAX_PAGES_PER_RUN,
+      staleAfterMs: e.RECONCILE_STALE_AFTER_MS,
+      retentionTmpMs: e.RETENTION_TMP_MS,
+      retentionDeadLetterInputMs: e.RETENTION_DEAD_LETTER_INPUT_MS,
+    },
   };
 }
 

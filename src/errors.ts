@@ -70,6 +70,8 @@ export const ErrorType = {
   SourceUrlExpired: 'SourceUrlExpired',
   /** A URL source (or one of its redirects) points at a loopback, private or metadata address. */
   SourceForbidden: 'SourceForbidden',
+  /** The run ended (terminated, cancelled, timed out) without updating its row; set by the reconciler. */
+  RunEnded: 'RunEnded',
 } as const;
 
 export type ErrorTypeName = (typeof ErrorType)[keyof typeof ErrorType];

@@ -3,7 +3,9 @@ import type { DeadLetterService } from './dead-letter-service';
 import type { Pool } from 'pg';
 import { HttpError } from './http-error';
 import { registerDeadLetterRoutes } from './routes/dead-letters';
-import { describeIssues, searchQuerySchema, startVideoSchema, videoIdSchema } from './schemas';
+import { describeIssues, startVideoSchema, videoIdSchema } from './schemas';
+import { registerSearchRoutes } from './routes/search';
+import { registerVideoDeleteRoutes } from './routes/videos-delete';
 import type { VideoService } from './video-service';
 import { registerOpsRoutes, type OpsDeps } from './routes/ops';
 import { installAuth, type AuthOptions } from './auth';
@@ -84,12 +86,8 @@ export function buildApp(
     return service.get(id.data);
   });
 
-  app.get('/search', async (req) => {
-    const parsed = searchQuerySchema.safeParse(req.query);
-    if (!parsed.success) throw new HttpError(400, 'ValidationError', describeIssues(parsed.error), { hint: 'GET /search?q=words&limit=5' });
-    const { q, limit, status: _readyOnly, ...filters } = parsed.data;
-    return { query: q, ...(await service.search(q, limit, filters)) };
-  });
+  registerSearchRoutes(app, { search: service.searcher });
+  registerVideoDeleteRoutes(app, { deletion: service.deletion });
 
   if (opts.deadLetters) registerDeadLetterRoutes(app, opts.deadLetters);
   if (opts.localStorage) registerStorageRoutes(app, { storage: opts.localStorage });

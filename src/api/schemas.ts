@@ -64,8 +64,16 @@ const isoDate = z
 
 export const searchQuerySchema = z
   .object({
-    q: z.string().trim().min(1, 'q (the search text) is required').max(500),
+    q: z
+      .string()
+      .trim()
+      .min(1, 'q (the search text) is required')
+      .max(500, 'q must be at most 500 characters')
+      // Only punctuation or symbols embed to noise: say so instead of returning noise.
+      .refine((s) => /[\p{L}\p{N}]/u.test(s), 'q must contain at least one letter or digit'),
     limit: z.coerce.number().int().min(1).max(50).default(5),
+    // Pages go at most this deep: search fetches at most 1000 nearest neighbours per query.
+    offset: z.coerce.number().int().min(0).max(900).default(0),
     // Filters: only ready videos are ever searchable, so `status` accepts just that.
     status: z.enum(['ready']).optional(),
     tags: z
@@ -78,13 +86,18 @@ export const searchQuerySchema = z
           .filter(Boolean),
       )
       .optional(),
-    minDuration: z.coerce.number().min(0).optional(),
-    maxDuration: z.coerce.number().min(0).optional(),
+    minDuration: z.coerce.number().min(0).max(1e7).optional(),
+    maxDuration: z.coerce.number().min(0).max(1e7).optional(),
     createdAfter: isoDate.optional(),
     createdBefore: isoDate.optional(),
   })
+  // An unknown parameter is a typo that would silently not filter: say so.
+  .strict()
   .refine((f) => f.minDuration === undefined || f.maxDuration === undefined || f.minDuration <= f.maxDuration, {
     message: 'minDuration must not exceed maxDuration',
+  })
+  .refine((f) => !f.createdAfter || !f.createdBefore || f.createdAfter <= f.createdBefore, {
+    message: 'createdAfter must not be after createdBefore',
   });
 
 export type SearchFilters = Pick<

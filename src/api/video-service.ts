@@ -16,7 +16,9 @@ import type { processVideo } from '../workflows';
 import type { ProcessVideoInput, VideoSource } from '../workflows/contracts';
 import { workflowIdFor } from '../workflows/ids';
 import { HttpError } from './http-error';
-import type { SearchFilters, StartVideoBody } from './schemas';
+import type { StartVideoBody } from './schemas';
+import { DeletionService } from '../app/deletion-service';
+import { SearchService } from '../app/search-service';
 import { repairStaleRow } from './stale-row';
 import { buildStatus, type VideoStatus } from './status';
 import { StartOutboxRepo } from '../db/start-outbox-repo';
@@ -40,22 +42,27 @@ export interface VideoServiceDeps {
   storage?: ObjectStorage;
   ssrf?: SsrfPolicy;
   sourceRefreshDeadlineMs?: number;
-}
-
-export interface SearchHit {
-  videoId: string;
-  score: number;
-  summary: string | null;
-  tags: string[];
-  thumbnailPath: string | null;
-  renditionPath: string | null;
+  /** How long DELETE waits for the deletion saga before answering 202 (default 5 s). */
+  deleteWaitMs?: number;
 }
 
 export class VideoService {
   private readonly videos: VideosRepo;
+  /** GET /search (issue 17): only fully indexed, not deleted videos. */
+  readonly searcher: SearchService;
+  /** DELETE /videos/:id (issue 17): the deletion saga. */
+  readonly deletion: DeletionService;
 
   constructor(private readonly deps: VideoServiceDeps) {
     this.videos = new VideosRepo(deps.pool);
+    this.searcher = new SearchService({ pool: deps.pool, analyzer: deps.analyzer, vectorStore: deps.vectorStore });
+    this.deletion = new DeletionService({
+      client: deps.client,
+      pool: deps.pool,
+      queues: deps.queues,
+      waitMs: deps.deleteWaitMs,
+      startDeadlineMs: deps.startDeadlineMs,
+    });
   }
 
   get pool(): Pool {
@@ -95,35 +102,6 @@ export class VideoService {
       });
     }
     return this.status(row);
-  }
-
-  async search(
-    q: string,
-    limit: number,
-    filters: SearchFilters = {},
-  ): Promise<{ analyzer: string; model: string; offline: boolean; results: SearchHit[] }> {
-    const { analyzer, vectorStore } = this.deps;
-    const vector = await analyzer.embedQuery(q);
-    const space = { analyzer: analyzer.name, model: analyzer.model, dim: vector.length };
-    const filtered = Object.values(filters).some((v) => v !== undefined);
-    // Over-fetch: points whose row is not ready (mid-index, failed) or fails a filter are dropped below.
-    const hits = await vectorStore.search(space, vector, filtered ? Math.max(limit * 10, 100) : limit * 2);
-    const rows = new Map((await this.videos.getReady(hits.map((h) => h.id))).map((r) => [r.id, r]));
-    const results = hits
-      .filter((h) => rows.has(h.id) && matchesFilters(rows.get(h.id) as VideoRow, filters))
-      .slice(0, limit)
-      .map((h) => {
-        const r = rows.get(h.id) as VideoRow;
-        return {
-          videoId: h.id,
-          score: Math.round(h.score * 10_000) / 10_000,
-          summary: r.summary,
-          tags: r.tags,
-          thumbnailPath: r.thumbnailPath,
-          renditionPath: r.renditionPath,
-        };
-      });
-    return { analyzer: analyzer.name, model: analyzer.model, offline: analyzer.offline, results };
   }
 
   private async status(row: VideoRow): Promise<VideoStatus> {
@@ -212,19 +190,6 @@ export class VideoService {
     }
     return { kind: 'file', path: real };
   }
-}
-
-function matchesFilters(r: VideoRow, f: SearchFilters): boolean {
-  const duration = r.durationSec ?? 0;
-  if (f.minDuration !== undefined && duration < f.minDuration) return false;
-  if (f.maxDuration !== undefined && duration > f.maxDuration) return false;
-  if (f.createdAfter && r.createdAt < f.createdAfter) return false;
-  if (f.createdBefore && r.createdAt > f.createdBefore) return false;
-  if (f.tags?.length) {
-    const have = new Set(r.tags.map((t) => t.toLowerCase()));
-    if (!f.tags.every((t) => have.has(t))) return false;
-  }
-  return true;
 }
 
 function generateVideoId(): string {

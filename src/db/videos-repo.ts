@@ -45,19 +45,24 @@ export class VideosRepo {
       [id, JSON.stringify(storedSource(source)), workflowId],
     );
     if (inserted.rows[0]) return { created: true, row: inserted.rows[0] };
-    const existing = await this.get(id);
+    // Deleted (tombstoned) rows too: the id is still taken until the deletion finishes.
+    const existing = (await this.pool.query<VideoRow>(`SELECT ${COLUMNS} FROM videos WHERE id = $1`, [id])).rows[0];
     if (!existing) throw new Error(`video ${id} vanished between insert and read`);
     return { created: false, row: existing };
   }
 
   async get(id: string): Promise<VideoRow | undefined> {
-    const { rows } = await this.pool.query<VideoRow>(`SELECT ${COLUMNS} FROM videos WHERE id = $1`, [id]);
+    const { rows } = await this.pool.query<VideoRow>(`SELECT ${COLUMNS} FROM videos WHERE id = $1 AND deleted_at IS NULL`, [id]);
     return rows[0];
   }
 
   async getReady(ids: string[]): Promise<VideoRow[]> {
     if (ids.length === 0) return [];
-    const { rows } = await this.pool.query<VideoRow>(`SELECT ${COLUMNS} FROM videos WHERE id = ANY($1) AND status = 'ready'`, [ids]);
+    const { rows } = await this.pool.query<VideoRow>(
+      `SELECT ${COLUMNS} FROM videos WHERE id = ANY($1) AND status = 'ready'
+       AND searchable_at IS NOT NULL AND deleted_at IS NULL`,
+      [ids],
+    );
     return rows;
   }
 
@@ -78,7 +83,7 @@ export class VideosRepo {
        ON CONFLICT (id) DO UPDATE SET status = 'ready', rendition_path = $4, thumbnail_path = $5,
          duration_sec = $6, width = $7, height = $8, summary = $9, tags = $10, analyzer = $11, model = $12,
          dim = $13, offline_analysis = $14, vector_collection = $15, error_type = NULL, error_message = NULL,
-         failed_step = NULL, updated_at = now()`,
+         failed_step = NULL, searchable_at = now(), updated_at = now()`,
       [
         video.id,
         JSON.stringify(storedSource(video.source)),

@@ -1,16 +1,43 @@
 // DB-bound: writes PostgreSQL and the vector store on the `index` queue.
 // (Named indexer.ts, not index.ts, which would read as the folder's entry.)
+import path from 'node:path';
 import { createVectorStore } from '../adapters/vector-store';
 import { createIndexerActivities } from '../activities/indexer';
+import { PgAdvisoryLock } from '../db/advisory-lock';
 import { createPool } from '../db/database';
+import { VideosRepo } from '../db/videos-repo';
+import { createLogger } from '../logging';
+import { taskQueues } from '../queues';
+import { connectClient } from '../temporal/connection';
+import { ensureReconcileSchedule } from '../temporal/reconcile-schedule';
 import { runWorkerProcess } from './run-worker';
 
 runWorkerProcess('index', async (config) => {
-  const pool = createPool(config.databaseUrl, config.workers.indexConcurrency + 1);
-  const vectorStore = await createVectorStore(config);
+  // +2: the advisory-lock holder needs its own connection next to the activities' queries.
+  const pool = createPool(config.databaseUrl, config.workers.indexConcurrency + 2);
+  // Every index worker writes LanceDB under a PostgreSQL advisory lock per table, so two
+  // index processes never both insert a new id.
+  const vectorStore = await createVectorStore({ ...config, lock: new PgAdvisoryLock(pool) });
+  // The reconciler's schedule is created here, not in the API: its work runs on this queue,
+  // with this process's data dir and store, and every deployment runs an index worker while
+  // the API may be replaced (CLI) or scaled out. Idempotent across several index workers.
+  const log = createLogger('worker:index', config.logLevel);
+  const client = await connectClient();
+  const { scheduleId, created } = await ensureReconcileSchedule(client, config, taskQueues(config.queuePrefix));
+  log.info({ scheduleId, created, intervalMs: config.reconcile.intervalMs }, 'reconcile schedule ensured');
+  await client.connection.close();
   return {
     options: {
-      activities: createIndexerActivities({ pool, vectorStore }),
+      activities: createIndexerActivities({
+        pool,
+        videos: new VideosRepo(pool),
+        vectorStore,
+        dirs: { mediaDir: config.mediaDir, artifactsDir: config.artifactsDir, tmpDir: config.tmpDir, ingestDir: config.ingestDir },
+        hooks:
+          config.index.testStallAfterCommit.length > 0
+            ? { stallAfterCommit: config.index.testStallAfterCommit, markerDir: path.join(config.dataDir, 'test-markers') }
+            : undefined,
+      }),
       maxConcurrentActivityTaskExecutions: config.workers.indexConcurrency,
     },
     // Readiness (issue 19): this worker is only useful while both stores answer.

@@ -161,3 +161,48 @@ export interface HeartbeatProgress {
   /** Checkpoint of a segmented transcode: segments [0, done) are finished and durable. */
   segment?: { done: number; count: number };
 }
+
+/** Issue 17: the reconciler (workflow `reconcileIndex`, started by a Temporal Schedule). */
+export interface ReconcileInput {
+  queues: TaskQueues;
+  pageSize: number;
+  /** Pages per run; beyond it the workflow continues as new, so history stays small. */
+  maxPagesPerRun: number;
+  /** Rows untouched for this long are checked against Temporal for a run that ended. */
+  staleAfterMs: number;
+  retention: { tmpMs: number; deadLetterInputMs: number };
+  /** Schedule whose note shows the last counts (absent when started by hand). */
+  scheduleId?: string;
+  /** Where a continued run picks up, and what the earlier runs of this pass counted. */
+  cursor?: ReconcileCursor;
+  totals?: ReconcileCounts;
+}
+
+export type ReconcileCursor = { phase: 'rows'; afterId?: string } | { phase: 'points'; spaceIndex: number; cursor?: string };
+
+export interface ReconcileCounts {
+  rowsChecked: number;
+  pointsChecked: number;
+  missingPointsRepaired: number;
+  stalePayloadsRepaired: number;
+  orphanPointsRemoved: number;
+  staleRowsFailed: number;
+  unrepairable: number;
+  tmpEntriesRemoved: number;
+  deadLetterInputsRemoved: number;
+  annIndexActions: number;
+}
+
+/** Issue 17: DELETE /videos/:id runs this saga (workflow `deleteVideo`). */
+export interface DeleteVideoInput {
+  videoId: string;
+  queues: TaskQueues;
+}
+
+export interface DeleteVideoResult {
+  videoId: string;
+  existed: boolean;
+  cancelledRun: boolean;
+  filesRemoved: number;
+  pointsRemoved: number;
+}

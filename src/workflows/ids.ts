@@ -4,3 +4,8 @@ export const VIDEO_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 export function workflowIdFor(videoId: string): string {
   return `video-${videoId}`;
 }
+
+/** The deletion saga of a video (issue 17): a second DELETE attaches to or repeats the same one. */
+export function deletionWorkflowIdFor(videoId: string): string {
+  return `delete-video-${videoId}`;
+}

@@ -23,6 +23,8 @@ import type {
   AnalysisInputs,
   AnalyzeInput,
   AnalyzeOutput,
+  IndexInput,
+  IndexOutput,
   PipelineState,
   PipelineStep,
   StepRecord,
@@ -31,6 +33,7 @@ import type {
   TranscodeOutput,
   VideoSource,
 } from './contracts';
+import { runIndexSaga } from './index-saga';
 import { refreshSourceUrlSignal, statusQuery } from './messages';
 
 /** Issue 18: signed upload URLs and refreshable external URLs (old histories replay the unpatched path). */
@@ -126,7 +129,7 @@ export async function processVideo(input: ProcessVideoInput): Promise<ProcessVid
       later = why.type === ErrorType.AiDeferred ? reanalyzeDelays(why) : [];
     }
     state.analysis = analysis;
-    state.index = await step('index', queues.index, () => indexer.indexVideo({ videoId, source: input.source, media: mediaOut, analysis }));
+    state.index = await step('index', queues.index, () => indexStep({ videoId, source: input.source, media: mediaOut, analysis }));
     state.step = 'done';
     for (const delayMs of later) {
       // Jittered (workflow Math.random is seeded and replays identically): videos degraded by the
@@ -134,7 +137,7 @@ export async function processVideo(input: ProcessVideoInput): Promise<ProcessVid
       await sleep(Math.round(delayMs * (1 + Math.random() / 2)));
       try {
         const full = await aiResilient.analyze({ ...analyzeInput, degradable: true });
-        const index = await indexer.indexVideo({ videoId, source: input.source, media: mediaOut, analysis: full });
+        const index = await indexStep({ videoId, source: input.source, media: mediaOut, analysis: full });
         state.analysis = full;
         state.index = index;
         state.analysisState = 'complete';
@@ -150,6 +153,14 @@ export async function processVideo(input: ProcessVideoInput): Promise<ProcessVid
       }
     }
     return { videoId, media: mediaOut, analysis: state.analysis, index: state.index };
+  }
+
+  /**
+   * Issue 17: the index step is a saga (row → point → searchable, compensated when the vector
+   * store fails for good). Runs recorded before it replay the single indexVideo activity.
+   */
+  function indexStep(indexInput: IndexInput): Promise<IndexOutput> {
+    return patched('biblio-17-saga') ? runIndexSaga(queues.index, indexInput) : indexer.indexVideo(indexInput);
   }
 
   // Signing a GET URL is a local computation with the worker's credentials: a local activity on the pipeline worker.
@@ -227,7 +238,8 @@ export async function processVideo(input: ProcessVideoInput): Promise<ProcessVid
     }
     state.analysis = await step('analyze', queues.ai, () => ai.analyze(analyzeInput));
     const analysis = state.analysis;
-    state.index = await step('index', queues.index, () => indexer.indexVideo({ videoId, source: input.source, media: mediaOut, analysis }));
+    const indexInput = { videoId, source: input.source, media: mediaOut, analysis };
+    state.index = await step('index', queues.index, () => indexStep(indexInput));
     state.step = 'done';
     return { videoId, media: mediaOut, analysis, index: state.index };
   } catch (err) {

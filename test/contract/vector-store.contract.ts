@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { VectorHit, VectorSpace, VectorStore } from '../../src/adapters/vector-store/port';
+import { collectionName, type VectorHit, type VectorSpace, type VectorStore } from '../../src/adapters/vector-store/port';
 
 export interface ContractOptions {
   /** Drops the spaces the suite wrote to, for backends that outlive the test run. */
@@ -193,6 +193,48 @@ export function vectorStoreContract(name: string, open: () => Promise<VectorStor
       } finally {
         await other.close();
       }
+    });
+
+    test('fetch returns the existing points among the ids, with payload, and nothing for unknown ids or spaces', async () => {
+      const space = freshSpace();
+      await store.upsert(space, [
+        { id: 'a', vector: axis(0), payload: { n: 1 } },
+        { id: 'b', vector: axis(1), payload: { n: 2 } },
+      ]);
+      const got = await store.fetch(space, ['b', 'nope', 'a']);
+      expect(got.sort((x, y) => x.id.localeCompare(y.id))).toEqual([
+        { id: 'a', payload: { n: 1 } },
+        { id: 'b', payload: { n: 2 } },
+      ]);
+      expect(await store.fetch(freshSpace(), ['a'])).toEqual([]);
+    });
+
+    test('scan pages through every point exactly once', async () => {
+      const space = freshSpace();
+      const ids = Array.from({ length: 23 }, (_, i) => `s${String(i).padStart(2, '0')}`);
+      await store.upsert(
+        space,
+        ids.map((id, i) => ({ id, vector: axis(i % DIM), payload: { id } })),
+      );
+      const seen: string[] = [];
+      let cursor: string | undefined;
+      let pages = 0;
+      do {
+        const page = await store.scan(space, { cursor, limit: 5 });
+        expect(page.points.length).toBeLessThanOrEqual(5);
+        seen.push(...page.points.map((p) => p.id));
+        cursor = page.next;
+        pages++;
+      } while (cursor !== undefined && pages < 20);
+      expect(seen.sort()).toEqual(ids);
+      expect((await store.scan(freshSpace(), { limit: 5 })).points).toEqual([]);
+    });
+
+    test('listSpaces names every written space so a collection maps back to its space', async () => {
+      const space = freshSpace();
+      await store.upsert(space, [{ id: 'x', vector: axis(0), payload: {} }]);
+      const names = (await store.listSpaces()).map(collectionName);
+      expect(names).toContain(collectionName(space));
     });
   });
 }

@@ -44,6 +44,8 @@ export async function startApi(o: {
   ssrfAllow?: string[];
   storage?: ObjectStorage;
   sourceRefreshDeadlineMs?: number;
+  /** How long DELETE waits for the deletion saga before answering 202. */
+  deleteWaitMs?: number;
 }): Promise<TestApi> {
   const vectorStore = await LanceDbVectorStore.open(`${o.dataDir}/lancedb`);
   // Same key as the workers started with BIBLIO_DATA_DIR=dataDir: URLs in history are encrypted.
@@ -72,6 +74,7 @@ export async function startApi(o: {
     storage,
     ssrf,
     sourceRefreshDeadlineMs: o.sourceRefreshDeadlineMs,
+    deleteWaitMs: o.deleteWaitMs,
   });
   const deadLetters = new DeadLetterService({
     client,

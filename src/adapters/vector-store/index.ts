@@ -1,6 +1,7 @@
 import type { QdrantConfig } from '../../config';
+import { FaultInjectingVectorStore } from './fault-injecting-store';
 import { LanceDbVectorStore } from './lancedb-store';
-import type { VectorStore } from './port';
+import type { VectorStore, WriteLock } from './port';
 import { QdrantVectorStore } from './qdrant-store';
 
 export * from './port';
@@ -8,7 +9,15 @@ export { LanceDbVectorStore } from './lancedb-store';
 export { QdrantVectorStore } from './qdrant-store';
 
 /** Qdrant when configured (production), otherwise the embedded LanceDB needing no server. */
-export async function createVectorStore(cfg: { vectorDir: string; qdrant?: QdrantConfig }): Promise<VectorStore> {
-  if (cfg.qdrant) return new QdrantVectorStore(cfg.qdrant);
-  return LanceDbVectorStore.open(cfg.vectorDir);
+export async function createVectorStore(cfg: {
+  vectorDir: string;
+  qdrant?: QdrantConfig;
+  /** Cross-process write lock for LanceDB (index workers pass PgAdvisoryLock). */
+  lock?: WriteLock;
+  index?: { annThreshold: number; testFaultFile?: string };
+}): Promise<VectorStore> {
+  const store: VectorStore = cfg.qdrant
+    ? new QdrantVectorStore(cfg.qdrant)
+    : await LanceDbVectorStore.open(cfg.vectorDir, { lock: cfg.lock, annThreshold: cfg.index?.annThreshold });
+  return cfg.index?.testFaultFile ? new FaultInjectingVectorStore(store, cfg.index.testFaultFile) : store;
 }

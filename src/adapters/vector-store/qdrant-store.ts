@@ -1,7 +1,17 @@
 import { createHash } from 'node:crypto';
 import { QdrantClient } from '@qdrant/js-client-rest';
 import type { QdrantConfig } from '../../config';
-import { collectionName, type VectorHit, type VectorPoint, type VectorSpace, type VectorStore } from './port';
+import {
+  assertDim,
+  collectionName,
+  spaceOfCollection,
+  type ScanPage,
+  type StoredPoint,
+  type VectorHit,
+  type VectorPoint,
+  type VectorSpace,
+  type VectorStore,
+} from './port';
 
 /** Payload key holding the caller's id: Qdrant point ids must be UUIDs or unsigned ints. */
 export const ORIGINAL_ID_KEY = '_id';
@@ -74,6 +84,38 @@ export class QdrantVectorStore implements VectorStore {
     }
   }
 
+  async fetch(space: VectorSpace, ids: string[]): Promise<StoredPoint[]> {
+    if (ids.length === 0) return [];
+    try {
+      const points = await this.client.retrieve(collectionName(space), { ids: ids.map(pointId), with_payload: true, with_vector: false });
+      return points.map((p) => toStored(p));
+    } catch (err) {
+      if (statusOf(err) === 404) return [];
+      throw err;
+    }
+  }
+
+  async scan(space: VectorSpace, page: { cursor?: string; limit: number }): Promise<ScanPage> {
+    try {
+      const res = await this.client.scroll(collectionName(space), {
+        limit: page.limit,
+        offset: page.cursor,
+        with_payload: true,
+        with_vector: false,
+      });
+      const next = res.next_page_offset;
+      return { points: res.points.map((p) => toStored(p)), next: next === null || next === undefined ? undefined : String(next) };
+    } catch (err) {
+      if (statusOf(err) === 404) return { points: [] };
+      throw err;
+    }
+  }
+
+  async listSpaces(): Promise<VectorSpace[]> {
+    const { collections } = await this.client.getCollections();
+    return collections.map((c) => spaceOfCollection(c.name)).filter((s): s is VectorSpace => s !== undefined);
+  }
+
   async close(): Promise<void> {
     // The client exposes no way to close its pooled HTTP connections; idle ones expire
     // after its keep-alive timeout (10 s).
@@ -117,12 +159,6 @@ export function pointId(id: string): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
 }
 
-function assertDim(space: VectorSpace, vector: number[], what: string): void {
-  if (vector.length !== space.dim) {
-    throw new Error(`${what} has ${vector.length} dimensions but space ${collectionName(space)} expects ${space.dim}`);
-  }
-}
-
 interface ScoredPointLike {
   id: string | number;
   score: number;
@@ -134,6 +170,11 @@ function toHit(point: ScoredPointLike): VectorHit {
   // Points written by this adapter always carry the original id; fall back for any other.
   const id = typeof original === 'string' ? original : String(point.id);
   return { id, score: point.score, payload };
+}
+
+function toStored(point: { id: string | number; payload?: Record<string, unknown> | null }): StoredPoint {
+  const { id, payload } = toHit({ id: point.id, score: 0, payload: point.payload });
+  return { id, payload };
 }
 
 /** HTTP status of a client error (the client throws ApiError, which carries `status`). */

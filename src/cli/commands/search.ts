@@ -22,10 +22,10 @@ export function registerSearch(program: Command): void {
     .option('--max-duration <seconds>', 'longest duration')
     .option('--created-after <iso date>', 'created at or after')
     .option('--created-before <iso date>', 'created before')
-    .option('--cursor <cursor>', 'next page of a previous search')
+    .option('--offset <n>', 'skip this many results (the next page: the nextOffset of the previous answer)')
     .action(
       action(async (words: string[], o: Record<string, string | undefined>, cmd: Command) => {
-        const res = await client(cmd).get<{ results: SearchHit[]; nextCursor?: string | null }>(
+        const res = await client(cmd).get<{ results: SearchHit[]; nextOffset?: number | null }>(
           `/search${query({
             q: words.join(' '),
             limit: o.limit,
@@ -35,14 +35,14 @@ export function registerSearch(program: Command): void {
             maxDuration: o.maxDuration,
             createdAfter: o.createdAfter,
             createdBefore: o.createdBefore,
-            cursor: o.cursor,
+            offset: o.offset,
           })}`,
         );
         print(cmd, res, () => {
           if (res.results.length === 0) return 'no matches';
           const rows = [['SCORE', 'ID', 'TAGS', 'SUMMARY']];
           for (const h of res.results) rows.push([h.score.toFixed(3), h.videoId, h.tags.join(','), h.summary ?? '']);
-          return table(rows) + (res.nextCursor ? `\nmore: --cursor ${res.nextCursor}` : '');
+          return table(rows) + (res.nextOffset != null ? `\nmore: --offset ${res.nextOffset}` : '');
         });
       }),
     );

@@ -1,0 +1,257 @@
+import { Context } from '@temporalio/activity';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import { readdir, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { collectionName, type VectorSpace, type VectorStore } from '../../adapters/vector-store/port';
+import { readEmbeddingArtifact } from '../../artifacts/embedding-artifact';
+import type { IndexRowState, VideoIndexRepo } from '../../db/video-index-repo';
+import type { VideosRepo } from '../../db/videos-repo';
+import { ErrorType, failure } from '../../errors';
+import type { ReconcileCounts } from '../../workflows/contracts';
+
+export interface ReconcileDeps {
+  vectorStore: VectorStore;
+  videos: VideosRepo;
+  index: VideoIndexRepo;
+  dirs: { mediaDir: string; artifactsDir: string; tmpDir: string; ingestDir: string };
+}
+
+export function emptyCounts(): ReconcileCounts {
+  return {
+    rowsChecked: 0,
+    pointsChecked: 0,
+    missingPointsRepaired: 0,
+    stalePayloadsRepaired: 0,
+    orphanPointsRemoved: 0,
+    staleRowsFailed: 0,
+    unrepairable: 0,
+    tmpEntriesRemoved: 0,
+    deadLetterInputsRemoved: 0,
+    annIndexActions: 0,
+  };
+}
+
+/** Run states after which nothing will update the row any more. */
+const ENDED = new Set(['FAILED', 'CANCELLED', 'CANCELED', 'TERMINATED', 'TIMED_OUT']);
+
+function spaceOfRow(r: IndexRowState): VectorSpace | undefined {
+  return r.analyzer && r.model && r.dim ? { analyzer: r.analyzer, model: r.model, dim: r.dim } : undefined;
+}
+
+function sameTags(a: unknown, b: string[]): boolean {
+  return Array.isArray(a) && a.length === b.length && a.every((t, i) => t === b[i]);
+}
+
+/**
+ * The reconciler's activities (workflow reconcileIndex): each does a bounded page of work
+ * and returns what it found and fixed, so the workflow can sum, log and continue-as-new.
+ */
+export function createReconcileActivities(deps: ReconcileDeps) {
+  const store = deps.vectorStore;
+
+  async function storeCall<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw failure(ErrorType.VectorStoreUnavailable, `${store.backend} ${what} failed: ${(err as Error).message}`);
+    }
+  }
+
+  /** Re-writes a point from the embedding artifact; false when the artifact is gone. */
+  async function rewritePoint(r: IndexRowState, space: VectorSpace): Promise<boolean> {
+    if (!r.embeddingPath) return false;
+    const artifact = await readEmbeddingArtifact(r.embeddingPath).catch(() => undefined);
+    if (!artifact || artifact.vector.length !== space.dim) return false;
+    await storeCall('upsert', () =>
+      store.upsert(space, [{ id: r.id, vector: artifact.vector, payload: { videoId: r.id, summary: r.summary, tags: r.tags } }]),
+    );
+    return true;
+  }
+
+  return {
+    /**
+     * One page of rows: a searchable row must have its point with the row's payload (missing
+     * or stale → re-written from the embedding artifact; impossible → the row stops being
+     * searchable); a row still queued whose run has ended is marked failed (RunEnded).
+     */
+    async reconcileRows(input: {
+      afterId?: string;
+      limit: number;
+      staleAfterMs: number;
+    }): Promise<{ counts: ReconcileCounts; next?: string }> {
+      const ctx = Context.current();
+      const counts = emptyCounts();
+      const rows = await deps.index.page(input.afterId, input.limit);
+      counts.rowsChecked = rows.length;
+
+      const searchable = rows.filter((r) => r.searchable && !r.deleted && r.status === 'ready');
+      const bySpace = new Map<string, { space: VectorSpace; rows: IndexRowState[] }>();
+      for (const r of searchable) {
+        const space = spaceOfRow(r);
+        if (!space) continue;
+        const key = collectionName(space);
+        const group = bySpace.get(key) ?? { space, rows: [] };
+        group.rows.push(r);
+        bySpace.set(key, group);
+      }
+      for (const { space, rows: group } of bySpace.values()) {
+        const points = new Map(
+          (
+            await storeCall('fetch', () =>
+              store.fetch(
+                space,
+                group.map((r) => r.id),
+              ),
+            )
+          ).map((p) => [p.id, p]),
+        );
+        for (const r of group) {
+          const p = points.get(r.id);
+          const stale = p !== undefined && (p.payload.summary !== r.summary || !sameTags(p.payload.tags, r.tags));
+          if (p && !stale) continue;
+          if (await rewritePoint(r, space)) {
+            if (p) counts.stalePayloadsRepaired++;
+            else counts.missingPointsRepaired++;
+            ctx.log.info('reconciler repaired a point', { videoId: r.id, problem: p ? 'stale payload' : 'missing point' });
+          } else if (!p) {
+            // Never searchable in one store and missing in the other: hide it until re-indexed.
+            await deps.index.unmarkIndexed(
+              r.id,
+              ErrorType.VectorStoreUnavailable,
+              'vector point missing and its embedding artifact is gone; re-run the video',
+            );
+            counts.unrepairable++;
+          }
+        }
+        ctx.heartbeat();
+      }
+
+      const cutoff = Date.now() - input.staleAfterMs;
+      const unfinished = rows.filter((r) => !r.deleted && r.status !== 'failed' && !r.searchable && r.updatedAt.getTime() <= cutoff);
+      for (const r of unfinished) {
+        let runStatus: string;
+        try {
+          runStatus = (await ctx.client.workflow.getHandle(r.workflowId).describe()).status.name;
+        } catch (err) {
+          // Never started (the API restarts a queued row on the next POST) or long forgotten.
+          if (err instanceof WorkflowNotFoundError) continue;
+          throw err;
+        }
+        if (!ENDED.has(runStatus)) continue;
+        await deps.videos.markFailed(
+          { id: r.id, source: r.source, workflowId: r.workflowId },
+          r.embeddingPath ? 'index' : 'queued',
+          ErrorType.RunEnded,
+          `the run ended ${runStatus} without updating the video; POST it again under a new id or replay it`,
+        );
+        const space = spaceOfRow(r);
+        if (space) await storeCall('delete', () => store.delete(space, [r.id]));
+        counts.staleRowsFailed++;
+        ctx.log.info('reconciler failed a stale row', { videoId: r.id, runStatus });
+      }
+      const last = rows[rows.length - 1];
+      return { counts, next: rows.length === input.limit && last ? last.id : undefined };
+    },
+
+    async listVectorSpaces(): Promise<VectorSpace[]> {
+      return storeCall('listSpaces', () => store.listSpaces());
+    },
+
+    /** One page of points of one space: a point whose row is gone, deleted or failed is an orphan. */
+    async reconcilePoints(input: {
+      space: VectorSpace;
+      cursor?: string;
+      limit: number;
+    }): Promise<{ counts: ReconcileCounts; next?: string }> {
+      const counts = emptyCounts();
+      const page = await storeCall('scan', () => store.scan(input.space, { cursor: input.cursor, limit: input.limit }));
+      counts.pointsChecked = page.points.length;
+      const rows = await deps.index.states(page.points.map((p) => p.id));
+      const orphans = page.points
+        .map((p) => p.id)
+        .filter((id) => {
+          const r = rows.get(id);
+          return !r || r.deleted || r.status === 'failed';
+        });
+      if (orphans.length > 0) {
+        await storeCall('delete', () => store.delete(input.space, orphans));
+        counts.orphanPointsRemoved = orphans.length;
+        Context.current().log.info('reconciler removed orphan points', {
+          collection: collectionName(input.space),
+          ids: orphans.slice(0, 20),
+        });
+      }
+      return { counts, next: page.next };
+    },
+
+    /** Builds the ANN index of large spaces and keeps it current (LanceDB; a no-op for Qdrant). */
+    async maintainVectorIndexes(): Promise<{ counts: ReconcileCounts; reports: unknown[] }> {
+      const counts = emptyCounts();
+      const reports: unknown[] = [];
+      if (!store.maintain) return { counts, reports };
+      const spaces = await storeCall('listSpaces', () => store.listSpaces());
+      for (const space of spaces) {
+        const report = await storeCall('maintain', () => store.maintain!(space));
+        reports.push(report);
+        if (report && typeof report === 'object' && (report as { action?: string }).action !== 'none') counts.annIndexActions++;
+      }
+      return { counts, reports };
+    },
+
+    /**
+     * Retention: work dirs in tmp older than `tmpMs` (a crashed attempt's leftovers), and for
+     * videos failed longer than `deadLetterInputMs`, their input file (if in the ingest dir
+     * and used by no other live video) and their derived files.
+     */
+    async enforceRetention(input: { tmpMs: number; deadLetterInputMs: number; limit: number }): Promise<{ counts: ReconcileCounts }> {
+      const counts = emptyCounts();
+      const { tmpDir, ingestDir, mediaDir, artifactsDir } = deps.dirs;
+      const now = Date.now();
+      for (const name of await readdir(tmpDir).catch(() => [] as string[])) {
+        const full = path.join(tmpDir, name);
+        const st = await stat(full).catch(() => undefined);
+        if (st && now - st.mtimeMs > input.tmpMs) {
+          await rm(full, { recursive: true, force: true });
+          counts.tmpEntriesRemoved++;
+        }
+      }
+      const expired = await deps.index.failedBefore(new Date(now - input.deadLetterInputMs), input.limit);
+      const ingestRoot = path.resolve(ingestDir) + path.sep;
+      for (const r of expired) {
+        let removed = false;
+        if (r.source.kind === 'file' && path.resolve(r.source.path).startsWith(ingestRoot)) {
+          if ((await deps.index.liveUsersOfPath(r.source.path, r.id)) === 0) {
+            removed = await rm(r.source.path).then(
+              () => true,
+              () => false,
+            );
+          }
+        }
+        for (const dir of [path.join(mediaDir, r.id), path.join(artifactsDir, r.id)]) {
+          const st = await stat(dir).catch(() => undefined);
+          if (st) {
+            await rm(dir, { recursive: true, force: true });
+            removed = true;
+          }
+        }
+        if (removed) counts.deadLetterInputsRemoved++;
+      }
+      return { counts };
+    },
+
+    /** Shows the last pass's counts in the schedule's note (Web UI and `temporal schedule describe`). */
+    async publishReconcileReport(input: { scheduleId: string; counts: ReconcileCounts; finishedAt: string }): Promise<void> {
+      const c = input.counts;
+      const note =
+        `last reconcile ${input.finishedAt}: rows ${c.rowsChecked}, points ${c.pointsChecked}, ` +
+        `missing points repaired ${c.missingPointsRepaired}, stale payloads ${c.stalePayloadsRepaired}, ` +
+        `orphans removed ${c.orphanPointsRemoved}, stale rows failed ${c.staleRowsFailed}, unrepairable ${c.unrepairable}, ` +
+        `tmp removed ${c.tmpEntriesRemoved}, dead-letter inputs removed ${c.deadLetterInputsRemoved}, ann ${c.annIndexActions}`;
+      const handle = Context.current().client.schedule.getHandle(input.scheduleId);
+      await handle.update((prev) => ({ ...prev, state: { ...prev.state, note } }));
+      Context.current().log.info('reconcile report', { ...c });
+    },
+  };
+}
+
+export type ReconcileActivities = ReturnType<typeof createReconcileActivities>;

@@ -1,0 +1,189 @@
+import { Context } from '@temporalio/activity';
+import type { Pool } from 'pg';
+import { collectionName, type VectorSpace, type VectorStore } from '../../adapters/vector-store/port';
+import { readEmbeddingArtifact } from '../../artifacts/embedding-artifact';
+import { inputHash, type StepResultsRepo } from '../../db/step-results-repo';
+import type { UsageLedgerRepo } from '../../db/usage-ledger-repo';
+import type { VideoIndexRepo } from '../../db/video-index-repo';
+import { ErrorType, failure } from '../../errors';
+import { workflowIdFor } from '../../workflows/ids';
+import type { IndexInput, IndexOutput } from '../../workflows/contracts';
+import { stallAfterCommit } from './test-hooks';
+
+export interface IndexSagaDeps {
+  pool: Pool;
+  vectorStore: VectorStore;
+  index: VideoIndexRepo;
+  stepResults: StepResultsRepo;
+  ledger: UsageLedgerRepo;
+  hooks?: { stallAfterCommit: string[]; markerDir: string };
+}
+
+export interface IndexRowOutput {
+  collection: string;
+  /** False when the video was deleted meanwhile: the saga then writes nothing more. */
+  written: boolean;
+  charged: { kind: string; quantity: number }[];
+}
+
+export interface CompensateIndexInput {
+  videoId: string;
+  space: VectorSpace;
+  errorType: string;
+  message: string;
+}
+
+export function spaceOf(input: IndexInput): VectorSpace {
+  return { analyzer: input.analysis.analyzer, model: input.analysis.model, dim: input.analysis.dim };
+}
+
+/** Heartbeats while `work` runs, so a long lock wait is not mistaken for a dead worker. */
+async function withHeartbeat<T>(work: Promise<T>): Promise<T> {
+  const ctx = Context.current();
+  ctx.heartbeat();
+  const timer = setInterval(() => ctx.heartbeat(), 1_000);
+  try {
+    return await work;
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+/**
+ * The index step as a saga (issue 17): (1) the main-DB row, not yet searchable, with the
+ * usage charges, in one transaction; (2) the vector point; (3) searchable. The workflow
+ * runs the compensation when (2) fails for good. Every step is idempotent: upserts,
+ * a ledger with a unique key, and step_results for a redelivered step 1 or 3.
+ */
+export function createIndexSagaActivities(deps: IndexSagaDeps) {
+  async function writeRow(input: IndexInput): Promise<IndexRowOutput> {
+    const hash = inputHash(input);
+    const done = await deps.stepResults.get<IndexRowOutput>(input.videoId, 'index.row', hash);
+    if (done) return done;
+    const collection = collectionName(spaceOf(input));
+    const video = { id: input.videoId, source: input.source, workflowId: workflowIdFor(input.videoId) };
+    const client = await deps.pool.connect().catch((err: Error) => {
+      throw failure(ErrorType.DatabaseUnavailable, `could not reach the main DB for video ${input.videoId}: ${err.message}`);
+    });
+    let out: IndexRowOutput;
+    try {
+      await client.query('BEGIN');
+      const written = await deps.index.writeIndexRow(client, video, input.media, input.analysis, collection);
+      const charged: IndexRowOutput['charged'] = [];
+      if (written) {
+        // Charged with the row, in one transaction, under the ledger's unique key: exactly once.
+        const seconds = input.media.rendition.durationSec;
+        if (await deps.ledger.charge(client, { videoId: input.videoId, step: 'transcode', kind: 'encoded_seconds', quantity: seconds })) {
+          charged.push({ kind: 'encoded_seconds', quantity: seconds });
+        }
+        const usage = input.analysis.usage;
+        if (usage) {
+          const tokens = usage.inputTokens + usage.outputTokens;
+          const details = { ...usage, model: input.analysis.model };
+          if (await deps.ledger.charge(client, { videoId: input.videoId, step: 'analyze', kind: 'ai_tokens', quantity: tokens, details })) {
+            charged.push({ kind: 'ai_tokens', quantity: tokens });
+          }
+        }
+      }
+      out = { collection, written, charged };
+      await deps.stepResults.put(client, input.videoId, 'index.row', hash, out);
+      await client.query('COMMIT');
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw failure(ErrorType.DatabaseUnavailable, `could not record video ${input.videoId}: ${(err as Error).message}`);
+    } finally {
+      client.release();
+    }
+    return out;
+  }
+
+  async function upsertPoint(input: IndexInput): Promise<void> {
+    const state = await deps.index.state(input.videoId);
+    // A video deleted meanwhile gets no point (the deletion saga may already have run).
+    if (state?.deleted) return;
+    const artifact = await readEmbeddingArtifact(input.analysis.embeddingPath);
+    try {
+      await withHeartbeat(
+        deps.vectorStore.upsert(spaceOf(input), [
+          {
+            id: input.videoId,
+            vector: artifact.vector,
+            payload: { videoId: input.videoId, summary: input.analysis.summary, tags: input.analysis.tags },
+          },
+        ]),
+      );
+    } catch (err) {
+      throw failure(ErrorType.VectorStoreUnavailable, `${deps.vectorStore.backend} write failed: ${(err as Error).message}`);
+    }
+  }
+
+  async function makeSearchable(videoId: string, collection: string): Promise<IndexOutput> {
+    const hash = inputHash({ videoId, collection });
+    const done = await deps.stepResults.get<IndexOutput>(videoId, 'index.searchable', hash);
+    if (done) return done;
+    try {
+      await deps.index.markSearchable(videoId);
+      const out = { collection, indexedAt: new Date().toISOString() };
+      await deps.stepResults.put(deps.pool, videoId, 'index.searchable', hash, out);
+      return out;
+    } catch (err) {
+      throw failure(ErrorType.DatabaseUnavailable, `could not mark video ${videoId} searchable: ${(err as Error).message}`);
+    }
+  }
+
+  return {
+    /** Saga step 1: the row (not yet searchable) and the usage charges, in one transaction. */
+    async writeIndexRow(input: IndexInput): Promise<IndexRowOutput> {
+      Context.current().heartbeat();
+      const out = await writeRow(input);
+      await stallAfterCommit(deps.hooks, 'writeIndexRow', input.videoId);
+      return out;
+    },
+
+    /** Saga step 2: the vector point (an upsert by the video id: a retry leaves one point). */
+    async upsertVector(input: IndexInput): Promise<void> {
+      await upsertPoint(input);
+      await stallAfterCommit(deps.hooks, 'upsertVector', input.videoId);
+    },
+
+    /** Saga step 3: both stores hold the video; search may show it. */
+    async markSearchable(input: { videoId: string; collection: string }): Promise<IndexOutput> {
+      const out = await makeSearchable(input.videoId, input.collection);
+      Context.current().log.info('indexed', {
+        videoId: input.videoId,
+        collection: input.collection,
+        vectorStore: deps.vectorStore.backend,
+      });
+      return out;
+    },
+
+    /**
+     * Compensation when the vector write failed for good: the row stops being searchable
+     * and says why; a point that landed anyway is removed if the store answers (otherwise the
+     * reconciler removes it: a point of a failed row is an orphan).
+     */
+    async compensateIndex(input: CompensateIndexInput): Promise<{ pointRemoved: boolean }> {
+      await deps.index.unmarkIndexed(input.videoId, input.errorType, input.message);
+      await deps.stepResults.forget(input.videoId, ['index.row', 'index.searchable']);
+      const pointRemoved = await deps.vectorStore.delete(input.space, [input.videoId]).then(
+        () => true,
+        () => false,
+      );
+      Context.current().log.warn('index compensated', { videoId: input.videoId, errorType: input.errorType, pointRemoved });
+      return { pointRemoved };
+    },
+
+    /**
+     * The pre-saga index step, kept for runs recorded before patch biblio-17-saga. It now
+     * writes in the saga's order inside one activity (row, point, searchable), so it cannot
+     * leave a searchable half either.
+     */
+    async indexVideo(input: IndexInput): Promise<IndexOutput> {
+      const row = await writeRow(input);
+      await upsertPoint(input);
+      return makeSearchable(input.videoId, row.collection);
+    },
+  };
+}
+
+export type IndexSagaActivities = ReturnType<typeof createIndexSagaActivities>;
