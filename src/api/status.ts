@@ -1,3 +1,4 @@
+import { stepOfActivity } from '../temporal/step-activities';
 import { WorkflowNotFoundError, type Client, type WorkflowExecutionDescription } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
@@ -51,12 +52,6 @@ export interface VideoStatus {
 
 const TEMPORAL_DEADLINE_MS = 3_000;
 
-const STEP_ACTIVITY: Partial<Record<PipelineState['step'], string>> = {
-  transcode: 'transcode',
-  analyze: 'analyze',
-  index: 'indexVideo',
-};
-
 export async function buildStatus(
   client: Client,
   row: VideoRow,
@@ -99,7 +94,7 @@ export async function buildStatus(
             ? known.step
             : rowStep);
   // describe() and the query are two calls: ignore a pending activity that belongs to another step.
-  const pending = pendingAny && (!state || STEP_ACTIVITY[step] === pendingAny.activityType) ? pendingAny : undefined;
+  const pending = pendingAny && (!state || stepOfActivity(pendingAny.activityType) === step) ? pendingAny : undefined;
 
   let waitingFor: string | null = null;
   if (!temporalReachable) {

@@ -51,7 +51,7 @@ export class StartOutboxRepo {
          start_attempts = start_attempts + 1
        WHERE id IN (
          SELECT id FROM videos
-         WHERE start_state = 'pending' AND status = 'queued'
+         WHERE start_state = 'pending' AND status = 'queued' AND deleted_at IS NULL
            AND created_at < now() - make_interval(secs => $1::double precision / 1000)
            AND (start_lease_until IS NULL OR start_lease_until < now())
          ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED)

@@ -135,10 +135,17 @@ export class VideoIndexRepo {
     return rows[0];
   }
 
-  /** Deletion's last step: the row goes (only a tombstoned one). The usage ledger stays: it is billing history. */
+  /**
+   * Deletion's last step: the row goes (only a tombstoned one), with its dead-letter entry. The usage ledger stays: it is billing history.
+   */
   async purge(id: string): Promise<boolean> {
-    const res = await this.pool.query('DELETE FROM videos WHERE id = $1 AND deleted_at IS NOT NULL', [id]);
-    return res.rowCount === 1;
+    const res = await this.pool.query(
+      `WITH gone AS (DELETE FROM videos WHERE id = $1 AND deleted_at IS NOT NULL RETURNING id),
+         dl AS (DELETE FROM dead_letters WHERE video_id IN (SELECT id FROM gone))
+       SELECT count(*)::int AS n FROM gone`,
+      [id],
+    );
+    return (res.rows[0] as { n: number }).n === 1;
   }
 
   /** Keyset page over all rows, for the reconciler. */

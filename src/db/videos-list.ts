@@ -48,7 +48,8 @@ export async function listVideos(
   o: { limit: number; status?: string; cursor?: ListCursor },
 ): Promise<{ rows: VideoListRow[]; next: ListCursor | null }> {
   const params: unknown[] = [];
-  const where: string[] = [];
+  // Deleted (tombstoned) videos are never listed, even while their deletion saga runs.
+  const where: string[] = ['deleted_at IS NULL'];
   if (o.status) {
     params.push(o.status);
     where.push(`status = $${params.length}`);
@@ -62,7 +63,7 @@ export async function listVideos(
     `SELECT id, workflow_id AS "workflowId", status, duration_sec AS "durationSec", width, height, summary, tags,
        thumbnail_path AS "thumbnailPath", rendition_path AS "renditionPath",
        error_type AS "errorType", error_message AS "errorMessage", failed_step AS "failedStep", created_at AS "createdAt"
-     FROM videos ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+     FROM videos WHERE ${where.join(' AND ')}
      ORDER BY created_at DESC, id DESC LIMIT $${params.length}`,
     params,
   );
@@ -77,7 +78,7 @@ export async function mediaPaths(
   id: string,
 ): Promise<{ renditionPath: string | null; thumbnailPath: string | null } | undefined> {
   const { rows } = await pool.query<{ renditionPath: string | null; thumbnailPath: string | null }>(
-    `SELECT rendition_path AS "renditionPath", thumbnail_path AS "thumbnailPath" FROM videos WHERE id = $1`,
+    `SELECT rendition_path AS "renditionPath", thumbnail_path AS "thumbnailPath" FROM videos WHERE id = $1 AND deleted_at IS NULL`,
     [id],
   );
   return rows[0];

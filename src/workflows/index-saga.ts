@@ -14,11 +14,12 @@ const nonRetryableErrorTypes = [...NON_RETRYABLE_ERROR_TYPES];
  */
 export async function runIndexSaga(queue: string, input: IndexInput): Promise<IndexOutput> {
   // Short heartbeat timeout: a killed index worker's task is handed on in seconds.
+  // The main-DB steps ride out an outage of ~3 minutes (2+4+8+16+30×5 s), as the index step did before.
   const db = proxyActivities<IndexerActivities>({
     taskQueue: queue,
     startToCloseTimeout: '1m',
     heartbeatTimeout: '10s',
-    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 5, nonRetryableErrorTypes },
+    retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 10, nonRetryableErrorTypes },
   });
   // "For good" = five attempts over ~15 s; then the video is dead-lettered and a replay retries it.
   const vectors = proxyActivities<IndexerActivities>({

@@ -9,7 +9,7 @@ import { describeIssues, videoIdSchema } from '../schemas';
  * delete — so a second DELETE is a no-op.
  */
 export function registerVideoDeleteRoutes(app: FastifyInstance, deps: { deletion: DeletionService }): void {
-  app.delete<{ Params: { id: string } }>('/videos/:id', async (req, reply) => {
+  app.delete<{ Params: { id: string } }>('/videos/:id', { config: { access: 'operator' } }, async (req, reply) => {
     const id = videoIdSchema.safeParse(req.params.id);
     if (!id.success) throw new HttpError(400, 'ValidationError', describeIssues(id.error));
     const outcome = await deps.deletion.delete(id.data);
