@@ -9,6 +9,7 @@ import { VideosRepo } from '../db/videos-repo';
 import { createLogger } from '../logging';
 import { taskQueues } from '../queues';
 import { connectClient } from '../temporal/connection';
+import { loadDataConverter } from '../temporal/data-converter';
 import { ensureReconcileSchedule } from '../temporal/reconcile-schedule';
 import { runWorkerProcess } from './run-worker';
 
@@ -22,7 +23,7 @@ runWorkerProcess('index', async (config) => {
   // with this process's data dir and store, and every deployment runs an index worker while
   // the API may be replaced (CLI) or scaled out. Idempotent across several index workers.
   const log = createLogger('worker:index', config.logLevel);
-  const client = await connectClient();
+  const client = await connectClient({ dataConverter: await loadDataConverter(config) });
   const { scheduleId, created } = await ensureReconcileSchedule(client, config, taskQueues(config.queuePrefix));
   log.info({ scheduleId, created, intervalMs: config.reconcile.intervalMs }, 'reconcile schedule ensured');
   await client.connection.close();
