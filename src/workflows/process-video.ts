@@ -1,4 +1,5 @@
 import {
+  ActivityCancellationType,
   ActivityFailure,
   ApplicationFailure,
   CancellationScope,
@@ -67,8 +68,12 @@ export async function processVideo(input: ProcessVideoInput): Promise<ProcessVid
     if (state.waitingForSource) refreshedUrl = url;
   });
 
+  // Issue 17: a cancelled run (DELETE, an operator) closes only once its media activities have
+  // stopped their ffmpeg, so nothing of it outlives the run. Runs recorded before resolve at once.
+  const mediaCancellation = patched('biblio-17-wait-media-cancel') ? ActivityCancellationType.WAIT_CANCELLATION_COMPLETED : undefined;
   const media = proxyActivities<MediaActivities>(
     activityOptions(queues.media, {
+      cancellationType: mediaCancellation,
       startToCloseTimeout: '2h',
       heartbeatTimeout: input.mediaHeartbeatTimeoutMs ?? 30_000,
       // 1 s: a dead worker's attempt (heartbeat timeout) is retried within ~12 s of its death.
@@ -94,6 +99,7 @@ export async function processVideo(input: ProcessVideoInput): Promise<ProcessVid
   // Issue 16: keyframes + audio on the media queue; analysis that degrades instead of failing.
   const inputsStep = proxyActivities<AnalysisInputsActivities>(
     activityOptions(queues.media, {
+      cancellationType: mediaCancellation,
       startToCloseTimeout: '30m',
       heartbeatTimeout: input.mediaHeartbeatTimeoutMs ?? 30_000,
       retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 3, nonRetryableErrorTypes },

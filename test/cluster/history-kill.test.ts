@@ -23,7 +23,7 @@ const CLUSTER_DIR = process.env.CLUSTER_DIR ?? path.join(ROOT, '.biblio', 'clust
 const prefix = `t${process.pid}-hk-`;
 const queues = taskQueues(prefix);
 const VIDEOS = 12;
-const MAX_ATTEMPTS: Record<string, number> = { transcode: 3, analyze: 5, indexVideo: 5 };
+const MAX_ATTEMPTS: Record<string, number> = { transcode: 3, analyze: 5, writeIndexRow: 10, upsertVector: 5, markSearchable: 10 };
 
 let env: TestWorkflowEnvironment;
 let db: TestDatabase;
@@ -118,7 +118,7 @@ test('kill -9 of the history service under load loses no workflow and runs no ac
     expect(runs).toHaveLength(1);
     const trace = await traceSteps(env.client, `video-${id}`);
     // Each step scheduled exactly once, each within its retry policy.
-    expect(trace.map((t) => t.activity)).toEqual(['transcode', 'analyze', 'indexVideo']);
+    expect(trace.map((t) => t.activity)).toEqual(['transcode', 'analyze', 'writeIndexRow', 'upsertVector', 'markSearchable']);
     for (const t of trace) {
       expect(t.attempt).toBeLessThanOrEqual(MAX_ATTEMPTS[t.activity]!);
       if (t.attempt > 1) retried++;

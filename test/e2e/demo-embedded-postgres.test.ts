@@ -60,7 +60,7 @@ test('the demo completes the pipeline on embedded PostgreSQL when no server is r
   expect({ port, context }).toEqual({ port: expect.stringMatching(/^\d+$/), context });
   expect(output).toContain(`nothing listens on 127.0.0.1:${closedPort}`);
   expect(output).toMatch(/migrations\s+applied /);
-  expect(output).toMatch(/indexVideo\s+task queue 'index'/);
+  expect(output).toMatch(/markSearchable\s+task queue 'index'/);
   expect(output).toMatch(/search\s+.*this video at score/);
   // Stopped last, cleanly: the port is closed and no postmaster of this data dir remains.
   expect(await listening(`127.0.0.1:${port}`)).toBe(false);

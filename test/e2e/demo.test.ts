@@ -77,7 +77,9 @@ afterAll(async () => {
 test('shows the three steps ran on three task queues and ends with the result and the Web UI link', () => {
   expect(output).toMatch(/transcode\s+task queue 'media'\s+ran by media@/);
   expect(output).toMatch(/analyze\s+task queue 'ai'\s+ran by ai@/);
-  expect(output).toMatch(/indexVideo\s+task queue 'index'\s+ran by index@/);
+  expect(output).toMatch(/writeIndexRow\s+task queue 'index'\s+ran by index@/);
+  expect(output).toMatch(/upsertVector\s+task queue 'index'\s+ran by index@/);
+  expect(output).toMatch(/markSearchable\s+task queue 'index'\s+ran by index@/);
   expect(output).toMatch(/rendition\s+\S+rendition\.mp4 \(1280x720/);
   expect(output).toMatch(/search\s+.*this video at score/);
   expect(output).toMatch(

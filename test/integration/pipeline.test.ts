@@ -101,7 +101,10 @@ test('runs transcode, analyze and index on their own task queues and makes the v
     // Issue 16: keyframes + audio for the analysis, on the media queue too.
     ['extractAnalysisInputs', queues.media],
     ['analyze', queues.ai],
-    ['indexVideo', queues.index],
+    // Issue 17: the index step is a saga: row, then point, then searchable.
+    ['writeIndexRow', queues.index],
+    ['upsertVector', queues.index],
+    ['markSearchable', queues.index],
   ]);
   expect(trace[0]?.workerIdentity).toBe(`media@${os.hostname()}:${workers.procs.get('media')?.pid}`);
   expect(trace[2]?.workerIdentity).toBe(`ai@${os.hostname()}:${workers.procs.get('ai')?.pid}`);
