@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -50,6 +50,8 @@ beforeAll(async () => {
     // Long enough to still be running when it is terminated or deleted.
     makeSampleClip(path.join(ingestDir, 'long river.mp4'), { seconds: 240, width: 640, height: 360, audio: true }),
   ]);
+  // Its own copy: retention removes the terminated run's input in the reconciler test.
+  await copyFile(path.join(ingestDir, 'long river.mp4'), path.join(ingestDir, 'long lake.mp4'));
   env = await startTemporal();
   db = await createTestDatabase();
   workerEnv = {
@@ -360,15 +362,26 @@ describe('reconciler on a Temporal Schedule', () => {
       15_000,
     );
 
-    // A second pass finds nothing left to repair.
+    // A second pass, by hand, in pages of 2 (continue-as-new after 2 pages), with retention of 1 s:
+    // nothing is left to repair; a crashed attempt's old work dir and the failed video's input go.
+    const leftover = path.join(dataDir, 'tmp', 'gone-1.attempt-1.pid-999999');
+    await mkdir(leftover, { recursive: true });
+    const old = new Date(Date.now() - 3_600_000);
+    await utimes(leftover, old, old);
+    await sleep(1_000);
     const again = (await env.client.workflow.execute('reconcileIndex', {
       workflowId: `${prefix}reconcile-again`,
       taskQueue: queues.pipeline,
-      args: [
-        { queues, pageSize: 2, maxPagesPerRun: 2, staleAfterMs: 1000, retention: { tmpMs: 86_400_000, deadLetterInputMs: 86_400_000 } },
-      ],
+      args: [{ queues, pageSize: 2, maxPagesPerRun: 2, staleAfterMs: 1000, retention: { tmpMs: 1_000, deadLetterInputMs: 1_000 } }],
     })) as ReconcileCounts;
+    console.log(`second pass: ${JSON.stringify(again)}`);
     expect(again).toMatchObject({ orphanPointsRemoved: 0, missingPointsRepaired: 0, staleRowsFailed: 0, unrepairable: 0 });
+    // Six rows are three pages of 2: counted across the continue-as-new after the second page.
+    expect(again.rowsChecked).toBe(6);
+    expect(again.tmpEntriesRemoved).toBeGreaterThanOrEqual(1);
+    expect(existsSync(leftover)).toBe(false);
+    expect(again.deadLetterInputsRemoved).toBeGreaterThanOrEqual(1);
+    expect(existsSync(path.join(ingestDir, 'long river.mp4'))).toBe(false);
   }, 180_000);
 });
 
@@ -399,7 +412,7 @@ describe('DELETE /videos/:id', () => {
   });
 
   test('a running video: its run is cancelled, its ffmpeg killed, nothing of it is left', async () => {
-    await post('run-del-1', 'long river.mp4');
+    await post('run-del-1', 'long lake.mp4');
     await waitFor('run-del-1 transcoding', async () => ((await status('run-del-1')).step === 'transcode' ? true : undefined), 60_000);
     await waitFor('its ffmpeg', async () => ffmpegFor('run-del-1').length > 0 || undefined, 30_000, 100);
     const res = await api.app.inject({ method: 'DELETE', url: '/videos/run-del-1' });
