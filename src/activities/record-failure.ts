@@ -7,7 +7,6 @@ import { STEP_ACTIVITY_TYPES } from '../temporal/step-activities';
 import type { PipelineStep, RecordFailureInput } from '../workflows/contracts';
 import { workflowIdFor } from '../workflows/ids';
 
-
 /**
  * The failure path of processVideo: the videos row says failed and — unless an operator
  * cancelled the run — the dead-letter queue gets (or reopens) its entry. Both writes are

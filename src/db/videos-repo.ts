@@ -1,6 +1,6 @@
 import type { Pool } from 'pg';
 import { storedSource } from '../net/redact';
-import type { AnalyzeOutput, PipelineStep, TranscodeOutput, VideoSource } from '../workflows/contracts';
+import type { PipelineStep, VideoSource } from '../workflows/contracts';
 
 export type VideoStatus = 'queued' | 'ready' | 'failed';
 
@@ -54,54 +54,6 @@ export class VideosRepo {
   async get(id: string): Promise<VideoRow | undefined> {
     const { rows } = await this.pool.query<VideoRow>(`SELECT ${COLUMNS} FROM videos WHERE id = $1 AND deleted_at IS NULL`, [id]);
     return rows[0];
-  }
-
-  async getReady(ids: string[]): Promise<VideoRow[]> {
-    if (ids.length === 0) return [];
-    const { rows } = await this.pool.query<VideoRow>(
-      `SELECT ${COLUMNS} FROM videos WHERE id = ANY($1) AND status = 'ready'
-       AND searchable_at IS NOT NULL AND deleted_at IS NULL`,
-      [ids],
-    );
-    return rows;
-  }
-
-  /**
-   * Idempotent upsert: a redelivered index step writes the same values again, and a workflow
-   * started outside the API (Temporal CLI, Web UI) still gets its row.
-   */
-  async markReady(
-    video: { id: string; source: VideoSource; workflowId: string },
-    media: TranscodeOutput,
-    analysis: AnalyzeOutput,
-    collection: string,
-  ): Promise<void> {
-    await this.pool.query(
-      `INSERT INTO videos (id, source, workflow_id, status, rendition_path, thumbnail_path, duration_sec,
-         width, height, summary, tags, analyzer, model, dim, offline_analysis, vector_collection)
-       VALUES ($1, $2, $3, 'ready', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
-       ON CONFLICT (id) DO UPDATE SET status = 'ready', rendition_path = $4, thumbnail_path = $5,
-         duration_sec = $6, width = $7, height = $8, summary = $9, tags = $10, analyzer = $11, model = $12,
-         dim = $13, offline_analysis = $14, vector_collection = $15, error_type = NULL, error_message = NULL,
-         failed_step = NULL, searchable_at = now(), updated_at = now()`,
-      [
-        video.id,
-        JSON.stringify(storedSource(video.source)),
-        video.workflowId,
-        media.renditionPath,
-        media.thumbnailPath,
-        media.rendition.durationSec,
-        media.rendition.width,
-        media.rendition.height,
-        analysis.summary,
-        analysis.tags,
-        analysis.analyzer,
-        analysis.model,
-        analysis.dim,
-        analysis.offline,
-        collection,
-      ],
-    );
   }
 
   async markFailed(

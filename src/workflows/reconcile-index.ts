@@ -1,33 +1,13 @@
 import { continueAsNew, log, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { IndexerActivities } from '../activities/indexer';
 import type { ReconcileCounts, ReconcileCursor, ReconcileInput } from './contracts';
+import { addCounts as add, emptyCounts as zero } from './reconcile-counts';
 
 /** Same shape as the vector-store port's VectorSpace (workflow code may not import adapters). */
 interface VectorSpace {
   analyzer: string;
   model: string;
   dim: number;
-}
-
-function add(a: ReconcileCounts, b: ReconcileCounts): ReconcileCounts {
-  const out = { ...a };
-  for (const k of Object.keys(b) as (keyof ReconcileCounts)[]) out[k] = (a[k] ?? 0) + (b[k] ?? 0);
-  return out;
-}
-
-function zero(): ReconcileCounts {
-  return {
-    rowsChecked: 0,
-    pointsChecked: 0,
-    missingPointsRepaired: 0,
-    stalePayloadsRepaired: 0,
-    orphanPointsRemoved: 0,
-    staleRowsFailed: 0,
-    unrepairable: 0,
-    tmpEntriesRemoved: 0,
-    deadLetterInputsRemoved: 0,
-    annIndexActions: 0,
-  };
 }
 
 /**

@@ -299,7 +299,12 @@ describe('dead-letter replay', () => {
     expect(resetAt).toBeGreaterThan(0);
     // Keyframe/audio extraction (issue 16) belongs to the transcode step but is cheap and
     // idempotent; the transcode itself is not redone.
-    expect(startedAfterReset.filter((t) => t !== 'extractAnalysisInputs')).toEqual(['analyze', 'writeIndexRow', 'upsertVector', 'markSearchable']);
+    expect(startedAfterReset.filter((t) => t !== 'extractAnalysisInputs')).toEqual([
+      'analyze',
+      'writeIndexRow',
+      'upsertVector',
+      'markSearchable',
+    ]);
   });
 });
 

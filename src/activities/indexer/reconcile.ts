@@ -8,27 +8,13 @@ import type { IndexRowState, VideoIndexRepo } from '../../db/video-index-repo';
 import type { VideosRepo } from '../../db/videos-repo';
 import { ErrorType, failure } from '../../errors';
 import type { ReconcileCounts } from '../../workflows/contracts';
+import { emptyCounts } from '../../workflows/reconcile-counts';
 
 export interface ReconcileDeps {
   vectorStore: VectorStore;
   videos: VideosRepo;
   index: VideoIndexRepo;
   dirs: { mediaDir: string; artifactsDir: string; tmpDir: string; ingestDir: string };
-}
-
-export function emptyCounts(): ReconcileCounts {
-  return {
-    rowsChecked: 0,
-    pointsChecked: 0,
-    missingPointsRepaired: 0,
-    stalePayloadsRepaired: 0,
-    orphanPointsRemoved: 0,
-    staleRowsFailed: 0,
-    unrepairable: 0,
-    tmpEntriesRemoved: 0,
-    deadLetterInputsRemoved: 0,
-    annIndexActions: 0,
-  };
 }
 
 /** Run states after which nothing will update the row any more. */
