@@ -8,7 +8,8 @@ import { FIXTURE_PAYLOAD_KEY } from '../support/record-histories-18';
 // Issue 18's fixtures carry URL payloads encrypted with a fixed test key; plain ones pass through the codec.
 const dataConverter = dataConverterWith(Buffer.from(FIXTURE_PAYLOAD_KEY, 'base64'));
 
-// Recorded with `npm run record-histories`: one history per branch of processVideo.
+// Recorded with `npm run record-histories` (and the record-histories-NN scripts per issue): one
+// history per branch of processVideo, and issue 17's deleteVideo saga.
 const FIXTURES = path.resolve(__dirname, '..', 'fixtures', 'histories');
 
 async function loadHistories() {
@@ -28,8 +29,11 @@ test('fixtures cover the completed run and the failure branches', async () => {
   const names = (await loadHistories()).map((h) => h.workflowId);
   expect(names).toEqual([
     'completed',
+    'delete-video-17',
     'failed-ai-rejected',
     'failed-invalid-media',
+    'index-compensated-17',
+    'index-saga-17',
     'issue16-degraded-reanalysed',
     'upload-completed-18',
     'url-refreshed-18',
@@ -40,8 +44,11 @@ test('recorded histories replay without non-determinism against the current work
   const results = await replay(require.resolve('../../src/workflows'));
   expect(results.map((r) => [r.workflowId, r.error === undefined ? 'ok' : String(r.error)])).toEqual([
     ['completed', 'ok'],
+    ['delete-video-17', 'ok'],
     ['failed-ai-rejected', 'ok'],
     ['failed-invalid-media', 'ok'],
+    ['index-compensated-17', 'ok'],
+    ['index-saga-17', 'ok'],
     ['issue16-degraded-reanalysed', 'ok'],
     ['upload-completed-18', 'ok'],
     ['url-refreshed-18', 'ok'],
@@ -49,7 +56,8 @@ test('recorded histories replay without non-determinism against the current work
 });
 
 test('a workflow edit that reorders steps is caught as a DeterminismViolationError', async () => {
-  const results = await replay(require.resolve('./fixtures/reordered-workflow'));
-  expect(results).toHaveLength(6);
+  // processVideo's histories only: the reordered bundle has no deleteVideo to replay.
+  const results = (await replay(require.resolve('./fixtures/reordered-workflow'))).filter((r) => !r.workflowId.startsWith('delete-'));
+  expect(results).toHaveLength(8);
   for (const r of results) expect(r.error).toBeInstanceOf(DeterminismViolationError);
 });
