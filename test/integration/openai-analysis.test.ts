@@ -104,6 +104,16 @@ test('analyzes through the openai SDK, retrying a 429 after the server-given del
   const search = await api.app.inject({ method: 'GET', url: '/search?q=harbour%20cranes' });
   expect(search.json()).toMatchObject({ analyzer: 'openai' });
   expect(search.json().results.map((r: { videoId: string }) => r.videoId)).toContain('openai-429');
+  // Issue 17: the provider's token usage is charged once in the ledger, with the media step's seconds.
+  const { rows } = await db.pool.query<{ step: string; kind: string; quantity: number }>(
+    'SELECT step, kind, quantity FROM usage_ledger WHERE video_id = $1 ORDER BY step',
+    ['openai-429'],
+  );
+  expect(rows.map((r) => [r.step, r.kind])).toEqual([
+    ['analyze', 'ai_tokens'],
+    ['transcode', 'encoded_seconds'],
+  ]);
+  expect(rows[0]?.quantity).toBeGreaterThan(0);
 });
 
 test('a rejected API key fails the video with AiRejected after one request, without retries', async () => {
