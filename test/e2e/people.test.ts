@@ -113,6 +113,7 @@ describe('biblio CLI', () => {
       ['list'],
       ['search'],
       ['refresh-url'],
+      ['delete'],
       ['dlq'],
       ['dlq', 'list'],
       ['dlq', 'show'],
@@ -142,6 +143,18 @@ describe('biblio CLI', () => {
     expect(failed?.code).not.toBe(0);
     expect(failed?.stderr.trim().split('\n')).toHaveLength(1);
     expect(failed?.stderr).toMatch(/^biblio: .*(key|Unauthorized)/i);
+  });
+
+  test('delete removes a video everywhere and is a no-op the second time', async () => {
+    const first = await run(process.execPath, [CLI, 'delete', 'cli-broken'], { env: stack.clientEnv });
+    expect(first.stdout.trim()).toBe('deleted cli-broken');
+    const again = await run(process.execPath, [CLI, 'delete', 'cli-broken'], { env: stack.clientEnv });
+    expect(again.stdout.trim()).toBe('cli-broken: nothing to delete');
+    const gone = await run(process.execPath, [CLI, 'status', 'cli-broken'], { env: stack.clientEnv }).then(
+      () => undefined,
+      (err: { code: number; stderr: string }) => err,
+    );
+    expect(gone?.stderr).toMatch(/VideoNotFound/);
   });
 });
 

@@ -64,6 +64,26 @@ export function registerVideoCommands(program: Command): void {
     );
 
   program
+    .command('delete')
+    .description('delete a video everywhere: cancels its run, removes its files, vector point and row (operator key)')
+    .argument('<videoId>')
+    .action(
+      action(async (videoId: string, _opts: unknown, cmd: Command) => {
+        const res = await client(cmd).request<{ deleted?: boolean; workflowId?: string } | undefined>(
+          'DELETE',
+          `/videos/${encodeURIComponent(videoId)}`,
+        );
+        print(cmd, res ?? { videoId, deleted: true, existed: false }, () =>
+          res === undefined
+            ? `${videoId}: nothing to delete`
+            : res.deleted
+              ? `deleted ${videoId}`
+              : `deleting ${videoId}: a store is not answering; the deletion keeps retrying (workflow ${res.workflowId})`,
+        );
+      }),
+    );
+
+  program
     .command('refresh-url')
     .description('give a video waiting for its source a new URL (e.g. a fresh presigned link)')
     .argument('<videoId>')
