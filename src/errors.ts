@@ -29,6 +29,8 @@ export const ErrorType = {
   VectorStoreUnavailable: 'VectorStoreUnavailable',
   /** The main database could not be written or read. */
   DatabaseUnavailable: 'DatabaseUnavailable',
+  /** Object storage (local store or S3) could not be read or written: retryable. */
+  StorageUnavailable: 'StorageUnavailable',
 
   // Media hardening (issue 14): one type per reason a user can act on.
   /** The file has no video stream (audio only, subtitles, data). */

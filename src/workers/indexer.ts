@@ -1,6 +1,7 @@
 // DB-bound: writes PostgreSQL and the vector store on the `index` queue.
 // (Named indexer.ts, not index.ts, which would read as the folder's entry.)
 import path from 'node:path';
+import { createStorage } from '../adapters/storage';
 import { createVectorStore } from '../adapters/vector-store';
 import { createIndexerActivities } from '../activities/indexer';
 import { PgAdvisoryLock } from '../db/advisory-lock';
@@ -23,6 +24,7 @@ runWorkerProcess('index', async (config) => {
   // with this process's data dir and store, and every deployment runs an index worker while
   // the API may be replaced (CLI) or scaled out. Idempotent across several index workers.
   const log = createLogger('worker:index', config.logLevel);
+  const storage = await createStorage(config);
   const client = await connectClient({ dataConverter: await loadDataConverter(config) });
   const { scheduleId, created } = await ensureReconcileSchedule(client, config, taskQueues(config.queuePrefix));
   log.info({ scheduleId, created, intervalMs: config.reconcile.intervalMs }, 'reconcile schedule ensured');
@@ -34,6 +36,7 @@ runWorkerProcess('index', async (config) => {
         videos: new VideosRepo(pool),
         vectorStore,
         dirs: { mediaDir: config.mediaDir, artifactsDir: config.artifactsDir, tmpDir: config.tmpDir, ingestDir: config.ingestDir },
+        storage,
         hooks:
           config.index.testStallAfterCommit.length > 0
             ? { stallAfterCommit: config.index.testStallAfterCommit, markerDir: path.join(config.dataDir, 'test-markers') }
@@ -48,6 +51,7 @@ runWorkerProcess('index', async (config) => {
     },
     close: async () => {
       await vectorStore.close();
+      await storage.close();
       await pool.end();
     },
   };

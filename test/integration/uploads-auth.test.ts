@@ -356,6 +356,14 @@ describe('uploads', () => {
     const text = await historyText('video-up-1');
     expect(text).not.toMatch(/X-Amz-Signature|[?&]s=[A-Za-z0-9_-]{20}/);
   });
+
+  it('DELETE removes the uploaded original and the published copies from the object store', async () => {
+    expect((await api.storage.list('uploads/up-1/')).length).toBe(1);
+    const res = await api.app.inject({ method: 'DELETE', url: '/videos/up-1' });
+    expect(res.statusCode).toBe(200);
+    expect(await api.storage.list('uploads/up-1/')).toEqual([]);
+    expect(await api.storage.list('media/up-1/')).toEqual([]);
+  });
 });
 
 describe('expired external URL', () => {

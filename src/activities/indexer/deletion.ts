@@ -2,6 +2,7 @@ import { Context } from '@temporalio/activity';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
+import type { ObjectStorage } from '../../adapters/storage/port';
 import type { VectorStore } from '../../adapters/vector-store/port';
 import type { StepResultsRepo } from '../../db/step-results-repo';
 import type { VideoIndexRepo } from '../../db/video-index-repo';
@@ -12,6 +13,8 @@ export interface DeletionDeps {
   index: VideoIndexRepo;
   stepResults: StepResultsRepo;
   dirs: { mediaDir: string; artifactsDir: string; tmpDir: string };
+  /** Where uploads and (with S3) published renditions live; their objects of the video go too. */
+  storage?: ObjectStorage;
 }
 
 const CLOSED = new Set(['COMPLETED', 'FAILED', 'CANCELLED', 'CANCELED', 'TERMINATED', 'TIMED_OUT', 'CONTINUED_AS_NEW']);
@@ -61,7 +64,10 @@ export function createDeletionActivities(deps: DeletionDeps) {
       return { cancelled };
     },
 
-    /** Step 3: rendition, thumbnail, artifacts and any leftover work dirs of the video. */
+    /**
+     * Step 3: rendition, thumbnail, artifacts and any leftover work dirs of the video, and in
+     * object storage its uploaded original and published copies.
+     */
     async removeVideoFiles(input: { videoId: string }): Promise<{ removed: number }> {
       const { mediaDir, artifactsDir, tmpDir } = deps.dirs;
       const targets = [path.join(mediaDir, input.videoId), path.join(artifactsDir, input.videoId)];
@@ -76,6 +82,7 @@ export function createDeletionActivities(deps: DeletionDeps) {
         await rm(t, { recursive: true, force: true });
         if (existed) removed++;
       }
+      if (deps.storage) removed += await removeObjects(deps.storage, input.videoId);
       return { removed };
     },
 
@@ -100,6 +107,17 @@ export function createDeletionActivities(deps: DeletionDeps) {
       }
     },
   };
+}
+
+/** The upload (its key is under uploads/<videoId>/) and media/<videoId>/ copies; idempotent. */
+async function removeObjects(storage: ObjectStorage, videoId: string): Promise<number> {
+  try {
+    const keys = [...(await storage.list(`uploads/${videoId}/`)), ...(await storage.list(`media/${videoId}/`))];
+    for (const key of keys) await storage.delete(key);
+    return keys.length;
+  } catch (err) {
+    throw failure(ErrorType.StorageUnavailable, `could not remove the objects of video ${videoId}: ${(err as Error).message}`);
+  }
 }
 
 export type DeletionActivities = ReturnType<typeof createDeletionActivities>;

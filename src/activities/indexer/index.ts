@@ -1,4 +1,5 @@
 import type { Pool } from 'pg';
+import type { ObjectStorage } from '../../adapters/storage/port';
 import type { VectorStore } from '../../adapters/vector-store/port';
 import { StepResultsRepo } from '../../db/step-results-repo';
 import { UsageLedgerRepo } from '../../db/usage-ledger-repo';
@@ -16,6 +17,8 @@ export interface IndexerDeps {
   videos: VideosRepo;
   vectorStore: VectorStore;
   dirs: { mediaDir: string; artifactsDir: string; tmpDir: string; ingestDir: string };
+  /** Object storage, so a deletion also removes the video's uploaded original and published copies. */
+  storage?: ObjectStorage;
   /** Test hooks (BIBLIO_TEST_STALL_AFTER_COMMIT); absent in production. */
   hooks?: { stallAfterCommit: string[]; markerDir: string };
 }
@@ -31,7 +34,7 @@ export function createIndexerActivities(deps: IndexerDeps) {
     // pre-saga indexVideo for recorded runs.
     ...createIndexSagaActivities({ pool: deps.pool, vectorStore: deps.vectorStore, index, stepResults, ledger, hooks: deps.hooks }),
     // DELETE /videos/:id (workflow deleteVideo).
-    ...createDeletionActivities({ vectorStore: deps.vectorStore, index, stepResults, dirs: deps.dirs }),
+    ...createDeletionActivities({ vectorStore: deps.vectorStore, index, stepResults, dirs: deps.dirs, storage: deps.storage }),
     // The reconciler (workflow reconcileIndex on a Temporal Schedule).
     ...createReconcileActivities({ vectorStore: deps.vectorStore, videos, index, dirs: deps.dirs }),
 
