@@ -1,12 +1,14 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { LanceDbVectorStore } from '../../src/adapters/vector-store/lancedb-store';
+import { connect } from '@lancedb/lancedb';
+import { collectionName } from '../../src/adapters/vector-store/port';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 
-// Two writer processes on one LanceDB directory, through the production adapter: with the
-// PostgreSQL advisory lock the index workers use, no id is ever stored twice.
+// Two writer PROCESSES on one LanceDB directory, through the production adapter: with the
+// PostgreSQL advisory lock the index workers use, no id is ever stored twice. Without it,
+// LanceDB's own behaviour (two concurrent merge-inserts of a new id both insert) shows.
 const ROOT = path.resolve(__dirname, '..', '..');
 const TSX = path.join(ROOT, 'node_modules', '.bin', 'tsx');
 const WRITER = path.join(ROOT, 'test', 'support', 'lance-writer.ts');
@@ -14,6 +16,11 @@ const space = { analyzer: 'concurrency', model: 'test', dim: 8 };
 const SHARED = 6;
 const OWN = 4;
 const ROUNDS = 8;
+/** Ids both writers write (SHARED per round) plus each writer's own (OWN per round each). */
+const EXPECTED_IDS = ROUNDS * (SHARED + 2 * OWN);
+const WRITER_TIMEOUT_MS = 45_000;
+/** Rounds start this far apart in both writers (a round takes ~30-50 ms here). */
+const ROUND_INTERVAL_MS = 100;
 
 let db: TestDatabase;
 let dir: string;
@@ -28,48 +35,79 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-/** Starts both writers, lets them load, then releases them at once. */
-async function runWriters(sub: string, lock: boolean): Promise<void> {
-  const children = ['A', 'B'].map((tag) => {
-    const child = spawn(TSX, [WRITER, path.join(dir, sub), db.url, tag, lock ? '1' : '0', String(SHARED), String(OWN), String(ROUNDS)], {
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (out += c.toString()));
-    const done = new Promise<void>((resolve, reject) =>
-      child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`writer ${tag} exited ${code}: ${out}`)))),
-    );
-    return { child, done };
-  });
-  // tsx start-up takes a moment; the writers block on stdin until both are loaded.
-  await new Promise((r) => setTimeout(r, 2_500));
-  for (const { child } of children) child.stdin.write('go\n');
-  await Promise.all(children.map((c) => c.done));
+interface Writer {
+  tag: string;
+  child: ChildProcessWithoutNullStreams;
+  ready: Promise<void>;
+  done: Promise<number>;
 }
 
-async function countById(sub: string): Promise<{ total: number; duplicated: number }> {
-  const store = await LanceDbVectorStore.open(path.join(dir, sub));
+function startWriter(sub: string, tag: string, lock: boolean): Writer {
+  const child = spawn(TSX, [WRITER, path.join(dir, sub), db.url, tag, lock ? '1' : '0', String(SHARED), String(OWN), String(ROUNDS)], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let markReady: () => void = () => undefined;
+  const ready = new Promise<void>((resolve) => (markReady = resolve));
+  child.stdout.on('data', (c: Buffer) => {
+    out += c.toString();
+    if (out.includes('ready\n')) markReady();
+  });
+  child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+  // A writer that hangs must fail the test with its output, not stall jest until its timeout.
+  const timer = setTimeout(() => child.kill('SIGKILL'), WRITER_TIMEOUT_MS);
+  const done = new Promise<number>((resolve, reject) =>
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      const ms = /done (\d+)/.exec(out);
+      if (code === 0 && ms) resolve(Number(ms[1]));
+      else reject(new Error(`writer ${tag} exited ${code ?? signal}: ${out}`));
+    }),
+  );
+  // If it dies before "ready", release the waiter so the failure surfaces through `done`.
+  void done.catch(() => markReady());
+  return { tag, child, ready, done };
+}
+
+/** Starts both writers, waits until both are loaded, then releases them at the same moment. */
+async function runWriters(sub: string, lock: boolean): Promise<number[]> {
+  const writers = ['A', 'B'].map((tag) => startWriter(sub, tag, lock));
+  await Promise.all(writers.map((w) => w.ready));
+  // Same schedule for both; end() also closes the pipe, the writer needs no more input.
+  const go = `go ${Date.now() + 200} ${ROUND_INTERVAL_MS}\n`;
+  for (const w of writers) w.child.stdin.end(go);
+  return Promise.all(writers.map((w) => w.done));
+}
+
+/** Reads the table with LanceDB itself (not the adapter under test): rows and distinct ids. */
+async function countIds(sub: string): Promise<{ rows: number; distinct: number }> {
+  const conn = await connect(path.join(dir, sub));
   try {
-    const all = await store.scan(space, { limit: 100_000 });
-    const total = await store.countRows(space);
-    return { total, duplicated: total - all.points.length };
+    const table = await conn.openTable(collectionName(space));
+    const ids = (await table.query().select(['id']).toArray()) as { id: string }[];
+    table.close();
+    return { rows: ids.length, distinct: new Set(ids.map((r) => r.id)).size };
   } finally {
-    await store.close();
+    conn.close();
   }
 }
 
-test('two indexer processes writing the same and different ids concurrently leave no duplicate points', async () => {
-  await runWriters('locked', true);
-  const { total, duplicated } = await countById('locked');
-  expect(duplicated).toBe(0);
-  expect(total).toBe(ROUNDS * (SHARED + 2 * OWN));
-}, 120_000);
+test('two writer processes upserting the same and different ids concurrently under the advisory lock leave exactly one point per id', async () => {
+  const ms = await runWriters('locked', true);
+  const { rows, distinct } = await countIds('locked');
+  console.log(`with the lock: ${rows} rows, ${distinct} distinct ids (writers took ${ms.join(' / ')} ms)`);
+  expect(distinct).toBe(EXPECTED_IDS);
+  expect(rows).toBe(EXPECTED_IDS);
+}, 60_000);
 
-test('negative control: without the cross-process lock the same writers can leave duplicates (logged, not asserted)', async () => {
-  await runWriters('unlocked', false);
-  const { total, duplicated } = await countById('unlocked');
-  // LanceDB's own behaviour (stack-facts.md); a race, so it is reported rather than required.
-  console.log(`without the lock: ${total} rows, ${duplicated} duplicated ids (expected ${ROUNDS * (SHARED + 2 * OWN)} rows)`);
-  expect(total).toBeGreaterThanOrEqual(ROUNDS * (SHARED + 2 * OWN));
-}, 120_000);
+// Rounds start at the same instant in both writers, so each round's new shared ids race; here
+// that left 42-48 duplicates in every one of 12 runs (0 in 2 of 6 before the rounds were aligned).
+test('negative control: the same two writers without the lock leave duplicates, so the test above can fail', async () => {
+  const ms = await runWriters('unlocked', false);
+  const { rows, distinct } = await countIds('unlocked');
+  console.log(
+    `without the lock: ${rows} rows, ${distinct} distinct ids, ${rows - distinct} duplicates (writers took ${ms.join(' / ')} ms)`,
+  );
+  expect(distinct).toBe(EXPECTED_IDS);
+  expect(rows - distinct).toBeGreaterThan(0);
+}, 60_000);
