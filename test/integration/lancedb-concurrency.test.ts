@@ -3,8 +3,17 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { connect } from '@lancedb/lancedb';
-import { collectionName } from '../../src/adapters/vector-store/port';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import { collectionName, type VectorSpace } from '../../src/adapters/vector-store/port';
+import { writeEmbeddingArtifact } from '../../src/artifacts/embedding-artifact';
+import type { IndexInput } from '../../src/workflows/contracts';
 import { createTestDatabase, type TestDatabase } from '../support/database';
+import { sampleFacts } from '../support/facts';
+import { indexRace } from '../support/index-race-workflow';
+import { clusteredVectors } from '../support/synthetic-vectors';
+import { startTemporal } from '../support/temporal';
+import { startWorkers, type WorkerProcesses } from '../support/workers';
 
 // Two writer PROCESSES on one LanceDB directory, through the production adapter: with the
 // PostgreSQL advisory lock the index workers use, no id is ever stored twice. Without it,
@@ -80,10 +89,10 @@ async function runWriters(sub: string, lock: boolean): Promise<number[]> {
 }
 
 /** Reads the table with LanceDB itself (not the adapter under test): rows and distinct ids. */
-async function countIds(sub: string): Promise<{ rows: number; distinct: number }> {
+async function countIds(sub: string, of: VectorSpace = space): Promise<{ rows: number; distinct: number }> {
   const conn = await connect(path.join(dir, sub));
   try {
-    const table = await conn.openTable(collectionName(space));
+    const table = await conn.openTable(collectionName(of));
     const ids = (await table.query().select(['id']).toArray()) as { id: string }[];
     table.close();
     return { rows: ids.length, distinct: new Set(ids.map((r) => r.id)).size };
@@ -111,3 +120,75 @@ test('negative control: the same two writers without the lock leave duplicates, 
   expect(distinct).toBe(EXPECTED_IDS);
   expect(rows - distinct).toBeGreaterThan(0);
 }, 60_000);
+
+// The same property through the production path: two real index worker processes
+// (dist/workers/indexer.js, each with its PgAdvisoryLock) take `upsertVector` activities from
+// one queue, every video id twice, all at once.
+describe('two index worker processes running upsertVector concurrently', () => {
+  const VIDEOS = 24;
+  const raceSpace: VectorSpace = { analyzer: 'race', model: 'test', dim: 16 };
+  const prefix = `lc${process.pid}-`;
+  let env: TestWorkflowEnvironment | undefined;
+  const workers: WorkerProcesses[] = [];
+
+  beforeAll(async () => {
+    env = await startTemporal();
+    const workerEnv = {
+      temporalAddress: env.address,
+      databaseUrl: db.url,
+      dataDir: path.join(dir, 'workers'),
+      queuePrefix: prefix,
+      extraEnv: { INDEX_CONCURRENCY: '6' },
+    };
+    // One after the other: two processes bundling at once on 2 cores only slows both.
+    for (let i = 0; i < 2; i++) workers.push(await startWorkers(['index'], workerEnv));
+  }, 180_000);
+
+  afterAll(async () => {
+    await Promise.all(workers.map((w) => w.stop()));
+    await env?.teardown();
+  });
+
+  test('leave exactly one point per video, and both processes wrote', async () => {
+    if (!env) throw new Error('Temporal did not start');
+    const data = clusteredVectors({ dim: raceSpace.dim, topics: 3, subtopics: 2, seed: 5 });
+    const artifacts = path.join(dir, 'workers', 'artifacts');
+    const inputs: IndexInput[] = [];
+    for (let i = 0; i < VIDEOS; i++) {
+      const videoId = `race-${i}`;
+      const embeddingPath = await writeEmbeddingArtifact(artifacts, { videoId, analyzer: 'race', model: 'test', vector: data.vector(i) });
+      const input: IndexInput = {
+        videoId,
+        source: { kind: 'file', path: `/nowhere/${videoId}.mp4` },
+        media: { renditionPath: '/nowhere/r.mp4', thumbnailPath: '/nowhere/t.jpg', source: sampleFacts, rendition: sampleFacts },
+        analysis: { ...raceSpace, offline: true, summary: `video ${i}`, tags: ['race'], embeddingPath },
+      };
+      inputs.push(input, input);
+    }
+    const wfWorker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue: `${prefix}race`,
+      workflowsPath: require.resolve('../support/index-race-workflow'),
+    });
+    const workflowId = `index-race-${Date.now()}`;
+    await wfWorker.runUntil(
+      env.client.workflow.execute(indexRace, {
+        taskQueue: `${prefix}race`,
+        workflowId,
+        args: [{ indexQueue: `${prefix}index`, inputs }],
+      }),
+    );
+    const { rows, distinct } = await countIds(path.join('workers', 'lancedb'), raceSpace);
+    expect(distinct).toBe(VIDEOS);
+    expect(rows).toBe(VIDEOS);
+    // Which worker ran each activity: the identity on its started event (role@host:pid).
+    const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
+    const identities = new Set(
+      (history.events ?? []).flatMap((e) =>
+        e.activityTaskStartedEventAttributes?.identity ? [e.activityTaskStartedEventAttributes.identity] : [],
+      ),
+    );
+    console.log(`upsertVector ran in ${identities.size} processes: ${[...identities].join(', ')}`);
+    expect(identities.size).toBe(2);
+  }, 120_000);
+});
