@@ -5,7 +5,9 @@ import path from 'node:path';
 import { connect } from '@lancedb/lancedb';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
+import { LanceDbVectorStore } from '../../src/adapters/vector-store/lancedb-store';
 import { collectionName, type VectorSpace } from '../../src/adapters/vector-store/port';
+import { PgAdvisoryLock } from '../../src/db/advisory-lock';
 import { writeEmbeddingArtifact } from '../../src/artifacts/embedding-artifact';
 import type { IndexInput } from '../../src/workflows/contracts';
 import { createTestDatabase, type TestDatabase } from '../support/database';
@@ -78,14 +80,20 @@ function startWriter(sub: string, tag: string, lock: boolean): Writer {
   return { tag, child, ready, done };
 }
 
-/** Starts both writers, waits until both are loaded, then releases them at the same moment. */
-async function runWriters(sub: string, lock: boolean): Promise<number[]> {
+/**
+ * Starts both writers, waits until both are loaded, then releases them at the same moment.
+ * `during` runs in this process while they write, until both have finished.
+ */
+async function runWriters(sub: string, lock: boolean, during?: (finished: () => boolean) => Promise<void>): Promise<number[]> {
   const writers = ['A', 'B'].map((tag) => startWriter(sub, tag, lock));
   await Promise.all(writers.map((w) => w.ready));
   // Same schedule for both; end() also closes the pipe, the writer needs no more input.
   const go = `go ${Date.now() + 200} ${ROUND_INTERVAL_MS}\n`;
   for (const w of writers) w.child.stdin.end(go);
-  return Promise.all(writers.map((w) => w.done));
+  let finished = false;
+  const all = Promise.all(writers.map((w) => w.done)).finally(() => (finished = true));
+  if (during) await during(() => finished);
+  return all;
 }
 
 /** Reads the table with LanceDB itself (not the adapter under test): rows and distinct ids. */
@@ -105,6 +113,39 @@ test('two writer processes upserting the same and different ids concurrently und
   const ms = await runWriters('locked', true);
   const { rows, distinct } = await countIds('locked');
   console.log(`with the lock: ${rows} rows, ${distinct} distinct ids (writers took ${ms.join(' / ')} ms)`);
+  expect(distinct).toBe(EXPECTED_IDS);
+  expect(rows).toBe(EXPECTED_IDS);
+}, 60_000);
+
+// maintain() compacts under the write lock but builds the index beside the writes (a build
+// takes up to a minute at 100k rows): the writers' rows must all survive, once each.
+test('index maintenance (compaction, ANN build and refresh) in a third process while both writers write', async () => {
+  const store = await LanceDbVectorStore.open(path.join(dir, 'maintained'), {
+    lock: new PgAdvisoryLock(db.pool),
+    annThreshold: 40,
+    annMaxUnindexed: 5,
+    maxSmallFragments: 2,
+  });
+  const actions: string[] = [];
+  try {
+    await runWriters('maintained', true, async (finished) => {
+      while (!finished()) {
+        actions.push((await store.maintain(space)).action);
+        await new Promise((r) => setTimeout(r, 30));
+      }
+    });
+    // Once more after the last write: every row ends up in the index.
+    const last = await store.maintain(space);
+    actions.push(last.action);
+    expect(last.unindexedRows).toBe(0);
+  } finally {
+    await store.close();
+  }
+  const { rows, distinct } = await countIds('maintained');
+  console.log(`with maintenance alongside: ${rows} rows, ${distinct} distinct ids; maintain() actions: ${actions.join(' ')}`);
+  // The maintenance really ran between writes: it built the index and then refreshed it.
+  expect(actions).toContain('built');
+  expect(actions).toContain('optimized');
   expect(distinct).toBe(EXPECTED_IDS);
   expect(rows).toBe(EXPECTED_IDS);
 }, 60_000);

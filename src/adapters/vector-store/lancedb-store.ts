@@ -82,7 +82,7 @@ export class LanceDbVectorStore implements VectorStore {
 
   /** Open or creating tables, memoised so two concurrent first upserts create it once. */
   private readonly tables = new Map<string, Promise<Table>>();
-  /** Tail of the write chain of each table. */
+  /** Tail of each chain: a table's writes, and separately its maintenance. */
   private readonly writeTails = new Map<string, Promise<void>>();
   private closed = false;
 
@@ -111,7 +111,7 @@ export class LanceDbVectorStore implements VectorStore {
       payload: JSON.stringify(p.payload),
     }));
     const name = collectionName(space);
-    await this.serialised(name, async () => {
+    await this.serialised(name, `lancedb:${name}`, async () => {
       const table = await this.tableForWrite(space);
       await table.mergeInsert('id').whenMatchedUpdateAll().whenNotMatchedInsertAll().execute(rows);
     });
@@ -159,7 +159,7 @@ export class LanceDbVectorStore implements VectorStore {
     this.assertOpen();
     if (ids.length === 0) return;
     const name = collectionName(space);
-    await this.serialised(name, async () => {
+    await this.serialised(name, `lancedb:${name}`, async () => {
       const table = await this.existingTable(name);
       if (!table) return;
       await table.delete(`id IN (${sqlList(ids)})`);
@@ -212,9 +212,15 @@ export class LanceDbVectorStore implements VectorStore {
   /**
    * Builds the ANN index once the table passes the threshold, and keeps it current: rows
    * added after the build stay unindexed (searched by brute force) until optimize(), which
-   * also compacts the small fragments every write leaves. It runs under the same per-table
-   * write lock as upserts: compaction and index commits rewrite what a concurrent
-   * merge-insert of another process is changing.
+   * also compacts the small fragments every write leaves.
+   *
+   * Locking: one maintainer per table at a time (its own lock key), so two reconcilers never
+   * build the same index twice. Compaction/optimize additionally take the write lock (they
+   * rewrite the fragments a merge-insert is changing, and take seconds). The index BUILD does
+   * not: it takes up to a minute at 100k rows (bench/search-ann.ts), which would stall every
+   * upsertVector (1 min start-to-close) behind it, and LanceDB commits an index next to
+   * concurrent writes (rows written meanwhile are simply unindexed until the next optimize).
+   * test/integration/lancedb-concurrency.test.ts runs maintenance beside two writer processes.
    */
   async maintain(
     space: VectorSpace,
@@ -226,12 +232,15 @@ export class LanceDbVectorStore implements VectorStore {
     const maxUnindexed = opts.maxUnindexed ?? this.opts.annMaxUnindexed ?? DEFAULT_ANN_MAX_UNINDEXED;
     const maxSmall = opts.maxSmallFragments ?? this.opts.maxSmallFragments ?? DEFAULT_MAX_SMALL_FRAGMENTS;
     if (!(await this.existingTable(collection))) return { collection, rows: 0, action: 'none', unindexedRows: 0 };
-    return this.serialised(collection, async () => {
+    return this.serialised(`maintain:${collection}`, `lancedb-maintain:${collection}`, async () => {
       const table = await this.tableForWrite(space);
+      const optimize = () =>
+        this.serialised(collection, `lancedb:${collection}`, () =>
+          table.optimize({ cleanupOlderThan: new Date(Date.now() - KEEP_OLD_VERSIONS_MS) }),
+        );
       const rows = await table.countRows();
       const vectorIndex = (await table.listIndices()).find((i) => i.columns.includes('vector'));
       const small = (await table.stats()).fragmentStats.numSmallFragments;
-      const optimize = () => table.optimize({ cleanupOlderThan: new Date(Date.now() - KEEP_OLD_VERSIONS_MS) });
       if (!vectorIndex) {
         if (rows < threshold) {
           if (small <= maxSmall) return { collection, rows, action: 'none', unindexedRows: rows };
@@ -276,10 +285,13 @@ export class LanceDbVectorStore implements VectorStore {
     if (this.closed) throw new Error('LanceDbVectorStore is closed');
   }
 
-  /** Runs fn after every earlier write to the same table has settled, under the cross-process lock. */
-  private serialised<T>(name: string, fn: () => Promise<T>): Promise<T> {
+  /**
+   * Runs fn after every earlier call on the chain `name` has settled, under the cross-process
+   * lock `lockKey` (writes of a table: `lancedb:<table>`, its maintenance: `lancedb-maintain:<table>`).
+   */
+  private serialised<T>(name: string, lockKey: string, fn: () => Promise<T>): Promise<T> {
     const prev = this.writeTails.get(name) ?? Promise.resolve();
-    const locked = () => (this.opts.lock ? this.opts.lock.withLock(`lancedb:${name}`, fn) : fn());
+    const locked = () => (this.opts.lock ? this.opts.lock.withLock(lockKey, fn) : fn());
     const run: Promise<T> = prev.then(locked);
     // The chain must survive a failed write, or one error would block the table forever.
     const tail: Promise<void> = run.then(
