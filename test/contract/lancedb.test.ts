@@ -132,3 +132,51 @@ describe('LanceDB ANN index maintenance', () => {
     expect((await onDisk()).rows).toBe(599);
   });
 });
+
+// maintain() builds the index without the write lock (a build takes up to a minute at 100k
+// rows); this proves LanceDB keeps writes that commit while the build runs: updates of rows
+// the build is indexing and new ids, none lost or doubled, the updates' latest payload wins.
+test('LanceDB: writes committed while maintain() builds the index are all kept, once each', async () => {
+  if (!dir) throw new Error('temp dir not created');
+  const N = 3_000;
+  const space = { analyzer: 'ann', model: 'beside', dim: 384 };
+  const data = clusteredVectors({ dim: 384, topics: 20, subtopics: 5, seed: 3 });
+  const buildDir = path.join(dir, 'beside');
+  const maintainer = await LanceDbVectorStore.open(buildDir, { annThreshold: N });
+  const writer = await LanceDbVectorStore.open(buildDir);
+  try {
+    await maintainer.upsert(
+      space,
+      Array.from({ length: N }, (_, i) => ({ id: `v${i}`, vector: data.vector(i), payload: { rev: 0 } })),
+    );
+    let building = true;
+    let rev = 0;
+    const build = maintainer.maintain(space).finally(() => (building = false));
+    while (building) {
+      rev++;
+      await writer.upsert(space, [
+        // Rows the build is indexing get new vectors (those of points not in the table)...
+        ...Array.from({ length: 10 }, (_, k) => ({ id: `v${k}`, vector: data.vector(N + 100 + k), payload: { rev } })),
+        // ...and new ids arrive.
+        ...Array.from({ length: 3 }, (_, k) => ({ id: `new-${rev}-${k}`, vector: data.vector(N + 1000 + rev * 3 + k), payload: { rev } })),
+      ]);
+    }
+    expect((await build).action).toBe('built');
+    expect(rev).toBeGreaterThan(1);
+    const conn = await connect(buildDir);
+    const table = await conn.openTable(collectionName(space));
+    const ids = ((await table.query().select(['id']).toArray()) as { id: string }[]).map((r) => r.id);
+    table.close();
+    conn.close();
+    console.log(`${rev} writes committed during the index build; ${ids.length} rows`);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(ids.length).toBe(N + 3 * rev);
+    // An updated row is found by its new vector, with its latest payload.
+    const [hit] = await maintainer.search(space, data.vector(N + 100 + 7), 1);
+    expect(hit).toMatchObject({ id: 'v7', payload: { rev } });
+    expect(await maintainer.maintain(space, { maxUnindexed: 0 })).toMatchObject({ action: 'optimized', unindexedRows: 0 });
+  } finally {
+    await writer.close();
+    await maintainer.close();
+  }
+}, 60_000);
