@@ -16,7 +16,9 @@ if (url) {
   });
 } else {
   // Say so loudly: a silently skipped suite reads as a passing one.
-  console.warn('Qdrant contract suite SKIPPED: QDRANT_URL is not set');
+  console.warn(
+    'Qdrant contract suite SKIPPED: QDRANT_URL is not set (e.g. QDRANT_URL=http://127.0.0.1:6333 npx jest test/contract/qdrant.test.ts runs it)',
+  );
   describe.skip('VectorStore contract: qdrant (SKIPPED: QDRANT_URL is not set)', () => {
     test('needs a running Qdrant', () => undefined);
   });

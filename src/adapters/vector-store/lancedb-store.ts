@@ -21,22 +21,53 @@ export interface LanceDbOptions {
   lock?: WriteLock;
   /** Rows from which `maintain()` builds the ANN index (exact search is fast below it). */
   annThreshold?: number;
+  /** Rows written since the index was built above which `maintain()` adds them to it. */
+  annMaxUnindexed?: number;
+  /** Small (uncompacted) fragments above which `maintain()` compacts the table. */
+  maxSmallFragments?: number;
 }
 
 export interface MaintenanceReport {
   collection: string;
   rows: number;
-  /** What was done: nothing, the ANN index built, or the index brought up to date. */
-  action: 'none' | 'built' | 'optimized';
+  /**
+   * What was done: nothing, the ANN index built, the index brought up to date (with
+   * compaction), or only compaction (many small fragments, no index yet).
+   */
+  action: 'none' | 'built' | 'optimized' | 'compacted';
+  /** Rows a search has to scan exactly: all of them until the index exists. */
   unindexedRows: number;
+  /** Name of the ANN index when there is one. */
+  index?: string;
 }
 
-/** HNSW-SQ queried with ef 100 and refine 5: recall@10 ≈ 0.999 at 100k (stack-facts.md, bench/). */
+/**
+ * HNSW-SQ queried with ef 100 and refine 5 (the SQ distances re-ranked on the full vectors):
+ * recall@10 1.000 vs exact at 10k and 100k in bench/search-ann.ts (synthetic clustered
+ * vectors; stack-facts.md measured 0.999), ANN p50 ~6-12 ms vs exact ~250-300 ms at 100k on
+ * the loaded 2-core machine. Without refine, recall dropped to 0.964 on the same data.
+ */
 const ANN_EF = 100;
 const ANN_REFINE = 5;
 const ANN_INDEX_NAME = 'vector_idx';
-/** How long a search trusts its "has an ANN index" answer before asking the table again. */
-const INDEX_CHECK_TTL_MS = 10_000;
+const DEFAULT_ANN_THRESHOLD = 50_000;
+/** Brute-forcing this many rows next to the index costs well under a millisecond. */
+const DEFAULT_ANN_MAX_UNINDEXED = 1_000;
+/**
+ * Every merge-insert of a new video appends a fragment; thousands of tiny fragments make
+ * every scan and search slow long before the ANN threshold, so maintain() compacts them.
+ */
+const DEFAULT_MAX_SMALL_FRAGMENTS = 64;
+/**
+ * Versions older than this are removed when the table is optimized. Readers here reload the
+ * latest version on every read, so nothing needs old versions for long; the default (7 days)
+ * would keep every compacted-away file, deleted videos' vectors included, for a week.
+ */
+const KEEP_OLD_VERSIONS_MS = 60 * 60 * 1000;
+
+// indexStats() otherwise warns on every call and copies the index centroids into the answer;
+// maintain() needs only the row counts.
+process.env.LANCE_INCLUDE_VECTOR_CENTROIDS ??= 'false';
 
 /**
  * Embedded vector store: one LanceDB table per VectorSpace, on local disk.
@@ -51,9 +82,8 @@ export class LanceDbVectorStore implements VectorStore {
 
   /** Open or creating tables, memoised so two concurrent first upserts create it once. */
   private readonly tables = new Map<string, Promise<Table>>();
-  /** Tail of the write chain of each table. */
+  /** Tail of each chain: a table's writes, and separately its maintenance. */
   private readonly writeTails = new Map<string, Promise<void>>();
-  private readonly annKnown = new Map<string, { has: boolean; at: number }>();
   private closed = false;
 
   private constructor(
@@ -81,7 +111,7 @@ export class LanceDbVectorStore implements VectorStore {
       payload: JSON.stringify(p.payload),
     }));
     const name = collectionName(space);
-    await this.serialised(name, async () => {
+    await this.serialised(name, `lancedb:${name}`, async () => {
       const table = await this.tableForWrite(space);
       await table.mergeInsert('id').whenMatchedUpdateAll().whenNotMatchedInsertAll().execute(rows);
     });
@@ -94,14 +124,25 @@ export class LanceDbVectorStore implements VectorStore {
     const name = collectionName(space);
     const table = await this.existingTable(name);
     if (!table) return [];
-    let query = table.vectorSearch(vector).distanceType('cosine');
-    if (await this.hasAnnIndex(name, table)) query = query.ef(ANN_EF).refineFactor(ANN_REFINE);
-    const rows: unknown[] = await query.select(['id', 'payload', '_distance']).limit(Math.floor(limit)).toArray();
+    // ef and refineFactor are set always: without an index LanceDB ignores them (the contract
+    // test compares that search with exact search), and with one they make it precise. Asking
+    // "is there an index?" first would cost a call per search or a stale cache, and a stale
+    // "no" would query another process's new index without refinement (recall drops).
+    const rows: unknown[] = await table
+      .vectorSearch(vector)
+      .distanceType('cosine')
+      .ef(ANN_EF)
+      .refineFactor(ANN_REFINE)
+      .select(['id', 'payload', '_distance'])
+      .limit(Math.floor(limit))
+      .toArray();
     return rows.map(toHit);
   }
 
   /** Exact (brute-force) search even when an ANN index exists: the bench's ground truth. */
   async searchExact(space: VectorSpace, vector: number[], limit: number): Promise<VectorHit[]> {
+    this.assertOpen();
+    assertDim(space, vector, 'query vector');
     const table = await this.existingTable(collectionName(space));
     if (!table) return [];
     const rows: unknown[] = await table
@@ -118,7 +159,7 @@ export class LanceDbVectorStore implements VectorStore {
     this.assertOpen();
     if (ids.length === 0) return;
     const name = collectionName(space);
-    await this.serialised(name, async () => {
+    await this.serialised(name, `lancedb:${name}`, async () => {
       const table = await this.existingTable(name);
       if (!table) return;
       await table.delete(`id IN (${sqlList(ids)})`);
@@ -170,35 +211,63 @@ export class LanceDbVectorStore implements VectorStore {
 
   /**
    * Builds the ANN index once the table passes the threshold, and keeps it current: rows
-   * added after the build stay unindexed (searched by brute force) until optimize().
+   * added after the build stay unindexed (searched by brute force) until optimize(), which
+   * also compacts the small fragments every write leaves.
+   *
+   * Locking: one maintainer per table at a time (its own lock key), so two reconcilers never
+   * build the same index twice. Compaction/optimize additionally take the write lock (they
+   * rewrite the fragments a merge-insert is changing, and take seconds). The index BUILD does
+   * not: it takes up to a minute at 100k rows (bench/search-ann.ts), which would stall every
+   * upsertVector (1 min start-to-close) behind it, and LanceDB commits an index next to
+   * concurrent writes (rows written meanwhile are simply unindexed until the next optimize).
+   * test/integration/lancedb-concurrency.test.ts runs maintenance beside two writer processes.
    */
-  async maintain(space: VectorSpace, opts: { annThreshold?: number; maxUnindexed?: number } = {}): Promise<MaintenanceReport> {
+  async maintain(
+    space: VectorSpace,
+    opts: { annThreshold?: number; maxUnindexed?: number; maxSmallFragments?: number } = {},
+  ): Promise<MaintenanceReport> {
     this.assertOpen();
     const collection = collectionName(space);
-    const table = await this.existingTable(collection);
-    if (!table) return { collection, rows: 0, action: 'none', unindexedRows: 0 };
-    const threshold = opts.annThreshold ?? this.opts.annThreshold ?? 50_000;
-    const rows = await table.countRows();
-    const indices = await table.listIndices();
-    const vectorIndex = indices.find((i) => i.columns.includes('vector'));
-    if (!vectorIndex) {
-      if (rows < threshold) return { collection, rows, action: 'none', unindexedRows: rows };
-      await table.createIndex('vector', {
-        config: Index.hnswSq({ distanceType: 'cosine' }),
-        name: ANN_INDEX_NAME,
-        replace: true,
-        waitTimeoutSeconds: 600,
-      });
-      this.annKnown.set(collection, { has: true, at: Date.now() });
-      return { collection, rows, action: 'built', unindexedRows: 0 };
-    }
-    const stats = await table.indexStats(vectorIndex.name);
-    const unindexed = stats?.numUnindexedRows ?? 0;
-    if (unindexed <= (opts.maxUnindexed ?? 1_000)) return { collection, rows, action: 'none', unindexedRows: unindexed };
-    // optimize() compacts files and adds new rows to the index (incrementally, no retrain).
-    await table.optimize();
-    const after = await table.indexStats(vectorIndex.name);
-    return { collection, rows, action: 'optimized', unindexedRows: after?.numUnindexedRows ?? 0 };
+    const threshold = opts.annThreshold ?? this.opts.annThreshold ?? DEFAULT_ANN_THRESHOLD;
+    const maxUnindexed = opts.maxUnindexed ?? this.opts.annMaxUnindexed ?? DEFAULT_ANN_MAX_UNINDEXED;
+    const maxSmall = opts.maxSmallFragments ?? this.opts.maxSmallFragments ?? DEFAULT_MAX_SMALL_FRAGMENTS;
+    if (!(await this.existingTable(collection))) return { collection, rows: 0, action: 'none', unindexedRows: 0 };
+    return this.serialised(`maintain:${collection}`, `lancedb-maintain:${collection}`, async () => {
+      const table = await this.tableForWrite(space);
+      const optimize = () =>
+        this.serialised(collection, `lancedb:${collection}`, () =>
+          table.optimize({ cleanupOlderThan: new Date(Date.now() - KEEP_OLD_VERSIONS_MS) }),
+        );
+      const rows = await table.countRows();
+      const vectorIndex = (await table.listIndices()).find((i) => i.columns.includes('vector'));
+      const small = (await table.stats()).fragmentStats.numSmallFragments;
+      if (!vectorIndex) {
+        if (rows < threshold) {
+          if (small <= maxSmall) return { collection, rows, action: 'none', unindexedRows: rows };
+          await optimize();
+          return { collection, rows, action: 'compacted', unindexedRows: rows };
+        }
+        // Compact first: the index is then built over a few large fragments.
+        if (small > maxSmall) await optimize();
+        await table.createIndex('vector', {
+          config: Index.hnswSq({ distanceType: 'cosine' }),
+          name: ANN_INDEX_NAME,
+          replace: true,
+          waitTimeoutSeconds: 600,
+        });
+        const built = await table.indexStats(ANN_INDEX_NAME);
+        return { collection, rows, action: 'built', unindexedRows: built?.numUnindexedRows ?? 0, index: ANN_INDEX_NAME };
+      }
+      const stats = await table.indexStats(vectorIndex.name);
+      const unindexed = stats?.numUnindexedRows ?? 0;
+      if (unindexed <= maxUnindexed && small <= maxSmall) {
+        return { collection, rows, action: 'none', unindexedRows: unindexed, index: vectorIndex.name };
+      }
+      // optimize() compacts files and adds the new rows to the index (incrementally, no retrain).
+      await optimize();
+      const after = await table.indexStats(vectorIndex.name);
+      return { collection, rows, action: 'optimized', unindexedRows: after?.numUnindexedRows ?? 0, index: vectorIndex.name };
+    });
   }
 
   async close(): Promise<void> {
@@ -216,21 +285,19 @@ export class LanceDbVectorStore implements VectorStore {
     if (this.closed) throw new Error('LanceDbVectorStore is closed');
   }
 
-  private async hasAnnIndex(name: string, table: Table): Promise<boolean> {
-    const known = this.annKnown.get(name);
-    if (known && Date.now() - known.at < INDEX_CHECK_TTL_MS) return known.has;
-    const has = (await table.listIndices()).some((i) => i.columns.includes('vector'));
-    this.annKnown.set(name, { has, at: Date.now() });
-    return has;
-  }
-
-  /** Runs fn after every earlier write to the same table has settled, under the cross-process lock. */
-  private serialised(name: string, fn: () => Promise<void>): Promise<void> {
+  /**
+   * Runs fn after every earlier call on the chain `name` has settled, under the cross-process
+   * lock `lockKey` (writes of a table: `lancedb:<table>`, its maintenance: `lancedb-maintain:<table>`).
+   */
+  private serialised<T>(name: string, lockKey: string, fn: () => Promise<T>): Promise<T> {
     const prev = this.writeTails.get(name) ?? Promise.resolve();
-    const locked = () => (this.opts.lock ? this.opts.lock.withLock(`lancedb:${name}`, fn) : fn());
-    const run = prev.then(locked);
+    const locked = () => (this.opts.lock ? this.opts.lock.withLock(lockKey, fn) : fn());
+    const run: Promise<T> = prev.then(locked);
     // The chain must survive a failed write, or one error would block the table forever.
-    const tail = run.catch(() => undefined);
+    const tail: Promise<void> = run.then(
+      () => undefined,
+      () => undefined,
+    );
     this.writeTails.set(name, tail);
     void tail.then(() => {
       if (this.writeTails.get(name) === tail) this.writeTails.delete(name);
