@@ -1,6 +1,7 @@
 // CPU-bound: transcodes on the `media` queue. Concurrency defaults to 1 — ffmpeg uses every core it gets.
 import { createMediaActivities } from '../activities/media';
 import { createAnalysisInputsActivities } from '../activities/media/analysis-inputs';
+import { createHlsActivities } from '../activities/media/hls';
 import { createLogger } from '../logging';
 import { parentDeathSignalHelper } from '../media/run-process';
 import { sweepStaleAttemptDirs } from '../media/work-dirs';
@@ -43,6 +44,8 @@ runWorkerProcess('media', async (config) => {
           mediaDir: config.mediaDir,
           ...config.ai,
         }),
+        // Issue 15: the adaptive HLS ladder, packaged from the published MP4.
+        ...createHlsActivities({ ffmpeg: config.ffmpeg, mediaDir: config.mediaDir, stallTimeoutMs: config.media.stallTimeoutMs }),
       },
       maxConcurrentActivityTaskExecutions: config.workers.mediaConcurrency,
       // Progress rides on heartbeats; the default throttle (0.8 × heartbeat timeout) would show it in 24 s jumps.
