@@ -1,0 +1,351 @@
+import { execFile, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { MockActivityEnvironment, type TestWorkflowEnvironment } from '@temporalio/testing';
+import { chromium, type Browser } from 'playwright-core';
+import { createHlsActivities } from '../../src/activities/media/hls';
+import { VideosRepo } from '../../src/db/videos-repo';
+import {
+  masterProblems,
+  mediaPlaylistProblems,
+  parseMasterPlaylist,
+  parseMediaPlaylist,
+  type MediaPlaylist,
+} from '../../src/media/hls-playlist';
+import { taskQueues } from '../../src/queues';
+import type { HeartbeatProgress, HlsOutput } from '../../src/workflows/contracts';
+import { startApi, type TestApi } from '../support/api';
+import { createTestDatabase, type TestDatabase } from '../support/database';
+import { startTemporal } from '../support/temporal';
+
+// The HLS ladder on real parts: ffmpeg packages a 30 s 640x360 H.264/AAC rendition, the real
+// API route serves it (auth on, PostgreSQL), and Debian's Chromium plays it with hls.js.
+const run = promisify(execFile);
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const SEGMENT_SEC = 4;
+const CLIP_SEC = 30;
+
+let dataDir: string;
+let mediaDir: string;
+let activities: ReturnType<typeof createHlsActivities>;
+/** Rendition with a keyframe at every segment start (what the segmented transcode writes). */
+let aligned: HlsOutput;
+let alignedBeats: HeartbeatProgress[];
+/** Rendition with x264's default GOP (a keyframe every 10 s): its keyframes cannot be reused. */
+let sparse: HlsOutput;
+
+/** A 30 s 640x360 H.264/AAC faststart MP4 at `<mediaDir>/<id>/rendition.mp4`. */
+async function makeRendition(id: string, keyframes: string[]): Promise<string> {
+  const file = path.join(mediaDir, id, 'rendition.mp4');
+  await mkdir(path.dirname(file), { recursive: true });
+  // prettier-ignore
+  await run('ffmpeg', [
+    '-v', 'error', '-y',
+    '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=25',
+    '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
+    '-t', String(CLIP_SEC),
+    '-c:v', 'libx264', '-preset', 'ultrafast', '-threads', '1', '-pix_fmt', 'yuv420p', ...keyframes,
+    '-c:a', 'aac', '-b:a', '128k', '-movflags', '+faststart', file,
+  ]);
+  return file;
+}
+
+async function packageHls(id: string, attempt = 1): Promise<{ out: HlsOutput; beats: HeartbeatProgress[] }> {
+  const env = new MockActivityEnvironment({ attempt });
+  const beats: HeartbeatProgress[] = [];
+  env.on('heartbeat', (d: HeartbeatProgress) => beats.push(d));
+  const renditionPath = path.join(mediaDir, id, 'rendition.mp4');
+  const out = (await env.run(activities.packageHls, { videoId: id, renditionPath, segmentSec: SEGMENT_SEC })) as HlsOutput;
+  return { out, beats };
+}
+
+/** Decodes a media segment as a player would: its init segment followed by the segment. */
+function decodeSegment(init: string, segment: string): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const ff = spawn('ffmpeg', ['-v', 'error', '-nostdin', '-threads', '1', '-i', 'pipe:0', '-f', 'null', '-'], {
+      stdio: ['pipe', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    ff.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    ff.once('error', reject);
+    ff.once('close', (code) => resolve({ code, stderr }));
+    void (async () => {
+      ff.stdin.write(await readFile(init));
+      ff.stdin.end(await readFile(segment));
+    })().catch(reject);
+  });
+}
+
+/** A variant as one fragmented MP4 (init segment + every media segment), in a scratch file. */
+async function joined(v: { dir: string; playlist: MediaPlaylist }): Promise<string> {
+  const file = path.join(dataDir, `joined-${path.basename(path.dirname(v.dir))}-${path.basename(v.dir)}.mp4`);
+  const parts = [v.playlist.map ?? '', ...v.playlist.segments.map((s) => s.uri)];
+  await writeFile(file, Buffer.concat(await Promise.all(parts.map((p) => readFile(path.join(v.dir, p))))));
+  return file;
+}
+
+/** MD5 of the H.264 packets' bytes (timestamps and container aside): equal means copied, not re-encoded. */
+async function videoHash(file: string): Promise<string> {
+  const { stdout } = await run('ffmpeg', [
+    '-v',
+    'error',
+    '-i',
+    file,
+    '-map',
+    '0:v:0',
+    '-c',
+    'copy',
+    '-f',
+    'streamhash',
+    '-hash',
+    'md5',
+    '-',
+  ]);
+  return stdout.trim();
+}
+
+async function variantsOf(out: HlsOutput) {
+  const masterFile = path.join(mediaDir, out.masterPath);
+  const master = parseMasterPlaylist(await readFile(masterFile, 'utf8'));
+  return Promise.all(
+    master.variants.map(async (v) => {
+      const file = path.join(path.dirname(masterFile), v.uri);
+      return { ...v, dir: path.dirname(file), playlist: parseMediaPlaylist(await readFile(file, 'utf8')) };
+    }),
+  );
+}
+
+beforeAll(async () => {
+  dataDir = await mkdtemp(path.join(os.tmpdir(), 'biblio-hls-'));
+  mediaDir = path.join(dataDir, 'media');
+  activities = createHlsActivities({
+    ffmpeg: { ffmpegPath: 'ffmpeg', ffprobePath: 'ffprobe', threads: 1, preset: 'ultrafast' },
+    mediaDir,
+  });
+  await makeRendition('aligned', ['-force_key_frames', `expr:gte(t,n_forced*${SEGMENT_SEC})`]);
+  await makeRendition('sparse', []);
+  ({ out: aligned, beats: alignedBeats } = await packageHls('aligned'));
+  ({ out: sparse } = await packageHls('sparse'));
+}, 120_000);
+
+afterAll(async () => {
+  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+});
+
+describe('packageHls on real ffmpeg', () => {
+  test('publishes a master playlist whose every variant has BANDWIDTH, RESOLUTION and CODECS', async () => {
+    expect(aligned.masterPath).toBe('aligned/hls/master.m3u8');
+    const text = await readFile(path.join(mediaDir, aligned.masterPath), 'utf8');
+    expect(masterProblems(text)).toEqual([]);
+    const { variants } = parseMasterPlaylist(text);
+    expect(variants.map((v) => [v.uri, v.attrs.RESOLUTION])).toEqual([
+      ['360p/index.m3u8', '640x360'],
+      ['240p/index.m3u8', '426x240'],
+    ]);
+    for (const v of variants) expect(v.attrs.CODECS).toMatch(/^avc1\.[0-9a-f]{6},mp4a\.40\.2$/);
+    expect(aligned.variants.map((v) => `${v.name} ${v.width}x${v.height} ${v.codecs}`)).toEqual(
+      variants.map((v) => `${v.uri.split('/')[0]} ${v.attrs.RESOLUTION} ${v.attrs.CODECS}`),
+    );
+    expect(alignedBeats.map((b) => b.percent).at(-1)).toBe(100);
+  });
+
+  test('each variant playlist parses, is complete, and lasts as long as the rendition', async () => {
+    for (const v of await variantsOf(aligned)) {
+      expect({ uri: v.uri, problems: mediaPlaylistProblems(v.playlist) }).toEqual({ uri: v.uri, problems: [] });
+      const total = v.playlist.segments.reduce((s, x) => s + x.duration, 0);
+      expect(Math.abs(total - CLIP_SEC)).toBeLessThan(0.1);
+    }
+  });
+
+  test('segments of every variant start at the same instants, one per segment length', async () => {
+    for (const out of [aligned, sparse]) {
+      const durations = (await variantsOf(out)).map((v) => v.playlist.segments.map((s) => s.duration));
+      const expected = [4, 4, 4, 4, 4, 4, 4, 2];
+      for (const d of durations) expect(d.map((x) => Math.round(x * 100) / 100)).toEqual(expected);
+    }
+  });
+
+  test("copies the rendition's H.264 bit for bit into the top rung when it has a keyframe at every segment start, else re-encodes it", async () => {
+    const rendition = await videoHash(path.join(mediaDir, 'aligned', 'rendition.mp4'));
+    const [top] = await variantsOf(aligned);
+    expect(await videoHash(await joined(top!))).toBe(rendition);
+    const [sparseTop] = await variantsOf(sparse);
+    expect(await videoHash(await joined(sparseTop!))).not.toBe(await videoHash(path.join(mediaDir, 'sparse', 'rendition.mp4')));
+  });
+
+  test('every segment of every variant decodes without an error, at the resolution its variant declares', async () => {
+    for (const out of [aligned, sparse]) {
+      for (const v of await variantsOf(out)) {
+        const init = path.join(v.dir, v.playlist.map ?? '');
+        for (const seg of v.playlist.segments) {
+          const res = await decodeSegment(init, path.join(v.dir, seg.uri));
+          const where = `${out.masterPath} ${v.uri} ${seg.uri}`;
+          expect({ where, ...res }).toEqual({ where, code: 0, stderr: '' });
+        }
+        const { stdout } = await run('ffprobe', [
+          ...['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=width,height', '-of', 'csv=p=0:s=x'],
+          await joined(v),
+        ]);
+        expect(`${v.uri} ${stdout.trim()}`).toBe(`${v.uri} ${v.attrs.RESOLUTION}`);
+      }
+    }
+  }, 120_000);
+
+  test('a retry replaces the published ladder and leaves no staging directory behind', async () => {
+    const again = await packageHls('aligned', 2);
+    expect(again.out.variants.map((v) => v.name)).toEqual(aligned.variants.map((v) => v.name));
+    expect((await readdir(path.join(mediaDir, 'aligned'))).sort()).toEqual(['hls', 'rendition.mp4']);
+    expect(masterProblems(await readFile(path.join(mediaDir, again.out.masterPath), 'utf8'))).toEqual([]);
+  }, 60_000);
+});
+
+describe('served by the API and played in Chromium', () => {
+  let env: TestWorkflowEnvironment;
+  let db: TestDatabase;
+  let api: TestApi;
+  let base: string;
+
+  beforeAll(async () => {
+    env = await startTemporal();
+    db = await createTestDatabase();
+    api = await startApi({
+      client: env.client,
+      pool: db.pool,
+      dataDir,
+      ingestDir: path.join(dataDir, 'ingest'),
+      queues: taskQueues(`t${process.pid}-hls-`),
+    });
+    await new VideosRepo(db.pool).claim('aligned', { kind: 'file', path: '/dev/null' }, 'video-aligned');
+    await api.raw.listen({ port: 0, host: '127.0.0.1' });
+    base = `http://127.0.0.1:${(api.raw.server.address() as AddressInfo).port}`;
+  }, 60_000);
+
+  afterAll(async () => {
+    await api?.close();
+    await db?.drop();
+    await env?.teardown();
+  });
+
+  test('serves the master playlist, variant playlists and segments with their content types', async () => {
+    const master = await api.app.inject('/videos/aligned/hls/master.m3u8');
+    expect([master.statusCode, master.headers['content-type']]).toEqual([200, 'application/vnd.apple.mpegurl']);
+    expect(masterProblems(master.body)).toEqual([]);
+    const variant = await api.app.inject('/videos/aligned/hls/240p/index.m3u8');
+    expect([variant.statusCode, variant.headers['content-type']]).toEqual([200, 'application/vnd.apple.mpegurl']);
+    const playlist = parseMediaPlaylist(variant.body);
+    const init = await api.app.inject(`/videos/aligned/hls/240p/${playlist.map}`);
+    expect([init.statusCode, init.headers['content-type']]).toEqual([200, 'video/mp4']);
+    const seg = await api.app.inject(`/videos/aligned/hls/240p/${playlist.segments[0]?.uri}`);
+    expect([seg.statusCode, seg.headers['content-type']]).toEqual([200, 'video/iso.segment']);
+    expect(seg.rawPayload.length).toBeGreaterThan(1000);
+  });
+
+  test('needs a key, like the MP4: none → 401; with ?access_token= every URI in the playlist carries it', async () => {
+    expect((await api.raw.inject('/videos/aligned/hls/master.m3u8')).statusCode).toBe(401);
+    const q = `access_token=${encodeURIComponent(api.key)}`;
+    const master = await api.raw.inject(`/videos/aligned/hls/master.m3u8?${q}`);
+    expect(master.statusCode).toBe(200);
+    expect(parseMasterPlaylist(master.body).variants.map((v) => v.uri)).toEqual([`360p/index.m3u8?${q}`, `240p/index.m3u8?${q}`]);
+    const variant = await api.raw.inject(`/videos/aligned/hls/360p/index.m3u8?${q}`);
+    const playlist = parseMediaPlaylist(variant.body);
+    expect(playlist.map).toMatch(new RegExp(`^init(_\\d+)?\\.mp4\\?${q.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`));
+    expect(playlist.segments.every((s) => s.uri.endsWith(`?${q}`))).toBe(true);
+    // Requested with a header instead, the playlist is served as published.
+    expect((await api.app.inject('/videos/aligned/hls/master.m3u8')).body).not.toContain('access_token');
+  });
+
+  test('refuses paths outside the ladder and unknown videos', async () => {
+    for (const url of [
+      '/videos/aligned/hls/../rendition.mp4',
+      '/videos/aligned/hls/%2e%2e/rendition.mp4',
+      '/videos/aligned/hls/360p/..%2f..%2frendition.mp4',
+      '/videos/aligned/hls/360p/../../rendition.mp4',
+      '/videos/aligned/hls/rendition.mp4',
+      '/videos/aligned/hls/360p/seg_00000.m4s.bak',
+      '/videos/aligned/hls/',
+    ]) {
+      const res = await api.app.inject(url);
+      expect({ url, status: res.statusCode, type: res.headers['content-type'] }).toEqual({
+        url,
+        status: 404,
+        type: 'application/json; charset=utf-8',
+      });
+    }
+    const unknown = await api.app.inject('/videos/nope/hls/master.m3u8');
+    expect([unknown.statusCode, unknown.json<{ error: { type: string } }>().error.type]).toEqual([404, 'VideoNotFound']);
+  });
+
+  const browserTest = existsSync(CHROMIUM) ? test : test.skip;
+  if (!existsSync(CHROMIUM)) console.warn(`HLS playback test SKIPPED: no Chromium at ${CHROMIUM} (set CHROMIUM_PATH)`);
+
+  browserTest(
+    'Chromium plays the master playlist with hls.js from the API, carrying the key in the URLs, and playback time advances',
+    async () => {
+      let browser: Browser | undefined;
+      try {
+        browser = await chromium.launch({
+          executablePath: CHROMIUM,
+          args: [
+            '--headless',
+            '--no-sandbox',
+            '--disable-gpu',
+            '--disable-quic',
+            '--no-first-run',
+            '--disable-background-networking',
+            '--disable-component-update',
+            '--disable-sync',
+            '--autoplay-policy=no-user-gesture-required',
+          ],
+        });
+        const page = await browser.newPage();
+        const problems: string[] = [];
+        page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+        const fetched: string[] = [];
+        page.on('response', (r) => {
+          if (r.url().includes('/hls/')) fetched.push(`${r.status()} ${new URL(r.url()).pathname}`);
+        });
+        // A blank page on the API's origin (the player's requests are then same-origin, as in the dashboard).
+        await page.route(`${base}/hls-player.html`, (route) =>
+          route.fulfill({ contentType: 'text/html', body: '<!doctype html><video id="v" muted autoplay playsinline></video>' }),
+        );
+        await page.goto(`${base}/hls-player.html`);
+        await page.addScriptTag({ url: `${base}/dashboard/vendor/hls.min.js` });
+        const src = `${base}/videos/aligned/hls/master.m3u8?access_token=${encodeURIComponent(api.key)}`;
+        // Page code as strings: the test's TypeScript has no DOM types (it runs in Node).
+        await page.evaluate(`(() => {
+          window.hlsErrors = [];
+          const hls = new Hls();
+          hls.on(Hls.Events.ERROR, (_e, data) => window.hlsErrors.push(data.details));
+          hls.on(Hls.Events.MANIFEST_PARSED, () => (window.hlsLevels = hls.levels.map((l) => l.width + 'x' + l.height)));
+          const video = document.getElementById('v');
+          hls.loadSource(${JSON.stringify(src)});
+          hls.attachMedia(video);
+          video.play().catch(() => undefined);
+        })()`);
+        const playerState = `(() => {
+          const v = document.getElementById('v');
+          return { currentTime: v.currentTime, readyState: v.readyState, error: v.error && v.error.message, hlsErrors: window.hlsErrors, levels: window.hlsLevels };
+        })()`;
+        await page.waitForFunction(`document.getElementById('v').currentTime > 2`, null, { timeout: 30_000 }).catch(async (err: Error) => {
+          const state: unknown = await page.evaluate(playerState);
+          throw new Error(`${err.message}\nplayer: ${JSON.stringify(state)}\nfetched:\n${fetched.join('\n')}\n${problems.join('\n')}`);
+        });
+        const state = (await page.evaluate(playerState)) as { currentTime: number; levels: string[]; hlsErrors: string[] };
+        expect(state.currentTime).toBeGreaterThan(2);
+        expect([...state.levels].sort()).toEqual(['426x240', '640x360']);
+        expect(state.hlsErrors).toEqual([]);
+        // The player reached segments through the API, each request authorised by the URL's token.
+        expect(fetched.filter((f) => /^200 .*\.m4s$/.test(f)).length).toBeGreaterThan(0);
+        expect(fetched.filter((f) => !f.startsWith('200 '))).toEqual([]);
+        expect(problems).toEqual([]);
+      } finally {
+        await browser?.close();
+      }
+    },
+    90_000,
+  );
+});
