@@ -100,13 +100,6 @@ export function cutPoints(keyframes: readonly number[], segmentSec: number): num
   return cuts;
 }
 
-/** Cuts every `segmentSec` from 0 (for a rendition whose keyframes cannot be reused). */
-export function regularCuts(durationSec: number, segmentSec: number): number[] {
-  const cuts: number[] = [];
-  for (let t = segmentSec; t < durationSec - 1e-6; t += segmentSec) cuts.push(Math.round(t * 1000) / 1000);
-  return cuts;
-}
-
 /** The longest segment `cuts` make of a stream of `durationSec` starting at `start`. */
 export function longestSegment(cuts: readonly number[], durationSec: number, start = 0): number {
   let longest = 0;
@@ -136,8 +129,11 @@ export interface HlsArgsOptions {
   outDir: string;
   segmentSec: number;
   rungs: readonly Rung[];
-  /** Segment starts (seconds): keyframes are forced there in every re-encoded rung. */
-  cuts: readonly number[];
+  /**
+   * Where re-encoded rungs get their keyframes: the copied top rung's cut instants (seconds),
+   * or `every-segment` (every `segmentSec` from 0) when nothing is copied.
+   */
+  cuts: readonly number[] | 'every-segment';
   hasAudio: boolean;
   preset: string;
   /** 0 = let ffmpeg decide. */
@@ -162,8 +158,7 @@ export function hlsArgs(o: HlsArgsOptions): string[] {
             ...encoded.map(({ r, i }) => `[s${i}]scale=${r.width}:${r.height}:flags=bicubic,format=yuv420p[v${i}]`),
           ].join(';'),
         ];
-  // Forced slightly early: the frame whose timestamp is the cut must not round to just after it.
-  const forced = o.cuts.map((c) => Math.max(0, c - 0.001).toFixed(3)).join(',');
+  const forced = forcedKeyframes(o.cuts, o.segmentSec);
   const perRung = o.rungs.flatMap((r, i) => {
     const maps = [...(r.copy ? ['-map', '0:v:0'] : ['-map', `[v${i}]`]), ...(o.hasAudio ? ['-map', '0:a:0'] : [])];
     return maps;
@@ -229,6 +224,20 @@ export function hlsArgs(o: HlsArgsOptions): string[] {
     '-nostats',
     `${o.outDir}/%v/index.m3u8`,
   ];
+}
+
+/**
+ * One command-line argument holds at most 128 KiB on Linux (MAX_ARG_STRLEN); a list of cut
+ * times longer than this (hours of video in 1 s segments) is not used: every rung is then
+ * re-encoded on the regular grid instead.
+ */
+export const MAX_FORCED_LIST_CHARS = 100_000;
+
+/** ffmpeg's -force_key_frames value for `cuts` (empty string: none). */
+export function forcedKeyframes(cuts: readonly number[] | 'every-segment', segmentSec: number): string {
+  if (cuts === 'every-segment') return `expr:gte(t,n_forced*${segmentSec})`;
+  // Forced slightly early: the frame whose timestamp is the cut must not round to just after it.
+  return cuts.map((c) => Math.max(0, c - 0.001).toFixed(3)).join(',');
 }
 
 /** ffprobe over the video packets (no decoding): one `pts_time,flags` line per packet. */

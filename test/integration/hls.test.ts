@@ -37,19 +37,21 @@ let aligned: HlsOutput;
 let alignedBeats: HeartbeatProgress[];
 /** Rendition with x264's default GOP (a keyframe every 10 s): its keyframes cannot be reused. */
 let sparse: HlsOutput;
+/** A 9 s portrait 360x640 rendition without audio. */
+let portrait: HlsOutput;
 
-/** A 30 s 640x360 H.264/AAC faststart MP4 at `<mediaDir>/<id>/rendition.mp4`. */
-async function makeRendition(id: string, keyframes: string[]): Promise<string> {
+/** A 640x360 (30 s) H.264/AAC faststart MP4 at `<mediaDir>/<id>/rendition.mp4`. */
+async function makeRendition(id: string, keyframes: string[], o = { size: '640x360', seconds: CLIP_SEC, audio: true }): Promise<string> {
   const file = path.join(mediaDir, id, 'rendition.mp4');
   await mkdir(path.dirname(file), { recursive: true });
   // prettier-ignore
   await run('ffmpeg', [
     '-v', 'error', '-y',
-    '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=25',
-    '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
-    '-t', String(CLIP_SEC),
+    '-f', 'lavfi', '-i', `testsrc2=size=${o.size}:rate=25`,
+    ...(o.audio ? ['-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000'] : []),
+    '-t', String(o.seconds),
     '-c:v', 'libx264', '-preset', 'ultrafast', '-threads', '1', '-pix_fmt', 'yuv420p', ...keyframes,
-    '-c:a', 'aac', '-b:a', '128k', '-movflags', '+faststart', file,
+    ...(o.audio ? ['-c:a', 'aac', '-b:a', '128k'] : []), '-movflags', '+faststart', file,
   ]);
   return file;
 }
@@ -130,6 +132,12 @@ beforeAll(async () => {
   await makeRendition('sparse', []);
   ({ out: aligned, beats: alignedBeats } = await packageHls('aligned'));
   ({ out: sparse } = await packageHls('sparse'));
+  await makeRendition('portrait', ['-force_key_frames', `expr:gte(t,n_forced*${SEGMENT_SEC})`], {
+    size: '360x640',
+    seconds: 9,
+    audio: false,
+  });
+  ({ out: portrait } = await packageHls('portrait'));
 }, 120_000);
 
 afterAll(async () => {
@@ -178,7 +186,7 @@ describe('packageHls on real ffmpeg', () => {
   });
 
   test('every segment of every variant decodes without an error, at the resolution its variant declares', async () => {
-    for (const out of [aligned, sparse]) {
+    for (const out of [aligned, sparse, portrait]) {
       for (const v of await variantsOf(out)) {
         const init = path.join(v.dir, v.playlist.map ?? '');
         for (const seg of v.playlist.segments) {
@@ -194,6 +202,27 @@ describe('packageHls on real ffmpeg', () => {
       }
     }
   }, 120_000);
+
+  test('a portrait video without audio gets video-only variants sized by the short side', async () => {
+    expect(portrait.variants.map((v) => `${v.name} ${v.width}x${v.height} ${v.codecs}`)).toEqual([
+      expect.stringMatching(/^360p 360x640 avc1\.[0-9a-f]{6}$/),
+      expect.stringMatching(/^240p 240x426 avc1\.[0-9a-f]{6}$/),
+    ]);
+    for (const v of await variantsOf(portrait)) {
+      expect(mediaPlaylistProblems(v.playlist)).toEqual([]);
+      expect(v.playlist.segments.map((s) => s.duration)).toEqual([4, 4, 1]);
+      const { stdout } = await run('ffprobe', [
+        '-v',
+        'error',
+        '-show_entries',
+        'stream=codec_type,width,height',
+        '-of',
+        'csv=p=0',
+        await joined(v),
+      ]);
+      expect(stdout.trim()).toBe(`video,${v.attrs.RESOLUTION?.replace('x', ',')}`);
+    }
+  });
 
   test('a retry replaces the published ladder and leaves no staging directory behind', async () => {
     const again = await packageHls('aligned', 2);

@@ -3,8 +3,9 @@ import {
   cutPoints,
   hlsArgs,
   keyframesFitSegments,
+  forcedKeyframes,
+  MAX_FORCED_LIST_CHARS,
   parseKeyframeLine,
-  regularCuts,
   rungBitrate,
   type Rung,
 } from '../../src/media/hls-ladder';
@@ -88,9 +89,13 @@ describe('segment cuts', () => {
     expect(cutPoints([], 4)).toEqual([]);
   });
 
-  test('regular cuts for a rendition whose keyframes cannot be reused stop before the end', () => {
-    expect(regularCuts(10, 4)).toEqual([4, 8]);
-    expect(regularCuts(8, 4)).toEqual([4]);
+  test('forced keyframes: a list just before each cut, or an expression for the regular grid', () => {
+    expect(forcedKeyframes([4, 8.04], 4)).toBe('3.999,8.039');
+    expect(forcedKeyframes('every-segment', 6)).toBe('expr:gte(t,n_forced*6)');
+    expect(forcedKeyframes([], 4)).toBe('');
+    // Four hours of 1 s cuts would not fit one argument: the activity re-encodes on the grid instead.
+    const fourHours = Array.from({ length: 4 * 3600 }, (_, i) => i + 1);
+    expect(forcedKeyframes(fourHours, 1).length).toBeGreaterThan(MAX_FORCED_LIST_CHARS);
   });
 
   test('the rendition can be copied only when its keyframes make segments at most 1.5 × the target', () => {
@@ -161,6 +166,22 @@ describe('hlsArgs', () => {
     expect(silent).not.toContain('0:a:0');
     expect(silent).not.toContain('-c:a');
     expect(silent[silent.indexOf('-var_stream_map') + 1]).toBe('v:0,name:720p v:1,name:480p v:2,name:360p');
+  });
+
+  test('re-encoding every rung forces keyframes on the segment grid by expression (no list)', () => {
+    const all = chooseLadder({ width: 1280, height: 720 }, { copyTop: false });
+    const a = hlsArgs({
+      input: 'i',
+      outDir: 'o',
+      segmentSec: 4,
+      rungs: all,
+      cuts: 'every-segment',
+      hasAudio: true,
+      preset: 'ultrafast',
+      threads: 1,
+    });
+    expect(a[a.indexOf('-force_key_frames:v:0') + 1]).toBe('expr:gte(t,n_forced*4)');
+    expect(a[a.indexOf('-c:v:0') + 1]).toBe('libx264');
   });
 
   test('a ladder of one copied rung needs no filter graph', () => {

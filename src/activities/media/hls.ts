@@ -7,11 +7,12 @@ import { parseProgressLine, probeArgs } from '../../media/ffmpeg-args';
 import {
   chooseLadder,
   cutPoints,
+  forcedKeyframes,
   hlsArgs,
   keyframeProbeArgs,
   keyframesFitSegments,
+  MAX_FORCED_LIST_CHARS,
   parseKeyframeLine,
-  regularCuts,
   type Rung,
 } from '../../media/hls-ladder';
 import {
@@ -107,9 +108,13 @@ export function createHlsActivities(deps: HlsDeps) {
           `video ${input.videoId}`,
         );
         if (kf.code !== 0) throw failure(ErrorType.InvalidMedia, `the rendition of ${input.videoId} has no readable video packets`);
-        const copyTop = facts.videoCodec === 'h264' && keyframesFitSegments(keyframes, facts.durationSec, input.segmentSec);
+        const copyCuts = cutPoints(keyframes, input.segmentSec);
+        const copyTop =
+          facts.videoCodec === 'h264' &&
+          keyframesFitSegments(keyframes, facts.durationSec, input.segmentSec) &&
+          forcedKeyframes(copyCuts, input.segmentSec).length <= MAX_FORCED_LIST_CHARS;
         const rungs = chooseLadder(facts, { copyTop });
-        const cuts = rungs[0]?.copy ? cutPoints(keyframes, input.segmentSec) : regularCuts(facts.durationSec, input.segmentSec);
+        const cuts = rungs[0]?.copy ? copyCuts : 'every-segment';
 
         const encoded = await runTool(
           ffmpegPath,
