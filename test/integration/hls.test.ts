@@ -1,6 +1,6 @@
 import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -224,10 +224,23 @@ describe('packageHls on real ffmpeg', () => {
     }
   });
 
-  test('a retry replaces the published ladder and leaves no staging directory behind', async () => {
+  test('a retry reuses the intact ladder an earlier attempt published, without running ffmpeg again', async () => {
+    const master = path.join(mediaDir, aligned.masterPath);
+    const before = (await stat(master)).mtimeMs;
     const again = await packageHls('aligned', 2);
-    expect(again.out.variants.map((v) => v.name)).toEqual(aligned.variants.map((v) => v.name));
-    expect((await readdir(path.join(mediaDir, 'aligned'))).sort()).toEqual(['hls', 'rendition.mp4']);
+    expect(again.out).toEqual(aligned);
+    expect(again.beats.map((b) => b.percent)).toEqual([0, 100]);
+    expect((await stat(master)).mtimeMs).toBe(before);
+  });
+
+  test('a damaged ladder is rebuilt and replaced, and staging dirs of dead attempts are swept', async () => {
+    const segment = path.join(mediaDir, 'sparse', 'hls', '240p', 'seg_00003.m4s');
+    await rm(segment);
+    await mkdir(path.join(mediaDir, 'sparse', '.hls.attempt-1.pid-999999', '240p'), { recursive: true });
+    const again = await packageHls('sparse', 2);
+    expect(again.beats.some((b) => b.percent > 0 && b.percent < 100)).toBe(true);
+    expect((await stat(segment)).size).toBeGreaterThan(0);
+    expect((await readdir(path.join(mediaDir, 'sparse'))).sort()).toEqual(['hls', 'rendition.mp4']);
     expect(masterProblems(await readFile(path.join(mediaDir, again.out.masterPath), 'utf8'))).toEqual([]);
   }, 60_000);
 });
@@ -294,6 +307,7 @@ describe('served by the API and played in Chromium', () => {
       '/videos/aligned/hls/360p/..%2f..%2frendition.mp4',
       '/videos/aligned/hls/360p/../../rendition.mp4',
       '/videos/aligned/hls/rendition.mp4',
+      '/videos/aligned/hls/ladder.json',
       '/videos/aligned/hls/360p/seg_00000.m4s.bak',
       '/videos/aligned/hls/',
     ]) {

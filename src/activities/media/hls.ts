@@ -1,4 +1,5 @@
 import { Context } from '@temporalio/activity';
+import { createHash } from 'node:crypto';
 import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { FfmpegConfig } from '../../config';
@@ -46,6 +47,46 @@ const SAFE_ID = /^[A-Za-z0-9_-]{1,64}$/;
 /** Staging and replaced-ladder dirs live beside the published one (same file system: rename is atomic). */
 const STAGING = '.hls';
 const REPLACED = '.hls-old';
+/** Written into the ladder before it is published (never served: not a name the API route allows). */
+const LADDER_MANIFEST = 'ladder.json';
+/** Bumped when ladder choices change, so a ladder of older settings is rebuilt, not reused. */
+const LADDER_VERSION = 1;
+
+interface LadderManifest {
+  key: string;
+  output: HlsOutput;
+}
+
+/** Same rendition file (identity, size, mtime), same segment length, same ladder rules → same key. */
+function ladderKey(info: { dev: number; ino: number; size: number; mtimeMs: number }, segmentSec: number): string {
+  return createHash('sha256')
+    .update(JSON.stringify([LADDER_VERSION, segmentSec, info.dev, info.ino, info.size, info.mtimeMs]))
+    .digest('hex');
+}
+
+/**
+ * The published ladder, if it was built from this very rendition with these settings and is
+ * intact: the master passes its checks and every file each variant playlist names is there.
+ */
+async function reusableLadder(dir: string, key: string): Promise<HlsOutput | undefined> {
+  let manifest: LadderManifest;
+  try {
+    manifest = JSON.parse(await readFile(path.join(dir, LADDER_MANIFEST), 'utf8')) as LadderManifest;
+  } catch {
+    return undefined;
+  }
+  if (manifest.key !== key) return undefined;
+  const master = await readFile(path.join(dir, 'master.m3u8'), 'utf8').catch(() => '');
+  if (masterProblems(master).length) return undefined;
+  for (const v of manifest.output.variants) {
+    const playlist = parseMediaPlaylist(await readFile(path.join(dir, v.name, 'index.m3u8'), 'utf8').catch(() => ''));
+    if (mediaPlaylistProblems(playlist).length) return undefined;
+    for (const uri of [playlist.map ?? '', ...playlist.segments.map((s) => s.uri)]) {
+      if (!((await stat(path.join(dir, v.name, uri)).catch(() => undefined))?.size ?? 0)) return undefined;
+    }
+  }
+  return manifest.output;
+}
 
 /**
  * Packages the published MP4 rendition as an adaptive HLS ladder (fMP4/CMAF), verifies it
@@ -78,6 +119,18 @@ export function createHlsActivities(deps: HlsDeps) {
       const staging = path.join(videoDir, stagingName);
       try {
         beat(0);
+        const info = await stat(rendition).catch(() => undefined);
+        // Retryable: with media dirs not shared between workers, another worker may hold it.
+        if (!info?.isFile())
+          throw failure(ErrorType.TranscodeFailed, `the rendition of video ${input.videoId} is not in this worker's media directory`);
+        const key = ladderKey(info, input.segmentSec);
+        // Published by an attempt whose completion was lost (worker killed, Temporal outage): reuse it.
+        const done = await reusableLadder(path.join(videoDir, 'hls'), key);
+        if (done) {
+          ctx.log.info('reusing the verified HLS ladder an earlier attempt published', { videoId: input.videoId, attempt });
+          beat(100);
+          return done;
+        }
         await mkdir(videoDir, { recursive: true });
         for (const prefix of [STAGING, REPLACED]) await sweepStaleAttemptDirs(videoDir, { videoId: prefix, keep: stagingName });
         await rm(staging, { recursive: true, force: true });
@@ -157,9 +210,6 @@ export function createHlsActivities(deps: HlsDeps) {
         if (problems.length)
           throw failure(ErrorType.TranscodeFailed, `the HLS master playlist failed verification: ${problems.join('; ')}`);
         await writeFile(path.join(staging, 'master.m3u8'), master);
-
-        await publishDir(staging, path.join(videoDir, 'hls'), attemptDirName(REPLACED, attempt));
-        beat(100);
         const output: HlsOutput = {
           masterPath: path.posix.join(input.videoId, 'hls', 'master.m3u8'),
           variants: entries.map((e) => ({
@@ -170,6 +220,10 @@ export function createHlsActivities(deps: HlsDeps) {
             codecs: e.master.codecs,
           })),
         };
+        await writeFile(path.join(staging, LADDER_MANIFEST), JSON.stringify({ key, output } satisfies LadderManifest));
+
+        await publishDir(staging, path.join(videoDir, 'hls'), attemptDirName(REPLACED, attempt));
+        beat(100);
         ctx.log.info('packaged HLS', {
           videoId: input.videoId,
           topRungCopied: copyTop,
