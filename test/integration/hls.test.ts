@@ -17,7 +17,7 @@ import {
   type MediaPlaylist,
 } from '../../src/media/hls-playlist';
 import { taskQueues } from '../../src/queues';
-import type { HeartbeatProgress, HlsOutput } from '../../src/workflows/contracts';
+import type { HeartbeatProgress, HlsOutput, MediaFacts } from '../../src/workflows/contracts';
 import { startApi, type TestApi } from '../support/api';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { startTemporal } from '../support/temporal';
@@ -39,6 +39,24 @@ let alignedBeats: HeartbeatProgress[];
 let sparse: HlsOutput;
 /** A 9 s portrait 360x640 rendition without audio. */
 let portrait: HlsOutput;
+
+/** Debian's Chromium, headless, allowed to autoplay (stack-facts.md: "Playing video in Debian's Chromium"). */
+function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--autoplay-policy=no-user-gesture-required',
+    ],
+  });
+}
 
 /** A 640x360 (30 s) H.264/AAC faststart MP4 at `<mediaDir>/<id>/rendition.mp4`. */
 async function makeRendition(id: string, keyframes: string[], o = { size: '640x360', seconds: CLIP_SEC, audio: true }): Promise<string> {
@@ -261,7 +279,28 @@ describe('served by the API and played in Chromium', () => {
       ingestDir: path.join(dataDir, 'ingest'),
       queues: taskQueues(`t${process.pid}-hls-`),
     });
-    await new VideosRepo(db.pool).claim('aligned', { kind: 'file', path: '/dev/null' }, 'video-aligned');
+    // A ready row, as the index step leaves it (the dashboard lists it with a Play button).
+    const facts: MediaFacts = {
+      durationSec: CLIP_SEC,
+      width: 640,
+      height: 360,
+      videoCodec: 'h264',
+      audioCodec: 'aac',
+      frameRate: 25,
+      sizeBytes: 1,
+      container: 'mp4',
+    };
+    await new VideosRepo(db.pool).markReady(
+      { id: 'aligned', source: { kind: 'file', path: 'aligned.mp4' }, workflowId: 'video-aligned' },
+      {
+        renditionPath: path.join(mediaDir, 'aligned', 'rendition.mp4'),
+        thumbnailPath: path.join(mediaDir, 'aligned', 'rendition.mp4'),
+        source: facts,
+        rendition: facts,
+      },
+      { analyzer: 'offline', model: 'none', dim: 4, offline: true, summary: 'test pattern', tags: [], embeddingPath: '-' },
+      'videos',
+    );
     await api.raw.listen({ port: 0, host: '127.0.0.1' });
     base = `http://127.0.0.1:${(api.raw.server.address() as AddressInfo).port}`;
   }, 60_000);
@@ -330,20 +369,7 @@ describe('served by the API and played in Chromium', () => {
     async () => {
       let browser: Browser | undefined;
       try {
-        browser = await chromium.launch({
-          executablePath: CHROMIUM,
-          args: [
-            '--headless',
-            '--no-sandbox',
-            '--disable-gpu',
-            '--disable-quic',
-            '--no-first-run',
-            '--disable-background-networking',
-            '--disable-component-update',
-            '--disable-sync',
-            '--autoplay-policy=no-user-gesture-required',
-          ],
-        });
+        browser = await launchChromium();
         const page = await browser.newPage();
         const problems: string[] = [];
         page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
@@ -385,6 +411,49 @@ describe('served by the API and played in Chromium', () => {
         expect(fetched.filter((f) => /^200 .*\.m4s$/.test(f)).length).toBeGreaterThan(0);
         expect(fetched.filter((f) => !f.startsWith('200 '))).toEqual([]);
         expect(problems).toEqual([]);
+      } finally {
+        await browser?.close();
+      }
+    },
+    90_000,
+  );
+  browserTest(
+    "the dashboard's player plays a video whose status links HLS (native HLS with the key in the URLs, else hls.js with a header)",
+    async () => {
+      let browser: Browser | undefined;
+      try {
+        browser = await launchChromium();
+        const page = await browser.newPage();
+        await page.addInitScript(`localStorage.setItem('biblio.apiKey', ${JSON.stringify(api.key)})`);
+        const fetched: string[] = [];
+        const failed: string[] = [];
+        page.on('request', (r) => {
+          const url = new URL(r.url());
+          if (!url.pathname.includes('/hls/')) return;
+          const how = r.headers().authorization ? 'header' : url.searchParams.has('access_token') ? 'token' : 'none';
+          fetched.push(`${how} ${url.pathname}`);
+        });
+        page.on('response', (r) => {
+          if (r.url().includes('/hls/') && r.status() >= 400) failed.push(`${r.status()} ${new URL(r.url()).pathname}`);
+        });
+        // The one thing faked: the workflow's `media.hls` (part A's pipeline adds it) → links.hls in the status.
+        await page.route(`${base}/videos/aligned`, async (route) => {
+          const res = await route.fetch();
+          const body = (await res.json()) as { links: Record<string, string> };
+          await route.fulfill({ response: res, json: { ...body, links: { ...body.links, hls: '/videos/aligned/hls/master.m3u8' } } });
+        });
+        await page.goto(`${base}/dashboard/`, { waitUntil: 'domcontentloaded' });
+        await page.locator('li[data-video-id="aligned"]').getByRole('button', { name: /Play/ }).click();
+        await page.waitForFunction(`(document.querySelector('#player')?.currentTime ?? 0) > 1`, null, { timeout: 30_000 });
+        expect(await page.locator('#player-caption').textContent()).toContain('(HLS)');
+        // Chromium 142+ plays HLS natively (canPlayType says so): the dashboard then hands the URL to
+        // <video> with ?access_token=, which only works because playlists pass the token on.
+        const native = Boolean(await page.evaluate(`document.querySelector('#player').canPlayType('application/vnd.apple.mpegurl')`));
+        const auth = fetched.map((f) => f.split(' ')[0]);
+        expect(auth.length).toBeGreaterThan(0);
+        expect(new Set(auth)).toEqual(new Set([native ? 'token' : 'header']));
+        expect(fetched.some((f) => /\.m4s$/.test(f))).toBe(true);
+        expect(failed).toEqual([]);
       } finally {
         await browser?.close();
       }
