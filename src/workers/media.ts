@@ -1,7 +1,7 @@
 // CPU-bound: transcodes on the `media` queue. Concurrency defaults to 1 — ffmpeg uses every core it gets.
 import { createMediaActivities } from '../activities/media';
 import { createAnalysisInputsActivities } from '../activities/media/analysis-inputs';
-import { createHlsActivities } from '../activities/media/hls';
+import { createHlsActivities, sweepHlsStaging } from '../activities/media/hls';
 import { createLogger } from '../logging';
 import { parentDeathSignalHelper } from '../media/run-process';
 import { sweepStaleAttemptDirs } from '../media/work-dirs';
@@ -15,6 +15,8 @@ runWorkerProcess('media', async (config) => {
   // Work dirs of attempts whose worker died (SIGKILL, crash, reboot) are swept before polling.
   const swept = await sweepStaleAttemptDirs(config.tmpDir);
   if (swept.length) log.info({ swept }, 'swept work dirs of dead attempts');
+  const sweptHls = await sweepHlsStaging(config.mediaDir);
+  if (sweptHls.length) log.info({ swept: sweptHls }, 'swept HLS ladders dead attempts left half-built');
   const pdeathsig = parentDeathSignalHelper();
   if (pdeathsig) log.info({ helper: pdeathsig }, 'ffmpeg runs with a parent-death signal: it dies with this worker, even on SIGKILL');
   else

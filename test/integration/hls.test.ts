@@ -7,7 +7,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { MockActivityEnvironment, type TestWorkflowEnvironment } from '@temporalio/testing';
 import { chromium, type Browser } from 'playwright-core';
-import { createHlsActivities } from '../../src/activities/media/hls';
+import { createHlsActivities, sweepHlsStaging } from '../../src/activities/media/hls';
 import { VideosRepo } from '../../src/db/videos-repo';
 import {
   masterProblems,
@@ -267,13 +267,25 @@ describe('packageHls on real ffmpeg', () => {
   test('a damaged ladder is rebuilt and replaced, and staging dirs of dead attempts are swept', async () => {
     const segment = path.join(mediaDir, 'sparse', 'hls', '240p', 'seg_00003.m4s');
     await rm(segment);
-    await mkdir(path.join(mediaDir, 'sparse', '.hls.attempt-1.pid-999999', '240p'), { recursive: true });
+    const dead = path.join(mediaDir, '.hls-staging', 'sparse.attempt-1.pid-999999', '240p');
+    await mkdir(dead, { recursive: true });
     const again = await packageHls('sparse', 2);
     expect(again.beats.some((b) => b.percent > 0 && b.percent < 100)).toBe(true);
     expect((await stat(segment)).size).toBeGreaterThan(0);
     expect((await readdir(path.join(mediaDir, 'sparse'))).sort()).toEqual(['hls', 'rendition.mp4']);
+    expect(await readdir(path.join(mediaDir, '.hls-staging'))).toEqual([]);
     expect(masterProblems(await readFile(path.join(mediaDir, again.out.masterPath), 'utf8'))).toEqual([]);
   }, 60_000);
+});
+
+test('a media worker starting sweeps the ladders dead attempts left half-built, of any video', async () => {
+  const staging = path.join(mediaDir, '.hls-staging');
+  await mkdir(path.join(staging, 'gone.attempt-3.pid-999999', '360p'), { recursive: true });
+  await mkdir(path.join(staging, 'gone.old.attempt-2.pid-999998'), { recursive: true });
+  await mkdir(path.join(staging, `live.attempt-1.pid-${process.pid}`), { recursive: true });
+  expect((await sweepHlsStaging(mediaDir)).sort()).toEqual(['gone.attempt-3.pid-999999', 'gone.old.attempt-2.pid-999998']);
+  expect(await readdir(staging)).toEqual([`live.attempt-1.pid-${process.pid}`]);
+  await rm(path.join(staging, `live.attempt-1.pid-${process.pid}`), { recursive: true });
 });
 
 describe('served by the API and played in Chromium', () => {

@@ -44,9 +44,13 @@ const PROBE_LIMIT: RunOptions['stall'] = { timeoutMs: 60_000, firstProgressMs: 6
 /** Variant durations may differ from the MP4's by this much (audio runs a few ms past the last frame). */
 const DURATION_TOLERANCE_SEC = 0.5;
 const SAFE_ID = /^[A-Za-z0-9_-]{1,64}$/;
-/** Staging and replaced-ladder dirs live beside the published one (same file system: rename is atomic). */
-const STAGING = '.hls';
-const REPLACED = '.hls-old';
+/**
+ * Ladders are built in `<mediaDir>/.hls-staging/<videoId>.attempt-<n>.pid-<pid>/` (the media
+ * dir's file system, so publishing is a rename) and a replaced ladder is parked there as
+ * `<videoId>.old.attempt-…` (video ids have no dots). One directory for all videos: a media
+ * worker sweeps what dead attempts left there when it starts (`sweepHlsStaging`).
+ */
+export const HLS_STAGING_DIR = '.hls-staging';
 /** Written into the ladder before it is published (never served: not a name the API route allows). */
 const LADDER_MANIFEST = 'ladder.json';
 /** Bumped when ladder choices change, so a ladder of older settings is rebuilt, not reused. */
@@ -115,8 +119,9 @@ export function createHlsActivities(deps: HlsDeps) {
       const videoDir = path.join(deps.mediaDir, input.videoId);
       // With object storage the output names a remote location; the local copy stays in the media dir.
       const rendition = path.isAbsolute(input.renditionPath) ? input.renditionPath : path.join(videoDir, 'rendition.mp4');
-      const stagingName = attemptDirName(STAGING, attempt);
-      const staging = path.join(videoDir, stagingName);
+      const stagingRoot = path.join(deps.mediaDir, HLS_STAGING_DIR);
+      const stagingName = attemptDirName(input.videoId, attempt);
+      const staging = path.join(stagingRoot, stagingName);
       try {
         beat(0);
         const info = await stat(rendition).catch(() => undefined);
@@ -132,7 +137,9 @@ export function createHlsActivities(deps: HlsDeps) {
           return done;
         }
         await mkdir(videoDir, { recursive: true });
-        for (const prefix of [STAGING, REPLACED]) await sweepStaleAttemptDirs(videoDir, { videoId: prefix, keep: stagingName });
+        await mkdir(stagingRoot, { recursive: true });
+        for (const id of [input.videoId, `${input.videoId}.old`])
+          await sweepStaleAttemptDirs(stagingRoot, { videoId: id, keep: stagingName });
         await rm(staging, { recursive: true, force: true });
         await mkdir(staging, { recursive: true });
 
@@ -222,7 +229,7 @@ export function createHlsActivities(deps: HlsDeps) {
         };
         await writeFile(path.join(staging, LADDER_MANIFEST), JSON.stringify({ key, output } satisfies LadderManifest));
 
-        await publishDir(staging, path.join(videoDir, 'hls'), attemptDirName(REPLACED, attempt));
+        await publishDir(staging, path.join(videoDir, 'hls'), path.join(stagingRoot, attemptDirName(`${input.videoId}.old`, attempt)));
         beat(100);
         ctx.log.info('packaged HLS', {
           videoId: input.videoId,
@@ -345,8 +352,7 @@ function probeStreams(json: string): ProbedStream[] {
  * renamed over a non-empty one, so an older ladder is first moved aside: between the two
  * renames (microseconds) the ladder is absent, never half-written.
  */
-async function publishDir(staging: string, target: string, replacedName: string): Promise<void> {
-  const replaced = path.join(path.dirname(target), replacedName);
+async function publishDir(staging: string, target: string, replaced: string): Promise<void> {
   await rm(replaced, { recursive: true, force: true });
   const had = await rename(target, replaced).then(
     () => true,
@@ -374,6 +380,11 @@ async function runTool(cmd: string, args: string[], opts: RunOptions, what: stri
     }
     throw err;
   }
+}
+
+/** At media worker start: removes ladders half-built or parked by attempts whose process is gone. */
+export function sweepHlsStaging(mediaDir: string): Promise<string[]> {
+  return sweepStaleAttemptDirs(path.join(mediaDir, HLS_STAGING_DIR));
 }
 
 export type HlsActivities = ReturnType<typeof createHlsActivities>;
