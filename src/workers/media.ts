@@ -16,7 +16,7 @@ runWorkerProcess('media', async (config) => {
   const swept = await sweepStaleAttemptDirs(config.tmpDir);
   if (swept.length) log.info({ swept }, 'swept work dirs of dead attempts');
   const sweptHls = await sweepHlsStaging(config.mediaDir);
-  if (sweptHls.length) log.info({ swept: sweptHls }, 'swept HLS ladders dead attempts left half-built');
+  if (sweptHls.length) log.info({ swept: sweptHls }, 'swept half-built HLS ladders of dead attempts');
   const pdeathsig = parentDeathSignalHelper();
   if (pdeathsig) log.info({ helper: pdeathsig }, 'ffmpeg runs with a parent-death signal: it dies with this worker, even on SIGKILL');
   else

@@ -94,8 +94,8 @@ async function reusableLadder(dir: string, key: string): Promise<HlsOutput | und
 
 /**
  * Packages the published MP4 rendition as an adaptive HLS ladder (fMP4/CMAF), verifies it
- * and publishes it to `<mediaDir>/<videoId>/hls/`. Idempotent: a retry rebuilds the ladder
- * in its own staging dir and replaces what an earlier attempt published.
+ * and publishes it to `<mediaDir>/<videoId>/hls/`. Idempotent: a retry reuses an intact
+ * ladder built from the same rendition, else rebuilds it in its own staging dir and replaces it.
  */
 export function createHlsActivities(deps: HlsDeps) {
   const { ffmpegPath, ffprobePath } = deps.ffmpeg;
@@ -158,7 +158,8 @@ export function createHlsActivities(deps: HlsDeps) {
           keyframeProbeArgs(rendition),
           {
             signal,
-            stall: PROBE_LIMIT,
+            // Every packet line is progress: a long rendition takes as long as it takes, a frozen probe is killed.
+            stall: { timeoutMs: deps.stallTimeoutMs ?? 10_000, progressOf: (line) => Number.parseFloat(line) || undefined },
             // Collected line by line: a 2-hour rendition has ~200k packets, more than runProcess keeps.
             onStdoutLine: (line) => {
               const t = parseKeyframeLine(line);
