@@ -25,6 +25,7 @@ export interface AccessOptions {
 }
 import { registerDashboardRoutes } from './routes/dashboard';
 import { registerVideosListRoutes } from './routes/videos-list';
+import { registerHlsRoutes } from './routes/hls-files';
 
 /** Thin routes: validate at the edge, call the service, answer one status or error shape. */
 export function buildApp(
@@ -34,7 +35,8 @@ export function buildApp(
     deadLetters?: DeadLetterService;
     ops?: OpsDeps;
     /** Video list + media files + dashboard (issue 20); without a pool only the dashboard is served. */
-    people?: { pool: Pool; temporalUiUrl?: string; namespace?: string };
+    /** `mediaDir` (where media workers publish) also serves each video's HLS ladder (issue 15). */
+    people?: { pool: Pool; temporalUiUrl?: string; namespace?: string; mediaDir?: string };
   } & AccessOptions = {},
 ): FastifyInstance {
   const app = Fastify({ logger: opts.logger ?? false, bodyLimit: 64 * 1024 });
@@ -95,6 +97,7 @@ export function buildApp(
   if (opts.refresh) registerRefreshUrlRoutes(app, { ...opts.refresh, service });
   registerKeyRoutes(app, { keys: new ApiKeysRepo(service.pool) });
   if (opts.people) registerVideosListRoutes(app, opts.people);
+  if (opts.people?.mediaDir) registerHlsRoutes(app, { pool: opts.people.pool, mediaDir: opts.people.mediaDir });
   registerDashboardRoutes(app);
 
   return app;

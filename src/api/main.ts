@@ -53,7 +53,7 @@ async function main() {
     },
     deadLetters,
     ops: ops.deps,
-    people: { pool, temporalUiUrl: config.temporalUiUrl, namespace: client.options.namespace },
+    people: { pool, temporalUiUrl: config.temporalUiUrl, namespace: client.options.namespace, mediaDir: config.mediaDir },
     auth: config.authEnabled ? { keys: new ApiKeysRepo(pool) } : { disabled: true },
     uploads: {
       storage,

@@ -47,7 +47,11 @@ export interface VideoStatus {
     offlineAnalysis: boolean;
     vectorCollection: string;
   } | null;
-  links: { self: string; temporalUi: string };
+  /**
+   * `rendition`: the MP4 (download, and players without HLS) once the video is ready; `hls`:
+   * the master playlist of the adaptive ladder when the run packaged one (issue 15).
+   */
+  links: { self: string; temporalUi: string; rendition?: string; hls?: string };
 }
 
 const TEMPORAL_DEADLINE_MS = 3_000;
@@ -148,6 +152,7 @@ export async function buildStatus(
           ? { type: closedRunErrorType(workflowStatus), message: closedRunMessage(workflowStatus), step }
           : null;
 
+  const result = resultOf(row, state);
   return {
     videoId: row.id,
     workflowId: row.workflowId,
@@ -162,9 +167,11 @@ export async function buildStatus(
     waitingFor,
     analysis: state?.analysisState ?? (state?.analysis ? 'complete' : null),
     temporalReachable,
-    result: resultOf(row, state),
+    result,
     links: {
       self: `/videos/${row.id}`,
+      ...(result ? { rendition: `/videos/${row.id}/rendition.mp4` } : {}),
+      ...(state?.media?.hls ? { hls: `/videos/${row.id}/hls/master.m3u8` } : {}),
       temporalUi: `${opts.temporalUiUrl}/namespaces/${encodeURIComponent(client.options.namespace)}/workflows/${encodeURIComponent(row.workflowId)}${runId ? `/${runId}/history` : ''}`,
     },
   };

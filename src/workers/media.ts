@@ -1,6 +1,7 @@
 // CPU-bound: transcodes on the `media` queue. Concurrency defaults to 1 — ffmpeg uses every core it gets.
 import { createMediaActivities } from '../activities/media';
 import { createAnalysisInputsActivities } from '../activities/media/analysis-inputs';
+import { createHlsActivities, sweepHlsStaging } from '../activities/media/hls';
 import { createLogger } from '../logging';
 import { parentDeathSignalHelper } from '../media/run-process';
 import { sweepStaleAttemptDirs } from '../media/work-dirs';
@@ -14,6 +15,8 @@ runWorkerProcess('media', async (config) => {
   // Work dirs of attempts whose worker died (SIGKILL, crash, reboot) are swept before polling.
   const swept = await sweepStaleAttemptDirs(config.tmpDir);
   if (swept.length) log.info({ swept }, 'swept work dirs of dead attempts');
+  const sweptHls = await sweepHlsStaging(config.mediaDir);
+  if (sweptHls.length) log.info({ swept: sweptHls }, 'swept half-built HLS ladders of dead attempts');
   const pdeathsig = parentDeathSignalHelper();
   if (pdeathsig) log.info({ helper: pdeathsig }, 'ffmpeg runs with a parent-death signal: it dies with this worker, even on SIGKILL');
   else
@@ -43,6 +46,8 @@ runWorkerProcess('media', async (config) => {
           mediaDir: config.mediaDir,
           ...config.ai,
         }),
+        // Issue 15: the adaptive HLS ladder, packaged from the published MP4.
+        ...createHlsActivities({ ffmpeg: config.ffmpeg, mediaDir: config.mediaDir, stallTimeoutMs: config.media.stallTimeoutMs }),
       },
       maxConcurrentActivityTaskExecutions: config.workers.mediaConcurrency,
       // Progress rides on heartbeats; the default throttle (0.8 × heartbeat timeout) would show it in 24 s jumps.

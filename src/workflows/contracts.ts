@@ -48,6 +48,20 @@ export interface TranscodeOutput {
   source: MediaFacts;
   /** Facts of the rendition as probed after encoding (the proof that it is playable). */
   rendition: MediaFacts;
+  /** Issue 15: the adaptive HLS ladder packaged from the rendition; absent in older runs or with `hls: false`. */
+  hls?: HlsOutput;
+}
+
+/** Issue 15 (part B's activity `packageHls`): the ladder is cut from the published MP4 rendition. */
+export interface PackageHlsInput {
+  videoId: string;
+  renditionPath: string;
+  segmentSec: number;
+}
+
+export interface HlsOutput {
+  masterPath: string;
+  variants: { name: string; width: number; height: number; bandwidth: number; codecs: string }[];
 }
 
 export interface AnalyzeInput {

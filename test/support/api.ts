@@ -85,7 +85,7 @@ export async function startApi(o: {
   const keys = new ApiKeysRepo(o.pool);
   const raw = buildApp(service, {
     deadLetters,
-    people: { pool: o.pool },
+    people: { pool: o.pool, mediaDir: `${o.dataDir}/media` },
     auth: { keys },
     uploads: { storage, maxUploadBytes: 50 * 1024 * 1024, uploadUrlTtlSec: 900 },
     localStorage: storage instanceof LocalObjectStorage ? storage : undefined,
