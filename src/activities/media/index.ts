@@ -3,9 +3,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { ErrorType, failure } from '../../errors';
 import { parseProgressLine, renditionArgs } from '../../media/ffmpeg-args';
-import { checkLimits } from '../../media/probe';
 import { lastErrorLine } from '../../media/run-process';
-import { materializeSource } from '../../media/source';
 import { attemptDirName, sweepStaleAttemptDirs } from '../../media/work-dirs';
 import type { HeartbeatProgress, TranscodeInput, TranscodeOutput } from '../../workflows/contracts';
 import {
@@ -23,7 +21,7 @@ export { DEFAULT_LIMITS, type MediaDeps } from './media-steps';
 
 export function createMediaActivities(deps: MediaDeps) {
   const { ffmpegPath } = deps.ffmpeg;
-  const { probe, interlaced, reusable, toObjectStorage, finishRendition, outputKey, maxHeight, limits } = createMediaSteps(deps);
+  const { prepareSource, reusable, toObjectStorage, finishRendition, outputKey, maxHeight } = createMediaSteps(deps);
 
   return {
     /** validate (ffprobe) → H.264/AAC MP4 rendition → JPEG thumbnail, with progress heartbeats. */
@@ -57,25 +55,14 @@ export function createMediaActivities(deps: MediaDeps) {
           return await toObjectStorage(input.videoId, done);
         }
 
-        beat({ phase: 'fetch', percent: 0 });
-        const local = await materializeSource(input.source, {
+        const { local, source, deinterlace } = await prepareSource({
+          videoId: input.videoId,
+          source: input.source,
           workDir,
-          maxBytes: deps.maxSourceBytes,
           signal,
-          ingestDir: deps.ingestDir,
-          onRelease: (release) => releases.push(release),
-          idleTimeoutMs: deps.sourceIdleTimeoutMs,
-          minBytesPerSec: deps.sourceMinBytesPerSec,
-          ssrf: deps.ssrf,
-          storage: deps.storage,
-          // A long download must keep heartbeating or the server times the attempt out.
-          onProgress: (_bytes, percent) => beat({ phase: 'fetch', percent: percent ?? 0 }),
+          releases,
+          beat,
         });
-        beat({ phase: 'probe', percent: 0 });
-        const source = await probe(local, signal, 'the source');
-        const limit = checkLimits(source.facts, source.plan, limits);
-        if (limit) throw failure(limit.type, `video ${input.videoId}: ${limit.reason}`);
-        const deinterlace = await interlaced(local, source.plan, signal);
         const sourceFacts = source.facts;
 
         const renditionTmp = path.join(workDir, 'rendition.mp4');

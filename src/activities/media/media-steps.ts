@@ -13,8 +13,9 @@ import type { FfmpegConfig } from '../../config';
 import type { SsrfPolicy } from '../../net/ssrf-guard';
 import { ErrorType, failure } from '../../errors';
 import { idetArgs, parseProgressLine, probeArgs, thumbnailArgs, thumbnailTime } from '../../media/ffmpeg-args';
-import { declaredInterlaced, idetSaysInterlaced, interpretProbe, type MediaLimits, type StreamPlan } from '../../media/probe';
+import { checkLimits, declaredInterlaced, idetSaysInterlaced, interpretProbe, type MediaLimits, type StreamPlan } from '../../media/probe';
 import { lastErrorLine, ProcessStalledError, runProcess, type RunOptions } from '../../media/run-process';
+import { materializeSource } from '../../media/source';
 import { isFaststart, renditionProblems } from '../../media/verify';
 import type { HeartbeatProgress, MediaFacts, TranscodeOutput, VideoSource } from '../../workflows/contracts';
 
@@ -186,7 +187,40 @@ export function createMediaSteps(deps: MediaDeps) {
     return output;
   }
 
+  /** Fetch (or open) the source into `workDir`, probe it, gate it on the limits, check interlacing. */
+  async function prepareSource(o: {
+    videoId: string;
+    source: VideoSource;
+    workDir: string;
+    signal: AbortSignal;
+    releases: (() => Promise<void>)[];
+    beat: (p: Omit<HeartbeatProgress, 'attempt'>) => void;
+  }): Promise<{ local: string; source: { facts: MediaFacts; plan: StreamPlan }; deinterlace: boolean }> {
+    const { signal, beat } = o;
+    beat({ phase: 'fetch', percent: 0 });
+    const local = await materializeSource(o.source, {
+      workDir: o.workDir,
+      maxBytes: deps.maxSourceBytes,
+      signal,
+      ingestDir: deps.ingestDir,
+      onRelease: (release) => o.releases.push(release),
+      idleTimeoutMs: deps.sourceIdleTimeoutMs,
+      minBytesPerSec: deps.sourceMinBytesPerSec,
+      ssrf: deps.ssrf,
+      storage: deps.storage,
+      // A long download must keep heartbeating or the server times the attempt out.
+      onProgress: (_bytes, percent) => beat({ phase: 'fetch', percent: percent ?? 0 }),
+    });
+    beat({ phase: 'probe', percent: 0 });
+    const source = await probe(local, signal, 'the source');
+    const limit = checkLimits(source.facts, source.plan, limits);
+    if (limit) throw failure(limit.type, `video ${o.videoId}: ${limit.reason}`);
+    const deinterlace = await interlaced(local, source.plan, signal);
+    return { local, source, deinterlace };
+  }
+
   return {
+    prepareSource,
     probe,
     interlaced,
     reusable,
