@@ -26,3 +26,11 @@ export function taskQueues(prefix = ''): TaskQueues {
     index: `${prefix}index`,
   };
 }
+
+/**
+ * Issue 15: segments of a segmented transcode run on their own queue next to `media`, served by
+ * a second worker inside every media worker process with its own (small) slot count.
+ */
+export function segmentQueueOf(mediaQueue: string): string {
+  return `${mediaQueue}-segments`;
+}
