@@ -34,3 +34,22 @@ export function taskQueues(prefix = ''): TaskQueues {
 export function segmentQueueOf(mediaQueue: string): string {
   return `${mediaQueue}-segments`;
 }
+
+/**
+ * The activity types that make up each step, in one table (status, step inference and the
+ * dead-letter attempt count read it). Issue 15: the media step of a long video is a segmented
+ * transcode, so several activity types belong to it.
+ */
+export const STEP_ACTIVITY_TYPES: Readonly<Record<'transcode' | 'analyze' | 'index', readonly string[]>> = {
+  transcode: ['transcode', 'planTranscode', 'encodeSegment', 'encodeAudio', 'joinSegments', 'discardSegments', 'packageHls'],
+  analyze: ['analyze'],
+  index: ['indexVideo'],
+};
+
+/** The step an activity type belongs to, if any. */
+export function stepOfActivity(activityType: string): 'transcode' | 'analyze' | 'index' | undefined {
+  for (const [step, types] of Object.entries(STEP_ACTIVITY_TYPES) as [keyof typeof STEP_ACTIVITY_TYPES, readonly string[]][]) {
+    if (types.includes(activityType)) return step;
+  }
+  return undefined;
+}

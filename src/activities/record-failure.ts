@@ -1,3 +1,4 @@
+import { STEP_ACTIVITY_TYPES } from '../queues';
 import { Context } from '@temporalio/activity';
 import type { Pool } from 'pg';
 import { DeadLettersRepo } from '../db/dead-letters-repo';
@@ -5,9 +6,6 @@ import { VideosRepo } from '../db/videos-repo';
 import { ErrorType } from '../errors';
 import type { RecordFailureInput } from '../workflows/contracts';
 import { workflowIdFor } from '../workflows/ids';
-
-/** The activity type of each step, to count the failed step's attempts in the history. */
-const STEP_ACTIVITY: Record<string, string> = { transcode: 'transcode', analyze: 'analyze', index: 'indexVideo' };
 
 /**
  * The failure path of processVideo: the videos row says failed and — unless an operator
@@ -34,8 +32,8 @@ export async function recordFailureAndDeadLetter(pool: Pool, input: RecordFailur
 
 /** Attempts the failed step took: the attempt number on its last ActivityTaskStarted event. */
 async function attemptsOf(ctx: Context, step: string): Promise<number | null> {
-  const activityType = STEP_ACTIVITY[step];
-  if (!activityType) return null;
+  const activityTypes = STEP_ACTIVITY_TYPES[step as keyof typeof STEP_ACTIVITY_TYPES] as readonly string[] | undefined;
+  if (!activityTypes) return null;
   const execution = ctx.info.workflowExecution;
   if (!execution) return null;
   const { workflowId, runId } = execution;
@@ -44,7 +42,7 @@ async function attemptsOf(ctx: Context, step: string): Promise<number | null> {
   let attempts: number | null = null;
   for (const e of history.events ?? []) {
     const s = e.activityTaskScheduledEventAttributes;
-    if (s && s.activityType?.name === activityType) scheduled.add(String(e.eventId));
+    if (s && activityTypes.includes(s.activityType?.name ?? '')) scheduled.add(String(e.eventId));
     const started = e.activityTaskStartedEventAttributes;
     if (started && scheduled.has(String(started.scheduledEventId))) attempts = started.attempt ?? attempts;
   }

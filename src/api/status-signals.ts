@@ -1,3 +1,4 @@
+import { stepOfActivity } from '../queues';
 import type { PipelineState } from '../workflows/contracts';
 
 /**
@@ -30,12 +31,6 @@ export function recallState(videoId: string): LastKnown | undefined {
   return lastKnown.get(videoId);
 }
 
-const ACTIVITY_STEP: Record<string, PipelineState['step']> = {
-  transcode: 'transcode',
-  analyze: 'analyze',
-  indexVideo: 'index',
-};
-
 /**
  * The step of a running workflow when its query cannot be answered (no workflow worker): the
  * pending activity names it; otherwise a history longer than "started + first workflow task"
@@ -46,7 +41,7 @@ export function inferStep(
   historyLength: number,
   previous: PipelineState['step'] | undefined,
 ): PipelineState['step'] {
-  const fromActivity = pendingActivityType ? ACTIVITY_STEP[pendingActivityType] : undefined;
+  const fromActivity = pendingActivityType ? stepOfActivity(pendingActivityType) : undefined;
   if (fromActivity) return fromActivity;
   if (previous && previous !== 'queued') return previous;
   // 1 WorkflowExecutionStarted, 2 WorkflowTaskScheduled, 3 WorkflowTaskStarted: nothing ran yet.

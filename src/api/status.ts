@@ -1,3 +1,4 @@
+import { stepOfActivity } from '../queues';
 import { WorkflowNotFoundError, type Client, type WorkflowExecutionDescription } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
@@ -29,6 +30,8 @@ export interface VideoStatus {
   lastError: { type: string; message: string; step: string | null } | null;
   /** Why the run is not moving, when we can tell (e.g. no worker polls the step's queue). */
   waitingFor: string | null;
+  /** Issue 15: a segmented transcode's segments finished of the planned count; null otherwise. */
+  segments: { done: number; count: number } | null;
   /** Issue 16: 'delayed' = ready on a metadata-only stand-in, AI analysis will be retried; null when unknown. */
   analysis: 'complete' | 'delayed' | 'failed' | null;
   /** False while Temporal cannot be reached: workflowStatus is UNKNOWN, status/step are the last known. */
@@ -50,12 +53,6 @@ export interface VideoStatus {
 }
 
 const TEMPORAL_DEADLINE_MS = 3_000;
-
-const STEP_ACTIVITY: Partial<Record<PipelineState['step'], string>> = {
-  transcode: 'transcode',
-  analyze: 'analyze',
-  index: 'indexVideo',
-};
 
 export async function buildStatus(
   client: Client,
@@ -99,7 +96,7 @@ export async function buildStatus(
             ? known.step
             : rowStep);
   // describe() and the query are two calls: ignore a pending activity that belongs to another step.
-  const pending = pendingAny && (!state || STEP_ACTIVITY[step] === pendingAny.activityType) ? pendingAny : undefined;
+  const pending = pendingAny && (!state || stepOfActivity(pendingAny.activityType) === step) ? pendingAny : undefined;
 
   let waitingFor: string | null = null;
   if (!temporalReachable) {
@@ -165,6 +162,7 @@ export async function buildStatus(
     steps: state?.steps ?? {},
     lastError,
     waitingFor,
+    segments: state?.segments ?? null,
     analysis: state?.analysisState ?? (state?.analysis ? 'complete' : null),
     temporalReachable,
     result: resultOf(row, state),
