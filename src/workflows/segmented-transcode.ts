@@ -61,7 +61,6 @@ export async function segmentedTranscode(o: SegmentedTranscodeOptions): Promise<
     try {
       const count = plan.segments.length;
       o.state.segments = { done: 0, count };
-      const audio = plan.hasAudio ? media.encodeAudio({ videoId: o.videoId }) : Promise.resolve(undefined);
       const results: EncodedSegment[] = new Array<EncodedSegment>(count);
       let next = 0;
       // A small pool of lanes pulling the next segment: at most maxParallel in flight for this
@@ -75,7 +74,17 @@ export async function segmentedTranscode(o: SegmentedTranscodeOptions): Promise<
         }
       };
       const lanes = Math.max(1, Math.min(o.maxParallel ?? DEFAULT_MAX_PARALLEL_SEGMENTS, count));
-      await Promise.all([...Array.from({ length: lanes }, lane), audio]);
+      // One scope for the video's encodes: the first failure cancels the others (their ffmpeg is
+      // killed) instead of letting them burn CPU for a video that has already failed.
+      const encodes = new CancellationScope();
+      try {
+        await encodes.run(() =>
+          Promise.all([...Array.from({ length: lanes }, lane), plan.hasAudio ? media.encodeAudio({ videoId: o.videoId }) : undefined]),
+        );
+      } catch (err) {
+        encodes.cancel();
+        throw err;
+      }
       out = await media.joinSegments({ videoId: o.videoId, segments: results, hasAudio: plan.hasAudio });
     } catch (err) {
       // Every failure path removes the work area (a run cancelled by an operator included).

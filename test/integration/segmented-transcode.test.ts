@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, rm, stat, truncate } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Client } from '@temporalio/client';
@@ -8,6 +8,7 @@ import { taskQueues } from '../../src/queues';
 import { loadDataConverter } from '../../src/temporal/data-converter';
 import type { ProcessVideoInput, ProcessVideoResult } from '../../src/workflows/contracts';
 import { workflowIdFor } from '../../src/workflows/ids';
+import { statusQuery } from '../../src/workflows/messages';
 import { decodeErrors, streamTimes } from '../support/av-checks';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { ffmpeg } from '../support/media-corpus';
@@ -86,11 +87,11 @@ async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeou
   }
 }
 
-async function start(videoId: string) {
+async function start(videoId: string, file = clip) {
   const input: ProcessVideoInput = {
     version: 1,
     videoId,
-    source: { kind: 'file', path: clip },
+    source: { kind: 'file', path: file },
     queues,
     mediaHeartbeatTimeoutMs: HEARTBEAT_TIMEOUT_MS,
     // Part B's packageHls is not registered on this branch.
@@ -172,6 +173,43 @@ test("two media workers share one video's segments, and the joined output passes
   expect([...identities].map((id) => Number(/:(\d+)$/.exec(id ?? '')?.[1])).sort()).toEqual([...pids].sort());
   const perWorker = [a, b].map((m) => encodedSegmentsIn(m.output.get('media') ?? '', 'two-workers').length);
   console.log(`segments per worker: ${perWorker.join(' + ')} of ${runs.length}`);
+  // The progress the status document shows (GET /videos/:id reads this query).
+  expect((await handle.query(statusQuery)).segments).toEqual({ done: runs.length, count: runs.length });
   expect(perWorker.every((n) => n > 0)).toBe(true);
   await expectFaithful(result.media.renditionPath);
 }, 300_000);
+
+test('a segmented run that fails (source truncated after its header) leaves no work area behind', async () => {
+  // moov first (+faststart), then cut: it probes with its full 60 s, but the later segments have no frames.
+  const full = path.join(ingestDir, 'full.mp4');
+  const cut = path.join(ingestDir, 'cut.mp4');
+  await ffmpeg([
+    ...['-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=25:duration=60'],
+    ...['-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000:duration=60'],
+    ...[
+      '-c:v',
+      'libx264',
+      '-preset',
+      'ultrafast',
+      '-threads',
+      '1',
+      '-pix_fmt',
+      'yuv420p',
+      '-c:a',
+      'aac',
+      '-shortest',
+      '-movflags',
+      '+faststart',
+    ],
+    full,
+  ]);
+  const bytes = (await stat(full)).size;
+  await copyFile(full, cut);
+  await truncate(cut, Math.floor(bytes * 0.5));
+  if (media.every((m) => m.procs.get('media')?.exitCode !== null)) await startMedia();
+  const handle = await start('truncated', cut);
+  await expect(handle.result()).rejects.toThrow();
+  const runs = await segmentRuns('truncated');
+  expect(runs.length).toBeGreaterThan(0); // it did take the segmented path
+  expect(await readdir(path.join(dataDir, 'tmp', 'segments')).catch(() => [])).not.toContain('truncated');
+}, 240_000);
