@@ -45,20 +45,7 @@ export function renditionArgs(o: RenditionOptions): string[] {
     ...AUDIO_CODEC_ARGS,
     '-movflags',
     '+faststart',
-    // No timecode (tmcd) data track and no container metadata (phone clips carry GPS tags).
-    '-write_tmcd',
-    '0',
-    '-map_metadata',
-    '-1',
-    '-threads',
-    String(o.threads),
-    // Machine-readable progress on stdout (key=value lines); no interactive stats on stderr.
-    '-progress',
-    'pipe:1',
-    '-nostats',
-    '-f',
-    'mp4',
-    o.output,
+    ...mp4OutputArgs(o.threads, o.output),
   ];
 }
 
@@ -71,6 +58,14 @@ function videoCodecArgs(preset: string): string[] {
   // Keep the source's timing: a variable-frame-rate phone clip must not be padded with
   // duplicated frames up to its peak rate.
   return ['-fps_mode', 'vfr', '-c:v', 'libx264', '-preset', preset, '-crf', '23'];
+}
+
+/**
+ * The end of every MP4 encode: no timecode (tmcd) data track, no container metadata (phone clips
+ * carry GPS tags), machine-readable progress on stdout (key=value lines), no stats on stderr.
+ */
+function mp4OutputArgs(threads: number, output: string): string[] {
+  return ['-write_tmcd', '0', '-map_metadata', '-1', '-threads', String(threads), '-progress', 'pipe:1', '-nostats', '-f', 'mp4', output];
 }
 
 const AUDIO_CODEC_ARGS = ['-c:a', 'aac', '-b:a', '128k', '-ac', '2'];
@@ -122,18 +117,7 @@ export function segmentArgs(o: SegmentOptions): string[] {
     ...videoCodecArgs(o.preset),
     '-force_key_frames',
     'expr:eq(n,0)',
-    '-write_tmcd',
-    '0',
-    '-map_metadata',
-    '-1',
-    '-threads',
-    String(o.threads),
-    '-progress',
-    'pipe:1',
-    '-nostats',
-    '-f',
-    'mp4',
-    o.output,
+    ...mp4OutputArgs(o.threads, o.output),
   ];
 }
 
@@ -151,16 +135,7 @@ export function audioArgs(o: { input: string; output: string; audioIndex: number
     '-sn',
     '-dn',
     ...AUDIO_CODEC_ARGS,
-    '-map_metadata',
-    '-1',
-    '-threads',
-    String(o.threads),
-    '-progress',
-    'pipe:1',
-    '-nostats',
-    '-f',
-    'mp4',
-    o.output,
+    ...mp4OutputArgs(o.threads, o.output),
   ];
 }
 
@@ -184,16 +159,7 @@ export function joinArgs(o: { list: string; audio?: string; output: string }): s
     'copy',
     '-movflags',
     '+faststart',
-    '-write_tmcd',
-    '0',
-    '-map_metadata',
-    '-1',
-    '-progress',
-    'pipe:1',
-    '-nostats',
-    '-f',
-    'mp4',
-    o.output,
+    ...mp4OutputArgs(0, o.output),
   ];
 }
 

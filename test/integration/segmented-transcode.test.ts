@@ -13,6 +13,7 @@ import { decodeErrors, streamTimes } from '../support/av-checks';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { ffmpeg } from '../support/media-corpus';
 import { activityRuns, encodedSegmentsIn } from '../support/segment-history';
+import { waitFor } from '../support/ops';
 import { startTemporal } from '../support/temporal';
 import { startWorkers, type WorkerProcesses } from '../support/workers';
 
@@ -75,16 +76,6 @@ async function startMedia(): Promise<WorkerProcesses> {
   });
   media.push(m);
   return m;
-}
-
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs: number, everyMs = 150): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
 }
 
 async function start(videoId: string, file = clip) {
