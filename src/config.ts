@@ -55,6 +55,10 @@ const envSchema = z.object({
   // encode heartbeats every ≤ 1 s, so it never fires on a healthy encode, even on 2 loaded
   // cores); the stall watchdog detects a live ffmpeg that stopped moving.
   MEDIA_STALL_TIMEOUT_MS: positiveInt.default(10_000),
+  // Segmented transcode (issue 15): target segment length, and segments encoded at once per
+  // media worker process (1: ffmpeg already uses the cores; more workers share a video's segments).
+  MEDIA_SEGMENT_SEC: z.coerce.number().positive().default(10),
+  MEDIA_SEGMENT_SLOTS: positiveInt.default(1),
   MEDIA_MAX_WIDTH: positiveInt.default(8192),
   MEDIA_MAX_HEIGHT: positiveInt.default(8192),
   MEDIA_MAX_PIXELS: positiveInt.default(8192 * 4320),
@@ -224,6 +228,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     },
     media: {
       stallTimeoutMs: e.MEDIA_STALL_TIMEOUT_MS,
+      segmentSec: e.MEDIA_SEGMENT_SEC,
+      segmentSlots: e.MEDIA_SEGMENT_SLOTS,
       limits: {
         maxWidth: e.MEDIA_MAX_WIDTH,
         maxHeight: e.MEDIA_MAX_HEIGHT,

@@ -26,3 +26,31 @@ export function taskQueues(prefix = ''): TaskQueues {
     index: `${prefix}index`,
   };
 }
+
+/**
+ * Issue 15: segments of a segmented transcode run on their own queue next to `media`, served by
+ * a second worker inside every media worker process with its own (small) slot count.
+ */
+export function segmentQueueOf(mediaQueue: string): string {
+  return `${mediaQueue}-segments`;
+}
+
+/**
+ * The activity types that make up each step, in one table (status, step inference and the
+ * dead-letter attempt count read it). Issue 15: the media step of a long video is a segmented
+ * transcode, so several activity types belong to it.
+ */
+export const STEP_ACTIVITY_TYPES: Readonly<Record<'transcode' | 'analyze' | 'index', readonly string[]>> = {
+  transcode: ['transcode', 'planTranscode', 'encodeSegment', 'encodeAudio', 'joinSegments', 'discardSegments', 'packageHls'],
+  analyze: ['analyze'],
+  // Issue 17: the index saga; runs recorded before it used the single indexVideo.
+  index: ['indexVideo', 'writeIndexRow', 'upsertVector', 'markSearchable'],
+};
+
+/** The step an activity type belongs to, if any. */
+export function stepOfActivity(activityType: string): 'transcode' | 'analyze' | 'index' | undefined {
+  for (const [step, types] of Object.entries(STEP_ACTIVITY_TYPES) as [keyof typeof STEP_ACTIVITY_TYPES, readonly string[]][]) {
+    if (types.includes(activityType)) return step;
+  }
+  return undefined;
+}

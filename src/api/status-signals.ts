@@ -1,4 +1,4 @@
-import { stepOfActivity } from '../temporal/step-activities';
+import { stepOfActivity } from '../queues';
 import type { PipelineState } from '../workflows/contracts';
 
 /**

@@ -1,4 +1,4 @@
-import { stepOfActivity } from '../temporal/step-activities';
+import { stepOfActivity } from '../queues';
 import { WorkflowNotFoundError, type Client, type WorkflowExecutionDescription } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
@@ -30,6 +30,8 @@ export interface VideoStatus {
   lastError: { type: string; message: string; step: string | null } | null;
   /** Why the run is not moving, when we can tell (e.g. no worker polls the step's queue). */
   waitingFor: string | null;
+  /** Issue 15: a segmented transcode's segments finished of the planned count; null otherwise. */
+  segments: { done: number; count: number } | null;
   /** Issue 16: 'delayed' = ready on a metadata-only stand-in, AI analysis will be retried; null when unknown. */
   analysis: 'complete' | 'delayed' | 'failed' | null;
   /** False while Temporal cannot be reached: workflowStatus is UNKNOWN, status/step are the last known. */
@@ -165,6 +167,7 @@ export async function buildStatus(
     steps: state?.steps ?? {},
     lastError,
     waitingFor,
+    segments: state?.segments ?? null,
     analysis: state?.analysisState ?? (state?.analysis ? 'complete' : null),
     temporalReachable,
     result,

@@ -40,40 +40,137 @@ export function renditionArgs(o: RenditionOptions): string[] {
     // Rotation: ffmpeg applies the display matrix before this chain (autorotate), so the
     // rendition is upright and carries no rotation flag.
     '-vf',
-    `${o.deinterlace ? 'bwdif=mode=send_frame:parity=auto:deint=all,' : ''}scale=-2:'trunc(min(${o.maxHeight},ih)/2)*2':flags=bicubic,format=yuv420p`,
-    // Keep the source's timing: a variable-frame-rate phone clip must not be padded with
-    // duplicated frames up to its peak rate.
-    '-fps_mode',
-    'vfr',
-    '-c:v',
-    'libx264',
-    '-preset',
-    o.preset,
-    '-crf',
-    '23',
-    '-c:a',
-    'aac',
-    '-b:a',
-    '128k',
-    '-ac',
-    '2',
+    videoFilter(o),
+    ...videoCodecArgs(o.preset),
+    ...AUDIO_CODEC_ARGS,
     '-movflags',
     '+faststart',
-    // No timecode (tmcd) data track and no container metadata (phone clips carry GPS tags).
-    '-write_tmcd',
-    '0',
-    '-map_metadata',
-    '-1',
-    '-threads',
-    String(o.threads),
-    // Machine-readable progress on stdout (key=value lines); no interactive stats on stderr.
-    '-progress',
-    'pipe:1',
-    '-nostats',
-    '-f',
-    'mp4',
-    o.output,
+    ...mp4OutputArgs(o.threads, o.output),
   ];
+}
+
+/** Deinterlace (when asked), even-sided downscale without upscaling, 8-bit 4:2:0: shared by every encode. */
+function videoFilter(o: { deinterlace?: boolean; maxHeight: number }): string {
+  return `${o.deinterlace ? 'bwdif=mode=send_frame:parity=auto:deint=all,' : ''}scale=-2:'trunc(min(${o.maxHeight},ih)/2)*2':flags=bicubic,format=yuv420p`;
+}
+
+function videoCodecArgs(preset: string): string[] {
+  // Keep the source's timing: a variable-frame-rate phone clip must not be padded with
+  // duplicated frames up to its peak rate.
+  return ['-fps_mode', 'vfr', '-c:v', 'libx264', '-preset', preset, '-crf', '23'];
+}
+
+/**
+ * The end of every MP4 encode: no timecode (tmcd) data track, no container metadata (phone clips
+ * carry GPS tags), machine-readable progress on stdout (key=value lines), no stats on stderr.
+ */
+function mp4OutputArgs(threads: number, output: string): string[] {
+  return ['-write_tmcd', '0', '-map_metadata', '-1', '-threads', String(threads), '-progress', 'pipe:1', '-nostats', '-f', 'mp4', output];
+}
+
+const AUDIO_CODEC_ARGS = ['-c:a', 'aac', '-b:a', '128k', '-ac', '2'];
+
+/**
+ * Issue 15: the seek lands this far before a segment's start, and its length is cut at the same
+ * offset before its end. Both neighbours use the same offset, so a frame exactly on a cut falls in
+ * exactly one segment whatever the float rounding of its time stamp.
+ */
+export const SEGMENT_CUT_EPSILON_SEC = 0.001;
+
+export interface SegmentOptions {
+  input: string;
+  output: string;
+  startSec: number;
+  endSec: number;
+  preset: string;
+  threads: number;
+  maxHeight: number;
+  videoIndex: number;
+  deinterlace?: boolean;
+}
+
+/**
+ * One segment of a segmented transcode: video only (audio is encoded once for the whole file:
+ * per-segment AAC priming would put a gap at every join), accurate input seek, time stamps
+ * restarted at 0 and a keyframe on the first frame, so the segments join with `-c copy`.
+ * Same filter and codec settings as the single pass, so the joined file matches it.
+ */
+export function segmentArgs(o: SegmentOptions): string[] {
+  const seek = o.startSec > 0 ? Math.max(0, o.startSec - SEGMENT_CUT_EPSILON_SEC) : 0;
+  const length = o.endSec - (o.startSec > 0 ? o.startSec : 0);
+  return [
+    '-hide_banner',
+    '-nostdin',
+    '-y',
+    ...(seek > 0 ? ['-ss', seek.toFixed(6)] : []),
+    '-i',
+    o.input,
+    '-t',
+    length.toFixed(6),
+    '-map',
+    `0:${o.videoIndex}`,
+    '-an',
+    '-sn',
+    '-dn',
+    '-vf',
+    `${videoFilter(o)},setpts=PTS-STARTPTS`,
+    ...videoCodecArgs(o.preset),
+    '-force_key_frames',
+    'expr:eq(n,0)',
+    ...mp4OutputArgs(o.threads, o.output),
+  ];
+}
+
+/** The whole file's audio, once, with the single pass's codec settings. */
+export function audioArgs(o: { input: string; output: string; audioIndex: number; threads: number }): string[] {
+  return [
+    '-hide_banner',
+    '-nostdin',
+    '-y',
+    '-i',
+    o.input,
+    '-map',
+    `0:${o.audioIndex}`,
+    '-vn',
+    '-sn',
+    '-dn',
+    ...AUDIO_CODEC_ARGS,
+    ...mp4OutputArgs(o.threads, o.output),
+  ];
+}
+
+/** Joins encoded segments (concat demuxer list) without re-encoding and muxes the audio in; faststart. */
+export function joinArgs(o: { list: string; audio?: string; output: string }): string[] {
+  return [
+    '-hide_banner',
+    '-nostdin',
+    '-y',
+    '-f',
+    'concat',
+    '-safe',
+    '0',
+    '-i',
+    o.list,
+    ...(o.audio ? ['-i', o.audio] : []),
+    '-map',
+    '0:v:0',
+    ...(o.audio ? ['-map', '1:a:0'] : []),
+    '-c',
+    'copy',
+    '-movflags',
+    '+faststart',
+    ...mp4OutputArgs(0, o.output),
+  ];
+}
+
+/** The concat demuxer's list file; single quotes in paths are escaped its way. */
+export function concatList(files: string[]): string {
+  return files.map((f) => `file '${f.replace(/'/g, "'\\''")}'\n`).join('');
+}
+
+/** Keyframe packets of the first video stream (no decoding: flags come from the container). */
+export function keyframeProbeArgs(input: string, videoIndex: number): string[] {
+  return ['-v', 'error', '-select_streams', String(videoIndex), '-show_entries', 'packet=pts_time,flags', '-of', 'csv=p=0', input];
 }
 
 /** Runs ffmpeg's interlace detector over the first frames (the summary goes to stderr). */

@@ -2,6 +2,8 @@
 import { createMediaActivities } from '../activities/media';
 import { createAnalysisInputsActivities } from '../activities/media/analysis-inputs';
 import { createHlsActivities, sweepHlsStaging } from '../activities/media/hls';
+import { createSegmentActivities } from '../activities/media/segments';
+import { segmentQueueOf } from '../queues';
 import { createLogger } from '../logging';
 import { parentDeathSignalHelper } from '../media/run-process';
 import { sweepStaleAttemptDirs } from '../media/work-dirs';
@@ -23,22 +25,26 @@ runWorkerProcess('media', async (config) => {
     log.warn(
       'setpriv (util-linux) not found: ffmpeg is still killed on cancel, shutdown and normal exit, but would outlive a SIGKILLed worker; install util-linux',
     );
+  const mediaDeps = {
+    ffmpeg: config.ffmpeg,
+    mediaDir: config.mediaDir,
+    tmpDir: config.tmpDir,
+    maxSourceBytes: config.api.maxSourceBytes,
+    ingestDir: config.ingestDir,
+    stallTimeoutMs: config.media.stallTimeoutMs,
+    limits: config.media.limits,
+    sourceIdleTimeoutMs: config.media.sourceIdleTimeoutMs,
+    sourceMinBytesPerSec: config.media.sourceMinBytesPerSec,
+    storage: await createStorage(config),
+    ssrf: new SsrfPolicy(config.ssrfAllow),
+  };
+  // Issue 15: plan/audio/join run on `media`; single segments on `<media>-segments`.
+  const segments = createSegmentActivities({ ...mediaDeps, segmentSec: config.media.segmentSec });
   return {
     options: {
       activities: {
-        ...createMediaActivities({
-          ffmpeg: config.ffmpeg,
-          mediaDir: config.mediaDir,
-          tmpDir: config.tmpDir,
-          maxSourceBytes: config.api.maxSourceBytes,
-          ingestDir: config.ingestDir,
-          stallTimeoutMs: config.media.stallTimeoutMs,
-          limits: config.media.limits,
-          sourceIdleTimeoutMs: config.media.sourceIdleTimeoutMs,
-          sourceMinBytesPerSec: config.media.sourceMinBytesPerSec,
-          storage: await createStorage(config),
-          ssrf: new SsrfPolicy(config.ssrfAllow),
-        }),
+        ...createMediaActivities(mediaDeps),
+        ...segments,
         // Issue 16: keyframes + audio for the AI step.
         ...createAnalysisInputsActivities({
           ffmpeg: config.ffmpeg,
@@ -53,6 +59,18 @@ runWorkerProcess('media', async (config) => {
       // Progress rides on heartbeats; the default throttle (0.8 × heartbeat timeout) would show it in 24 s jumps.
       maxHeartbeatThrottleInterval: '1s',
     },
+    // One segment at a time per process by default (ffmpeg already uses the cores): several media
+    // workers share a video's segments, and a SIGKILL loses at most this process's one segment.
+    extraWorkers: [
+      {
+        taskQueue: segmentQueueOf,
+        options: {
+          activities: { encodeSegment: segments.encodeSegment },
+          maxConcurrentActivityTaskExecutions: config.media.segmentSlots,
+          maxHeartbeatThrottleInterval: '1s',
+        },
+      },
+    ],
     // Readiness (issue 19): renditions and temp files must be writable.
     checks: { mediaDir: () => writableDir(config.mediaDir), tmpDir: () => writableDir(config.tmpDir) },
   };

@@ -14,6 +14,12 @@ export interface WorkerPlan {
   close?: () => Promise<void>;
   /** Readiness checks of the stores this worker needs (issue 19: /readyz is false while one fails). */
   checks?: HealthChecks;
+  /**
+   * More Workers in the same process, each on its own task queue with its own options (issue 15:
+   * the media process also serves `<media>-segments` with its own slot count). They share the
+   * connection, identity, shutdown and health of the main one.
+   */
+  extraWorkers?: { taskQueue: (main: string) => string; options: WorkerPlan['options'] }[];
 }
 
 /**
@@ -61,22 +67,29 @@ export function runWorkerProcess(role: QueueRole, plan: (config: Config) => Prom
           })
         : undefined;
     try {
-      worker = await Worker.create({
-        ...built.options,
-        interceptors: {
-          ...built.options.interceptors,
-          activity: [activityObservability(metrics), ...(built.options.interceptors?.activity ?? [])],
-        },
-        connection,
-        namespace,
-        taskQueue,
-        identity: `${role}@${os.hostname()}:${process.pid}`,
-        // URLs in payloads are encrypted (issue 18): every client and worker shares the codec.
-        dataConverter: await loadDataConverter(config),
-        shutdownGraceTime: config.workers.shutdownGraceMs,
-      });
-      log.info({ taskQueue, namespace, healthPort: server?.port ?? null }, 'worker ready');
-      await worker.run();
+      const create = async (queue: string, options: WorkerPlan['options']) =>
+        Worker.create({
+          ...options,
+          interceptors: {
+            ...options.interceptors,
+            activity: [activityObservability(metrics), ...(options.interceptors?.activity ?? [])],
+          },
+          connection,
+          namespace,
+          taskQueue: queue,
+          identity: `${role}@${os.hostname()}:${process.pid}`,
+          // URLs in payloads are encrypted (issue 18): every client and worker shares the codec.
+          dataConverter: await loadDataConverter(config),
+          shutdownGraceTime: config.workers.shutdownGraceMs,
+        });
+      worker = await create(taskQueue, built.options);
+      const extras = await Promise.all((built.extraWorkers ?? []).map((x) => create(x.taskQueue(taskQueue), x.options)));
+      log.info(
+        { taskQueue, extraQueues: extras.map((x) => x.options.taskQueue), namespace, healthPort: server?.port ?? null },
+        'worker ready',
+      );
+      // The Runtime shuts every Worker down on SIGTERM; the process ends when all have drained.
+      await Promise.all([worker.run(), ...extras.map((x) => x.run())]);
       log.info({ taskQueue }, 'worker stopped');
     } finally {
       await server?.close();

@@ -23,6 +23,10 @@ export interface ProcessVideoInput {
   readonly mediaHeartbeatTimeoutMs?: number;
   /** How long a run whose external URL expired waits for `refreshSourceUrl` (issue 18; default 24 h). */
   readonly sourceRefreshDeadlineMs?: number;
+  /** Issue 15: package an HLS ladder after the MP4 (default on; false skips it). */
+  readonly hls?: boolean;
+  /** Issue 15: segmented transcode of long videos; `maxParallel` bounds the segments in flight per video (default 4). */
+  readonly segmentation?: { readonly maxParallel?: number };
 }
 
 export interface MediaFacts {
@@ -62,6 +66,48 @@ export interface PackageHlsInput {
 export interface HlsOutput {
   masterPath: string;
   variants: { name: string; width: number; height: number; bandwidth: number; codecs: string }[];
+}
+
+/** Issue 15: one segment of a segmented transcode, [startSec, endSec) of the source. */
+export interface SegmentSpan {
+  index: number;
+  startSec: number;
+  endSec: number;
+}
+
+export interface PlanTranscodeInput {
+  videoId: string;
+  source: VideoSource;
+}
+
+export interface TranscodePlan {
+  /** False: too short to be worth splitting (or already published) — the single-pass `transcode` runs. */
+  segmented: boolean;
+  /** Target segment length the plan used (also the HLS segment length). */
+  segmentSec: number;
+  segments: SegmentSpan[];
+  /** Probed facts of the source (absent when not segmented). */
+  facts?: MediaFacts;
+  hasAudio: boolean;
+}
+
+export interface EncodeSegmentInput extends SegmentSpan {
+  videoId: string;
+  count: number;
+}
+
+export interface EncodedSegment {
+  index: number;
+  /** Seconds of video in the encoded segment (probed). */
+  durationSec: number;
+  /** True when a verified output of an earlier delivery was returned without encoding. */
+  reused: boolean;
+}
+
+export interface JoinSegmentsInput {
+  videoId: string;
+  segments: EncodedSegment[];
+  hasAudio: boolean;
 }
 
 export interface AnalyzeInput {
@@ -158,6 +204,8 @@ export interface PipelineState {
   analysisState?: 'complete' | 'delayed' | 'failed';
   /** Set while the run waits for signal `refreshSourceUrl` (its external URL expired). */
   waitingForSource?: { since: string; deadline: string; reason: string };
+  /** Issue 15: a segmented transcode's progress (segments finished of the planned count). */
+  segments?: { done: number; count: number };
 }
 
 export type ProcessVideoResult = Required<Pick<PipelineState, 'media' | 'analysis' | 'index'>> & {

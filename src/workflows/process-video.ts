@@ -36,10 +36,13 @@ import type {
 } from './contracts';
 import { runIndexSaga } from './index-saga';
 import { refreshSourceUrlSignal, statusQuery } from './messages';
+import { segmentedTranscode } from './segmented-transcode';
 
 /** Issue 18: signed upload URLs and refreshable external URLs (old histories replay the unpatched path). */
 const SOURCE_REFRESH_PATCH = 'biblio-18-source-refresh';
 const MAX_SOURCE_REFRESHES = 5;
+/** Issue 15: segmented transcode and the HLS ladder. */
+const SEGMENTED_PATCH = 'biblio-15-segmented';
 
 const nonRetryableErrorTypes = [...NON_RETRYABLE_ERROR_TYPES];
 
@@ -71,15 +74,14 @@ export async function processVideo(input: ProcessVideoInput): Promise<ProcessVid
   // Issue 17: a cancelled run (DELETE, an operator) closes only once its media activities have
   // stopped their ffmpeg, so nothing of it outlives the run. Runs recorded before resolve at once.
   const mediaCancellation = patched('biblio-17-wait-media-cancel') ? ActivityCancellationType.WAIT_CANCELLATION_COMPLETED : undefined;
-  const media = proxyActivities<MediaActivities>(
-    activityOptions(queues.media, {
-      cancellationType: mediaCancellation,
-      startToCloseTimeout: '2h',
-      heartbeatTimeout: input.mediaHeartbeatTimeoutMs ?? 30_000,
-      // 1 s: a dead worker's attempt (heartbeat timeout) is retried within ~12 s of its death.
-      retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 3, nonRetryableErrorTypes },
-    }),
-  );
+  const mediaOptions = activityOptions(queues.media, {
+    cancellationType: mediaCancellation,
+    startToCloseTimeout: '2h',
+    heartbeatTimeout: input.mediaHeartbeatTimeoutMs ?? 30_000,
+    // 1 s: a dead worker's attempt (heartbeat timeout) is retried within ~12 s of its death.
+    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 3, nonRetryableErrorTypes },
+  });
+  const media = proxyActivities<MediaActivities>(mediaOptions);
   const ai = proxyActivities<AiActivities>(activityOptions(queues.ai, { startToCloseTimeout: '3m' }));
   // Issue 19: the index step rides out a main-DB outage of ~3 minutes (backoff 2+4+8+16+30×5 s), and
   // recording a failure retries for ~5 minutes, so a DB outage cannot leave the row 'queued'.
@@ -204,6 +206,11 @@ export async function processVideo(input: ProcessVideoInput): Promise<ProcessVid
       const attempt: VideoSource =
         source.kind === 'upload' ? { kind: 'upload', key: source.key, url: await storage.signSourceUrl({ key: source.key }) } : source;
       try {
+        // Issue 15: segmented, checkpointed transcode + HLS ladder (old histories replay the single pass).
+        if (patched(SEGMENTED_PATCH)) {
+          const opts = { videoId, source: attempt, mediaQueue: queues.media, mediaOptions, hls: input.hls, state };
+          return await segmentedTranscode({ ...opts, maxParallel: input.segmentation?.maxParallel });
+        }
         return await media.transcode({ videoId, source: attempt });
       } catch (err) {
         const expired =

@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import { MockActivityEnvironment, type TestWorkflowEnvironment } from '@temporalio/testing';
 import { chromium, type Browser } from 'playwright-core';
 import { createHlsActivities, sweepHlsStaging } from '../../src/activities/media/hls';
-import { VideosRepo } from '../../src/db/videos-repo';
+import { VideoIndexRepo } from '../../src/db/video-index-repo';
 import {
   masterProblems,
   mediaPlaylistProblems,
@@ -315,7 +315,9 @@ describe('served by the API and played in Chromium', () => {
       sizeBytes: 1,
       container: 'mp4',
     };
-    await new VideosRepo(db.pool).markReady(
+    const rows = new VideoIndexRepo(db.pool);
+    await rows.writeIndexRow(
+      db.pool,
       { id: 'aligned', source: { kind: 'file', path: 'aligned.mp4' }, workflowId: 'video-aligned' },
       {
         renditionPath: path.join(mediaDir, 'aligned', 'rendition.mp4'),
@@ -326,6 +328,7 @@ describe('served by the API and played in Chromium', () => {
       { analyzer: 'offline', model: 'none', dim: 4, offline: true, summary: 'test pattern', tags: [], embeddingPath: '-' },
       'videos',
     );
+    await rows.markSearchable('aligned');
     await api.raw.listen({ port: 0, host: '127.0.0.1' });
     base = `http://127.0.0.1:${(api.raw.server.address() as AddressInfo).port}`;
   }, 60_000);

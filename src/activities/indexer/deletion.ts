@@ -7,6 +7,8 @@ import type { VectorStore } from '../../adapters/vector-store/port';
 import type { StepResultsRepo } from '../../db/step-results-repo';
 import type { VideoIndexRepo } from '../../db/video-index-repo';
 import { ErrorType, failure } from '../../errors';
+import { HLS_STAGING_DIR } from '../media/hls';
+import { workAreaOf } from '../media/segments';
 
 export interface DeletionDeps {
   vectorStore: VectorStore;
@@ -73,6 +75,12 @@ export function createDeletionActivities(deps: DeletionDeps) {
       const targets = [path.join(mediaDir, input.videoId), path.join(artifactsDir, input.videoId)];
       const tmp = await readdir(tmpDir).catch(() => [] as string[]);
       for (const name of tmp) if (name === input.videoId || name.startsWith(`${input.videoId}.`)) targets.push(path.join(tmpDir, name));
+      // Issue 15's per-video segment work area, and half-built HLS ladders of killed attempts.
+      targets.push(workAreaOf(tmpDir, input.videoId));
+      const staging = path.join(mediaDir, HLS_STAGING_DIR);
+      for (const name of await readdir(staging).catch(() => [] as string[])) {
+        if (name.startsWith(`${input.videoId}.`)) targets.push(path.join(staging, name));
+      }
       let removed = 0;
       for (const t of targets) {
         const existed = await readdir(t).then(

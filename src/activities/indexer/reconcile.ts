@@ -9,6 +9,7 @@ import type { VideosRepo } from '../../db/videos-repo';
 import { ErrorType, failure } from '../../errors';
 import type { ReconcileCounts } from '../../workflows/contracts';
 import { emptyCounts } from '../../workflows/reconcile-counts';
+import { workAreaOf } from '../media/segments';
 
 export interface ReconcileDeps {
   vectorStore: VectorStore;
@@ -193,8 +194,15 @@ export function createReconcileActivities(deps: ReconcileDeps) {
       const counts = emptyCounts();
       const { tmpDir, ingestDir, mediaDir, artifactsDir } = deps.dirs;
       const now = Date.now();
-      for (const name of await readdir(tmpDir).catch(() => [] as string[])) {
-        const full = path.join(tmpDir, name);
+      // Per-video segment work areas (issue 15) are judged one by one, not by their shared parent.
+      const segments = path.dirname(workAreaOf(tmpDir, 'any'));
+      const entries = [
+        ...(await readdir(tmpDir).catch(() => [] as string[]))
+          .filter((n) => path.join(tmpDir, n) !== segments)
+          .map((n) => path.join(tmpDir, n)),
+        ...(await readdir(segments).catch(() => [] as string[])).map((n) => path.join(segments, n)),
+      ];
+      for (const full of entries) {
         const st = await stat(full).catch(() => undefined);
         if (st && now - st.mtimeMs > input.tmpMs) {
           await rm(full, { recursive: true, force: true });

@@ -1,0 +1,49 @@
+import type { Client } from '@temporalio/client';
+
+/** One activity of a run as its history tells it: type, attempt that closed it, worker identity. */
+export interface ActivityRun {
+  scheduledId: string;
+  type: string;
+  input?: unknown;
+  /** Set when it closed: the attempt that closed it and the worker that ran that attempt. */
+  attempt?: number;
+  identity?: string;
+  completed: boolean;
+}
+
+/**
+ * Reads the run's history. Temporal writes ActivityTaskStarted only when an activity closes,
+ * carrying the attempt that closed it: attempt > 1 means earlier attempts were lost or failed.
+ */
+export async function activityRuns(client: Client, workflowId: string): Promise<ActivityRun[]> {
+  const history = await client.workflow.getHandle(workflowId).fetchHistory();
+  const runs = new Map<string, ActivityRun>();
+  for (const e of history.events ?? []) {
+    const id = String(e.eventId);
+    const sched = e.activityTaskScheduledEventAttributes;
+    if (sched) runs.set(id, { scheduledId: id, type: sched.activityType?.name ?? '', completed: false });
+    const started = e.activityTaskStartedEventAttributes;
+    if (started) {
+      const run = runs.get(String(started.scheduledEventId));
+      if (run) {
+        run.attempt = started.attempt ?? 1;
+        run.identity = started.identity ?? undefined;
+      }
+    }
+    const done = e.activityTaskCompletedEventAttributes;
+    if (done) {
+      const run = runs.get(String(done.scheduledEventId));
+      if (run) run.completed = true;
+    }
+  }
+  return [...runs.values()];
+}
+
+/** `{"msg":"encoded segment",…,"index":N}` lines a media worker printed: the segments it encoded to the end. */
+export function encodedSegmentsIn(workerOutput: string, videoId: string): number[] {
+  return workerOutput
+    .split('\n')
+    .filter((l) => l.includes('"encoded segment"') && l.includes(`"videoId":"${videoId}"`))
+    .map((l) => Number(/"index":(\d+)/.exec(l)?.[1]))
+    .filter((n) => Number.isInteger(n));
+}

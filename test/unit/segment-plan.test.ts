@@ -1,0 +1,60 @@
+import { parseKeyframePackets, planSegments, worthSegmenting } from '../../src/media/segment-plan';
+
+function covers(segs: { startSec: number; endSec: number; index: number }[], duration: number) {
+  expect(segs[0]?.startSec).toBe(0);
+  expect(segs[segs.length - 1]?.endSec).toBe(duration);
+  segs.forEach((s, i) => {
+    expect(s.index).toBe(i);
+    expect(s.endSec).toBeGreaterThan(s.startSec);
+    if (i > 0) expect(s.startSec).toBe(segs[i - 1]?.endSec);
+  });
+}
+
+test('cuts on keyframes every target length when the source has them', () => {
+  const keys = Array.from({ length: 18 }, (_, i) => i * 10);
+  const segs = planSegments({ durationSec: 180, keyframes: keys, targetSec: 10 });
+  expect(segs).toHaveLength(18);
+  covers(segs, 180);
+  expect(segs.map((s) => s.startSec)).toEqual(keys);
+});
+
+test('picks the keyframe nearest the target, not just the first one after it', () => {
+  const segs = planSegments({ durationSec: 40, keyframes: [4, 9.6, 12, 21, 30.2], targetSec: 10 });
+  covers(segs, 40);
+  expect(segs.map((s) => s.startSec)).toEqual([0, 9.6, 21, 30.2]);
+});
+
+test('cuts at the target when no keyframe lies within half a target of it', () => {
+  const segs = planSegments({ durationSec: 35, keyframes: [0, 2], targetSec: 10 });
+  covers(segs, 35);
+  expect(segs.map((s) => s.startSec)).toEqual([0, 10, 20]);
+  expect(segs[2]?.endSec).toBe(35); // 15 s tail: under 1.5 targets, kept whole
+});
+
+test('a short tail joins the last segment instead of becoming a sliver', () => {
+  const segs = planSegments({ durationSec: 30.3, keyframes: [10, 20, 30], targetSec: 10 });
+  covers(segs, 30.3);
+  expect(segs).toHaveLength(3);
+  expect(segs[2]).toMatchObject({ startSec: 20, endSec: 30.3 });
+});
+
+test('ignores keyframes outside the clip and duplicates', () => {
+  const segs = planSegments({ durationSec: 25, keyframes: [-1, 10, 10, 99, NaN], targetSec: 10 });
+  covers(segs, 25);
+  expect(segs.map((s) => s.startSec)).toEqual([0, 10]);
+});
+
+test('rejects nonsense input rather than planning nothing', () => {
+  expect(() => planSegments({ durationSec: 0, keyframes: [], targetSec: 10 })).toThrow(RangeError);
+  expect(() => planSegments({ durationSec: 10, keyframes: [], targetSec: 0 })).toThrow(RangeError);
+});
+
+test('segments only videos of at least two target lengths', () => {
+  expect(worthSegmenting(19.9, 10)).toBe(false);
+  expect(worthSegmenting(20, 10)).toBe(true);
+  expect(worthSegmenting(NaN, 10)).toBe(false);
+});
+
+test('reads keyframe times from ffprobe packet csv', () => {
+  expect(parseKeyframePackets('0.000000,K__\n0.040000,___\n10.000000,K__\n\nN/A,K__\n')).toEqual([0, 10]);
+});
