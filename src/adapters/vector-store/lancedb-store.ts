@@ -44,7 +44,7 @@ export interface MaintenanceReport {
 /**
  * HNSW-SQ queried with ef 100 and refine 5 (the SQ distances re-ranked on the full vectors):
  * recall@10 1.000 vs exact at 10k and 100k in bench/search-ann.ts (synthetic clustered
- * vectors; stack-facts.md measured 0.999), ANN p50 ~6-12 ms vs exact ~250-300 ms at 100k on
+ * vectors; stack-facts.md measured 0.999), ANN p50 ~6 ms vs exact ~300-360 ms at 100k on
  * the loaded 2-core machine. Without refine, recall dropped to 0.964 on the same data.
  */
 const ANN_EF = 100;
@@ -220,7 +220,8 @@ export class LanceDbVectorStore implements VectorStore {
    * not: it takes up to a minute at 100k rows (bench/search-ann.ts), which would stall every
    * upsertVector (1 min start-to-close) behind it, and LanceDB commits an index next to
    * concurrent writes (rows written meanwhile are simply unindexed until the next optimize).
-   * test/integration/lancedb-concurrency.test.ts runs maintenance beside two writer processes.
+   * test/integration/lancedb-concurrency.test.ts runs maintenance beside two writer processes;
+   * test/contract/lancedb.test.ts commits updates and new ids during a build.
    */
   async maintain(
     space: VectorSpace,
