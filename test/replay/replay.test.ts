@@ -31,6 +31,7 @@ test('fixtures cover the completed run and the failure branches', async () => {
     'failed-ai-rejected',
     'failed-invalid-media',
     'issue16-degraded-reanalysed',
+    'segmented-15',
     'upload-completed-18',
     'url-refreshed-18',
   ]);
@@ -43,6 +44,7 @@ test('recorded histories replay without non-determinism against the current work
     ['failed-ai-rejected', 'ok'],
     ['failed-invalid-media', 'ok'],
     ['issue16-degraded-reanalysed', 'ok'],
+    ['segmented-15', 'ok'],
     ['upload-completed-18', 'ok'],
     ['url-refreshed-18', 'ok'],
   ]);
@@ -50,6 +52,6 @@ test('recorded histories replay without non-determinism against the current work
 
 test('a workflow edit that reorders steps is caught as a DeterminismViolationError', async () => {
   const results = await replay(require.resolve('./fixtures/reordered-workflow'));
-  expect(results).toHaveLength(6);
+  expect(results).toHaveLength(7);
   for (const r of results) expect(r.error).toBeInstanceOf(DeterminismViolationError);
 });
