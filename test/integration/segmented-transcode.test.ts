@@ -203,7 +203,12 @@ test('a segmented run that fails (source truncated after its header) leaves no w
   await truncate(cut, Math.floor(bytes * 0.5));
   if (media.every((m) => m.procs.get('media')?.exitCode !== null)) await startMedia();
   const handle = await start('truncated', cut);
-  await expect(handle.result()).rejects.toThrow();
+  const failed = await handle.result().then(
+    () => undefined,
+    (err: unknown) => err as { cause?: { type?: string } },
+  );
+  // Typed like the single pass's verdict on a cut file: non-retryable, dead-lettered with its reason.
+  expect(failed?.cause?.type).toBe('TruncatedMedia');
   const runs = await segmentRuns('truncated');
   expect(runs.length).toBeGreaterThan(0); // it did take the segmented path
   expect(await readdir(path.join(dataDir, 'tmp', 'segments')).catch(() => [])).not.toContain('truncated');
