@@ -10,7 +10,7 @@
  * shared file system (NFS, EFS…), like the media dir.
  */
 import { Context } from '@temporalio/activity';
-import { copyFile, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ErrorType, failure } from '../../errors';
 import { audioArgs, concatList, joinArgs, keyframeProbeArgs, parseProgressLine, segmentArgs } from '../../media/ffmpeg-args';
@@ -75,6 +75,12 @@ export function createSegmentActivities(deps: SegmentDeps) {
   const segmentSec = deps.segmentSec ?? DEFAULT_SEGMENT_SEC;
   const areaOf = (videoId: string) => workAreaOf(deps.tmpDir, videoId);
   const sourceOf = (videoId: string) => path.join(areaOf(videoId), 'source');
+
+  /** The video's area, and the `segments` folder too once no video has one (a done video leaves nothing). */
+  async function removeArea(videoId: string): Promise<void> {
+    await rm(areaOf(videoId), { recursive: true, force: true });
+    await rmdir(path.dirname(areaOf(videoId))).catch(() => undefined);
+  }
 
   async function loadPlan(videoId: string): Promise<StoredPlan> {
     const raw = await readFile(path.join(areaOf(videoId), 'plan.json'), 'utf8').catch(() => undefined);
@@ -167,7 +173,7 @@ export function createSegmentActivities(deps: SegmentDeps) {
           beat,
         });
         if (!worthSegmenting(source.facts.durationSec, segmentSec)) {
-          await rm(area, { recursive: true, force: true });
+          await removeArea(input.videoId);
           return single;
         }
         // A stable copy every segment activity (on any worker sharing the area) can open.
@@ -386,7 +392,7 @@ export function createSegmentActivities(deps: SegmentDeps) {
           segments: plan.segments.length,
           segmented: true,
         });
-        await rm(area, { recursive: true, force: true });
+        await removeArea(input.videoId);
         return await steps.toObjectStorage(input.videoId, output);
       } finally {
         stop();
@@ -396,7 +402,7 @@ export function createSegmentActivities(deps: SegmentDeps) {
 
     /** The failure path: a run that ends without joining leaves no segment files behind. */
     async discardSegments(input: { videoId: string }): Promise<void> {
-      await rm(areaOf(input.videoId), { recursive: true, force: true });
+      await removeArea(input.videoId);
     },
   };
 }
