@@ -22,8 +22,11 @@ export interface DeadLetterView extends Omit<DeadLetterRow, 'input' | 'firstFail
   links: { self: string; video: string; temporalUi: string; replayedRun: string | null };
 }
 
-/** Activities whose completion is a finished step (recordFailure is the failure path, not a step). */
-const STEP_ACTIVITIES = new Set(['transcode', 'analyze', 'indexVideo']);
+/**
+ * Activities whose completion is a finished step (recordFailure is the failure path, not a step).
+ * Issue 15: the media step ends with `transcode` (short videos) or `joinSegments`, then `packageHls`.
+ */
+const STEP_ACTIVITIES = new Set(['transcode', 'joinSegments', 'packageHls', 'analyze', 'indexVideo']);
 
 export class DeadLetterService {
   readonly repo: DeadLettersRepo;

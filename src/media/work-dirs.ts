@@ -1,4 +1,4 @@
-import { readdir, rm } from 'node:fs/promises';
+import { readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 
 /**
@@ -39,6 +39,28 @@ export async function sweepStaleAttemptDirs(tmpDir: string, opts: { videoId?: st
     if (owner !== undefined && owner !== process.pid && alive(owner)) continue;
     if (owner === process.pid && opts.videoId === undefined) continue;
     await rm(path.join(tmpDir, entry.name), { recursive: true, force: true });
+    removed.push(entry.name);
+  }
+  return removed;
+}
+
+/**
+ * Issue 15: removes per-video segment work areas (`<tmpDir>/segments/<videoId>`) nothing has
+ * written to for `maxAgeMs`. A run that ends normally or fails removes its own area; this catches
+ * the runs that cannot (terminated from the Web UI, reset, a workflow timed out). Age, not pid:
+ * the area is shared by media workers on several hosts, and any live run writes a segment (which
+ * touches the directory) far more often than this.
+ */
+export async function sweepStaleSegmentAreas(tmpDir: string, maxAgeMs: number, now = Date.now()): Promise<string[]> {
+  const root = path.join(tmpDir, 'segments');
+  const entries = await readdir(root, { withFileTypes: true }).catch(() => []);
+  const removed: string[] = [];
+  for (const entry of entries) {
+    if (!entry.isDirectory()) continue;
+    const dir = path.join(root, entry.name);
+    const info = await stat(dir).catch(() => undefined);
+    if (!info || now - info.mtimeMs < maxAgeMs) continue;
+    await rm(dir, { recursive: true, force: true });
     removed.push(entry.name);
   }
   return removed;

@@ -6,11 +6,14 @@ import { createSegmentActivities } from '../activities/media/segments';
 import { segmentQueueOf } from '../queues';
 import { createLogger } from '../logging';
 import { parentDeathSignalHelper } from '../media/run-process';
-import { sweepStaleAttemptDirs } from '../media/work-dirs';
+import { sweepStaleAttemptDirs, sweepStaleSegmentAreas } from '../media/work-dirs';
 import { createStorage } from '../adapters/storage';
 import { SsrfPolicy } from '../net/ssrf-guard';
 import { runWorkerProcess } from './run-worker';
 import { writableDir } from './observability';
+
+/** Longer than any media attempt may run (start-to-close 2 h) and than a run's segments take. */
+const SEGMENT_AREA_MAX_AGE_MS = 24 * 3600 * 1000;
 
 runWorkerProcess('media', async (config) => {
   const log = createLogger('worker:media', config.logLevel);
@@ -19,6 +22,9 @@ runWorkerProcess('media', async (config) => {
   if (swept.length) log.info({ swept }, 'swept work dirs of dead attempts');
   const sweptHls = await sweepHlsStaging(config.mediaDir);
   if (sweptHls.length) log.info({ swept: sweptHls }, 'swept half-built HLS ladders of dead attempts');
+  // Segment work areas of runs that ended without cleaning up (terminated, reset): a day untouched.
+  const areas = await sweepStaleSegmentAreas(config.tmpDir, SEGMENT_AREA_MAX_AGE_MS);
+  if (areas.length) log.info({ areas }, 'swept segment work areas of ended runs');
   const pdeathsig = parentDeathSignalHelper();
   if (pdeathsig) log.info({ helper: pdeathsig }, 'ffmpeg runs with a parent-death signal: it dies with this worker, even on SIGKILL');
   else

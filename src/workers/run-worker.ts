@@ -52,6 +52,7 @@ export function runWorkerProcess(role: QueueRole, plan: (config: Config) => Prom
     const built = await plan(config);
     const { connection, namespace } = await connectWorker();
     let worker: Worker | undefined;
+    const extras: Worker[] = [];
     const server =
       health.port !== null
         ? await startHealthServer({
@@ -60,7 +61,11 @@ export function runWorkerProcess(role: QueueRole, plan: (config: Config) => Prom
             port: health.port,
             metrics,
             sdkMetricsUrl: sdkMetricsPort ? `http://127.0.0.1:${sdkMetricsPort}/metrics` : undefined,
-            workerState: () => worker?.getState() ?? 'INITIALIZED',
+            // Every Worker of the process counts: the first one not RUNNING names the state.
+            workerState: () => {
+              const states = [worker, ...extras].map((w) => w?.getState() ?? 'INITIALIZED');
+              return states.find((st) => st !== 'RUNNING') ?? 'RUNNING';
+            },
             connection: () => connection,
             checks: built.checks ?? {},
             log,
@@ -83,7 +88,7 @@ export function runWorkerProcess(role: QueueRole, plan: (config: Config) => Prom
           shutdownGraceTime: config.workers.shutdownGraceMs,
         });
       worker = await create(taskQueue, built.options);
-      const extras = await Promise.all((built.extraWorkers ?? []).map((x) => create(x.taskQueue(taskQueue), x.options)));
+      extras.push(...(await Promise.all((built.extraWorkers ?? []).map((x) => create(x.taskQueue(taskQueue), x.options)))));
       log.info(
         { taskQueue, extraQueues: extras.map((x) => x.options.taskQueue), namespace, healthPort: server?.port ?? null },
         'worker ready',

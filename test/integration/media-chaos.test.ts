@@ -78,6 +78,9 @@ async function startMedia(): Promise<number> {
       BIBLIO_INGEST_DIR: ingestDir,
       FFMPEG_PRESET: 'medium',
       MEDIA_STALL_TIMEOUT_MS: String(STALL_TIMEOUT_MS),
+      // These faults are the single pass's (one ffmpeg per attempt): keep the 24 s clip out of the
+      // segmented path (issue 15, which has its own chaos test: segmented-transcode.test.ts).
+      MEDIA_SEGMENT_SEC: '60',
       WORKER_SHUTDOWN_GRACE_MS: String(GRACE_MS),
     },
   });

@@ -97,7 +97,10 @@ test('runs transcode, analyze and index on their own task queues and makes the v
   // Each step ran on its own queue, by the worker process of that queue.
   const trace = await traceSteps(env.client, 'video-happy-1');
   expect(trace.map((t) => [t.activity, t.taskQueue])).toEqual([
+    // Issue 15: the plan finds the 2 s clip too short to segment, so the single pass runs; then the HLS ladder.
+    ['planTranscode', queues.media],
     ['transcode', queues.media],
+    ['packageHls', queues.media],
     // Issue 16: keyframes + audio for the analysis, on the media queue too.
     ['extractAnalysisInputs', queues.media],
     ['analyze', queues.ai],
@@ -106,9 +109,10 @@ test('runs transcode, analyze and index on their own task queues and makes the v
     ['upsertVector', queues.index],
     ['markSearchable', queues.index],
   ]);
-  expect(trace[0]?.workerIdentity).toBe(`media@${os.hostname()}:${workers.procs.get('media')?.pid}`);
-  expect(trace[2]?.workerIdentity).toBe(`ai@${os.hostname()}:${workers.procs.get('ai')?.pid}`);
-  expect(trace[3]?.workerIdentity).toBe(`index@${os.hostname()}:${workers.procs.get('index')?.pid}`);
+  const by = (activity: string) => trace.find((t) => t.activity === activity)?.workerIdentity;
+  expect(by('transcode')).toBe(`media@${os.hostname()}:${workers.procs.get('media')?.pid}`);
+  expect(by('analyze')).toBe(`ai@${os.hostname()}:${workers.procs.get('ai')?.pid}`);
+  expect(by('writeIndexRow')).toBe(`index@${os.hostname()}:${workers.procs.get('index')?.pid}`);
 
   // The rendition is a real, browser-playable H.264/AAC MP4 of the same length.
   const result = final.result!;
@@ -166,7 +170,8 @@ test('fetches a URL source over http and runs it through the same pipeline', asy
     const failed = await waitForEnd('url-404');
     expect(failed.lastError).toMatchObject({ type: 'SourceNotFound', step: 'transcode' });
     const trace = await traceSteps(env.client, 'video-url-404');
-    expect(trace.filter((t) => t.activity === 'transcode').map((t) => t.attempt)).toEqual([1]); // a 404 is not retried
+    // Issue 15: the source is fetched and validated by planTranscode now.
+    expect(trace.filter((t) => t.activity === 'planTranscode').map((t) => t.attempt)).toEqual([1]); // a 404 is not retried
   } finally {
     server.close();
   }
@@ -225,7 +230,7 @@ test('a file that is not a video fails with a typed InvalidMedia error and is no
 
   // One attempt only: the activity's failure was non-retryable.
   const trace = await traceSteps(env.client, 'video-notvideo-1');
-  expect(trace.filter((t) => t.activity === 'transcode').map((t) => t.attempt)).toEqual([1]);
+  expect(trace.filter((t) => t.activity === 'planTranscode').map((t) => t.attempt)).toEqual([1]);
 
   // The workflow itself failed (not "completed: rejected") with the same type.
   const err = await env.client.workflow

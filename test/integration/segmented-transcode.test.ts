@@ -12,7 +12,7 @@ import { statusQuery } from '../../src/workflows/messages';
 import { decodeErrors, streamTimes } from '../support/av-checks';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { ffmpeg } from '../support/media-corpus';
-import { activityRuns, encodedSegmentsIn } from '../support/segment-history';
+import { activityRuns, encodedSegmentsIn, maxInFlight } from '../support/segment-history';
 import { waitFor } from '../support/ops';
 import { startTemporal } from '../support/temporal';
 import { startWorkers, type WorkerProcesses } from '../support/workers';
@@ -164,6 +164,10 @@ test("two media workers share one video's segments, and the joined output passes
   expect([...identities].map((id) => Number(/:(\d+)$/.exec(id ?? '')?.[1])).sort()).toEqual([...pids].sort());
   const perWorker = [a, b].map((m) => encodedSegmentsIn(m.output.get('media') ?? '', 'two-workers').length);
   console.log(`segments per worker: ${perWorker.join(' + ')} of ${runs.length}`);
+  // Bounded per video: never more than maxParallel segments scheduled at once (and more than one, or nothing fanned out).
+  const inFlight = await maxInFlight(client, handle.workflowId, 'encodeSegment');
+  expect(inFlight).toBeLessThanOrEqual(4);
+  expect(inFlight).toBeGreaterThan(1);
   // The progress the status document shows (GET /videos/:id reads this query).
   expect((await handle.query(statusQuery)).segments).toEqual({ done: runs.length, count: runs.length });
   expect(perWorker.every((n) => n > 0)).toBe(true);
@@ -199,7 +203,12 @@ test('a segmented run that fails (source truncated after its header) leaves no w
   await truncate(cut, Math.floor(bytes * 0.5));
   if (media.every((m) => m.procs.get('media')?.exitCode !== null)) await startMedia();
   const handle = await start('truncated', cut);
-  await expect(handle.result()).rejects.toThrow();
+  const failed = await handle.result().then(
+    () => undefined,
+    (err: unknown) => err as { cause?: { type?: string } },
+  );
+  // Typed like the single pass's verdict on a cut file: non-retryable, dead-lettered with its reason.
+  expect(failed?.cause?.type).toBe('TruncatedMedia');
   const runs = await segmentRuns('truncated');
   expect(runs.length).toBeGreaterThan(0); // it did take the segmented path
   expect(await readdir(path.join(dataDir, 'tmp', 'segments')).catch(() => [])).not.toContain('truncated');

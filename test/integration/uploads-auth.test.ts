@@ -343,8 +343,9 @@ describe('uploads', () => {
 
     const final = await waitFor('up-1', ended);
     expect(final).toMatchObject({ status: 'ready', lastError: null });
-    const transcodes = (await traceSteps(api.client, 'video-up-1')).filter((t) => t.activity === 'transcode');
-    expect(transcodes.length).toBeGreaterThanOrEqual(2); // the expired attempt, then the one with a fresh URL
+    // Issue 15: the source is fetched by planTranscode, so that is the step that met the expired URL.
+    const fetches = (await traceSteps(api.client, 'video-up-1')).filter((t) => t.activity === 'planTranscode');
+    expect(fetches.length).toBeGreaterThanOrEqual(2); // the expired attempt, then the one with a fresh URL
     if (minio) {
       expect(final.result?.renditionPath).toBe('s3://biblio-it/media/up-1/rendition.mp4');
       expect(await api.storage.head('media/up-1/rendition.mp4')).toMatchObject({ contentType: 'video/mp4' });

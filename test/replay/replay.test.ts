@@ -35,6 +35,7 @@ test('fixtures cover the completed run and the failure branches', async () => {
     'index-compensated-17',
     'index-saga-17',
     'issue16-degraded-reanalysed',
+    'segmented-15',
     'upload-completed-18',
     'url-refreshed-18',
   ]);
@@ -50,6 +51,7 @@ test('recorded histories replay without non-determinism against the current work
     ['index-compensated-17', 'ok'],
     ['index-saga-17', 'ok'],
     ['issue16-degraded-reanalysed', 'ok'],
+    ['segmented-15', 'ok'],
     ['upload-completed-18', 'ok'],
     ['url-refreshed-18', 'ok'],
   ]);
@@ -58,6 +60,6 @@ test('recorded histories replay without non-determinism against the current work
 test('a workflow edit that reorders steps is caught as a DeterminismViolationError', async () => {
   // processVideo's histories only: the reordered bundle has no deleteVideo to replay.
   const results = (await replay(require.resolve('./fixtures/reordered-workflow'))).filter((r) => !r.workflowId.startsWith('delete-'));
-  expect(results).toHaveLength(8);
+  expect(results).toHaveLength(9);
   for (const r of results) expect(r.error).toBeInstanceOf(DeterminismViolationError);
 });

@@ -47,3 +47,24 @@ export function encodedSegmentsIn(workerOutput: string, videoId: string): number
     .map((l) => Number(/"index":(\d+)/.exec(l)?.[1]))
     .filter((n) => Number.isInteger(n));
 }
+
+/** The most activities of `type` scheduled and not yet closed at any point of the run's history. */
+export async function maxInFlight(client: Client, workflowId: string, type: string): Promise<number> {
+  const history = await client.workflow.getHandle(workflowId).fetchHistory();
+  const ofType = new Set<string>();
+  let now = 0;
+  let max = 0;
+  for (const e of history.events ?? []) {
+    if (e.activityTaskScheduledEventAttributes?.activityType?.name === type) {
+      ofType.add(String(e.eventId));
+      max = Math.max(max, ++now);
+    }
+    const closed =
+      e.activityTaskCompletedEventAttributes ??
+      e.activityTaskFailedEventAttributes ??
+      e.activityTaskTimedOutEventAttributes ??
+      e.activityTaskCanceledEventAttributes;
+    if (closed && ofType.has(String(closed.scheduledEventId))) now--;
+  }
+  return max;
+}

@@ -19,6 +19,14 @@ describe('loadConfig defaults (empty environment)', () => {
     expect(c.dataDir).toBe(path.resolve(process.cwd(), '.biblio'));
   });
 
+  it('segments long videos in 10 s pieces, one segment at a time per media worker process', () => {
+    const c = loadConfig({});
+    expect(c.media.segmentSec).toBe(10);
+    expect(c.media.segmentSlots).toBe(1);
+    expect(loadConfig({ MEDIA_SEGMENT_SEC: '2.5', MEDIA_SEGMENT_SLOTS: '2' }).media).toMatchObject({ segmentSec: 2.5, segmentSlots: 2 });
+    expect(configError({ MEDIA_SEGMENT_SEC: '0' }).message).toContain('MEDIA_SEGMENT_SEC');
+  });
+
   it('puts the ingest dir under the data dir', () => {
     const c = loadConfig({});
     expect(c.ingestDir).toBe(path.join(c.dataDir, 'ingest'));

@@ -1,4 +1,8 @@
+import { mkdir, mkdtemp, readdir, rm, utimes } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { parseKeyframePackets, planSegments, worthSegmenting } from '../../src/media/segment-plan';
+import { sweepStaleSegmentAreas } from '../../src/media/work-dirs';
 
 function covers(segs: { startSec: number; endSec: number; index: number }[], duration: number) {
   expect(segs[0]?.startSec).toBe(0);
@@ -57,4 +61,22 @@ test('segments only videos of at least two target lengths', () => {
 
 test('reads keyframe times from ffprobe packet csv', () => {
   expect(parseKeyframePackets('0.000000,K__\n0.040000,___\n10.000000,K__\n\nN/A,K__\n')).toEqual([0, 10]);
+});
+
+describe('sweepStaleSegmentAreas', () => {
+  test('removes segment work areas untouched for the age limit and keeps recent ones', async () => {
+    const tmp = await mkdtemp(path.join(os.tmpdir(), 'biblio-sweep-seg-'));
+    try {
+      await mkdir(path.join(tmp, 'segments', 'old', 'x'), { recursive: true });
+      await mkdir(path.join(tmp, 'segments', 'new'), { recursive: true });
+      const dayAgo = new Date(Date.now() - 25 * 3600 * 1000);
+      await utimes(path.join(tmp, 'segments', 'old'), dayAgo, dayAgo);
+      expect(await sweepStaleSegmentAreas(tmp, 24 * 3600 * 1000)).toEqual(['old']);
+      expect(await readdir(path.join(tmp, 'segments'))).toEqual(['new']);
+      // No segments dir at all: nothing to do, no error.
+      expect(await sweepStaleSegmentAreas(path.join(tmp, 'missing'), 1)).toEqual([]);
+    } finally {
+      await rm(tmp, { recursive: true, force: true });
+    }
+  });
 });

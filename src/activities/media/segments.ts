@@ -10,7 +10,7 @@
  * shared file system (NFS, EFS…), like the media dir.
  */
 import { Context } from '@temporalio/activity';
-import { copyFile, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ErrorType, failure } from '../../errors';
 import { audioArgs, concatList, joinArgs, keyframeProbeArgs, parseProgressLine, segmentArgs } from '../../media/ffmpeg-args';
@@ -75,6 +75,12 @@ export function createSegmentActivities(deps: SegmentDeps) {
   const segmentSec = deps.segmentSec ?? DEFAULT_SEGMENT_SEC;
   const areaOf = (videoId: string) => workAreaOf(deps.tmpDir, videoId);
   const sourceOf = (videoId: string) => path.join(areaOf(videoId), 'source');
+
+  /** The video's area, and the `segments` folder too once no video has one (a done video leaves nothing). */
+  async function removeArea(videoId: string): Promise<void> {
+    await rm(areaOf(videoId), { recursive: true, force: true });
+    await rmdir(path.dirname(areaOf(videoId))).catch(() => undefined);
+  }
 
   async function loadPlan(videoId: string): Promise<StoredPlan> {
     const raw = await readFile(path.join(areaOf(videoId), 'plan.json'), 'utf8').catch(() => undefined);
@@ -167,7 +173,7 @@ export function createSegmentActivities(deps: SegmentDeps) {
           beat,
         });
         if (!worthSegmenting(source.facts.durationSec, segmentSec)) {
-          await rm(area, { recursive: true, force: true });
+          await removeArea(input.videoId);
           return single;
         }
         // A stable copy every segment activity (on any worker sharing the area) can open.
@@ -246,23 +252,35 @@ export function createSegmentActivities(deps: SegmentDeps) {
             onPercent: (percent, sec) => beat({ phase: 'segment', percent, encodedSec: Math.round((input.startSec + sec) * 10) / 10 }),
           },
         );
-        const probed = await steps.probe(tmp, ctx.cancellationSignal, `segment ${input.index + 1}`);
-        if (Math.abs(probed.facts.durationSec - lengthSec) > SEGMENT_TOLERANCE_SEC) {
+        // An empty or unreadable segment probes as nothing: zero seconds decoded.
+        const probed = await steps.probe(tmp, ctx.cancellationSignal, `segment ${input.index + 1}`).catch(() => undefined);
+        const decodedSec = probed?.facts.durationSec ?? 0;
+        // The last segment ends at the container's duration, which a longer audio track can stretch
+        // past the video: it only has to hold frames (the join's duration check covers the whole).
+        const last = input.index === input.count - 1;
+        if (last ? decodedSec <= 0 : decodedSec < lengthSec - SEGMENT_TOLERANCE_SEC) {
+          // Like the single pass: ffmpeg exits 0 on a file cut short whose header claims the full length.
+          throw failure(
+            ErrorType.TruncatedMedia,
+            `the source is truncated: segment ${input.index + 1} of ${input.count} (from ${input.startSec.toFixed(1)} s) decoded ${decodedSec} s of ${lengthSec.toFixed(1)} s — upload the complete file`,
+          );
+        }
+        if (!probed || decodedSec > lengthSec + SEGMENT_TOLERANCE_SEC) {
           throw failure(
             ErrorType.TranscodeFailed,
-            `segment ${input.index + 1} of video ${input.videoId} is ${probed.facts.durationSec} s long, planned ${lengthSec.toFixed(3)} s`,
+            `segment ${input.index + 1} of video ${input.videoId} is ${decodedSec} s long, planned ${lengthSec.toFixed(3)} s`,
           );
         }
         const bytes = (await stat(tmp)).size;
-        await commit(tmp, file, { ...expect, bytes, durationSec: probed.facts.durationSec });
+        await commit(tmp, file, { ...expect, bytes, durationSec: decodedSec });
         beat({ phase: 'segment', percent: 100 });
         ctx.log.info('encoded segment', {
           videoId: input.videoId,
           index: input.index,
           count: input.count,
-          durationSec: probed.facts.durationSec,
+          durationSec: decodedSec,
         });
-        return { index: input.index, durationSec: probed.facts.durationSec, reused: false };
+        return { index: input.index, durationSec: decodedSec, reused: false };
       } finally {
         stop();
         await rm(tmp, { force: true });
@@ -374,7 +392,7 @@ export function createSegmentActivities(deps: SegmentDeps) {
           segments: plan.segments.length,
           segmented: true,
         });
-        await rm(area, { recursive: true, force: true });
+        await removeArea(input.videoId);
         return await steps.toObjectStorage(input.videoId, output);
       } finally {
         stop();
@@ -384,7 +402,7 @@ export function createSegmentActivities(deps: SegmentDeps) {
 
     /** The failure path: a run that ends without joining leaves no segment files behind. */
     async discardSegments(input: { videoId: string }): Promise<void> {
-      await rm(areaOf(input.videoId), { recursive: true, force: true });
+      await removeArea(input.videoId);
     },
   };
 }
