@@ -19,17 +19,18 @@ export interface RenditionOptions {
   deinterlace?: boolean;
 }
 
+/** Every encode starts the same way: quiet banner, no stdin (a worker has none), overwrite, one input. */
+export function inputArgs(input: string): string[] {
+  return ['-hide_banner', '-nostdin', '-y', '-i', input];
+}
+
 export function probeArgs(input: string): string[] {
   return ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', input];
 }
 
 export function renditionArgs(o: RenditionOptions): string[] {
   return [
-    '-hide_banner',
-    '-nostdin',
-    '-y',
-    '-i',
-    o.input,
+    ...inputArgs(o.input),
     // First video stream; first audio stream if there is one ("?" keeps silent clips working).
     // Only the chosen streams: subtitle, data and extra audio tracks are left behind.
     '-map',
@@ -124,11 +125,7 @@ export function segmentArgs(o: SegmentOptions): string[] {
 /** The whole file's audio, once, with the single pass's codec settings. */
 export function audioArgs(o: { input: string; output: string; audioIndex: number; threads: number }): string[] {
   return [
-    '-hide_banner',
-    '-nostdin',
-    '-y',
-    '-i',
-    o.input,
+    ...inputArgs(o.input),
     '-map',
     `0:${o.audioIndex}`,
     '-vn',

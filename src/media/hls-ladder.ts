@@ -3,6 +3,7 @@
  * cut, and the one ffmpeg invocation that writes every variant (fMP4/CMAF segments).
  * Unit-tested without ffmpeg; the activity (src/activities/media/hls.ts) runs and verifies it.
  */
+import { inputArgs } from './ffmpeg-args';
 
 /** One variant of the ladder. Sizes are even (4:2:0 chroma needs it). */
 export interface Rung {
@@ -188,11 +189,7 @@ export function hlsArgs(o: HlsArgsOptions): string[] {
   );
   const streamMap = o.rungs.map((r, i) => `v:${i}${o.hasAudio ? `,a:${i}` : ''},name:${r.name}`).join(' ');
   return [
-    '-hide_banner',
-    '-nostdin',
-    '-y',
-    '-i',
-    o.input,
+    ...inputArgs(o.input),
     ...filter,
     ...perRung,
     ...codecs,

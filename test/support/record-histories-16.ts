@@ -1,17 +1,17 @@
 // `npm run build && npx tsx test/support/record-histories-16.ts`: records the issue-16 branch of
 // processVideo (analysis inputs, analysis deferred → ready-degraded → re-analysed on a durable
 // timer → re-indexed) as test/fixtures/histories/issue16-degraded-reanalysed.json.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { execFileSync } from 'node:child_process';
 import { taskQueues } from '../../src/queues';
 import type { ProcessVideoInput } from '../../src/workflows/contracts';
 import { workflowIdFor } from '../../src/workflows/ids';
 import { createTestDatabase } from './database';
 import { makeTinyClip } from './media';
 import { INSUFFICIENT_QUOTA, startOpenAiFaultServer } from './openai-fault-server';
-import { startTemporal, temporalCliPath } from './temporal';
+import { saveHistory } from './save-history';
+import { startTemporal } from './temporal';
 import { startWorkers } from './workers';
 
 const OUT = path.resolve(__dirname, '..', 'fixtures', 'histories', 'issue16-degraded-reanalysed.json');
@@ -44,15 +44,7 @@ async function main() {
       args: [input],
     });
     await handle.result();
-    const json = execFileSync(
-      temporalCliPath(),
-      ['workflow', 'show', '--workflow-id', handle.workflowId, '--address', env.address, '--output', 'json'],
-      {
-        encoding: 'utf8',
-      },
-    );
-    await writeFile(OUT, json.endsWith('\n') ? json : `${json}\n`);
-    console.log(`recorded ${path.basename(OUT)}: ${(JSON.parse(json) as { events: unknown[] }).events.length} events`);
+    await saveHistory(env.address, handle.workflowId, path.basename(OUT, '.json'));
   } finally {
     await workers.stop();
     await fault.close();

@@ -1,17 +1,17 @@
 // `npm run record-histories`: re-records the workflow history fixtures the replay test guards.
 // Run it when a workflow change is *meant* to be incompatible (and version it with patched()
 // first if runs of the old code may still be open). One fixture per branch of processVideo.
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { execFileSync } from 'node:child_process';
 import { taskQueues } from '../../src/queues';
 import type { ProcessVideoInput } from '../../src/workflows/contracts';
 import { workflowIdFor } from '../../src/workflows/ids';
 import { createTestDatabase } from './database';
 import { makeNotAVideo, makeTinyClip } from './media';
 import { startOpenAiFaultServer } from './openai-fault-server';
-import { startTemporal, temporalCliPath } from './temporal';
+import { saveHistory } from './save-history';
+import { startTemporal } from './temporal';
 import { startWorkers } from './workers';
 
 const OUT = path.resolve(__dirname, '..', 'fixtures', 'histories');
@@ -52,14 +52,7 @@ async function main() {
         args: [input],
       });
       await handle.result().catch(() => undefined);
-      // The CLI writes the canonical proto-JSON that Worker.runReplayHistories reads.
-      const json = execFileSync(
-        temporalCliPath(),
-        ['workflow', 'show', '--workflow-id', handle.workflowId, '--address', env.address, '--output', 'json'],
-        { encoding: 'utf8' },
-      );
-      await writeFile(path.join(OUT, `${name}.json`), json.endsWith('\n') ? json : `${json}\n`);
-      console.log(`recorded ${name}: ${(JSON.parse(json) as { events: unknown[] }).events.length} events`);
+      await saveHistory(env.address, handle.workflowId, name);
     }
   } finally {
     await rejecting.stop();

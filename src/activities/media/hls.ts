@@ -26,7 +26,8 @@ import {
   type MasterEntry,
 } from '../../media/hls-playlist';
 import { interpretProbe } from '../../media/probe';
-import { lastErrorLine, ProcessStalledError, runProcess, type RunOptions } from '../../media/run-process';
+import { lastErrorLine, type RunOptions } from '../../media/run-process';
+import { runTool } from './media-steps';
 import { attemptDirName, sweepStaleAttemptDirs } from '../../media/work-dirs';
 import type { HeartbeatProgress, HlsOutput, PackageHlsInput } from '../../workflows/contracts';
 
@@ -367,20 +368,6 @@ async function publishDir(staging: string, target: string, replaced: string): Pr
   // Durable before the activity reports success: the workflow will link to it.
   const fh = await open(path.dirname(target), 'r');
   await fh.sync().finally(() => fh.close());
-}
-
-/** Runs a tool under the stall watchdog; a stall becomes a typed, retryable TranscodeStalled. */
-async function runTool(cmd: string, args: string[], opts: RunOptions, what: string) {
-  try {
-    return await runProcess(cmd, args, opts);
-  } catch (err) {
-    if (err instanceof ProcessStalledError) {
-      throw failure(ErrorType.TranscodeStalled, `${what}: ${err.message}; it was killed and the attempt will be retried`, {
-        details: { stalledForMs: err.stalledForMs, lastPositionSec: err.lastPosition ?? null },
-      });
-    }
-    throw err;
-  }
 }
 
 /** At media worker start: removes ladders half-built or parked by attempts whose process is gone. */
