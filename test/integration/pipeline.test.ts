@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, realpath, rm } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -150,8 +151,10 @@ test('runs transcode, analyze and index on their own task queues and makes the v
 
 test('fetches a URL source over http and runs it through the same pipeline', async () => {
   const clip = await readFile(path.join(ingestDir, 'dup.mp4'));
+  let riverGets = 0;
   const server = http.createServer((req, res) => {
     if (req.url?.startsWith('/clips/river.mp4')) {
+      riverGets++;
       res.writeHead(200, { 'content-type': 'video/mp4', 'content-length': clip.length });
       res.end(clip);
     } else {
@@ -164,6 +167,9 @@ test('fetches a URL source over http and runs it through the same pipeline', asy
     const ok = await post({ videoId: 'url-1', source: { kind: 'url', url: `http://127.0.0.1:${port}/clips/river.mp4?sig=secret` } });
     expect(ok.status).toBe(202);
     expect((await waitForEnd('url-1')).status).toBe('ready');
+    // Fetched once: planTranscode hands its copy of a source too short to segment to the single pass.
+    expect(riverGets).toBe(1);
+    expect(existsSync(path.join(dataDir, 'tmp', 'segments', 'url-1'))).toBe(false);
 
     const missing = await post({ videoId: 'url-404', source: { kind: 'url', url: `http://127.0.0.1:${port}/clips/gone.mp4` } });
     expect(missing.status).toBe(202);

@@ -6,6 +6,8 @@ import { parseProgressLine, renditionArgs } from '../../media/ffmpeg-args';
 import { lastErrorLine } from '../../media/run-process';
 import { attemptDirName, sweepStaleAttemptDirs } from '../../media/work-dirs';
 import type { HeartbeatProgress, TranscodeInput, TranscodeOutput } from '../../workflows/contracts';
+import { dropPrefetched, prefetchedSource } from './segments';
+import type { ApplicationFailure } from '@temporalio/common';
 import {
   createMediaSteps,
   rethrowDiskFull,
@@ -55,6 +57,8 @@ export function createMediaActivities(deps: MediaDeps) {
           return await toObjectStorage(input.videoId, done);
         }
 
+        const prefetched = await prefetchedSource(deps.tmpDir, input.videoId, key);
+        if (prefetched) ctx.log.info('using the source planTranscode fetched', { videoId: input.videoId });
         const { local, source, deinterlace } = await prepareSource({
           videoId: input.videoId,
           source: input.source,
@@ -62,6 +66,7 @@ export function createMediaActivities(deps: MediaDeps) {
           signal,
           releases,
           beat,
+          prefetched,
         });
         const sourceFacts = source.facts;
 
@@ -123,7 +128,13 @@ export function createMediaActivities(deps: MediaDeps) {
           deinterlaced: deinterlace,
           maxProgressGapMs: maxGapMs,
         });
-        return await toObjectStorage(input.videoId, output);
+        const stored = await toObjectStorage(input.videoId, output);
+        if (prefetched) await dropPrefetched(deps.tmpDir, input.videoId);
+        return stored;
+      } catch (err) {
+        // A retry may still use the fetched copy; a failure no retry can fix leaves nothing behind.
+        if ((err as ApplicationFailure).nonRetryable) await dropPrefetched(deps.tmpDir, input.videoId);
+        throw err;
       } finally {
         stop();
         for (const release of releases) await release().catch(() => undefined);

@@ -195,22 +195,26 @@ export function createMediaSteps(deps: MediaDeps) {
     signal: AbortSignal;
     releases: (() => Promise<void>)[];
     beat: (p: Omit<HeartbeatProgress, 'attempt'>) => void;
+    /** A copy of this source already fetched by planTranscode (URL and upload sources): not fetched again. */
+    prefetched?: string;
   }): Promise<{ local: string; source: { facts: MediaFacts; plan: StreamPlan }; deinterlace: boolean }> {
     const { signal, beat } = o;
     beat({ phase: 'fetch', percent: 0 });
-    const local = await materializeSource(o.source, {
-      workDir: o.workDir,
-      maxBytes: deps.maxSourceBytes,
-      signal,
-      ingestDir: deps.ingestDir,
-      onRelease: (release) => o.releases.push(release),
-      idleTimeoutMs: deps.sourceIdleTimeoutMs,
-      minBytesPerSec: deps.sourceMinBytesPerSec,
-      ssrf: deps.ssrf,
-      storage: deps.storage,
-      // A long download must keep heartbeating or the server times the attempt out.
-      onProgress: (_bytes, percent) => beat({ phase: 'fetch', percent: percent ?? 0 }),
-    });
+    const local =
+      o.prefetched ??
+      (await materializeSource(o.source, {
+        workDir: o.workDir,
+        maxBytes: deps.maxSourceBytes,
+        signal,
+        ingestDir: deps.ingestDir,
+        onRelease: (release) => o.releases.push(release),
+        idleTimeoutMs: deps.sourceIdleTimeoutMs,
+        minBytesPerSec: deps.sourceMinBytesPerSec,
+        ssrf: deps.ssrf,
+        storage: deps.storage,
+        // A long download must keep heartbeating or the server times the attempt out.
+        onProgress: (_bytes, percent) => beat({ phase: 'fetch', percent: percent ?? 0 }),
+      }));
     beat({ phase: 'probe', percent: 0 });
     const source = await probe(local, signal, 'the source');
     const limit = checkLimits(source.facts, source.plan, limits);

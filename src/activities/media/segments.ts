@@ -69,6 +69,33 @@ export function workAreaOf(tmpDir: string, videoId: string): string {
   return path.join(tmpDir, 'segments', videoId);
 }
 
+const SINGLE_PASS_SOURCE = 'single-source';
+const SINGLE_PASS_KEY = 'single-source.json';
+
+/** planTranscode → transcode hand-over of a fetched source too short to segment. */
+async function keepForSinglePass(tmpDir: string, videoId: string, local: string, key: string): Promise<void> {
+  const area = workAreaOf(tmpDir, videoId);
+  await mkdir(area, { recursive: true });
+  await rename(local, path.join(area, SINGLE_PASS_SOURCE));
+  await writeFile(path.join(area, SINGLE_PASS_KEY), JSON.stringify({ key }));
+}
+
+/** The source planTranscode fetched for this very source and settings, if it is there. */
+export async function prefetchedSource(tmpDir: string, videoId: string, key: string): Promise<string | undefined> {
+  const area = workAreaOf(tmpDir, videoId);
+  const raw = await readFile(path.join(area, SINGLE_PASS_KEY), 'utf8').catch(() => undefined);
+  if (!raw || (JSON.parse(raw) as { key?: string }).key !== key) return undefined;
+  const file = path.join(area, SINGLE_PASS_SOURCE);
+  return (await stat(file).catch(() => undefined))?.isFile() ? file : undefined;
+}
+
+/** Done with the hand-over (published, or failed for good): the area goes, and `segments` once empty. */
+export async function dropPrefetched(tmpDir: string, videoId: string): Promise<void> {
+  const area = workAreaOf(tmpDir, videoId);
+  await rm(area, { recursive: true, force: true });
+  await rmdir(path.dirname(area)).catch(() => undefined);
+}
+
 export function createSegmentActivities(deps: SegmentDeps) {
   const { ffmpegPath, ffprobePath } = deps.ffmpeg;
   const steps = createMediaSteps(deps);
@@ -173,7 +200,10 @@ export function createSegmentActivities(deps: SegmentDeps) {
           beat,
         });
         if (!worthSegmenting(source.facts.durationSec, segmentSec)) {
-          await removeArea(input.videoId);
+          // A downloaded source is handed to the single pass, so a URL or upload is fetched once.
+          if (input.source.kind !== 'file' && local.startsWith(fetchDir + path.sep))
+            await keepForSinglePass(deps.tmpDir, input.videoId, local, key);
+          else await removeArea(input.videoId);
           return single;
         }
         // A stable copy every segment activity (on any worker sharing the area) can open.
