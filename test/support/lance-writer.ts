@@ -27,6 +27,21 @@ function waitForGo(): Promise<{ start: number; interval: number }> {
   });
 }
 
+/**
+ * Retries a write the way Temporal retries upsertVector: without the lock, two processes creating
+ * the table at once can make one commit fail ("Incompatible transaction"); the retry lands it.
+ */
+async function retried(write: () => Promise<void>): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await write();
+    } catch (err) {
+      if (attempt >= 5) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
+    }
+  }
+}
+
 async function main() {
   const [dir, databaseUrl, tag, lock, shared, own, rounds] = process.argv.slice(2);
   if (!dir || !databaseUrl || !tag) throw new Error('usage: lance-writer dir databaseUrl tag lock shared own rounds');
@@ -47,7 +62,10 @@ async function main() {
     const sharedBatch = Array.from({ length: Number(shared) }, (_, i) => ({ id: `same-${r}-${i}`, vector: vec(i), payload: { by: tag } }));
     const ownBatch = Array.from({ length: Number(own) }, (_, i) => ({ id: `${tag}-${r}-${i}`, vector: vec(i), payload: { by: tag } }));
     // A duplicate inside one batch too (LanceDB would insert it twice without the dedupe).
-    await Promise.all([store.upsert(space, [...sharedBatch, ...sharedBatch.slice(0, 1)]), store.upsert(space, ownBatch)]);
+    await Promise.all([
+      retried(() => store.upsert(space, [...sharedBatch, ...sharedBatch.slice(0, 1)])),
+      retried(() => store.upsert(space, ownBatch)),
+    ]);
   }
   const ms = Date.now() - started;
   await store.close();
