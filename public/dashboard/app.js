@@ -163,15 +163,41 @@
             : null,
           ' ',
           temporal ? h('a', { href: temporal, target: '_blank', rel: 'noopener' }, 'Run in Temporal Web UI') : null,
+          ' ',
+          h(
+            'button',
+            { type: 'button', class: 'delete', onclick: () => deleteVideo(item.videoId) },
+            'Delete ',
+            h('span', { class: 'visually-hidden' }, item.videoId),
+          ),
         ),
       ),
     );
+  }
+  // Operators only (the API answers 403 otherwise, shown as the message): the run is cancelled and
+  // every file, vector point and row of the video goes.
+  async function deleteVideo(videoId) {
+    if (!window.confirm('Delete ' + videoId + ' everywhere? Its files and search entry go; this cannot be undone.')) return;
+    try {
+      const out = await api('DELETE', '/videos/' + encodeURIComponent(videoId));
+      state.videos.delete(videoId);
+      state.details.delete(videoId);
+      renderList();
+      const text =
+        out && out.deleted === false
+          ? 'Deleting ' + videoId + ': a store is not answering; the deletion keeps retrying.'
+          : 'Deleted ' + videoId + '.';
+      say($('#videos-message'), text);
+      announce(text);
+    } catch (err) {
+      say($('#videos-message'), describeError(err), true);
+    }
   }
   function renderList() {
     const list = $('#video-list');
     const items = [...state.videos.values()].sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0));
     list.replaceChildren(...items.map(renderVideo));
-    say($('#videos-message'), items.length ? '' : 'No videos yet: drop one above, or run `biblio submit FILE`.');
+    if (!items.length) say($('#videos-message'), 'No videos yet: drop one above, or run `biblio submit FILE`.');
   }
   let listNotAvailable = false;
   async function refreshVideos(reset) {
@@ -182,6 +208,8 @@
       state.cursor = page.nextCursor;
       $('#more').hidden = !state.cursor;
       listNotAvailable = false;
+      // The list answered again: an error shown from an earlier refresh is no longer true.
+      if ($('#videos-message').classList.contains('error')) say($('#videos-message'), '');
     } catch (err) {
       if (err instanceof ApiError && err.status === 404 && err.type === 'RouteNotFound') {
         listNotAvailable = true;

@@ -297,4 +297,22 @@ describe('web dashboard', () => {
     },
     180_000,
   );
+
+  browserTest(
+    'deletes a video from the list after a confirmation; it is gone from the list and the API',
+    async () => {
+      await onPage('delete', async (page) => {
+        await page.goto(`${stack.apiUrl}/dashboard/`, { waitUntil: 'domcontentloaded' });
+        const item = page.locator('li[data-video-id="web-fixme"]');
+        await item.waitFor({ timeout: 20_000 });
+        page.once('dialog', (d) => void d.accept());
+        await item.getByRole('button', { name: /Delete/ }).click();
+        await page.locator('#videos-message', { hasText: 'Deleted web-fixme.' }).waitFor({ timeout: 20_000 });
+        await item.waitFor({ state: 'detached', timeout: 5_000 });
+      });
+      const gone = await fetch(`${stack.apiUrl}/videos/web-fixme`, { headers: { authorization: `Bearer ${stack.apiKey}` } });
+      expect(gone.status).toBe(404);
+    },
+    120_000,
+  );
 });
