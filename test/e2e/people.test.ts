@@ -145,6 +145,11 @@ describe('biblio CLI', () => {
     expect(failed?.stderr).toMatch(/^biblio: .*(key|Unauthorized)/i);
   });
 
+  test('keys create without --role makes an uploader key', async () => {
+    const { stdout } = await run(process.execPath, [CLI, '--json', 'keys', 'create', '--name', 'cli-default'], { env: stack.clientEnv });
+    expect(JSON.parse(stdout)).toMatchObject({ role: 'uploader' });
+  });
+
   test('delete removes a video everywhere and is a no-op the second time', async () => {
     const first = await run(process.execPath, [CLI, 'delete', 'cli-broken'], { env: stack.clientEnv });
     expect(first.stdout.trim()).toBe('deleted cli-broken');

@@ -28,7 +28,7 @@ export function registerKeys(program: Command): void {
   keys
     .command('create')
     .description('create a key; the secret is shown once')
-    .option('--role <role>', 'operator or client', 'client')
+    .option('--role <role>', 'viewer (read), uploader (read + submit) or operator (everything)', 'uploader')
     .option('--name <name>', 'a label to recognise it by')
     .action(
       action(async (o: { role: string; name?: string }, cmd: Command) => {
