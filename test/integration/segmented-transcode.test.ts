@@ -120,12 +120,16 @@ test('a media worker SIGKILLed at ~70 % of the segments costs at most one segmen
     180_000,
     100,
   );
+  const victim = first.procs.get('media');
+  const gone = new Promise((resolve) => victim?.once('exit', resolve));
+  process.kill(victim?.pid as number, 'SIGKILL');
+  await gone;
+  // Read after the kill, not before: the worker may start its next segment in between. A dead
+  // worker's segment stays STARTED until its heartbeat times out, so this is what it had in flight.
   const inFlight = (await handle.describe()).raw.pendingActivities?.filter(
     (p) =>
       p.activityType?.name === 'encodeSegment' && p.state === temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED,
   );
-  const firstPid = first.procs.get('media')?.pid as number;
-  process.kill(firstPid, 'SIGKILL');
   const beforeKill = encodedSegmentsIn(first.output.get('media') ?? '', 'kill-70');
 
   const second = await startMedia();
