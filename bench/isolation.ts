@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { makeSampleClip } from '../src/media/sample-clip';
-import { stepOfActivity, taskQueues } from '../src/queues';
+import { stepOfActivity, taskQueues } from '../src/pipeline/catalogue';
 import { createTestDatabase } from '../test/support/database';
 import { startOpsApi, waitFor } from '../test/support/ops';
 import { startTemporal } from '../test/support/temporal';

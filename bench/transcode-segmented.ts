@@ -9,7 +9,7 @@ import path from 'node:path';
 import { Client } from '@temporalio/client';
 import { renditionArgs } from '../src/media/ffmpeg-args';
 import { runProcess } from '../src/media/run-process';
-import { taskQueues } from '../src/queues';
+import { taskQueues } from '../src/pipeline/catalogue';
 import { loadDataConverter } from '../src/temporal/data-converter';
 import type { ProcessVideoInput } from '../src/workflows/contracts';
 import { workflowIdFor } from '../src/workflows/ids';

@@ -4,7 +4,6 @@
   const $ = (sel) => document.querySelector(sel);
   const KEY_STORE = 'biblio.apiKey';
   const FINAL = new Set(['ready', 'failed']);
-  const STEPS = ['transcode', 'analyze', 'index'];
   const state = { videos: new Map(), details: new Map(), cursor: null, selected: null, hls: null };
 
   function apiKey() {
@@ -511,5 +510,5 @@
   refreshVideos(true);
   refreshDlq();
   setInterval(() => refreshVideos(false), 1500);
-  window.biblioDashboard = { refreshVideos, refreshDlq, play, upload, steps: STEPS };
+  window.biblioDashboard = { refreshVideos, refreshDlq, play, upload };
 })();

@@ -1,9 +1,9 @@
-import { STEP_ACTIVITY_TYPES } from '../queues';
 import { Context } from '@temporalio/activity';
 import type { Pool } from 'pg';
 import { DeadLettersRepo } from '../db/dead-letters-repo';
 import { VideosRepo } from '../db/videos-repo';
 import { ErrorType } from '../errors';
+import { activitiesOfStep, STEPS, type StepName } from '../pipeline/catalogue';
 import type { RecordFailureInput } from '../workflows/contracts';
 import { workflowIdFor } from '../workflows/ids';
 
@@ -32,8 +32,8 @@ export async function recordFailureAndDeadLetter(pool: Pool, input: RecordFailur
 
 /** Attempts the failed step took: the attempt number on its last ActivityTaskStarted event. */
 async function attemptsOf(ctx: Context, step: string): Promise<number | null> {
-  const activityTypes = STEP_ACTIVITY_TYPES[step as keyof typeof STEP_ACTIVITY_TYPES] as readonly string[] | undefined;
-  if (!activityTypes) return null;
+  if (!(STEPS as readonly string[]).includes(step)) return null;
+  const activityTypes: readonly string[] = activitiesOfStep(step as StepName);
   const execution = ctx.info.workflowExecution;
   if (!execution) return null;
   const { workflowId, runId } = execution;

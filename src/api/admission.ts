@@ -1,5 +1,5 @@
 import type { Client } from '@temporalio/client';
-import type { TaskQueues } from '../queues';
+import type { TaskQueues } from '../pipeline/catalogue';
 import type { QueueStats, QueueStatsCache } from '../temporal/queue-stats';
 
 /**

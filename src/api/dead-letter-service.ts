@@ -4,6 +4,7 @@ import { temporal } from '@temporalio/proto';
 import type { Pool } from 'pg';
 import { DeadLettersRepo, type DeadLetterRow, type DeadLetterState } from '../db/dead-letters-repo';
 import { displayPath } from '../media/source';
+import { CHECKPOINT_ACTIVITIES } from '../pipeline/catalogue';
 import type { ProcessVideoInput } from '../workflows/contracts';
 import { HttpError } from './http-error';
 
@@ -21,12 +22,6 @@ export interface DeadLetterView extends Omit<DeadLetterRow, 'input' | 'firstFail
   lastFailedAt: string;
   links: { self: string; video: string; temporalUi: string; replayedRun: string | null };
 }
-
-/**
- * Activities whose completion is a finished step (recordFailure is the failure path, not a step).
- * Issue 15: the media step ends with `transcode` (short videos) or `joinSegments`, then `packageHls`.
- */
-const STEP_ACTIVITIES = new Set(['transcode', 'joinSegments', 'packageHls', 'analyze', 'indexVideo']);
 
 export class DeadLetterService {
   readonly repo: DeadLettersRepo;
@@ -154,7 +149,7 @@ export function resetPoint(events: temporal.api.history.v1.IHistoryEvent[]): num
     const s = e.activityTaskScheduledEventAttributes;
     if (s) scheduledType.set(String(id), s.activityType?.name ?? '');
     const c = e.activityTaskCompletedEventAttributes;
-    if (c && STEP_ACTIVITIES.has(scheduledType.get(String(c.scheduledEventId)) ?? '')) lastStepDone = id;
+    if (c && CHECKPOINT_ACTIVITIES.has(scheduledType.get(String(c.scheduledEventId)) ?? '')) lastStepDone = id;
   }
   const after = events.find((e) => Number(e.eventId) > lastStepDone && eventTypeName(e) === WFT_COMPLETED);
   if (!after) throw new HttpError(409, 'DeadLetterNotReplayable', 'the failed run has no workflow task to reset to');

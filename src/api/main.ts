@@ -4,7 +4,7 @@ import { createVectorStore } from '../adapters/vector-store';
 import { loadConfig } from '../config';
 import { createPool, ensureDatabase, migrate } from '../db/database';
 import { createLogger } from '../logging';
-import { taskQueues } from '../queues';
+import { taskQueues } from '../pipeline/catalogue';
 import { connectClient } from '../temporal/connection';
 import { buildApp } from './app';
 import { DeadLetterService } from './dead-letter-service';

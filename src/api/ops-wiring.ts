@@ -2,7 +2,7 @@ import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
 import type { Pool } from 'pg';
 import type { Config } from '../config';
-import type { TaskQueues } from '../queues';
+import type { TaskQueues } from '../pipeline/catalogue';
 import { QueueStatsCache } from '../temporal/queue-stats';
 import { AdmissionController } from './admission';
 import { createApiMetrics } from './metrics';

@@ -1,4 +1,4 @@
-import { stepOfActivity } from '../queues';
+import { stepOfActivity } from '../pipeline/catalogue';
 import type { PipelineState } from '../workflows/contracts';
 
 /**

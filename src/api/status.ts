@@ -1,8 +1,8 @@
-import { stepOfActivity } from '../queues';
 import { WorkflowNotFoundError, type Client, type WorkflowExecutionDescription } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import type { VideoRow } from '../db/videos-repo';
+import { STEP_QUEUE, STEPS, stepOfActivity, type StepName, type TaskQueues } from '../pipeline/catalogue';
 import type { HeartbeatProgress, PipelineState } from '../workflows/contracts';
 import { statusQuery } from '../workflows/messages';
 import { pollerCount } from '../temporal/pollers';
@@ -61,8 +61,9 @@ const TEMPORAL_DEADLINE_MS = 3_000;
 export async function buildStatus(
   client: Client,
   row: VideoRow,
-  opts: { temporalUiUrl: string; stepQueues: Record<string, string>; workflowQueue?: string; queueStats?: QueueStatsCache },
+  opts: { temporalUiUrl: string; queues?: TaskQueues; queueStats?: QueueStatsCache },
 ): Promise<VideoStatus> {
+  const workflowQueue = opts.queues?.pipeline;
   // Bounded: with Temporal down, gRPC keeps retrying for ~20 s; the row answers instead.
   // Only "not found" means never started (or forgotten); any other failure means we cannot know.
   let temporalReachable = true;
@@ -75,11 +76,11 @@ export async function buildStatus(
   // A query needs a workflow worker: without one it waits out its deadline, so after one timeout
   // queries pause for a while (status-signals.ts). Poller counts only explain a missing answer:
   // DescribeTaskQueue sees the root partition's pollers, so a 0 is not proof enough to skip a query.
-  const state = description && !queryPaused(opts.workflowQueue) ? await queryState(client, row.workflowId, opts.workflowQueue) : undefined;
+  const state = description && !queryPaused(workflowQueue) ? await queryState(client, row.workflowId, workflowQueue) : undefined;
   const workflowPollers =
-    description?.status.name === 'RUNNING' && !state && opts.queueStats && opts.workflowQueue
+    description?.status.name === 'RUNNING' && !state && opts.queueStats && workflowQueue
       ? await opts.queueStats
-          .get(opts.workflowQueue, 'workflow')
+          .get(workflowQueue, 'workflow')
           .then((q) => q.pollersRecent)
           .catch(() => 1)
       : 1;
@@ -108,10 +109,12 @@ export async function buildStatus(
   } else if (state?.waitingForSource) {
     waitingFor = `a new source URL (POST /videos/${row.id}/refresh-url) until ${state.waitingForSource.deadline}`;
   } else if (workflowStatus === 'RUNNING' && workflowPollers === 0) {
-    waitingFor = `no worker is polling task queue '${opts.workflowQueue}' (workflow worker)`;
+    waitingFor = `no worker is polling task queue '${workflowQueue}' (workflow worker)`;
   }
   if (workflowStatus === 'RUNNING' && pending && pending.attempt === 1 && !pending.started) {
-    const queue = opts.stepQueues[step];
+    // A queued run waits for the first step's queue.
+    const stepName: StepName | undefined = step === 'queued' ? STEPS[0] : STEPS.find((s) => s === step);
+    const queue = stepName && opts.queues ? opts.queues[STEP_QUEUE[stepName]] : undefined;
     // An unanswered describe is not evidence of a problem: only a definite 0 is reported. Pollers
     // the server saw minutes ago do not count (it keeps them for 5 minutes after they stop).
     const pollers = queue

@@ -11,7 +11,7 @@ import { SsrfPolicy } from '../net/ssrf-guard';
 import { storedSource } from '../net/redact';
 import { checkUploadSource, checkUrlSource } from './source-checks';
 import { VideosRepo, type VideoRow } from '../db/videos-repo';
-import type { TaskQueues } from '../queues';
+import type { TaskQueues } from '../pipeline/catalogue';
 import type { processVideo } from '../workflows';
 import type { ProcessVideoInput, VideoSource } from '../workflows/contracts';
 import { workflowIdFor } from '../workflows/ids';
@@ -105,11 +105,9 @@ export class VideoService {
   }
 
   private async status(row: VideoRow): Promise<VideoStatus> {
-    const q = this.deps.queues;
     const status = await buildStatus(this.deps.client, row, {
       temporalUiUrl: this.deps.temporalUiUrl,
-      stepQueues: { queued: q.media, transcode: q.media, analyze: q.ai, index: q.index },
-      workflowQueue: q.pipeline,
+      queues: this.deps.queues,
       queueStats: this.deps.queueStats,
     });
     await repairStaleRow(this.videos, row, status);

@@ -2,7 +2,7 @@ import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import { HttpError } from '../api/http-error';
 import { VideoIndexRepo } from '../db/video-index-repo';
-import type { TaskQueues } from '../queues';
+import type { TaskQueues } from '../pipeline/catalogue';
 import type { deleteVideo } from '../workflows';
 import type { DeleteVideoInput, DeleteVideoResult } from '../workflows/contracts';
 import { deletionWorkflowIdFor } from '../workflows/ids';

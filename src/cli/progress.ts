@@ -1,7 +1,6 @@
 import cliProgress from 'cli-progress';
 import type { VideoStatus } from '../api/status';
-
-const STEPS = ['transcode', 'analyze', 'index'] as const;
+import { STEPS } from '../pipeline/catalogue';
 
 /**
  * Live progress of one video: a bar per step (cli-progress, redrawn in place) on a terminal,

@@ -10,7 +10,7 @@ import { ensureDatabase, migrate } from '../db/database';
 import { ApiKeysRepo } from '../db/api-keys-repo';
 import { createPool } from '../db/database';
 import { makeSampleClip } from '../media/sample-clip';
-import { QUEUE_ROLES, taskQueues, type TaskQueues } from '../queues';
+import { QUEUE_ROLES, taskQueues, WORKERS, type TaskQueues } from '../pipeline/catalogue';
 import { pollerCount } from '../temporal/pollers';
 import { traceSteps } from '../temporal/step-trace';
 import type { VideoStatus } from '../api/status';
@@ -20,12 +20,6 @@ import { demoDatabase } from './database';
 
 const TEMPORAL_PORT = Number(process.env.DEMO_TEMPORAL_PORT ?? 7233);
 const UI_PORT = Number(process.env.DEMO_UI_PORT ?? 8233);
-const WORKERS = [
-  { role: 'pipeline', entry: 'workers/pipeline.js' },
-  { role: 'media', entry: 'workers/media.js' },
-  { role: 'ai', entry: 'workers/ai.js' },
-  { role: 'index', entry: 'workers/indexer.js' },
-] as const;
 
 class DemoError extends Error {}
 
@@ -144,11 +138,13 @@ async function main() {
     out(`  temporal   dev server on 127.0.0.1:${TEMPORAL_PORT}, history in ${dbFile}`);
 
     const root = path.resolve(__dirname, '..');
-    for (const w of WORKERS) {
-      procs.push(startProcess(w.role, process.execPath, [path.join(root, w.entry)], childEnv, path.join(logDir, `worker-${w.role}.log`)));
+    for (const role of QUEUE_ROLES) {
+      procs.push(
+        startProcess(role, process.execPath, [path.join(root, WORKERS[role].entry)], childEnv, path.join(logDir, `worker-${role}.log`)),
+      );
     }
     await waitForPollers(client, queues, procs);
-    out(`  workers    ${WORKERS.map((w) => `${w.role}→'${queues[w.role]}'`).join('  ')} (one process each; logs in ${logDir})`);
+    out(`  workers    ${QUEUE_ROLES.map((role) => `${role}→'${queues[role]}'`).join('  ')} (one process each; logs in ${logDir})`);
 
     const api = startProcess('api', process.execPath, [path.join(root, 'api/main.js')], childEnv, path.join(logDir, 'api.log'));
     procs.push(api);

@@ -1,7 +1,5 @@
 import type { VideoStatus } from '../api/status';
-import type { TaskQueues } from '../queues';
-
-const STEP_QUEUE: Record<string, keyof TaskQueues> = { transcode: 'media', analyze: 'ai', index: 'index' };
+import { STEP_QUEUE, type TaskQueues } from '../pipeline/catalogue';
 
 /**
  * Live progress for a terminal (one line redrawn in place) or a log/CI (one line per change).
@@ -30,7 +28,7 @@ export class ProgressLine {
   }
 
   private render(s: VideoStatus): string {
-    const role = STEP_QUEUE[s.step];
+    const role = (STEP_QUEUE as Partial<Record<string, keyof TaskQueues>>)[s.step];
     const where = role ? ` on queue '${this.queues[role]}'` : '';
     const pct = s.progress?.percent ?? (s.status === 'ready' ? 100 : 0);
     const width = 20;

@@ -1,6 +1,6 @@
 import { ScheduleAlreadyRunning, type Client } from '@temporalio/client';
 import type { Config } from '../config';
-import type { TaskQueues } from '../queues';
+import type { TaskQueues } from '../pipeline/catalogue';
 import type { reconcileIndex } from '../workflows';
 import type { ReconcileInput } from '../workflows/contracts';
 

@@ -8,7 +8,7 @@ import { PgAdvisoryLock } from '../db/advisory-lock';
 import { createPool } from '../db/database';
 import { VideosRepo } from '../db/videos-repo';
 import { createLogger } from '../logging';
-import { taskQueues } from '../queues';
+import { taskQueues } from '../pipeline/catalogue';
 import { connectClient } from '../temporal/connection';
 import { loadDataConverter } from '../temporal/data-converter';
 import { ensureReconcileSchedule } from '../temporal/reconcile-schedule';

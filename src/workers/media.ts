@@ -3,7 +3,7 @@ import { createMediaActivities } from '../activities/media';
 import { createAnalysisInputsActivities } from '../activities/media/analysis-inputs';
 import { createHlsActivities, sweepHlsStaging } from '../activities/media/hls';
 import { createSegmentActivities } from '../activities/media/segments';
-import { segmentQueueOf } from '../queues';
+import { segmentQueueOf } from '../pipeline/catalogue';
 import { createLogger } from '../logging';
 import { parentDeathSignalHelper } from '../media/run-process';
 import { sweepStaleAttemptDirs, sweepStaleSegmentAreas } from '../media/work-dirs';

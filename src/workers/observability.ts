@@ -5,7 +5,7 @@ import net from 'node:net';
 import type { ActivityInterceptorsFactory, NativeConnection } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { QueueRole } from '../queues';
+import type { QueueRole } from '../pipeline/catalogue';
 
 /**
  * Each worker process's operations surface (issue 19): GET /metrics (this process's metrics plus

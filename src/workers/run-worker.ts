@@ -2,7 +2,7 @@ import os from 'node:os';
 import { Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import { loadConfig, type Config } from '../config';
 import { createLogger, temporalLogger } from '../logging';
-import { taskQueues, type QueueRole } from '../queues';
+import { taskQueues, type QueueRole } from '../pipeline/catalogue';
 import { connectWorker } from '../temporal/connection';
 import { activityObservability, createWorkerMetrics, freePort, startHealthServer, type HealthChecks } from './observability';
 import { loadDataConverter } from '../temporal/data-converter';

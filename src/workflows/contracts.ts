@@ -4,7 +4,7 @@
  *
  * Workflow-safe: types only.
  */
-import type { TaskQueues } from '../queues';
+import type { StepName, TaskQueues } from '../pipeline/catalogue';
 
 /** Versioned union: new kinds are added without breaking replay of recorded histories. */
 export type VideoSource =
@@ -52,7 +52,7 @@ export interface TranscodeOutput {
   source: MediaFacts;
   /** Facts of the rendition as probed after encoding (the proof that it is playable). */
   rendition: MediaFacts;
-  /** Issue 15: the adaptive HLS ladder packaged from the rendition; absent in older runs or with `hls: false`. */
+  /** The adaptive HLS ladder packaged from the rendition; absent with `hls: false`. */
   hls?: HlsOutput;
 }
 
@@ -115,8 +115,8 @@ export interface AnalyzeInput {
   facts: MediaFacts;
   /** A human hint for the analyzer (file name, title). */
   title: string;
-  /** Keyframes + audio from the media step (issue 16); absent in histories recorded before it. */
-  inputs?: AnalysisInputs;
+  /** Keyframes + audio from the media step. */
+  inputs: AnalysisInputs;
 }
 
 export interface AnalyzeOutput {
@@ -179,8 +179,8 @@ export interface RecordFailureInput {
   step: PipelineStep;
   errorType: string;
   message: string;
-  /** Dead-letter queue (issue 14): the whole workflow input, to show and replay; absent in old histories. */
-  input?: ProcessVideoInput;
+  /** The whole workflow input, kept with the dead letter to show and replay. */
+  input: ProcessVideoInput;
 }
 
 export type PipelineStep = 'queued' | 'transcode' | 'analyze' | 'index' | 'done' | 'failed';
@@ -195,7 +195,7 @@ export interface StepRecord {
 export interface PipelineState {
   videoId: string;
   step: PipelineStep;
-  steps: Partial<Record<'transcode' | 'analyze' | 'index', StepRecord>>;
+  steps: Partial<Record<StepName, StepRecord>>;
   media?: TranscodeOutput;
   analysis?: AnalyzeOutput;
   index?: IndexOutput;

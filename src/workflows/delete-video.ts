@@ -1,5 +1,6 @@
 import { proxyActivities } from '@temporalio/workflow';
 import type { IndexerActivities } from '../activities/indexer';
+import { optionsFor } from './activity-options';
 import type { DeleteVideoInput, DeleteVideoResult } from './contracts';
 
 /**
@@ -10,13 +11,8 @@ import type { DeleteVideoInput, DeleteVideoResult } from './contracts';
  * still visible and retried.
  */
 export async function deleteVideo(input: DeleteVideoInput): Promise<DeleteVideoResult> {
-  const acts = proxyActivities<IndexerActivities>({
-    taskQueue: input.queues.index,
-    startToCloseTimeout: '2m',
-    heartbeatTimeout: '30s',
-    // ~10 minutes of outage before giving up (1, 2, 4, 8, 15, 15, … s).
-    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '15s', maximumAttempts: 45 },
-  });
+  // Every deletion activity shares the catalogue's cleanupPersistent preset (~10 minutes of outage).
+  const acts = proxyActivities<IndexerActivities>(optionsFor('tombstoneVideo', input.queues));
   const { videoId } = input;
   const tomb = await acts.tombstoneVideo({ videoId });
   const cancelled = tomb.workflowId ? (await acts.cancelVideoRun({ workflowId: tomb.workflowId })).cancelled : false;

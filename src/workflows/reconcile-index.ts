@@ -1,5 +1,6 @@
 import { continueAsNew, log, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { IndexerActivities } from '../activities/indexer';
+import { optionsFor } from './activity-options';
 import type { ReconcileCounts, ReconcileCursor, ReconcileInput } from './contracts';
 import { addCounts as add, emptyCounts as zero } from './reconcile-counts';
 
@@ -18,12 +19,8 @@ interface VectorSpace {
  * counts so far, so a large store never grows one history without bound.
  */
 export async function reconcileIndex(input: ReconcileInput): Promise<ReconcileCounts> {
-  const acts = proxyActivities<IndexerActivities>({
-    taskQueue: input.queues.index,
-    startToCloseTimeout: '10m',
-    heartbeatTimeout: '2m',
-    retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 3 },
-  });
+  // Every reconciler activity shares the catalogue's reconcilePage preset.
+  const acts = proxyActivities<IndexerActivities>(optionsFor('reconcileRows', input.queues));
   let totals = input.totals ?? zero();
   let cursor: ReconcileCursor = input.cursor ?? { phase: 'rows' };
   let pages = 0;

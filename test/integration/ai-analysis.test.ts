@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { VideoStatus } from '../../src/api/status';
 import { makeSampleClip } from '../../src/media/sample-clip';
-import { taskQueues } from '../../src/queues';
+import { taskQueues } from '../../src/pipeline/catalogue';
 import { workflowIdFor } from '../../src/workflows/ids';
 import { statusQuery } from '../../src/workflows/messages';
 import type { PipelineState } from '../../src/workflows/contracts';

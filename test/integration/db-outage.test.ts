@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { VideoStatus } from '../../src/api/status';
 import { VideosRepo } from '../../src/db/videos-repo';
-import { taskQueues } from '../../src/queues';
+import { taskQueues } from '../../src/pipeline/catalogue';
 import { traceSteps } from '../../src/temporal/step-trace';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { makeTinyClip } from '../support/media';

@@ -6,7 +6,7 @@ import { Client } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, NativeConnection, Worker } from '@temporalio/worker';
 import { NON_RETRYABLE_ERROR_TYPES } from '../../src/errors';
-import { taskQueues } from '../../src/queues';
+import { taskQueues } from '../../src/pipeline/catalogue';
 import { loadDataConverter } from '../../src/temporal/data-converter';
 import type { ProcessVideoInput, ProcessVideoResult } from '../../src/workflows/contracts';
 import { workflowIdFor } from '../../src/workflows/ids';

@@ -16,7 +16,7 @@ import {
   parseMediaPlaylist,
   type MediaPlaylist,
 } from '../../src/media/hls-playlist';
-import { taskQueues } from '../../src/queues';
+import { taskQueues } from '../../src/pipeline/catalogue';
 import type { HeartbeatProgress, HlsOutput, MediaFacts } from '../../src/workflows/contracts';
 import { startApi, type TestApi } from '../support/api';
 import { createTestDatabase, type TestDatabase } from '../support/database';

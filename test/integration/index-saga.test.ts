@@ -8,7 +8,7 @@ import type { VectorSpace } from '../../src/adapters/vector-store/port';
 import { LanceDbVectorStore } from '../../src/adapters/vector-store/lancedb-store';
 import type { VideoStatus } from '../../src/api/status';
 import { makeSampleClip } from '../../src/media/sample-clip';
-import { taskQueues } from '../../src/queues';
+import { taskQueues } from '../../src/pipeline/catalogue';
 import { traceSteps } from '../../src/temporal/step-trace';
 import { reconcileScheduleId } from '../../src/temporal/reconcile-schedule';
 import type { ReconcileCounts } from '../../src/workflows/contracts';

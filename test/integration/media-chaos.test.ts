@@ -5,7 +5,7 @@ import path from 'node:path';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { VideoStatus } from '../../src/api/status';
-import { taskQueues } from '../../src/queues';
+import { taskQueues } from '../../src/pipeline/catalogue';
 import type { HeartbeatProgress } from '../../src/workflows/contracts';
 import { workflowIdFor } from '../../src/workflows/ids';
 import { startApi, type TestApi } from '../support/api';

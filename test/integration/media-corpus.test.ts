@@ -7,7 +7,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { DeadLetterView } from '../../src/api/dead-letter-service';
 import type { VideoStatus } from '../../src/api/status';
 import { VideosRepo } from '../../src/db/videos-repo';
-import { STEP_ACTIVITY_TYPES, taskQueues, type TaskQueues } from '../../src/queues';
+import { activitiesOfStep, taskQueues, type TaskQueues } from '../../src/pipeline/catalogue';
 import { traceSteps } from '../../src/temporal/step-trace';
 import type { ProcessVideoInput } from '../../src/workflows/contracts';
 import { workflowIdFor } from '../../src/workflows/ids';
@@ -184,7 +184,7 @@ describe('broken uploads', () => {
     expect(JSON.stringify(final)).not.toContain(dataDir);
     const trace = await traceSteps(env.client, workflowIdFor(c.id));
     // Issue 15: the verdict may come from planTranscode (probe, limits) or transcode (after encoding): each ran once.
-    const mediaStep = trace.filter((t) => STEP_ACTIVITY_TYPES.transcode.includes(t.activity));
+    const mediaStep = trace.filter((t) => (activitiesOfStep('transcode') as string[]).includes(t.activity));
     expect(mediaStep.length).toBeGreaterThan(0);
     expect(mediaStep.map((t) => t.attempt).filter((a) => a !== 1)).toEqual([]);
     const dl = await deadLetterOf(c.id);

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { VideoStatus } from '../../src/api/status';
-import { taskQueues, type QueueRole } from '../../src/queues';
+import { taskQueues, type QueueRole } from '../../src/pipeline/catalogue';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { makeTinyClip } from '../support/media';
 import { rssBytes, sample, sleep, startOpsApi, waitFor, type OpsApi } from '../support/ops';

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import type { VideoStatus } from '../../src/api/status';
 import { StartOutboxRepo } from '../../src/db/start-outbox-repo';
-import { taskQueues, type QueueRole } from '../../src/queues';
+import { taskQueues, type QueueRole } from '../../src/pipeline/catalogue';
 import { freePort } from '../../src/workers/observability';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { makeTinyClip } from '../support/media';

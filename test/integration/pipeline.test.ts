@@ -11,7 +11,7 @@ import type { VideoStatus } from '../../src/api/status';
 import { VideosRepo } from '../../src/db/videos-repo';
 import { interpretProbe } from '../../src/media/probe';
 import { runProcess } from '../../src/media/run-process';
-import { taskQueues } from '../../src/queues';
+import { taskQueues } from '../../src/pipeline/catalogue';
 import { traceSteps } from '../../src/temporal/step-trace';
 import { startApi, type TestApi } from '../support/api';
 import { createTestDatabase, type TestDatabase } from '../support/database';

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { taskQueues } from '../../src/queues';
+import { taskQueues } from '../../src/pipeline/catalogue';
 import { loadDataConverter } from '../../src/temporal/data-converter';
 import type { ProcessVideoInput, ProcessVideoResult } from '../../src/workflows/contracts';
 import { workflowIdFor } from '../../src/workflows/ids';

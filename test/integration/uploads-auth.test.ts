@@ -10,7 +10,7 @@ import { S3ObjectStorage } from '../../src/adapters/storage/s3-storage';
 import type { VideoStatus } from '../../src/api/status';
 import { runKeysCli } from '../../src/cli/keys';
 import { VideosRepo } from '../../src/db/videos-repo';
-import { taskQueues } from '../../src/queues';
+import { taskQueues } from '../../src/pipeline/catalogue';
 import { traceSteps } from '../../src/temporal/step-trace';
 import { startApi, type TestApi } from '../support/api';
 import { createTestDatabase, type TestDatabase } from '../support/database';

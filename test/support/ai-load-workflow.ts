@@ -10,5 +10,10 @@ export async function aiLoad(input: { aiQueue: string; videoId: string; title: s
     heartbeatTimeout: '10s',
     retry: { initialInterval: '1s', maximumAttempts: 50, nonRetryableErrorTypes: ['AiRejected', 'AiQuotaExhausted', 'AiContentRejected'] },
   });
-  return analyze({ videoId: input.videoId, title: input.title, facts: input.facts });
+  return analyze({
+    videoId: input.videoId,
+    title: input.title,
+    facts: input.facts,
+    inputs: { keyframes: [], audioChunks: [], audio: 'none' },
+  });
 }

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Worker } from '@temporalio/worker';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { taskQueues } from '../../src/queues';
+import { taskQueues } from '../../src/pipeline/catalogue';
 import { createTestDatabase } from './database';
 import { sampleFacts } from './facts';
 import { startOpenAiFaultServer, type RecordedRequest } from './openai-fault-server';

@@ -12,7 +12,7 @@ import type { Role } from '../../src/auth/roles';
 import type { OpenAiConfig } from '../../src/config';
 import { ApiKeysRepo } from '../../src/db/api-keys-repo';
 import { SsrfPolicy } from '../../src/net/ssrf-guard';
-import type { TaskQueues } from '../../src/queues';
+import type { TaskQueues } from '../../src/pipeline/catalogue';
 import { loadSecret } from '../../src/security/dev-secrets';
 import { loadDataConverter } from '../../src/temporal/data-converter';
 

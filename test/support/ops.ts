@@ -9,7 +9,7 @@ import { wireOps } from '../../src/api/ops-wiring';
 import type { OutboxSweeper } from '../../src/api/start-outbox';
 import { VideoService } from '../../src/api/video-service';
 import { loadConfig } from '../../src/config';
-import type { TaskQueues } from '../../src/queues';
+import type { TaskQueues } from '../../src/pipeline/catalogue';
 
 export interface OpsApi {
   app: FastifyInstance;

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client } from '@temporalio/client';
 import { makeSampleClip } from '../../src/media/sample-clip';
-import { taskQueues } from '../../src/queues';
+import { taskQueues } from '../../src/pipeline/catalogue';
 import { dataConverterWith } from '../../src/temporal/payload-codec';
 import type { ProcessVideoInput } from '../../src/workflows/contracts';
 import { workflowIdFor } from '../../src/workflows/ids';

@@ -4,7 +4,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { taskQueues } from '../../src/queues';
+import { taskQueues } from '../../src/pipeline/catalogue';
 import type { ProcessVideoInput } from '../../src/workflows/contracts';
 import { workflowIdFor } from '../../src/workflows/ids';
 import { createTestDatabase } from './database';

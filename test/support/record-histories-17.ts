@@ -4,7 +4,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { taskQueues } from '../../src/queues';
+import { taskQueues } from '../../src/pipeline/catalogue';
 import type { DeleteVideoInput, ProcessVideoInput } from '../../src/workflows/contracts';
 import { deletionWorkflowIdFor, workflowIdFor } from '../../src/workflows/ids';
 import { createTestDatabase } from './database';

@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client } from '@temporalio/client';
 import { LocalObjectStorage } from '../../src/adapters/storage/local-storage';
-import { taskQueues } from '../../src/queues';
+import { taskQueues } from '../../src/pipeline/catalogue';
 import { loadSecret } from '../../src/security/dev-secrets';
 import { dataConverterWith } from '../../src/temporal/payload-codec';
 import type { ProcessVideoInput } from '../../src/workflows/contracts';

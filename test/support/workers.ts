@@ -1,15 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import type { QueueRole } from '../../src/queues';
+import { WORKERS, type QueueRole } from '../../src/pipeline/catalogue';
 
 const DIST = path.resolve(__dirname, '..', '..', 'dist');
-const ENTRY: Record<QueueRole, string> = {
-  pipeline: 'workers/pipeline.js',
-  media: 'workers/media.js',
-  ai: 'workers/ai.js',
-  index: 'workers/indexer.js',
-};
 
 export interface WorkerProcesses {
   procs: Map<QueueRole, ChildProcess>;
@@ -55,7 +49,7 @@ export async function startWorkers(roles: QueueRole[], e: WorkerEnv): Promise<Wo
     ...e.extraEnv,
   };
   const ready = roles.map((role) => {
-    const file = path.join(DIST, ENTRY[role]);
+    const file = path.join(DIST, WORKERS[role].entry);
     if (!existsSync(file)) throw new Error(`${file} is missing: run \`npm test\` (it builds dist/) or \`npm run build\``);
     const child = spawn(process.execPath, [file], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     procs.set(role, child);

@@ -41,7 +41,7 @@ test('a limit of 0 is off, an unknown running count does not refuse, Retry-After
 
 test('a running workflow whose query cannot be answered never regresses to queued', () => {
   expect(inferStep('analyze', 20, undefined)).toBe('analyze');
-  expect(inferStep('indexVideo', 20, 'analyze')).toBe('index');
+  expect(inferStep('writeIndexRow', 20, 'analyze')).toBe('index');
   expect(inferStep(undefined, 12, 'analyze')).toBe('analyze');
   expect(inferStep(undefined, 12, undefined)).toBe('transcode');
   expect(inferStep(undefined, 2, undefined)).toBe('queued');

@@ -76,7 +76,7 @@ const media: TranscodeOutput = {
   source: facts,
   rendition: facts,
 };
-const opts = { temporalUiUrl: 'http://ui', stepQueues: {} };
+const opts = { temporalUiUrl: 'http://ui' };
 
 test('a ready video whose run packaged a ladder links the master playlist and keeps the MP4 link', async () => {
   const status = await buildStatus(stubClient('COMPLETED', doneState({ ...media, hls })), row('ready'), opts);

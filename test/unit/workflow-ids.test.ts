@@ -1,6 +1,6 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { ErrorType, NON_RETRYABLE_ERROR_TYPES, failure, type ErrorTypeName } from '../../src/errors';
-import { QUEUE_ROLES, taskQueues } from '../../src/queues';
+import { QUEUE_ROLES, taskQueues } from '../../src/pipeline/catalogue';
 import { VIDEO_ID_PATTERN, workflowIdFor } from '../../src/workflows/ids';
 
 describe('workflowIdFor', () => {

@@ -11,8 +11,8 @@ import { delayedSummary } from './degraded';
 export interface AiDeps {
   analyzer: Analyzer;
   artifactsDir: string;
-  /** Issue 16: retry spacing and degradation. Absent = the skeleton's behaviour (tests of the old path). */
-  resilience?: {
+  /** Retry spacing and degradation. */
+  resilience: {
     backoff: BackoffPolicy;
     /** After this long unavailable (since the first attempt), a degradable analysis gives up with AiDeferred. */
     degradeAfterMs: number;
@@ -73,7 +73,7 @@ export function createAiActivities(deps: AiDeps) {
           signal: ctx.cancellationSignal,
         });
       } catch (err) {
-        throw deps.resilience ? retryDecision(err, input.degradable === true, deps.resilience) : err;
+        throw retryDecision(err, input.degradable === true, deps.resilience);
       } finally {
         clearInterval(beat);
       }
@@ -84,8 +84,8 @@ export function createAiActivities(deps: AiDeps) {
         analyzer: deps.analyzer.name,
         model: deps.analyzer.model,
         dim: out.dim,
-        keyframes: input.inputs?.keyframes.length ?? 0,
-        audioChunks: input.inputs?.audioChunks.length ?? 0,
+        keyframes: input.inputs.keyframes.length,
+        audioChunks: input.inputs.audioChunks.length,
         usage: result.usage,
       });
       return out;
@@ -115,7 +115,7 @@ export function createAiActivities(deps: AiDeps) {
  * unavailable for longer than the bounded wait (or the account is out of quota), a degradable
  * analysis stops with AiDeferred so the workflow can make the video ready without AI.
  */
-export function retryDecision(err: unknown, degradable: boolean, r: NonNullable<AiDeps['resilience']>, now = Date.now()): unknown {
+export function retryDecision(err: unknown, degradable: boolean, r: AiDeps['resilience'], now = Date.now()): unknown {
   if (!(err instanceof ApplicationFailure) || !err.type) return err;
   const info = Context.current().info;
   const deferred = (why: string) =>

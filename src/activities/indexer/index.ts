@@ -30,8 +30,7 @@ export function createIndexerActivities(deps: IndexerDeps) {
   const ledger = new UsageLedgerRepo(deps.pool);
 
   return {
-    // The index saga (writeIndexRow → upsertVector → markSearchable, compensateIndex) and the
-    // pre-saga indexVideo for recorded runs.
+    // The index saga (writeIndexRow → upsertVector → markSearchable, compensateIndex).
     ...createIndexSagaActivities({ pool: deps.pool, vectorStore: deps.vectorStore, index, stepResults, ledger, hooks: deps.hooks }),
     // DELETE /videos/:id (workflow deleteVideo).
     ...createDeletionActivities({ vectorStore: deps.vectorStore, index, stepResults, dirs: deps.dirs, storage: deps.storage }),

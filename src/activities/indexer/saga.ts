@@ -172,17 +172,6 @@ export function createIndexSagaActivities(deps: IndexSagaDeps) {
       Context.current().log.warn('index compensated', { videoId: input.videoId, errorType: input.errorType, pointRemoved });
       return { pointRemoved };
     },
-
-    /**
-     * The pre-saga index step, kept for runs recorded before patch biblio-17-saga. It now
-     * writes in the saga's order inside one activity (row, point, searchable), so it cannot
-     * leave a searchable half either.
-     */
-    async indexVideo(input: IndexInput): Promise<IndexOutput> {
-      const row = await writeRow(input);
-      await upsertPoint(input);
-      return makeSearchable(input.videoId, row.collection);
-    },
   };
 }
 
