@@ -106,6 +106,9 @@ export const ACTIVITIES = {
   reconcileRows: { step: null, queue: 'index', retry: 'reconcilePage' },
   listVectorSpaces: { step: null, queue: 'index', retry: 'reconcilePage' },
   reconcilePoints: { step: null, queue: 'index', retry: 'reconcilePage' },
+  enforceRetention: { step: null, queue: 'index', retry: 'reconcilePage' },
+  maintainVectorIndexes: { step: null, queue: 'index', retry: 'reconcilePage' },
+  publishReconcileReport: { step: null, queue: 'index', retry: 'reconcilePage' },
 } as const satisfies Record<string, ActivitySpec>;
 
 export type ActivityName = keyof typeof ACTIVITIES;

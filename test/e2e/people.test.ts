@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { STEPS } from '../../src/pipeline/catalogue';
 import { makeNotAVideo, makeTinyClip } from '../support/media';
 import { startHttpStack, type HttpStack } from '../support/http-stack';
 
@@ -83,7 +84,7 @@ describe('biblio CLI', () => {
       // Redrawn in place: several different screens, yet each bar is on the final screen once.
       const barScreens = frames.filter((f) => /transcode \|/.test(f));
       expect(new Set(barScreens).size).toBeGreaterThanOrEqual(2);
-      for (const step of ['transcode', 'analyze', 'index']) {
+      for (const step of STEPS) {
         expect(last.match(new RegExp(`^${step}\\s+\\|`, 'gm'))?.length).toBe(1);
         expect(last).toMatch(new RegExp(`^${step}\\s+\\|█+\\| 100% done`, 'm'));
       }

@@ -12,6 +12,7 @@ import { VideosRepo } from '../../src/db/videos-repo';
 import { interpretProbe } from '../../src/media/probe';
 import { runProcess } from '../../src/media/run-process';
 import { taskQueues } from '../../src/pipeline/catalogue';
+import { catalogueViolations } from '../support/catalogue-trace';
 import { traceSteps } from '../../src/temporal/step-trace';
 import { startApi, type TestApi } from '../support/api';
 import { createTestDatabase, type TestDatabase } from '../support/database';
@@ -110,6 +111,7 @@ test('runs transcode, analyze and index on their own task queues and makes the v
     ['upsertVector', queues.index],
     ['markSearchable', queues.index],
   ]);
+  expect(catalogueViolations(trace, queues)).toEqual([]);
   const by = (activity: string) => trace.find((t) => t.activity === activity)?.workerIdentity;
   expect(by('transcode')).toBe(`media@${os.hostname()}:${workers.procs.get('media')?.pid}`);
   expect(by('analyze')).toBe(`ai@${os.hostname()}:${workers.procs.get('ai')?.pid}`);

@@ -2,6 +2,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
+import { QUEUE_ROLES, WORKERS as CATALOGUE_WORKERS } from '../../src/pipeline/catalogue';
 
 // Issue 19: docker-compose.yml is validated by a real Compose implementation (Debian's
 // docker-compose, installed by scripts/setup.sh as root) and its production properties asserted.
@@ -37,8 +38,8 @@ const seconds = (d: string | undefined) => {
 };
 const cpus = (s: Service) => Number(s.deploy?.resources?.limits?.cpus ?? 0);
 
-const APP = ['api', 'worker-pipeline', 'worker-media', 'worker-ai', 'worker-indexer'];
-const WORKERS = APP.filter((s) => s.startsWith('worker-'));
+const WORKERS = QUEUE_ROLES.map((role) => CATALOGUE_WORKERS[role].composeService);
+const APP = ['api', ...WORKERS];
 
 test('docker-compose.yml is valid for a real Compose implementation', () => {
   if (!bin) {
@@ -54,7 +55,9 @@ test('the stack has Temporal on PostgreSQL with its Web UI, PostgreSQL, Qdrant, 
   const { services, volumes } = resolved();
   for (const name of ['postgres', 'temporal', 'temporal-ui', 'qdrant', 'minio', ...APP]) expect(Object.keys(services)).toContain(name);
   expect(services.temporal?.environment?.DB).toBe('postgres12');
-  expect(services['worker-media']?.command).toEqual(['node', 'dist/workers/media.js']);
+  for (const role of QUEUE_ROLES) {
+    expect(services[CATALOGUE_WORKERS[role].composeService]?.command).toEqual(['node', `dist/${CATALOGUE_WORKERS[role].entry}`]);
+  }
   expect(Object.keys(volumes)).toEqual(expect.arrayContaining(['pgdata', 'qdrant', 'objects', 'media']));
 });
 
