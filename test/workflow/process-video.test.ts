@@ -1,0 +1,271 @@
+/**
+ * processVideo's main branches on the real workflow code with stub activities: the order of the
+ * steps and the queue each activity runs on, the segmented fan-out, compensation of the index
+ * saga, and an operator's cancel. Every failing stub fails non-retryably, so no test waits for
+ * a retry backoff.
+ */
+import { setTimeout as delay } from 'node:timers/promises';
+import { WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { ErrorType } from '../../src/errors';
+import type { ProcessVideoResult } from '../../src/workflows/contracts';
+import { statusQuery } from '../../src/workflows/messages';
+import {
+  cancelRequested,
+  facts,
+  failureTypeOf,
+  holdUntilCancelled,
+  WorkflowHarness,
+  type ActivityCall,
+  type CallRecorder,
+  type Stubs,
+} from './harness';
+
+const harness = new WorkflowHarness();
+beforeAll(() => harness.start());
+afterAll(() => harness.stop());
+
+test('runs plan → transcode → HLS → analysis inputs → analyze → row → vector → searchable, each on its catalogue queue', async () => {
+  await harness.run(
+    'happy',
+    () => ({}),
+    async ({ queues, calls, input, startProcessVideo }) => {
+      const handle = await startProcessVideo(input());
+      const result: ProcessVideoResult = await handle.result();
+
+      expect(calls.calls.map((c) => [c.name, c.taskQueue])).toEqual([
+        ['planTranscode', queues.media],
+        ['transcode', queues.media],
+        ['packageHls', queues.media],
+        ['extractAnalysisInputs', queues.media],
+        ['analyze', queues.ai],
+        ['writeIndexRow', queues.index],
+        ['upsertVector', queues.index],
+        ['markSearchable', queues.index],
+      ]);
+      expect(calls.calls.every((c) => !c.isLocal && c.outcome === 'completed')).toBe(true);
+      expect(result.media.hls?.masterPath).toMatch(/master\.m3u8$/);
+      expect(result.analysis.summary).toBe('a full analysis');
+      expect(result.index).toEqual({ collection: 'videos_stub_8', indexedAt: '2026-12-01T00:00:00.000Z' });
+      const state = await handle.query(statusQuery);
+      expect(state.step).toBe('done');
+      expect(state.analysisState).toBe('complete');
+      expect(state.steps.transcode?.queue).toBe(queues.media);
+      expect(state.steps.index?.finishedAt).toBeDefined();
+    },
+  );
+});
+
+/** Five segments of 4 s (the last 2.5 s): distinct durations show which result went where. */
+const plan = {
+  segmented: true,
+  segmentSec: 4,
+  segments: [0, 1, 2, 3, 4].map((index) => ({ index, startSec: index * 4, endSec: index === 4 ? 18.5 : index * 4 + 4 })),
+  facts: { ...facts },
+  hasAudio: true,
+};
+
+test('encodes segments at most maxParallel at a time, audio alongside, and joins the results in index order', async () => {
+  let inFlight = 0;
+  let maxInFlight = 0;
+  await harness.run(
+    'segmented',
+    () => ({
+      planTranscode: async () => plan,
+      encodeSegment: async ({ index, startSec, endSec }) => {
+        maxInFlight = Math.max(maxInFlight, ++inFlight);
+        // Segment 0 is the slowest, so the results arrive out of index order.
+        await delay(index === 0 ? 900 : 300);
+        inFlight--;
+        return { index, durationSec: endSec - startSec, reused: false };
+      },
+      encodeAudio: async () => {
+        await delay(300);
+        return { durationSec: 18.5, reused: false };
+      },
+    }),
+    async ({ queues, calls, input, startProcessVideo }) => {
+      const handle = await startProcessVideo(input({ segmentation: { maxParallel: 2 } }));
+      await handle.result();
+
+      expect(maxInFlight).toBe(2);
+      const segments = calls.of('encodeSegment');
+      expect(segments.map((c) => c.taskQueue)).toEqual(Array(5).fill(`${queues.media}-segments`));
+      const [audio] = calls.of('encodeAudio');
+      expect(audio?.taskQueue).toBe(queues.media);
+      // Alongside: the audio was in flight while segments were.
+      expect(audio?.startSeq).toBeLessThan(Math.max(...segments.map((c) => c.endSeq ?? -Infinity)));
+      expect(audio?.endSeq).toBeGreaterThan(Math.min(...segments.map((c) => c.startSeq)));
+      const [join] = calls.of('joinSegments');
+      expect(join?.input).toEqual({
+        videoId: expect.any(String),
+        hasAudio: true,
+        segments: plan.segments.map((s) => ({ index: s.index, durationSec: s.endSec - s.startSec, reused: false })),
+      });
+      expect(join?.startSeq).toBeGreaterThan(Math.max(...[...segments, audio].map((c) => c?.endSeq ?? Infinity)));
+      expect(calls.names()).not.toContain('transcode');
+      expect(calls.names()).not.toContain('discardSegments');
+      const [hls] = calls.of('packageHls');
+      expect(hls?.input).toMatchObject({ renditionPath: expect.stringMatching(/joined\.mp4$/), segmentSec: 4 });
+      expect((await handle.query(statusQuery)).segments).toEqual({ done: 5, count: 5 });
+    },
+  );
+});
+
+/** A segment that fails for good once segment 0 and the audio are in flight, so there is something to cancel. */
+function failingSegments(calls: CallRecorder, cleanupMs = 0): Partial<Stubs> {
+  return {
+    planTranscode: async () => plan,
+    encodeSegment: async ({ index }) => {
+      if (index !== 1) return holdUntilCancelled(cleanupMs);
+      await calls.until('segment 0 and audio started', () => calls.of('encodeSegment').length >= 2 && calls.of('encodeAudio').length >= 1);
+      throw ApplicationFailure.create({ type: ErrorType.TranscodeFailed, message: 'segment 2 of 5 is 0 s long', nonRetryable: true });
+    },
+    encodeAudio: () => holdUntilCancelled(cleanupMs),
+  };
+}
+
+const indexOf = (c: ActivityCall | undefined) => (c?.input as { index: number } | undefined)?.index;
+
+test('a segment failing for good cancels the encodes in flight, discards the work area, records the failure and fails with its type', async () => {
+  await harness.run(
+    'segment-fails',
+    (calls) => failingSegments(calls),
+    async ({ calls, input, startProcessVideo }) => {
+      const handle = await startProcessVideo(input({ segmentation: { maxParallel: 2 } }));
+
+      expect(await failureTypeOf(handle.result())).toBe(ErrorType.TranscodeFailed);
+      // The workflow asked for the cancellation of exactly the two encodes still in flight…
+      expect(cancelRequested(await handle.fetchHistory())).toEqual(['encodeAudio', 'encodeSegment']);
+      // …and they stop (see the test.failing below for *when*).
+      await calls.until('segment 0 and audio cancelled', () =>
+        [...calls.of('encodeSegment').filter((c) => indexOf(c) === 0), ...calls.of('encodeAudio')].every((c) => c.outcome === 'cancelled'),
+      );
+      // The pool stopped pulling after the failure: segments 2–4 never started.
+      expect(calls.of('encodeSegment').map(indexOf).sort()).toEqual([0, 1]);
+      expect(calls.of('discardSegments')).toHaveLength(1);
+      expect(calls.names()).not.toContain('joinSegments');
+      const [recorded] = calls.of('recordFailure');
+      expect(recorded?.input).toMatchObject({
+        step: 'transcode',
+        errorType: ErrorType.TranscodeFailed,
+        message: 'segment 2 of 5 is 0 s long',
+      });
+      expect(calls.of('discardSegments')[0]?.startSeq).toBeLessThan(recorded?.startSeq ?? -1);
+    },
+  );
+});
+
+// BUG (src/workflows/segmented-transcode.ts): after the first failure the workflow calls
+// encodes.cancel() and rethrows at once; Promise.all has already rejected, so nothing awaits the
+// cancelled encodes (WAIT_CANCELLATION_COMPLETED only helps if someone awaits them).
+// discardSegments runs and the run closes while segment 0 and the audio are still running; they
+// learn of it only as NOT_FOUND on a heartbeat after the run has closed.
+test.failing('a segment failing for good discards the work area only after the cancelled encodes have stopped', async () => {
+  // A second of clean-up after the cancellation: stopping before the discard cannot be luck.
+  await harness.run(
+    'segment-fails-order',
+    (calls) => failingSegments(calls, 1000),
+    async ({ calls, input, startProcessVideo }) => {
+      const handle = await startProcessVideo(input({ segmentation: { maxParallel: 2 } }));
+      await handle.result().catch(() => undefined);
+
+      const inFlight = [...calls.of('encodeSegment').filter((c) => indexOf(c) === 0), ...calls.of('encodeAudio')];
+      const [discard] = calls.of('discardSegments');
+      expect(inFlight.map((c) => [c.name, c.outcome, c.error?.message])).toEqual([
+        ['encodeSegment', 'cancelled', 'CANCELLED'],
+        ['encodeAudio', 'cancelled', 'CANCELLED'],
+      ]);
+      expect(Math.max(...inFlight.map((c) => c.endSeq ?? Infinity))).toBeLessThan(discard?.startSeq ?? -1);
+    },
+  );
+});
+
+test('a vector write failing for good compensates the index row, records the failure and never marks the video searchable', async () => {
+  await harness.run(
+    'compensate',
+    () => ({
+      upsertVector: async () => {
+        throw ApplicationFailure.create({ type: ErrorType.VectorStoreUnavailable, message: 'lancedb: disk I/O error', nonRetryable: true });
+      },
+    }),
+    async ({ videoId, calls, input, startProcessVideo }) => {
+      const handle = await startProcessVideo(input());
+
+      expect(await failureTypeOf(handle.result())).toBe(ErrorType.VectorStoreUnavailable);
+      expect(calls.names().slice(-4)).toEqual(['writeIndexRow', 'upsertVector', 'compensateIndex', 'recordFailure']);
+      expect(calls.of('compensateIndex')[0]?.input).toEqual({
+        videoId,
+        space: { analyzer: 'stub', model: 'stub-model', dim: 8 },
+        errorType: ErrorType.VectorStoreUnavailable,
+        message: 'lancedb: disk I/O error',
+      });
+      expect(calls.of('recordFailure')[0]?.input).toMatchObject({ step: 'index', errorType: ErrorType.VectorStoreUnavailable });
+      expect(calls.names()).not.toContain('markSearchable');
+      const state = await handle.query(statusQuery);
+      expect(state.step).toBe('failed');
+      expect(state.error).toMatchObject({ type: ErrorType.VectorStoreUnavailable, step: 'index' });
+    },
+  );
+});
+
+test('cancelling a run waits for the media activity to stop, records WorkflowCancelled and ends CANCELLED', async () => {
+  await harness.run(
+    'cancel',
+    () => ({
+      // 750 ms of clean-up after the cancellation: the run must not close before it is over.
+      transcode: () => holdUntilCancelled(750),
+    }),
+    async ({ calls, input, startProcessVideo }) => {
+      const handle = await startProcessVideo(input());
+      await calls.waitFor('transcode');
+      await handle.cancel();
+
+      const err: unknown = await handle.result().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      // Read at the moment the run reported closed: the stub must already have finished.
+      const [transcode] = calls.of('transcode');
+      expect(transcode?.outcome).toBe('cancelled');
+      expect(err).toBeInstanceOf(WorkflowFailedError);
+      expect((err as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
+      expect((await handle.describe()).status.name).toBe('CANCELLED');
+      const [recorded] = calls.of('recordFailure');
+      expect(recorded?.input).toMatchObject({ step: 'transcode', errorType: ErrorType.WorkflowCancelled });
+      expect(transcode?.endSeq).toBeLessThan(recorded?.startSeq ?? -1);
+    },
+  );
+});
+
+// BUG, same root as above (src/workflows/segmented-transcode.ts): an operator's cancel reaches
+// every encode, but Promise.all rejects as soon as the *first* one has stopped, and the run goes on
+// to discard, record and close while the others are still stopping their ffmpeg. deleteVideo
+// relies on "the run has closed ⇒ nothing of it still writes" (src/workflows/delete-video.ts).
+test.failing('cancelling a segmented run closes it only after every encode in flight has stopped', async () => {
+  await harness.run(
+    'cancel-segmented',
+    () => ({
+      planTranscode: async () => plan,
+      // Segment 1 takes longer than the others to stop its ffmpeg.
+      encodeSegment: async ({ index }) => holdUntilCancelled(index === 1 ? 2500 : 0),
+      encodeAudio: () => holdUntilCancelled(),
+    }),
+    async ({ calls, input, startProcessVideo }) => {
+      const handle = await startProcessVideo(input({ segmentation: { maxParallel: 2 } }));
+      await calls.until(
+        'two segments and the audio in flight',
+        () => calls.of('encodeSegment').length === 2 && calls.of('encodeAudio').length === 1,
+      );
+      await handle.cancel();
+      await handle.result().catch(() => undefined);
+
+      // Read at the moment the run reported closed.
+      expect([...calls.of('encodeSegment'), ...calls.of('encodeAudio')].map((c) => c.outcome)).toEqual([
+        'cancelled',
+        'cancelled',
+        'cancelled',
+      ]);
+    },
+  );
+});
