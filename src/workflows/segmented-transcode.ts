@@ -67,15 +67,20 @@ export async function segmentedTranscode(opts: SegmentedTranscodeOptions): Promi
         }
       };
       const lanes = Math.max(1, Math.min(opts.maxParallel ?? DEFAULT_MAX_PARALLEL_SEGMENTS, count));
-      // One scope for the video's encodes: the first failure cancels the others (their ffmpeg is
-      // killed) instead of letting them burn CPU for a video that has already failed.
+      // One scope for the video's encodes: the first failure (or an operator's cancel) cancels the
+      // others, and the step goes on only once every one of them has stopped its ffmpeg — the
+      // work area is discarded and the run closes after them, never under a still-writing encode.
       const encodes = new CancellationScope();
+      const running: Promise<unknown>[] = [];
       try {
-        await encodes.run(() =>
-          Promise.all([...Array.from({ length: lanes }, lane), plan.hasAudio ? encodeAudio({ videoId }) : undefined]),
-        );
+        await encodes.run(() => {
+          running.push(...Array.from({ length: lanes }, lane));
+          if (plan.hasAudio) running.push(encodeAudio({ videoId }));
+          return Promise.all(running);
+        });
       } catch (err) {
         encodes.cancel();
+        await CancellationScope.nonCancellable(() => Promise.allSettled(running));
         throw err;
       }
       out = await joinSegments({ videoId, segments: results, hasAudio: plan.hasAudio });

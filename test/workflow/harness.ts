@@ -27,7 +27,7 @@ import type { HlsActivities } from '../../src/activities/media/hls';
 import type { SegmentActivities } from '../../src/activities/media/segments';
 import type { StorageActivities } from '../../src/activities/storage';
 import { NON_RETRYABLE_ERROR_TYPES } from '../../src/errors';
-import { segmentQueueOf, taskQueues, type ActivityName, type TaskQueues } from '../../src/pipeline/catalogue';
+import { type ACTIVITIES, segmentQueueOf, taskQueues, type ActivityName, type TaskQueues } from '../../src/pipeline/catalogue';
 import type {
   AnalysisInputs,
   AnalyzeOutput,
@@ -48,7 +48,7 @@ type RealActivities = MediaActivities &
   StorageActivities;
 
 /** The activities processVideo and deleteVideo schedule (the reconciler's are not stubbed here). */
-export type StubName = Exclude<ActivityName, 'reconcileRows' | 'listVectorSpaces' | 'reconcilePoints'>;
+export type StubName = { [K in ActivityName]: (typeof ACTIVITIES)[K]['retry'] extends 'reconcilePage' ? never : K }[ActivityName];
 export type Stubs = { [K in StubName]: RealActivities[K] };
 
 export interface ActivityCall {

@@ -137,7 +137,7 @@ test('a segment failing for good cancels the encodes in flight, discards the wor
       expect(await failureTypeOf(handle.result())).toBe(ErrorType.TranscodeFailed);
       // The workflow asked for the cancellation of exactly the two encodes still in flight…
       expect(cancelRequested(await handle.fetchHistory())).toEqual(['encodeAudio', 'encodeSegment']);
-      // …and they stop (see the test.failing below for *when*).
+      // …and they stop (the next test checks *when*).
       await calls.until('segment 0 and audio cancelled', () =>
         [...calls.of('encodeSegment').filter((c) => indexOf(c) === 0), ...calls.of('encodeAudio')].every((c) => c.outcome === 'cancelled'),
       );
@@ -156,12 +156,9 @@ test('a segment failing for good cancels the encodes in flight, discards the wor
   );
 });
 
-// BUG (src/workflows/segmented-transcode.ts): after the first failure the workflow calls
-// encodes.cancel() and rethrows at once; Promise.all has already rejected, so nothing awaits the
-// cancelled encodes (WAIT_CANCELLATION_COMPLETED only helps if someone awaits them).
-// discardSegments runs and the run closes while segment 0 and the audio are still running; they
-// learn of it only as NOT_FOUND on a heartbeat after the run has closed.
-test.failing('a segment failing for good discards the work area only after the cancelled encodes have stopped', async () => {
+// WAIT_CANCELLATION_COMPLETED only helps if the workflow awaits the cancelled encodes: once
+// Promise.all has rejected, nothing else would, and the work area would go under a running ffmpeg.
+test('a segment failing for good discards the work area only after the cancelled encodes have stopped', async () => {
   // A second of clean-up after the cancellation: stopping before the discard cannot be luck.
   await harness.run(
     'segment-fails-order',
@@ -238,11 +235,9 @@ test('cancelling a run waits for the media activity to stop, records WorkflowCan
   );
 });
 
-// BUG, same root as above (src/workflows/segmented-transcode.ts): an operator's cancel reaches
-// every encode, but Promise.all rejects as soon as the *first* one has stopped, and the run goes on
-// to discard, record and close while the others are still stopping their ffmpeg. deleteVideo
-// relies on "the run has closed ⇒ nothing of it still writes" (src/workflows/delete-video.ts).
-test.failing('cancelling a segmented run closes it only after every encode in flight has stopped', async () => {
+// Promise.all rejects as soon as the *first* encode has stopped; deleteVideo relies on "the run has
+// closed ⇒ nothing of it still writes" (src/workflows/delete-video.ts), so the run must wait for all.
+test('cancelling a segmented run closes it only after every encode in flight has stopped', async () => {
   await harness.run(
     'cancel-segmented',
     () => ({
