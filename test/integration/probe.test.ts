@@ -94,28 +94,3 @@ describe('interpretProbe on real ffprobe output', () => {
     expect(rejection(interpretProbe(await ffprobeJson(file('tone.wav'))))).toMatch(/no video stream/);
   });
 });
-
-describe('interpretProbe on malformed input', () => {
-  it('rejects unreadable JSON with a reason', () => {
-    expect(rejection(interpretProbe('{"streams": ['))).toMatch(/unreadable/);
-  });
-
-  it('rejects an empty object: no video stream', () => {
-    expect(rejection(interpretProbe('{}'))).toMatch(/no video stream/);
-  });
-
-  it('rejects JSON of the wrong shape (streams not an array) with a reason', () => {
-    expect(rejection(interpretProbe('{"streams": "nope"}'))).toMatch(/unexpected shape/);
-  });
-
-  it('rejects a video stream that is attached cover art', () => {
-    const json = JSON.stringify({
-      streams: [
-        { codec_type: 'audio', codec_name: 'mp3' },
-        { codec_type: 'video', codec_name: 'mjpeg', width: 500, height: 500, disposition: { attached_pic: 1 } },
-      ],
-      format: { format_name: 'mp3', duration: '180.0', size: '4000000' },
-    });
-    expect(rejection(interpretProbe(json))).toMatch(/no video stream/);
-  });
-});
