@@ -1,7 +1,8 @@
 import type { VideoRow } from '../db/videos-repo';
 import { STEP_QUEUE, STEPS, stepOfActivity, type StepName, type TaskQueues } from '../pipeline/catalogue';
 import type { HeartbeatProgress, PipelineState } from '../workflows/contracts';
-import { closedRunErrorType, closedRunMessage, inferStep, type LastKnown } from './status-signals';
+import { closedRunError, isFailedLike } from '../temporal/workflow-status';
+import { inferStep, type LastKnown } from './status-signals';
 
 /**
  * The one status document the API, the CLI and the dashboard show. It merges what the
@@ -87,8 +88,6 @@ export interface StatusFacts {
   temporalUiUrl: string;
   namespace: string;
 }
-
-const FAILED_IN_TEMPORAL: readonly string[] = ['FAILED', 'TERMINATED', 'CANCELLED', 'TIMED_OUT'];
 
 /** The status document from the facts: pure, so every branch can be tested in a table. */
 export function deriveStatus(facts: StatusFacts): VideoStatus {
@@ -185,7 +184,7 @@ function productStatusOf(facts: StatusFacts, workflowStatus: string, step: Pipel
   }
   // A degraded video is ready (step done) while its workflow waits to re-analyse it.
   if (workflowStatus === 'COMPLETED' || (workflowStatus === 'RUNNING' && state?.step === 'done')) return 'ready';
-  if (FAILED_IN_TEMPORAL.includes(workflowStatus)) return 'failed';
+  if (isFailedLike(workflowStatus)) return 'failed';
   if (step === 'queued') return 'queued';
   if (state?.waitingForSource) return 'waiting_for_source';
   return 'processing';
@@ -210,9 +209,7 @@ function lastErrorOf(
   if (state?.error) return { type: state.error.type, message: state.error.message, step: state.error.step };
   if (pending?.lastFailure) return { ...pending.lastFailure, step };
   if (row.errorType) return { type: row.errorType, message: row.errorMessage ?? '', step: row.failedStep };
-  if (FAILED_IN_TEMPORAL.includes(workflowStatus)) {
-    return { type: closedRunErrorType(workflowStatus), message: closedRunMessage(workflowStatus), step };
-  }
+  if (isFailedLike(workflowStatus)) return { ...closedRunError(workflowStatus), step };
   return null;
 }
 

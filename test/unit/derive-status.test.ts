@@ -131,7 +131,15 @@ const cases: [string, StatusFacts, Partial<VideoStatus>][] = [
   [
     'terminated by an operator before anything was recorded: failed, typed by how the run closed',
     facts({ run: closed('TERMINATED') }),
-    { status: 'failed', step: 'failed', lastError: { type: 'WorkflowTerminated', message: 'the run ended terminated', step: 'failed' } },
+    {
+      status: 'failed',
+      step: 'failed',
+      lastError: {
+        type: 'WorkflowTerminated',
+        message: 'the run was terminated (Web UI or CLI) before the video was ready; POST a new videoId to try again',
+        step: 'failed',
+      },
+    },
   ],
   [
     'timed out (the TTL): failed with WorkflowTimedOut and what to do next',
