@@ -51,7 +51,7 @@ ensure_chromium() {
   say "no chromium found: the Web UI browser test will be skipped (install chromium or set CHROMIUM_PATH)."
 }
 
-# The compose file is validated by a real Compose implementation in npm test (test/unit/compose.test.ts).
+# The compose file is validated by a real Compose implementation in npm test (test/integration/compose.test.ts).
 ensure_docker_compose() {
   if command -v docker-compose >/dev/null 2>&1; then return; fi
   if can_apt; then

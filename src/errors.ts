@@ -53,8 +53,12 @@ export const ErrorType = {
   TranscodeStalled: 'TranscodeStalled',
   /** The disk filled up while fetching, encoding or publishing; the attempt freed what it wrote: retryable. */
   DiskFull: 'DiskFull',
-  /** An operator cancelled or terminated the run (Web UI, CLI). */
+  /** An operator cancelled the run (Web UI, CLI, DELETE). */
   WorkflowCancelled: 'WorkflowCancelled',
+  /** An operator terminated the run (Web UI, CLI): none of its code ran after, not even its failure path. */
+  WorkflowTerminated: 'WorkflowTerminated',
+  /** The run failed and neither its query nor the row says why (its history in the Web UI does). */
+  WorkflowFailed: 'WorkflowFailed',
   // Issue 16:
   /** The AI account is out of credit (429 insufficient_quota): no retry helps until billing is fixed. */
   AiQuotaExhausted: 'AiQuotaExhausted',

@@ -1,8 +1,6 @@
 import type { VideoRow, VideosRepo } from '../db/videos-repo';
+import { closedRunError, endedFromOutside } from '../temporal/workflow-status';
 import type { VideoStatus } from './status';
-
-/** Temporal statuses a run ends in without running its own failure path (terminate, timeout). */
-const CLOSED_WITHOUT_RECORD = new Set(['TERMINATED', 'CANCELLED', 'CANCELED', 'TIMED_OUT']);
 
 /**
  * A run terminated from the Web UI/CLI (or timed out) never reaches recordFailure, so its row
@@ -10,12 +8,9 @@ const CLOSED_WITHOUT_RECORD = new Set(['TERMINATED', 'CANCELLED', 'CANCELED', 'T
  * the row is fixed on read, through the same VideosRepo.markFailed as the workflow's own path.
  */
 export async function repairStaleRow(videos: VideosRepo, row: VideoRow, status: VideoStatus): Promise<void> {
-  if (row.status !== 'queued' || !CLOSED_WITHOUT_RECORD.has(status.workflowStatus)) return;
-  const type = `Workflow${status.workflowStatus[0]}${status.workflowStatus
-    .slice(1)
-    .toLowerCase()
-    .replace(/_(\w)/g, (_m, c: string) => c.toUpperCase())}`;
-  const message = `the run ended ${status.workflowStatus.toLowerCase().replace('_', ' ')} before the video was ready (an operator or a timeout ended it)`;
+  if (row.status !== 'queued' || !endedFromOutside(status.workflowStatus)) return;
+  // The same type and message the status document showed before the repair.
+  const { type, message } = closedRunError(status.workflowStatus);
   await videos
     .markFailed(
       { id: row.id, source: row.source, workflowId: row.workflowId },

@@ -48,17 +48,6 @@ export function inferStep(
   return historyLength > 3 ? 'transcode' : 'queued';
 }
 
-/** TIMED_OUT → WorkflowTimedOut (the TTL outcome), TERMINATED → WorkflowTerminated, … */
-export function closedRunErrorType(workflowStatus: string): string {
-  return `Workflow${workflowStatus.toLowerCase().replace(/(?:^|_)(\w)/g, (_, c: string) => c.toUpperCase())}`;
-}
-
-export function closedRunMessage(workflowStatus: string): string {
-  return workflowStatus === 'TIMED_OUT'
-    ? 'the run exceeded its execution timeout (WORKFLOW_EXECUTION_TIMEOUT_MS) and was stopped; POST a new videoId to try again'
-    : `the run ended ${workflowStatus.toLowerCase()}`;
-}
-
 /**
  * After a query timed out (workflow worker gone or stuck), skip queries to that queue for a while:
  * one slow request, not every request waiting out the deadline while the worker is down.

@@ -1,5 +1,5 @@
 import { decide, type AdmissionLimits, type Measurement } from '../../src/api/admission';
-import { closedRunErrorType, inferStep } from '../../src/api/status-signals';
+import { inferStep } from '../../src/api/status-signals';
 import type { QueueStats } from '../../src/temporal/queue-stats';
 
 const limits: AdmissionLimits = { maxBacklog: 10, maxBacklogAgeMs: 60_000, maxRunning: 100, cacheMs: 1_000 };
@@ -45,10 +45,4 @@ test('a running workflow whose query cannot be answered never regresses to queue
   expect(inferStep(undefined, 12, 'analyze')).toBe('analyze');
   expect(inferStep(undefined, 12, undefined)).toBe('transcode');
   expect(inferStep(undefined, 2, undefined)).toBe('queued');
-});
-
-test('closed runs get typed names, TIMED_OUT (the TTL) included', () => {
-  expect(closedRunErrorType('TIMED_OUT')).toBe('WorkflowTimedOut');
-  expect(closedRunErrorType('TERMINATED')).toBe('WorkflowTerminated');
-  expect(closedRunErrorType('CANCELED')).toBe('WorkflowCanceled');
 });

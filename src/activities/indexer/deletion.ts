@@ -7,6 +7,7 @@ import type { VectorStore } from '../../adapters/vector-store/port';
 import type { StepResultsRepo } from '../../db/step-results-repo';
 import type { VideoIndexRepo } from '../../db/video-index-repo';
 import { ErrorType, failure } from '../../errors';
+import { hasEnded } from '../../temporal/workflow-status';
 import { HLS_STAGING_DIR } from '../media/hls';
 import { workAreaOf } from '../media/segments';
 
@@ -18,8 +19,6 @@ export interface DeletionDeps {
   /** Where uploads and (with S3) published renditions live; their objects of the video go too. */
   storage?: ObjectStorage;
 }
-
-const CLOSED = new Set(['COMPLETED', 'FAILED', 'CANCELLED', 'CANCELED', 'TERMINATED', 'TIMED_OUT', 'CONTINUED_AS_NEW']);
 
 /** The deletion saga's steps (workflow deleteVideo): each idempotent, each retried until it lands. */
 export function createDeletionActivities(deps: DeletionDeps) {
@@ -45,14 +44,14 @@ export function createDeletionActivities(deps: DeletionDeps) {
       let cancelled = false;
       try {
         const first = await handle.describe();
-        if (CLOSED.has(first.status.name)) return { cancelled: false };
+        if (hasEnded(first.status.name)) return { cancelled: false };
         await handle.cancel();
         cancelled = true;
         const deadline = Date.now() + (input.graceMs ?? 60_000);
         for (;;) {
           ctx.heartbeat();
           const d = await handle.describe();
-          if (CLOSED.has(d.status.name)) break;
+          if (hasEnded(d.status.name)) break;
           if (Date.now() > deadline) {
             await handle.terminate('deleted: the run did not finish cancelling in time');
             break;

@@ -1,5 +1,5 @@
 import { Context } from '@temporalio/activity';
-import { WorkflowNotFoundError } from '@temporalio/client';
+import { WorkflowNotFoundError, type WorkflowExecutionStatusName } from '@temporalio/client';
 import { readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { collectionName, type VectorSpace, type VectorStore } from '../../adapters/vector-store/port';
@@ -7,6 +7,7 @@ import { readEmbeddingArtifact } from '../../artifacts/embedding-artifact';
 import type { IndexRowState, VideoIndexRepo } from '../../db/video-index-repo';
 import type { VideosRepo } from '../../db/videos-repo';
 import { ErrorType, failure } from '../../errors';
+import { isFailedLike } from '../../temporal/workflow-status';
 import type { ReconcileCounts } from '../../workflows/contracts';
 import { emptyCounts } from '../../workflows/reconcile-counts';
 import { workAreaOf } from '../media/segments';
@@ -17,9 +18,6 @@ export interface ReconcileDeps {
   index: VideoIndexRepo;
   dirs: { mediaDir: string; artifactsDir: string; tmpDir: string; ingestDir: string };
 }
-
-/** Run states after which nothing will update the row any more. */
-const ENDED = new Set(['FAILED', 'CANCELLED', 'CANCELED', 'TERMINATED', 'TIMED_OUT']);
 
 function spaceOfRow(r: IndexRowState): VectorSpace | undefined {
   return r.analyzer && r.model && r.dim ? { analyzer: r.analyzer, model: r.model, dim: r.dim } : undefined;
@@ -116,7 +114,7 @@ export function createReconcileActivities(deps: ReconcileDeps) {
       const cutoff = Date.now() - input.staleAfterMs;
       const unfinished = rows.filter((r) => !r.deleted && r.status !== 'failed' && !r.searchable && r.updatedAt.getTime() <= cutoff);
       for (const r of unfinished) {
-        let runStatus: string;
+        let runStatus: WorkflowExecutionStatusName;
         try {
           runStatus = (await ctx.client.workflow.getHandle(r.workflowId).describe()).status.name;
         } catch (err) {
@@ -124,7 +122,8 @@ export function createReconcileActivities(deps: ReconcileDeps) {
           if (err instanceof WorkflowNotFoundError) continue;
           throw err;
         }
-        if (!ENDED.has(runStatus)) continue;
+        // Ended without delivering: nothing will update the row any more.
+        if (!isFailedLike(runStatus)) continue;
         await deps.videos.markFailed(
           { id: r.id, source: r.source, workflowId: r.workflowId },
           r.embeddingPath ? 'index' : 'queued',
