@@ -64,6 +64,7 @@ export interface Stack {
   startWorkers(roles: QueueRole[], o?: StackWorkerOptions): Promise<WorkerProcesses>;
   /** Another in-process API on this stack, closed with it. */
   startApi(o?: StackApiOptions): Promise<TestApi>;
+  startOpsApi(o?: StackOpsApiOptions): Promise<OpsApi>;
   /** Runs at stop after the APIs and workers are down, before Temporal and the database go; last added first. */
   onStop(fn: () => Promise<unknown> | unknown): void;
   /** Tears everything down in order, even past a failing step (whose error it then throws). */
@@ -118,7 +119,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
       return need(api, 'API (options.api or startApi)');
     },
     get opsApi() {
-      return need(opsApi, 'ops API (options.opsApi)');
+      return need(opsApi, 'ops API (options.opsApi or startOpsApi)');
     },
     async startWorkers(roles, w = {}) {
       const { extraEnv, ...env } = w;
@@ -137,6 +138,12 @@ export async function startStack(o: StackOptions): Promise<Stack> {
       const started = await startApi({ ...apiWiring(), queues, ...a });
       apis.push(started);
       api ??= started;
+      return started;
+    },
+    async startOpsApi(a = {}) {
+      const started = await startOpsApi({ ...apiWiring(), queues, ...a });
+      apis.push(started);
+      opsApi ??= started;
       return started;
     },
     onStop(fn) {
@@ -172,10 +179,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
     if (o.database === undefined || o.database === true) db = await createTestDatabase();
     if (o.workers?.length) initialWorkers = await stack.startWorkers(o.workers);
     if (o.api) await stack.startApi(o.api);
-    if (o.opsApi) {
-      opsApi = await startOpsApi({ ...apiWiring(), queues, ...o.opsApi });
-      apis.push(opsApi);
-    }
+    if (o.opsApi) await stack.startOpsApi(o.opsApi);
   } catch (err) {
     await stack.stop().catch(() => undefined);
     throw err;
