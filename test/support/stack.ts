@@ -71,13 +71,18 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
+/** The stack's queue prefix, for code that needs it before the stack is up (describe bodies). */
+export function queuePrefix(name: string): string {
+  return `t${process.pid}-${name}-`;
+}
+
 /**
  * The set-up integration files share: temp dirs, a Temporal dev server, a fresh database, the
  * real worker processes on the file's own queue prefix and the in-process API, with one `stop()`
  * that undoes all of it in order. A file that fails half-way through its start leaks nothing.
  */
 export async function startStack(o: StackOptions): Promise<Stack> {
-  const prefix = `t${process.pid}-${o.name}-`;
+  const prefix = queuePrefix(o.name);
   const queues = taskQueues(prefix);
   const ownDataDir = o.dataDir === undefined;
   // Canonical path: the API resolves file sources with realpath, and tests compare against it.
