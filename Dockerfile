@@ -5,7 +5,9 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
-RUN npm run build && npm prune --omit=dev
+# The build also writes dist/workflow-bundle.js (shipped with dist/ below): the pipeline worker
+# loads it instead of running webpack at every container start.
+RUN npm run build && test -s dist/workflow-bundle.js && npm prune --omit=dev
 
 FROM node:22-bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends ffmpeg && rm -rf /var/lib/apt/lists/*

@@ -3,15 +3,21 @@
 import { createStorageActivities } from '../activities/storage';
 import { createStorage } from '../adapters/storage';
 import { NON_RETRYABLE_ERROR_TYPES } from '../errors';
+import { workflowCode } from '../temporal/workflow-bundle';
 import { runWorkerProcess } from './run-worker';
 
-runWorkerProcess('pipeline', async (config) => ({
-  options: {
-    workflowsPath: require.resolve('../workflows'),
-    // Local activities of the workflow (signing GET URLs for uploads with this worker's credentials).
-    activities: createStorageActivities({ storage: await createStorage(config), sourceUrlTtlSec: config.storage.sourceUrlTtlSec }),
-    maxConcurrentWorkflowTaskExecutions: config.workers.pipelineConcurrency,
-    // Backstop: a typed error escaping workflow code fails the workflow, not the task (which would retry forever).
-    workflowFailureErrorTypes: { '*': [...NON_RETRYABLE_ERROR_TYPES] },
-  },
-}));
+runWorkerProcess('pipeline', async (config, log) => {
+  const code = workflowCode();
+  if (code.kind === 'bundle') log.info({ workflowCode: code.kind, path: code.path }, 'workflow code: prebuilt bundle');
+  else log.info({ workflowCode: code.kind, path: code.path, reason: code.reason }, 'workflow code: bundling from source at start');
+  return {
+    options: {
+      ...code.options,
+      // Local activities of the workflow (signing GET URLs for uploads with this worker's credentials).
+      activities: createStorageActivities({ storage: await createStorage(config), sourceUrlTtlSec: config.storage.sourceUrlTtlSec }),
+      maxConcurrentWorkflowTaskExecutions: config.workers.pipelineConcurrency,
+      // Backstop: a typed error escaping workflow code fails the workflow, not the task (which would retry forever).
+      workflowFailureErrorTypes: { '*': [...NON_RETRYABLE_ERROR_TYPES] },
+    },
+  };
+});

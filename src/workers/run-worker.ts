@@ -1,5 +1,6 @@
 import os from 'node:os';
 import { Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
+import type { Logger } from 'pino';
 import { loadConfig, type Config } from '../config';
 import { createLogger, temporalLogger } from '../logging';
 import { taskQueues, type QueueRole } from '../pipeline/catalogue';
@@ -27,7 +28,7 @@ export interface WorkerPlan {
  * graceful drain on SIGINT/SIGTERM, a clear one-line error instead of a stack trace when
  * something it needs is missing.
  */
-export function runWorkerProcess(role: QueueRole, plan: (config: Config) => Promise<WorkerPlan>): void {
+export function runWorkerProcess(role: QueueRole, plan: (config: Config, log: Logger) => Promise<WorkerPlan>): void {
   let config: Config;
   try {
     config = loadConfig();
@@ -49,7 +50,7 @@ export function runWorkerProcess(role: QueueRole, plan: (config: Config) => Prom
       ...(sdkMetricsPort ? { telemetryOptions: { metrics: { prometheus: { bindAddress: `127.0.0.1:${sdkMetricsPort}` } } } } : {}),
     });
     const metrics = createWorkerMetrics(role);
-    const built = await plan(config);
+    const built = await plan(config, log);
     const { connection, namespace } = await connectWorker();
     let worker: Worker | undefined;
     const extras: Worker[] = [];

@@ -1,24 +1,19 @@
-import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { VideoStatus } from '../../src/api/status';
 import { makeSampleClip } from '../../src/media/sample-clip';
-import { taskQueues } from '../../src/pipeline/catalogue';
 import { workflowIdFor } from '../../src/workflows/ids';
 import { statusQuery } from '../../src/workflows/messages';
 import type { PipelineState } from '../../src/workflows/contracts';
-import { startApi, type TestApi } from '../support/api';
-import { createTestDatabase, type TestDatabase } from '../support/database';
+import type { TestApi } from '../support/api';
 import { INSUFFICIENT_QUOTA, startOpenAiFaultServer, type OpenAiFaultServer, type RecordedRequest } from '../support/openai-fault-server';
-import { startTemporal } from '../support/temporal';
-import { startWorkers, type WorkerProcesses } from '../support/workers';
+import { startStack, type Stack } from '../support/stack';
+import type { WorkerProcesses } from '../support/workers';
 
 // Issue 16 end to end: real worker processes, real Temporal, ffmpeg and PostgreSQL; the only
 // double is the OpenAI-compatible fault server. Timings are shortened through config (the same
 // variables production sets), and each test states what it proves.
-const prefix = `t${process.pid}-ai16-`;
-const queues = taskQueues(prefix);
 const CHAT = '/v1/chat/completions';
 const EMBED = '/v1/embeddings';
 const AUDIO = '/v1/audio/transcriptions';
@@ -27,31 +22,20 @@ const RATE = { requests: 20, windowMs: 2_000 };
 const TIMEOUT_MS = 2_000;
 const BREAKER = { failures: 3, halfOpenMs: 3_000 };
 
+let stack: Stack;
 let env: TestWorkflowEnvironment;
-let db: TestDatabase;
 let fault: OpenAiFaultServer;
 let workers: WorkerProcesses;
 let api: TestApi;
 let dataDir: string;
 let ingestDir: string;
-let workerEnv: Parameters<typeof startWorkers>[1];
 
 beforeAll(async () => {
-  dataDir = await mkdtemp(path.join(os.tmpdir(), 'biblio-ai16-'));
-  ingestDir = path.join(dataDir, 'ingest');
-  await mkdir(ingestDir, { recursive: true });
-  await makeSampleClip(path.join(ingestDir, 'harbour cranes.mp4'), { seconds: 3, width: 320, height: 240, audio: true });
-  await makeSampleClip(path.join(ingestDir, 'silent film.mp4'), { seconds: 2, width: 320, height: 240, audio: false });
   fault = await startOpenAiFaultServer();
-  env = await startTemporal();
-  db = await createTestDatabase();
-  workerEnv = {
-    temporalAddress: env.address,
-    databaseUrl: db.url,
-    dataDir,
-    queuePrefix: prefix,
-    extraEnv: {
-      BIBLIO_INGEST_DIR: ingestDir,
+  stack = await startStack({
+    name: 'ai16',
+    workers: ['pipeline', 'media', 'ai', 'index'],
+    workerEnv: {
       OPENAI_BASE_URL: fault.url,
       OPENAI_API_KEY: 'sk-test-key',
       OPENAI_TIMEOUT_MS: String(TIMEOUT_MS),
@@ -68,31 +52,24 @@ beforeAll(async () => {
       AI_DEGRADE_AFTER_MS: '8000',
       AI_REANALYZE_DELAYS_MS: '4000,8000,16000,32000',
     },
-  };
-  workers = await startWorkers(['pipeline', 'media', 'ai', 'index'], workerEnv);
-  api = await startApi({
-    client: env.client,
-    pool: db.pool,
-    dataDir,
-    ingestDir,
-    queues,
-    openai: {
-      baseURL: fault.url,
-      apiKey: 'sk-test-key',
-      chatModel: 'gpt-4o-mini',
-      embeddingModel: 'text-embedding-3-small',
-      timeoutMs: 5000,
+    api: {
+      openai: {
+        baseURL: fault.url,
+        apiKey: 'sk-test-key',
+        chatModel: 'gpt-4o-mini',
+        embeddingModel: 'text-embedding-3-small',
+        timeoutMs: 5000,
+      },
     },
   });
+  ({ temporal: env, workers, api, dataDir, ingestDir } = stack);
+  await makeSampleClip(path.join(ingestDir, 'harbour cranes.mp4'), { seconds: 3, width: 320, height: 240, audio: true });
+  await makeSampleClip(path.join(ingestDir, 'silent film.mp4'), { seconds: 2, width: 320, height: 240, audio: false });
 });
 
 afterAll(async () => {
-  await api?.close();
-  await workers?.stop();
-  await env?.teardown();
+  await stack?.stop();
   await fault?.close();
-  await db?.drop();
-  if (dataDir) await rm(dataDir, { recursive: true, force: true });
 });
 
 afterEach(() => {
@@ -201,11 +178,6 @@ test('insufficient_quota is not retried as a rate limit: one chat request, the v
   expect(search.results.map((r) => r.videoId)).toContain('ai16-billing');
 });
 
-const extraWorkers: WorkerProcesses[] = [];
-afterAll(async () => {
-  await Promise.all(extraWorkers.map((w) => w.stop()));
-});
-
 /** Largest number of arrivals in any window of `ms` (sliding over arrival times). */
 function maxInWindow(times: number[], ms: number): number {
   const t = [...times].sort((a, b) => a - b);
@@ -232,7 +204,7 @@ test('an analyze retried after its provider calls succeeded (AI worker killed be
   expect(paidChat[0]!.status).toBe(200);
   workers.procs.get('ai')!.kill('SIGKILL');
   const killedAt = Date.now();
-  extraWorkers.push(await startWorkers(['ai'], workerEnv));
+  await stack.startWorkers(['ai']);
 
   const final = await waitFor('ai16-paid', isFull);
   expect(final.result?.analyzer).toBe('openai');

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { MockActivityEnvironment, type TestWorkflowEnvironment } from '@temporalio/testing';
+import { MockActivityEnvironment } from '@temporalio/testing';
 import { chromium, type Browser } from 'playwright-core';
 import { createHlsActivities, sweepHlsStaging } from '../../src/activities/media/hls';
 import { VideoIndexRepo } from '../../src/db/video-index-repo';
@@ -16,11 +16,10 @@ import {
   parseMediaPlaylist,
   type MediaPlaylist,
 } from '../../src/media/hls-playlist';
-import { taskQueues } from '../../src/pipeline/catalogue';
 import type { HeartbeatProgress, HlsOutput, MediaFacts } from '../../src/workflows/contracts';
-import { startApi, type TestApi } from '../support/api';
-import { createTestDatabase, type TestDatabase } from '../support/database';
-import { startTemporal } from '../support/temporal';
+import type { TestApi } from '../support/api';
+import type { TestDatabase } from '../support/database';
+import { startStack, type Stack } from '../support/stack';
 
 // The HLS ladder on real parts: ffmpeg packages a 30 s 640x360 H.264/AAC rendition, the real
 // API route serves it (auth on, PostgreSQL), and Debian's Chromium plays it with hls.js.
@@ -289,21 +288,14 @@ test('a media worker starting sweeps the ladders dead attempts left half-built, 
 });
 
 describe('served by the API and played in Chromium', () => {
-  let env: TestWorkflowEnvironment;
+  let stack: Stack;
   let db: TestDatabase;
   let api: TestApi;
   let base: string;
 
   beforeAll(async () => {
-    env = await startTemporal();
-    db = await createTestDatabase();
-    api = await startApi({
-      client: env.client,
-      pool: db.pool,
-      dataDir,
-      ingestDir: path.join(dataDir, 'ingest'),
-      queues: taskQueues(`t${process.pid}-hls-`),
-    });
+    stack = await startStack({ name: 'hls', dataDir, api: {} });
+    ({ db, api } = stack);
     // A ready row, as the index step leaves it (the dashboard lists it with a Play button).
     const facts: MediaFacts = {
       durationSec: CLIP_SEC,
@@ -333,11 +325,7 @@ describe('served by the API and played in Chromium', () => {
     base = `http://127.0.0.1:${(api.raw.server.address() as AddressInfo).port}`;
   }, 60_000);
 
-  afterAll(async () => {
-    await api?.close();
-    await db?.drop();
-    await env?.teardown();
-  });
+  afterAll(() => stack?.stop());
 
   test('serves the master playlist, variant playlists and segments with their content types', async () => {
     const master = await api.app.inject('/videos/aligned/hls/master.m3u8');

@@ -1,35 +1,32 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { copyFile, mkdir, readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { VectorSpace } from '../../src/adapters/vector-store/port';
 import { LanceDbVectorStore } from '../../src/adapters/vector-store/lancedb-store';
 import type { VideoStatus } from '../../src/api/status';
 import { makeSampleClip } from '../../src/media/sample-clip';
-import { taskQueues } from '../../src/pipeline/catalogue';
 import { traceSteps } from '../../src/temporal/step-trace';
 import { reconcileScheduleId } from '../../src/temporal/reconcile-schedule';
 import type { ReconcileCounts } from '../../src/workflows/contracts';
-import { startApi, type TestApi } from '../support/api';
-import { createTestDatabase, type TestDatabase } from '../support/database';
+import type { TestApi } from '../support/api';
+import type { TestDatabase } from '../support/database';
 import { makeTinyClip } from '../support/media';
 import { sleep, waitFor } from '../support/ops';
-import { startTemporal } from '../support/temporal';
-import { startWorkers, type WorkerEnv, type WorkerProcesses } from '../support/workers';
+import { startStack, type Stack } from '../support/stack';
+import type { WorkerProcesses } from '../support/workers';
 
 // Issue 17 on real parts: Temporal dev server, PostgreSQL, LanceDB, ffmpeg and the real worker
 // processes. The vector store is taken down for the workers by a fault file (tests run as root,
 // whom chmod does not stop); the index worker is killed with SIGKILL between commit and completion.
-const prefix = `t${process.pid}-saga-`;
-const queues = taskQueues(prefix);
-
+let stack: Stack;
+let prefix: string;
+let queues: Stack['queues'];
 let env: TestWorkflowEnvironment;
 let db: TestDatabase;
-let workers: WorkerProcesses;
 let indexWorker: WorkerProcesses;
-let workerEnv: WorkerEnv;
+let workerEnv: NodeJS.ProcessEnv;
 let api: TestApi;
 let store: LanceDbVectorStore;
 let dataDir: string;
@@ -37,10 +34,11 @@ let ingestDir: string;
 let faultFile: string;
 
 beforeAll(async () => {
-  dataDir = await mkdtemp(path.join(os.tmpdir(), 'biblio-saga-'));
-  ingestDir = path.join(dataDir, 'ingest');
+  // DELETE answers 202 after 3 s of waiting for its saga (the product waits 5 s): the "vector store
+  // failing during the delete" case is that 202, and it comes sooner.
+  stack = await startStack({ name: 'saga', api: { deleteWaitMs: 3_000 } });
+  ({ prefix, queues, temporal: env, db, api, dataDir, ingestDir } = stack);
   faultFile = path.join(dataDir, 'vector-store-down');
-  await mkdir(ingestDir, { recursive: true });
   await Promise.all([
     makeTinyClip(path.join(ingestDir, 'lighthouse harbor.mp4'), 2),
     makeTinyClip(path.join(ingestDir, 'desert caravan.mp4'), 6),
@@ -52,41 +50,22 @@ beforeAll(async () => {
   ]);
   // Its own copy: retention removes the terminated run's input in the reconciler test.
   await copyFile(path.join(ingestDir, 'long river.mp4'), path.join(ingestDir, 'long lake.mp4'));
-  env = await startTemporal();
-  db = await createTestDatabase();
   workerEnv = {
-    temporalAddress: env.address,
-    databaseUrl: db.url,
-    dataDir,
-    queuePrefix: prefix,
-    extraEnv: {
-      BIBLIO_INGEST_DIR: ingestDir,
-      BIBLIO_TEST_VECTOR_FAULT_FILE: faultFile,
-      BIBLIO_TEST_STALL_AFTER_COMMIT: 'writeIndexRow:crash-1,upsertVector:redeliver-1',
-      // The schedule exists but the tests trigger it: no pass runs by itself mid-test.
-      RECONCILE_INTERVAL_MS: String(3_600_000),
-      RECONCILE_STALE_AFTER_MS: '1000',
-      // Transcodes at full speed are over in a blink; the long clip must stay mid-transcode.
-      FFMPEG_PRESET: 'medium',
-    },
+    BIBLIO_TEST_VECTOR_FAULT_FILE: faultFile,
+    BIBLIO_TEST_STALL_AFTER_COMMIT: 'writeIndexRow:crash-1,upsertVector:redeliver-1',
+    // The schedule exists but the tests trigger it: no pass runs by itself mid-test.
+    RECONCILE_INTERVAL_MS: String(3_600_000),
+    RECONCILE_STALE_AFTER_MS: '1000',
+    // Transcodes at full speed are over in a blink; the long clip must stay mid-transcode.
+    FFMPEG_PRESET: 'medium',
   };
-  workers = await startWorkers(['pipeline', 'media', 'ai'], workerEnv);
-  indexWorker = await startWorkers(['index'], workerEnv);
-  api = await startApi({ client: env.client, pool: db.pool, dataDir, ingestDir, queues, deleteWaitMs: 3_000 });
+  await stack.startWorkers(['pipeline', 'media', 'ai'], { extraEnv: workerEnv });
+  indexWorker = await stack.startWorkers(['index'], { extraEnv: workerEnv });
   store = await LanceDbVectorStore.open(path.join(dataDir, 'lancedb'));
+  stack.onStop(() => store.close());
 }, 300_000);
 
-afterAll(async () => {
-  if (process.env.SHOW_WORKER_LOGS)
-    for (const w of [workers, indexWorker])
-      for (const [role, text] of w?.output ?? []) console.log(`--- ${role} ---\n${text.slice(-6000)}`);
-  await store?.close();
-  await api?.close();
-  await Promise.all([workers?.stop(), indexWorker?.stop()]);
-  await env?.teardown();
-  await db?.drop();
-  if (dataDir) await rm(dataDir, { recursive: true, force: true });
-});
+afterAll(() => stack?.stop());
 
 async function post(videoId: string, file: string): Promise<void> {
   const res = await api.app.inject({ method: 'POST', url: '/videos', payload: { videoId, source: { kind: 'file', path: file } } });
@@ -178,7 +157,7 @@ async function restartIndexWorkerWithSigkill(): Promise<void> {
   const old = indexWorker.procs.get('index');
   old?.kill('SIGKILL');
   await new Promise((r) => (old && old.exitCode === null && old.signalCode === null ? old.once('exit', r) : r(undefined)));
-  indexWorker = await startWorkers(['index'], workerEnv);
+  indexWorker = await stack.startWorkers(['index'], { extraEnv: workerEnv });
 }
 
 async function expectConverged(videoId: string): Promise<void> {

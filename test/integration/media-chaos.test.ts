@@ -1,55 +1,40 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { VideoStatus } from '../../src/api/status';
-import { taskQueues } from '../../src/pipeline/catalogue';
 import type { HeartbeatProgress } from '../../src/workflows/contracts';
 import { workflowIdFor } from '../../src/workflows/ids';
-import { startApi, type TestApi } from '../support/api';
-import { createTestDatabase, type TestDatabase } from '../support/database';
+import type { TestApi } from '../support/api';
 import { ffmpeg } from '../support/media-corpus';
-import { startTemporal } from '../support/temporal';
-import { startWorkers, type WorkerProcesses } from '../support/workers';
+import { startStack, type Stack } from '../support/stack';
+import type { WorkerProcesses } from '../support/workers';
 
 // Chaos on real processes: the media worker and its ffmpeg are killed, frozen and stopped.
-const prefix = `t${process.pid}-chaos-`;
-const queues = taskQueues(prefix);
 const STALL_TIMEOUT_MS = 3_000;
 const HEARTBEAT_TIMEOUT_MS = 10_000; // the product default
 const GRACE_MS = 2_000;
 
+let stack: Stack;
 let env: TestWorkflowEnvironment;
-let db: TestDatabase;
-let workers: WorkerProcesses;
 let api: TestApi;
 let dataDir: string;
-let ingestDir: string;
 const media: WorkerProcesses[] = [];
 const measured: Record<string, number> = {};
 
 beforeAll(async () => {
-  dataDir = await mkdtemp(path.join(os.tmpdir(), 'biblio-chaos-'));
-  ingestDir = path.join(dataDir, 'ingest');
-  await mkdir(ingestDir, { recursive: true });
+  // The product's heartbeat timeout, not the harness's 30 s default (test/support/api.ts): these
+  // tests measure how fast a dead worker is noticed.
+  stack = await startStack({ name: 'chaos', workers: ['pipeline', 'ai', 'index'], api: { mediaHeartbeatTimeoutMs: HEARTBEAT_TIMEOUT_MS } });
+  ({ temporal: env, api, dataDir } = stack);
   // Long enough that a slow preset keeps ffmpeg busy for several seconds.
   await ffmpeg([
     ...['-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=25:duration=24'],
     ...['-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000:duration=24'],
     ...['-c:v', 'libx264', '-preset', 'ultrafast', '-threads', '1', '-c:a', 'aac', '-shortest'],
-    path.join(ingestDir, 'long.mp4'),
+    path.join(stack.ingestDir, 'long.mp4'),
   ]);
-  env = await startTemporal();
-  db = await createTestDatabase();
-  workers = await startWorkers(['pipeline', 'ai', 'index'], {
-    temporalAddress: env.address,
-    databaseUrl: db.url,
-    dataDir,
-    queuePrefix: prefix,
-  });
-  api = await startApi({ client: env.client, pool: db.pool, dataDir, ingestDir, queues, mediaHeartbeatTimeoutMs: HEARTBEAT_TIMEOUT_MS });
 }, 180_000);
 
 afterAll(async () => {
@@ -57,25 +42,14 @@ afterAll(async () => {
   const gaps = media.flatMap((m) => [...(m.output.get('media') ?? '').matchAll(/"maxProgressGapMs":(\d+)/g)].map((g) => Number(g[1])));
   if (gaps.length) measured.maxProgressGap = Math.max(...gaps);
   console.log(`media chaos measurements (ms): ${JSON.stringify(measured)}`);
-  if (process.env.SHOW_WORKER_LOGS) for (const m of media) console.log(`--- media ---\n${m.output.get('media')?.slice(-6000)}`);
-  await api?.close();
-  for (const m of media) await m.stop();
-  await workers?.stop();
-  await env?.teardown();
-  await db?.drop();
-  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  await stack?.stop();
 });
 
 /** Starts a fresh media worker; earlier ones still running are stopped first, so only it can take the work. */
 async function startMedia(): Promise<number> {
   for (const old of media) await old.stop();
-  const m = await startWorkers(['media'], {
-    temporalAddress: env.address,
-    databaseUrl: db.url,
-    dataDir,
-    queuePrefix: prefix,
+  const m = await stack.startWorkers(['media'], {
     extraEnv: {
-      BIBLIO_INGEST_DIR: ingestDir,
       FFMPEG_PRESET: 'medium',
       MEDIA_STALL_TIMEOUT_MS: String(STALL_TIMEOUT_MS),
       // These faults are the single pass's (one ffmpeg per attempt): keep the 24 s clip out of the

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, realpath, rm, symlink } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, symlink } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -11,21 +11,25 @@ import { activitiesOfStep, taskQueues, type TaskQueues } from '../../src/pipelin
 import { traceSteps } from '../../src/temporal/step-trace';
 import type { ProcessVideoInput } from '../../src/workflows/contracts';
 import { workflowIdFor } from '../../src/workflows/ids';
-import { startApi, type TestApi } from '../support/api';
-import { createTestDatabase, type TestDatabase } from '../support/database';
+import type { TestApi } from '../support/api';
+import type { TestDatabase } from '../support/database';
 import { AWKWARD, BROKEN, ffmpeg, interlacedByIdet, meanVolumeDb, probeJson } from '../support/media-corpus';
 import { startOpenAiFaultServer, type OpenAiFaultServer } from '../support/openai-fault-server';
-import { startTemporal } from '../support/temporal';
-import { startWorkers, type WorkerProcesses } from '../support/workers';
+import { queuePrefix, startStack, type Stack } from '../support/stack';
+import type { WorkerProcesses } from '../support/workers';
 
 // One Temporal dev server and one worker set for the whole corpus, submitted in parallel.
-const prefix = `t${process.pid}-corpus-`;
+// (The queues are known before the stack starts: describe bodies read them.)
+const prefix = queuePrefix('corpus');
 const queues = taskQueues(prefix);
 // A second AI worker that talks to a scriptable fault server: the dead-letter replay case.
 const faultyAiPrefix = `t${process.pid}-faulty-`;
 // A second media worker whose work dir is a 2 MB tmpfs: the disk-full case.
 const smallDiskPrefix = `t${process.pid}-smalldisk-`;
 
+// Limits far below the product's (8192 px, 4 h, 2 GiB) so that small generated files can break
+// them (the corpus's absurd-width, too-long and too-large cases); two media slots, not the
+// product's one, for a corpus that is submitted all at once.
 const LIMITS_ENV = {
   MEDIA_MAX_WIDTH: '1920',
   MEDIA_MAX_HEIGHT: '1920',
@@ -35,10 +39,9 @@ const LIMITS_ENV = {
   MEDIA_CONCURRENCY: '2',
 };
 
+let stack: Stack;
 let env: TestWorkflowEnvironment;
 let db: TestDatabase;
-let workers: WorkerProcesses;
-let faultyAi: WorkerProcesses;
 let fault: OpenAiFaultServer;
 let api: TestApi;
 let dataDir: string;
@@ -46,8 +49,9 @@ let ingestDir: string;
 let outsideDir: string;
 
 beforeAll(async () => {
-  dataDir = await mkdtemp(path.join(os.tmpdir(), 'biblio-corpus-'));
-  ingestDir = await realpath(await mkdtempIn(dataDir, 'ingest'));
+  // The product's media heartbeat timeout (10 s), not the harness's 30 s default (test/support/api.ts).
+  stack = await startStack({ name: 'corpus', api: { mediaHeartbeatTimeoutMs: 10_000 } });
+  ({ temporal: env, db, api, dataDir, ingestDir } = stack);
   outsideDir = path.join(dataDir, 'outside');
   await mkdir(outsideDir);
   const work = path.join(dataDir, 'gen');
@@ -63,41 +67,15 @@ beforeAll(async () => {
   await symlink(path.join(outsideDir, 'secret.mp4'), path.join(ingestDir, 'swapped.mp4'));
   execFileSync('mkfifo', [path.join(ingestDir, 'pipe.mp4')]);
 
-  env = await startTemporal();
-  db = await createTestDatabase();
   fault = await startOpenAiFaultServer();
-  const base = { temporalAddress: env.address, databaseUrl: db.url, dataDir };
-  [workers, faultyAi] = await Promise.all([
-    startWorkers(['pipeline', 'media', 'ai', 'index'], {
-      ...base,
-      queuePrefix: prefix,
-      extraEnv: { BIBLIO_INGEST_DIR: ingestDir, ...LIMITS_ENV },
-    }),
-    startWorkers(['ai'], {
-      ...base,
-      queuePrefix: faultyAiPrefix,
-      extraEnv: { OPENAI_BASE_URL: fault.url, OPENAI_API_KEY: 'sk-test' },
-    }),
+  stack.onStop(() => fault.close());
+  await Promise.all([
+    stack.startWorkers(['pipeline', 'media', 'ai', 'index'], { extraEnv: LIMITS_ENV }),
+    stack.startWorkers(['ai'], { queuePrefix: faultyAiPrefix, extraEnv: { OPENAI_BASE_URL: fault.url, OPENAI_API_KEY: 'sk-test' } }),
   ]);
-  api = await startApi({ client: env.client, pool: db.pool, dataDir, ingestDir, queues, mediaHeartbeatTimeoutMs: 10_000 });
 }, 300_000);
 
-afterAll(async () => {
-  if (process.env.SHOW_WORKER_LOGS) for (const [role, text] of workers?.output ?? []) console.log(`--- ${role} ---\n${text.slice(-8000)}`);
-  await api?.close();
-  await workers?.stop();
-  await faultyAi?.stop();
-  await fault?.close();
-  await env?.teardown();
-  await db?.drop();
-  if (dataDir) await rm(dataDir, { recursive: true, force: true });
-});
-
-async function mkdtempIn(dir: string, name: string): Promise<string> {
-  const p = path.join(dir, name);
-  await mkdir(p);
-  return p;
-}
+afterAll(() => stack?.stop());
 
 async function runLimited(jobs: (() => Promise<unknown>)[], n: number): Promise<void> {
   const queue = [...jobs];
@@ -390,13 +368,7 @@ describe('disk full', () => {
       ...['-c:v', 'libx264', '-preset', 'ultrafast', '-crf', '10', '-threads', '1'],
       path.join(ingestDir, 'noise.mp4'),
     ]);
-    smallDisk = await startWorkers(['media'], {
-      temporalAddress: env.address,
-      databaseUrl: db.url,
-      dataDir: smallDataDir,
-      queuePrefix: smallDiskPrefix,
-      extraEnv: { BIBLIO_INGEST_DIR: ingestDir },
-    });
+    smallDisk = await stack.startWorkers(['media'], { dataDir: smallDataDir, queuePrefix: smallDiskPrefix });
   }, 120_000);
 
   afterAll(async () => {

@@ -1,71 +1,51 @@
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { VideoStatus } from '../../src/api/status';
-import { taskQueues } from '../../src/pipeline/catalogue';
 import { traceSteps } from '../../src/temporal/step-trace';
-import { startApi, type TestApi } from '../support/api';
-import { createTestDatabase, type TestDatabase } from '../support/database';
+import type { TestApi } from '../support/api';
+import type { TestDatabase } from '../support/database';
 import { makeTinyClip } from '../support/media';
 import { startOpenAiFaultServer, type OpenAiFaultServer } from '../support/openai-fault-server';
-import { startTemporal } from '../support/temporal';
-import { startWorkers, type WorkerProcesses } from '../support/workers';
+import { startStack, type Stack } from '../support/stack';
 
 // The `openai` SDK path end to end, against an OpenAI-compatible server that misbehaves on cue
 // (the one double in these tests: a paid external API that must fail on purpose).
-const prefix = `t${process.pid}-openai-`;
-const queues = taskQueues(prefix);
 const CHAT = '/v1/chat/completions';
 
+let stack: Stack;
 let env: TestWorkflowEnvironment;
 let db: TestDatabase;
 let fault: OpenAiFaultServer;
-let workers: WorkerProcesses;
 let api: TestApi;
-let dataDir: string;
 
 beforeAll(async () => {
-  dataDir = await mkdtemp(path.join(os.tmpdir(), 'biblio-openai-'));
-  const ingestDir = path.join(dataDir, 'ingest');
-  await mkdir(ingestDir, { recursive: true });
-  await makeTinyClip(path.join(ingestDir, 'harbour cranes.mp4'));
-  // Another title: the same clip under the same title would be answered from the response cache.
-  await makeTinyClip(path.join(ingestDir, 'rejected key.mp4'));
   fault = await startOpenAiFaultServer();
-  env = await startTemporal();
-  db = await createTestDatabase();
+  // 5 s instead of the product's 10 s: the fault server answers at once, so only a broken script
+  // leaves a request waiting, and the run should then fail well inside runVideo's 60 s.
   const openai = { OPENAI_BASE_URL: fault.url, OPENAI_API_KEY: 'sk-test-key', OPENAI_TIMEOUT_MS: '5000' };
-  workers = await startWorkers(['pipeline', 'media', 'ai', 'index'], {
-    temporalAddress: env.address,
-    databaseUrl: db.url,
-    dataDir,
-    queuePrefix: prefix,
-    extraEnv: { ...openai, BIBLIO_INGEST_DIR: ingestDir },
-  });
-  api = await startApi({
-    client: env.client,
-    pool: db.pool,
-    dataDir,
-    ingestDir,
-    queues,
-    openai: {
-      baseURL: fault.url,
-      apiKey: 'sk-test-key',
-      chatModel: 'gpt-4o-mini',
-      embeddingModel: 'text-embedding-3-small',
-      timeoutMs: 5000,
+  stack = await startStack({
+    name: 'openai',
+    workers: ['pipeline', 'media', 'ai', 'index'],
+    workerEnv: openai,
+    api: {
+      openai: {
+        baseURL: fault.url,
+        apiKey: 'sk-test-key',
+        chatModel: 'gpt-4o-mini',
+        embeddingModel: 'text-embedding-3-small',
+        timeoutMs: 5000,
+      },
     },
   });
+  ({ temporal: env, db, api } = stack);
+  await makeTinyClip(path.join(stack.ingestDir, 'harbour cranes.mp4'));
+  // Another title: the same clip under the same title would be answered from the response cache.
+  await makeTinyClip(path.join(stack.ingestDir, 'rejected key.mp4'));
 });
 
 afterAll(async () => {
-  await api?.close();
-  await workers?.stop();
-  await env?.teardown();
+  await stack?.stop();
   await fault?.close();
-  await db?.drop();
-  if (dataDir) await rm(dataDir, { recursive: true, force: true });
 });
 
 async function runVideo(videoId: string, file = 'harbour cranes.mp4'): Promise<VideoStatus> {

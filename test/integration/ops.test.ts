@@ -1,23 +1,22 @@
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { VideoStatus } from '../../src/api/status';
-import { taskQueues, type QueueRole } from '../../src/pipeline/catalogue';
-import { createTestDatabase, type TestDatabase } from '../support/database';
+import type { QueueRole } from '../../src/pipeline/catalogue';
+import type { TestDatabase } from '../support/database';
 import { makeTinyClip } from '../support/media';
 import { rssBytes, sample, sleep, startOpsApi, waitFor, type OpsApi } from '../support/ops';
-import { temporalCliPath } from '../support/temporal';
+import { startStack, type Stack } from '../support/stack';
 import { startWorkers, type WorkerProcesses } from '../support/workers';
 
 // Issue 19: admission control, rate limit, lag metric, worker health/metrics, TTL, status without
 // a workflow worker — on the real dev server, PostgreSQL, ffmpeg and the real worker processes.
-const prefix = `t${process.pid}-ops-`;
-const queues = taskQueues(prefix);
 // Idle workers re-poll every 5 s here (production: 60 s), so a stopped worker is noticed in 15 s.
 const LONG_POLL = '5s';
 const STALE_MS = '15000';
 
+let stack: Stack;
+let prefix: string;
+let queues: Stack['queues'];
 let env: TestWorkflowEnvironment;
 let db: TestDatabase;
 let dataDir: string;
@@ -26,13 +25,7 @@ let api: OpsApi;
 const workers = new Map<QueueRole, WorkerProcesses>();
 
 async function startRole(role: QueueRole, extraEnv: Record<string, string> = {}) {
-  const w = await startWorkers([role], {
-    temporalAddress: env.address,
-    databaseUrl: db.url,
-    dataDir,
-    queuePrefix: prefix,
-    extraEnv: { BIBLIO_INGEST_DIR: ingestDir, WORKER_HEALTH_PORT: '0', ...extraEnv },
-  });
+  const w = await stack.startWorkers([role], { extraEnv: { WORKER_HEALTH_PORT: '0', ...extraEnv } });
   workers.set(role, w);
   return w;
 }
@@ -45,24 +38,15 @@ function healthPort(role: QueueRole): number {
 }
 
 beforeAll(async () => {
-  dataDir = await mkdtemp(path.join(os.tmpdir(), 'biblio-ops-'));
-  ingestDir = path.join(dataDir, 'ingest');
-  await mkdir(ingestDir, { recursive: true });
-  await makeTinyClip(path.join(ingestDir, 'clip.mp4'));
-  env = await TestWorkflowEnvironment.createLocal({
-    server: {
-      executable: { type: 'existing-path', path: temporalCliPath() },
-      extraArgs: ['--dynamic-config-value', `matching.longPollExpirationInterval="${LONG_POLL}"`],
-    },
+  // A server of the file's own: the long-poll interval above is its dynamic config.
+  stack = await startStack({
+    name: 'ops',
+    temporal: { extraArgs: ['--dynamic-config-value', `matching.longPollExpirationInterval="${LONG_POLL}"`] },
   });
-  db = await createTestDatabase();
+  ({ prefix, queues, temporal: env, db, dataDir, ingestDir } = stack);
+  await makeTinyClip(path.join(ingestDir, 'clip.mp4'));
   for (const role of ['pipeline', 'media', 'ai', 'index'] as const) await startRole(role);
-  api = await startOpsApi({
-    client: env.client,
-    pool: db.pool,
-    dataDir,
-    ingestDir,
-    queues,
+  api = await stack.startOpsApi({
     env: {
       ADMISSION_MAX_BACKLOG: '3',
       ADMISSION_CACHE_MS: '200',
@@ -73,15 +57,7 @@ beforeAll(async () => {
   });
 });
 
-afterAll(async () => {
-  if (process.env.SHOW_WORKER_LOGS)
-    for (const [role, w] of workers) console.log(`--- ${role} worker ---\n${(w.output.get(role) ?? '').slice(-4000)}`);
-  await api?.close();
-  await Promise.all([...workers.values()].map((w) => w.stop()));
-  await env?.teardown();
-  await db?.drop();
-  if (dataDir) await rm(dataDir, { recursive: true, force: true });
-});
+afterAll(() => stack?.stop());
 
 async function post(videoId: string) {
   const res = await api.app.inject({ method: 'POST', url: '/videos', payload: { videoId, source: { kind: 'file', path: 'clip.mp4' } } });

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, realpath, rm } from 'node:fs/promises';
+import { readFile, realpath } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -11,19 +11,18 @@ import type { VideoStatus } from '../../src/api/status';
 import { VideosRepo } from '../../src/db/videos-repo';
 import { interpretProbe } from '../../src/media/probe';
 import { runProcess } from '../../src/media/run-process';
-import { taskQueues } from '../../src/pipeline/catalogue';
 import { catalogueViolations } from '../support/catalogue-trace';
 import { traceSteps } from '../../src/temporal/step-trace';
-import { startApi, type TestApi } from '../support/api';
-import { createTestDatabase, type TestDatabase } from '../support/database';
+import type { TestApi } from '../support/api';
+import type { TestDatabase } from '../support/database';
 import { makeNotAVideo, makeTinyClip } from '../support/media';
-import { startTemporal } from '../support/temporal';
-import { startWorkers, type WorkerProcesses } from '../support/workers';
+import { startStack, type Stack } from '../support/stack';
+import type { WorkerProcesses } from '../support/workers';
 
 // Real parts only: Temporal dev server, PostgreSQL, ffmpeg, LanceDB, the real worker processes.
-const prefix = `t${process.pid}-pipeline-`;
-const queues = taskQueues(prefix);
-
+let stack: Stack;
+let prefix: string;
+let queues: Stack['queues'];
 let env: TestWorkflowEnvironment;
 let db: TestDatabase;
 let workers: WorkerProcesses;
@@ -32,37 +31,17 @@ let dataDir: string;
 let ingestDir: string;
 
 beforeAll(async () => {
-  dataDir = await mkdtemp(path.join(os.tmpdir(), 'biblio-it-'));
-  ingestDir = path.join(dataDir, 'ingest');
-  await mkdir(ingestDir, { recursive: true });
+  stack = await startStack({ name: 'pipeline', workers: ['pipeline', 'media', 'ai', 'index'], api: {} });
+  ({ prefix, queues, temporal: env, db, workers, api, dataDir, ingestDir } = stack);
   await Promise.all([
     makeTinyClip(path.join(ingestDir, 'sunset walk.mp4')),
     makeTinyClip(path.join(ingestDir, 'dup.mp4')),
     makeTinyClip(path.join(ingestDir, 'other.mp4')),
     makeNotAVideo(path.join(ingestDir, 'notes.mp4')),
   ]);
-  env = await startTemporal();
-  db = await createTestDatabase();
-  workers = await startWorkers(['pipeline', 'media', 'ai', 'index'], {
-    temporalAddress: env.address,
-    databaseUrl: db.url,
-    dataDir,
-    queuePrefix: prefix,
-    extraEnv: { BIBLIO_INGEST_DIR: ingestDir },
-  });
-  api = await startApi({ client: env.client, pool: db.pool, dataDir, ingestDir, queues });
 });
 
-afterAll(async () => {
-  // SHOW_WORKER_LOGS=1 prints what each worker process said: the fastest way to a failure's cause.
-  if (process.env.SHOW_WORKER_LOGS)
-    for (const [role, text] of workers?.output ?? []) console.log(`--- ${role} worker ---\n${text.slice(-5000)}`);
-  await api?.close();
-  await workers?.stop();
-  await env?.teardown();
-  await db?.drop();
-  if (dataDir) await rm(dataDir, { recursive: true, force: true });
-});
+afterAll(() => stack?.stop());
 
 async function post(body: unknown) {
   const res = await api.app.inject({ method: 'POST', url: '/videos', payload: body as object });

@@ -1,33 +1,28 @@
-import { copyFile, mkdir, mkdtemp, readdir, rm, stat, truncate } from 'node:fs/promises';
-import os from 'node:os';
+import { copyFile, readdir, stat, truncate } from 'node:fs/promises';
 import path from 'node:path';
 import { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { taskQueues } from '../../src/pipeline/catalogue';
 import { loadDataConverter } from '../../src/temporal/data-converter';
 import type { ProcessVideoInput, ProcessVideoResult } from '../../src/workflows/contracts';
 import { workflowIdFor } from '../../src/workflows/ids';
 import { statusQuery } from '../../src/workflows/messages';
 import { decodeErrors, streamTimes } from '../support/av-checks';
-import { createTestDatabase, type TestDatabase } from '../support/database';
 import { ffmpeg } from '../support/media-corpus';
 import { activityRuns, encodedSegmentsIn, maxInFlight } from '../support/segment-history';
 import { waitFor } from '../support/ops';
-import { startTemporal } from '../support/temporal';
-import { startWorkers, type WorkerProcesses } from '../support/workers';
+import { startStack, type Stack } from '../support/stack';
+import type { WorkerProcesses } from '../support/workers';
 
 // Issue 15 on real processes: a 3-minute clip cut into 10 s segments, its media worker
 // SIGKILLed at ~70 %, and two media workers sharing one video's segments.
-const prefix = `t${process.pid}-seg-`;
-const queues = taskQueues(prefix);
 const SOURCE_SEC = 180;
 const SEGMENT_SEC = 10;
+// Half the product's 10 s: a SIGKILLed worker's in-flight segment is retried once its heartbeat
+// times out, and a healthy segment heartbeats every second or so, far inside 5 s.
 const HEARTBEAT_TIMEOUT_MS = 5_000;
 
-let env: TestWorkflowEnvironment;
-let db: TestDatabase;
-let workers: WorkerProcesses;
+let stack: Stack;
+let queues: Stack['queues'];
 let client: Client;
 let dataDir: string;
 let ingestDir: string;
@@ -35,9 +30,8 @@ let clip: string;
 const media: WorkerProcesses[] = [];
 
 beforeAll(async () => {
-  dataDir = await mkdtemp(path.join(os.tmpdir(), 'biblio-segmented-'));
-  ingestDir = path.join(dataDir, 'ingest');
-  await mkdir(ingestDir, { recursive: true });
+  stack = await startStack({ name: 'seg', workers: ['pipeline', 'ai', 'index'] });
+  ({ queues, dataDir, ingestDir } = stack);
   clip = path.join(ingestDir, 'long.mp4');
   await ffmpeg([
     ...['-f', 'lavfi', '-i', `testsrc2=size=320x240:rate=25:duration=${SOURCE_SEC}`],
@@ -45,35 +39,15 @@ beforeAll(async () => {
     ...['-c:v', 'libx264', '-preset', 'ultrafast', '-threads', '1', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest'],
     clip,
   ]);
-  env = await startTemporal();
-  db = await createTestDatabase();
-  workers = await startWorkers(['pipeline', 'ai', 'index'], {
-    temporalAddress: env.address,
-    databaseUrl: db.url,
-    dataDir,
-    queuePrefix: prefix,
-  });
   // The workers encrypt URLs in payloads with a key under dataDir: read history with the same codec.
+  const env = stack.temporal;
   client = new Client({ connection: env.client.connection, namespace: 'default', dataConverter: await loadDataConverter({ dataDir }) });
 }, 240_000);
 
-afterAll(async () => {
-  if (process.env.SHOW_WORKER_LOGS) for (const m of media) console.log(`--- media ---\n${m.output.get('media')?.slice(-8000)}`);
-  for (const m of media) await m.stop();
-  await workers?.stop();
-  await env?.teardown();
-  await db?.drop();
-  if (dataDir) await rm(dataDir, { recursive: true, force: true });
-});
+afterAll(() => stack?.stop());
 
 async function startMedia(): Promise<WorkerProcesses> {
-  const m = await startWorkers(['media'], {
-    temporalAddress: env.address,
-    databaseUrl: db.url,
-    dataDir,
-    queuePrefix: prefix,
-    extraEnv: { BIBLIO_INGEST_DIR: ingestDir, MEDIA_SEGMENT_SEC: String(SEGMENT_SEC), MEDIA_SEGMENT_SLOTS: '1' },
-  });
+  const m = await stack.startWorkers(['media'], { extraEnv: { MEDIA_SEGMENT_SEC: String(SEGMENT_SEC), MEDIA_SEGMENT_SLOTS: '1' } });
   media.push(m);
   return m;
 }

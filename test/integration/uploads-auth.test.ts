@@ -1,37 +1,33 @@
-import { readFile, mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { LocalObjectStorage } from '../../src/adapters/storage/local-storage';
 import { S3ObjectStorage } from '../../src/adapters/storage/s3-storage';
 import type { VideoStatus } from '../../src/api/status';
 import { runKeysCli } from '../../src/cli/keys';
 import { VideosRepo } from '../../src/db/videos-repo';
-import { taskQueues } from '../../src/pipeline/catalogue';
 import { traceSteps } from '../../src/temporal/step-trace';
-import { startApi, type TestApi } from '../support/api';
-import { createTestDatabase, type TestDatabase } from '../support/database';
+import type { TestApi } from '../support/api';
+import type { TestDatabase } from '../support/database';
 import { makeTinyClip } from '../support/media';
 import { startMinio, type MinioServer } from '../support/minio';
-import { startTemporal } from '../support/temporal';
-import { startWorkers, type WorkerEnv, type WorkerProcesses } from '../support/workers';
+import { startStack, type Stack } from '../support/stack';
+import type { WorkerProcesses } from '../support/workers';
 
 // Real parts: Temporal dev server, PostgreSQL, ffmpeg, MinIO (S3 storage for the whole pipeline),
 // the real worker processes. URL sources may reach `localhost` by name only: 127.0.0.1, 10.x,
 // metadata and [::1] stay forbidden, so a redirect from localhost to 127.0.0.1 must be refused.
-const prefix = `t${process.pid}-uploads-`;
-const queues = taskQueues(prefix);
+
+// The product waits 24 h for a new URL; the dead-letter-at-the-deadline test waits this one out.
 const REFRESH_DEADLINE_MS = 8_000;
 
-let env: TestWorkflowEnvironment;
+let stack: Stack;
 let db: TestDatabase;
 let minio: MinioServer | undefined;
-let workers: WorkerProcesses;
 let media: WorkerProcesses | undefined;
-let workerEnv: WorkerEnv;
+let workerEnv: NodeJS.ProcessEnv;
 let api: TestApi;
 let dataDir: string;
 let clip: Buffer;
@@ -40,8 +36,13 @@ let port: number;
 let hits: string[];
 
 beforeAll(async () => {
-  dataDir = await mkdtemp(path.join(os.tmpdir(), 'biblio-up-'));
-  await mkdir(path.join(dataDir, 'ingest'), { recursive: true });
+  // Both settle before a failure is thrown, so afterAll stops whichever of the two did start.
+  const started = await Promise.allSettled([
+    startStack({ name: 'uploads' }).then((s) => (stack = s)),
+    startMinio().then((m) => (minio = m)),
+  ]);
+  for (const r of started) if (r.status === 'rejected') throw r.reason;
+  ({ db, dataDir } = stack);
   const clipFile = path.join(dataDir, 'clip.mp4');
   await makeTinyClip(clipFile);
   clip = await readFile(clipFile);
@@ -71,7 +72,6 @@ beforeAll(async () => {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   port = (server.address() as AddressInfo).port;
 
-  [env, db, minio] = await Promise.all([startTemporal(), createTestDatabase(), startMinio()]);
   const storageEnv: NodeJS.ProcessEnv = minio
     ? {
         STORAGE_BACKEND: 's3',
@@ -81,14 +81,8 @@ beforeAll(async () => {
         S3_SECRET_ACCESS_KEY: minio.secretAccessKey,
       }
     : { STORAGE_BACKEND: 'local' };
-  workerEnv = {
-    temporalAddress: env.address,
-    databaseUrl: db.url,
-    dataDir,
-    queuePrefix: prefix,
-    // GET URLs the workflow signs live 1 s: a media worker that is down for longer gets an expired one.
-    extraEnv: { ...storageEnv, SOURCE_URL_TTL_SEC: '1', BIBLIO_SSRF_ALLOW: 'localhost' },
-  };
+  // GET URLs the workflow signs live 1 s: a media worker that is down for longer gets an expired one.
+  workerEnv = { ...storageEnv, SOURCE_URL_TTL_SEC: '1', BIBLIO_SSRF_ALLOW: 'localhost' };
   const storage = minio
     ? new S3ObjectStorage({
         endpoint: minio.endpoint,
@@ -100,30 +94,17 @@ beforeAll(async () => {
       })
     : undefined;
   await storage?.ensureBucket();
-  [workers, media] = await Promise.all([startWorkers(['pipeline', 'ai', 'index'], workerEnv), startWorkers(['media'], workerEnv)]);
-  api = await startApi({
-    client: env.client,
-    pool: db.pool,
-    dataDir,
-    ingestDir: path.join(dataDir, 'ingest'),
-    queues,
-    ssrfAllow: ['localhost'],
-    storage,
-    sourceRefreshDeadlineMs: REFRESH_DEADLINE_MS,
-  });
+  [, media] = await Promise.all([
+    stack.startWorkers(['pipeline', 'ai', 'index'], { extraEnv: workerEnv }),
+    stack.startWorkers(['media'], { extraEnv: workerEnv }),
+  ]);
+  api = await stack.startApi({ ssrfAllow: ['localhost'], storage, sourceRefreshDeadlineMs: REFRESH_DEADLINE_MS });
 });
 
 afterAll(async () => {
-  if (process.env.SHOW_WORKER_LOGS)
-    for (const w of [workers, media]) for (const [role, text] of w?.output ?? []) console.log(`--- ${role} ---\n${text.slice(-5000)}`);
-  await api?.close();
-  await media?.stop();
-  await workers?.stop();
-  await env?.teardown();
-  await db?.drop();
+  await stack?.stop();
   await minio?.stop();
   await new Promise((r) => server?.close(r));
-  if (dataDir) await rm(dataDir, { recursive: true, force: true });
 });
 
 async function waitFor(videoId: string, done: (s: VideoStatus) => boolean, timeoutMs = 90_000): Promise<VideoStatus> {
@@ -339,7 +320,7 @@ describe('uploads', () => {
     const started = await api.app.inject({ method: 'POST', url: '/videos', payload: next.body });
     expect(started.statusCode).toBe(202);
     await new Promise((r) => setTimeout(r, 3_000));
-    media = await startWorkers(['media'], workerEnv);
+    media = await stack.startWorkers(['media'], { extraEnv: workerEnv });
 
     const final = await waitFor('up-1', ended);
     expect(final).toMatchObject({ status: 'ready', lastError: null });

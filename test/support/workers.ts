@@ -18,7 +18,7 @@ export interface WorkerEnv {
   dataDir: string;
   queuePrefix: string;
   extraEnv?: NodeJS.ProcessEnv;
-  /** How long each worker may take to report ready (bundling workflows is slow on a loaded machine). */
+  /** How long each worker may take to report ready (slow on a loaded machine, slower without dist/workflow-bundle.js). */
   readyTimeoutMs?: number;
 }
 
