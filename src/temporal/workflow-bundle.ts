@@ -13,8 +13,9 @@ export type WorkflowCode =
   | { kind: 'workflowsPath'; options: Pick<WorkerOptions, 'workflowsPath'>; path: string; reason: string };
 
 /**
- * The prebuilt bundle when it is there and current, else the workflows' source path (webpack then
- * bundles at every worker start: seconds on a loaded machine, well under one with the bundle).
+ * The prebuilt bundle when it is there and current, else the workflows' source path: webpack then
+ * bundles at every worker start, which costs about 2 s of time-to-ready on 2 idle cores and 4 s on
+ * loaded ones (bench/worker-start.ts).
  */
 export function workflowCode(bundlePath = WORKFLOW_BUNDLE_PATH, workflowsEntry = WORKFLOWS_ENTRY): WorkflowCode {
   const fallback = (reason: string): WorkflowCode => ({

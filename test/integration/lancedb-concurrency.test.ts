@@ -14,8 +14,7 @@ import { createTestDatabase, type TestDatabase } from '../support/database';
 import { sampleFacts } from '../support/facts';
 import { indexRace } from '../support/index-race-workflow';
 import { clusteredVectors } from '../support/synthetic-vectors';
-import { startTemporal } from '../support/temporal';
-import { startWorkers, type WorkerProcesses } from '../support/workers';
+import { startStack, type Stack } from '../support/stack';
 
 // Two writer PROCESSES on one LanceDB directory, through the production adapter: with the
 // PostgreSQL advisory lock the index workers use, no id is ever stored twice. Without it,
@@ -168,27 +167,24 @@ test('negative control: the same two writers without the lock leave duplicates, 
 describe('two index worker processes running upsertVector concurrently', () => {
   const VIDEOS = 24;
   const raceSpace: VectorSpace = { analyzer: 'race', model: 'test', dim: 16 };
-  const prefix = `lc${process.pid}-`;
+  let stack: Stack | undefined;
+  let prefix: string;
   let env: TestWorkflowEnvironment | undefined;
-  const workers: WorkerProcesses[] = [];
 
   beforeAll(async () => {
-    env = await startTemporal();
-    const workerEnv = {
-      temporalAddress: env.address,
-      databaseUrl: db.url,
+    // On the file's database and under its dir, where countIds reads the store.
+    stack = await startStack({
+      name: 'lc',
+      database: { url: db.url },
       dataDir: path.join(dir, 'workers'),
-      queuePrefix: prefix,
-      extraEnv: { INDEX_CONCURRENCY: '6' },
-    };
-    // One after the other: two processes bundling at once on 2 cores only slows both.
-    for (let i = 0; i < 2; i++) workers.push(await startWorkers(['index'], workerEnv));
+      workerEnv: { INDEX_CONCURRENCY: '6' },
+    });
+    ({ prefix, temporal: env } = stack);
+    // One after the other: two processes starting at once on 2 cores only slows both.
+    for (let i = 0; i < 2; i++) await stack.startWorkers(['index']);
   }, 180_000);
 
-  afterAll(async () => {
-    await Promise.all(workers.map((w) => w.stop()));
-    await env?.teardown();
-  });
+  afterAll(() => stack?.stop());
 
   test('leave exactly one point per video, and both processes wrote', async () => {
     if (!env) throw new Error('Temporal did not start');

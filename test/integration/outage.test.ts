@@ -1,30 +1,24 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import type { VideoStatus } from '../../src/api/status';
 import { StartOutboxRepo } from '../../src/db/start-outbox-repo';
-import { taskQueues, type QueueRole } from '../../src/pipeline/catalogue';
+import type { QueueRole } from '../../src/pipeline/catalogue';
 import { freePort } from '../../src/workers/observability';
-import { createTestDatabase, type TestDatabase } from '../support/database';
+import type { TestDatabase } from '../support/database';
 import { makeTinyClip } from '../support/media';
-import { startOpsApi, waitFor, type OpsApi } from '../support/ops';
+import { waitFor, type OpsApi } from '../support/ops';
+import { startStack, type Stack } from '../support/stack';
 import { temporalCliPath } from '../support/temporal';
-import { startWorkers, type WorkerProcesses } from '../support/workers';
 
 // Issue 19: a real Temporal dev server (history on disk) that this file kills -9 and restarts.
-const prefix = `t${process.pid}-outage-`;
-const queues = taskQueues(prefix);
-
+let stack: Stack;
 let dataDir: string;
-let ingestDir: string;
 let db: TestDatabase;
 let port: number;
 let server: ChildProcess | undefined;
 let client: Client;
 const apis: OpsApi[] = [];
-const workers: WorkerProcesses[] = [];
 
 async function startServer(): Promise<void> {
   server = spawn(
@@ -76,37 +70,27 @@ function killServer(): Promise<void> {
   });
 }
 
-async function startRoles(roles: QueueRole[]) {
-  const w = await startWorkers(roles, {
-    temporalAddress: `127.0.0.1:${port}`,
-    databaseUrl: db.url,
-    dataDir,
-    queuePrefix: prefix,
-    extraEnv: { BIBLIO_INGEST_DIR: ingestDir },
-  });
-  workers.push(w);
-  return w;
+function startRoles(roles: QueueRole[]) {
+  return stack.startWorkers(roles, { temporalAddress: `127.0.0.1:${port}` });
 }
 
 beforeAll(async () => {
-  dataDir = await mkdtemp(path.join(os.tmpdir(), 'biblio-outage-'));
-  ingestDir = path.join(dataDir, 'ingest');
-  await mkdir(ingestDir, { recursive: true });
-  await makeTinyClip(path.join(ingestDir, 'clip.mp4'));
-  db = await createTestDatabase();
+  // The stack without its Temporal: this file's server is its own, to kill and restart.
+  stack = await startStack({ name: 'outage', temporal: false });
+  ({ dataDir, db } = stack);
+  await makeTinyClip(path.join(stack.ingestDir, 'clip.mp4'));
   port = await freePort();
+  // Run at stop after the APIs and workers, last added first: the client closes, then the server dies.
+  stack.onStop(killServer);
   await startServer();
   await waitServerUp();
   client = new Client({ connection: await Connection.connect({ address: `127.0.0.1:${port}` }) });
+  stack.onStop(() => client.connection.close().catch(() => undefined));
   // Two API replicas share the database: both sweep the start outbox.
   for (let i = 0; i < 2; i++) {
     apis.push(
-      await startOpsApi({
+      await stack.startOpsApi({
         client,
-        pool: db.pool,
-        dataDir,
-        ingestDir,
-        queues,
         startDeadlineMs: 1_000,
         env: { OUTBOX_SWEEP_MS: '300', RATE_LIMIT_MAX: '0', POLLER_STALE_AFTER_MS: '15000' },
       }),
@@ -114,14 +98,7 @@ beforeAll(async () => {
   }
 });
 
-afterAll(async () => {
-  for (const a of apis) await a.close();
-  await Promise.all(workers.map((w) => w.stop()));
-  await client?.connection.close().catch(() => undefined);
-  await killServer();
-  await db?.drop();
-  if (dataDir) await rm(dataDir, { recursive: true, force: true });
-});
+afterAll(() => stack?.stop());
 
 const api = () => apis[0]!;
 

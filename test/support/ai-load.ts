@@ -1,15 +1,8 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { Worker } from '@temporalio/worker';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { taskQueues } from '../../src/pipeline/catalogue';
-import { createTestDatabase } from './database';
+import { aiLoad } from './ai-load-workflow';
 import { sampleFacts } from './facts';
 import { startOpenAiFaultServer, type RecordedRequest } from './openai-fault-server';
-import { startTemporal } from './temporal';
-import { startWorkers } from './workers';
-import { aiLoad } from './ai-load-workflow';
+import { startStack, type Stack } from './stack';
 
 /**
  * Steady-state quota run shared by the test (short window) and bench/ (a real minute): Q requests
@@ -38,22 +31,14 @@ export interface QuotaRunResult {
 }
 
 export async function runQuota(o: QuotaRunOptions): Promise<QuotaRunResult> {
-  const prefix = `q${process.pid}-${Date.now() % 100000}-`;
-  const queues = taskQueues(prefix);
-  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'biblio-quota-'));
   const fault = await startOpenAiFaultServer();
   fault.setQuota({ requestsPerWindow: o.requestsPerWindow, windowMs: o.windowMs });
-  let env: TestWorkflowEnvironment | undefined;
-  const db = await createTestDatabase();
-  const stops: (() => Promise<void>)[] = [];
+  let stack: Stack | undefined;
   try {
-    env = await startTemporal();
-    const workerEnv = {
-      temporalAddress: env.address,
-      databaseUrl: db.url,
-      dataDir,
-      queuePrefix: prefix,
-      extraEnv: {
+    // A name of its own per run: bench/ runs several in one process.
+    stack = await startStack({
+      name: `quota-${Date.now() % 100000}`,
+      workerEnv: {
         OPENAI_BASE_URL: fault.url,
         OPENAI_API_KEY: 'sk-test-key',
         AI_REQUESTS_PER_WINDOW: String(o.requestsPerWindow),
@@ -63,11 +48,10 @@ export async function runQuota(o: QuotaRunOptions): Promise<QuotaRunResult> {
         AI_CONCURRENCY: '4',
         ...(o.redisUrl ? { REDIS_URL: o.redisUrl } : {}),
       },
-    };
-    for (let i = 0; i < o.aiWorkers; i++) {
-      const w = await startWorkers(['ai'], workerEnv);
-      stops.push(() => w.stop());
-    }
+    });
+    const { prefix, queues } = stack;
+    const env = stack.temporal;
+    for (let i = 0; i < o.aiWorkers; i++) await stack.startWorkers(['ai']);
     const wfWorker = await Worker.create({
       connection: env.nativeConnection,
       taskQueue: queues.pipeline,
@@ -77,7 +61,7 @@ export async function runQuota(o: QuotaRunOptions): Promise<QuotaRunResult> {
     const results = await wfWorker.runUntil(
       Promise.all(
         Array.from({ length: o.analyses }, (_, i) =>
-          env!.client.workflow.execute(aiLoad, {
+          env.client.workflow.execute(aiLoad, {
             taskQueue: queues.pipeline,
             workflowId: `${prefix}load-${i}`,
             args: [{ aiQueue: queues.ai, videoId: `${prefix}v${i}`, title: `steady state clip ${i}`, facts: sampleFacts }],
@@ -98,11 +82,8 @@ export async function runQuota(o: QuotaRunOptions): Promise<QuotaRunResult> {
       tokens: results.reduce((s, r) => s + (r.usage?.inputTokens ?? 0) + (r.usage?.outputTokens ?? 0), 0),
     };
   } finally {
-    for (const stop of stops) await stop();
-    await env?.teardown();
+    await stack?.stop();
     await fault.close();
-    await db.drop();
-    await rm(dataDir, { recursive: true, force: true });
   }
 }
 

@@ -70,6 +70,8 @@ export async function startApi(o: {
     queues: o.queues,
     ingestDir: o.ingestDir,
     temporalUiUrl: 'http://localhost:8233',
+    // 30 s was the product default when this harness was written (now 10 s): kept so the files'
+    // timings do not move; files about dead-worker detection pass the product's 10 s.
     mediaHeartbeatTimeoutMs: o.mediaHeartbeatTimeoutMs ?? 30_000,
     storage,
     ssrf,

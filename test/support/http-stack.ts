@@ -1,13 +1,11 @@
-import { ApiKeysRepo } from '../../src/db/api-keys-repo';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { createTestDatabase, type TestDatabase } from './database';
-import { startTemporal } from './temporal';
-import { startWorkers, type WorkerProcesses } from './workers';
+import { ApiKeysRepo } from '../../src/db/api-keys-repo';
+import type { TestDatabase } from './database';
+import { startStack } from './stack';
+import type { WorkerProcesses } from './workers';
 
 const API_ENTRY = path.resolve(__dirname, '..', '..', 'dist', 'api', 'main.js');
 
@@ -39,23 +37,12 @@ export interface HttpStack {
 
 /**
  * Everything a person would talk to: Temporal dev server, a fresh database, the four worker
- * processes and the real API process (dist/api/main.js) listening on a free port.
+ * processes (the fixture of test/support/stack.ts) and the real API process (dist/api/main.js)
+ * listening on a free port.
  */
 export async function startHttpStack(name: string): Promise<HttpStack> {
-  const dataDir = await mkdtemp(path.join(os.tmpdir(), `biblio-${name}-`));
-  const ingestDir = path.join(dataDir, 'ingest');
-  await mkdir(ingestDir, { recursive: true });
-  const prefix = `t${process.pid}-${name}-`;
-  const env = await startTemporal();
-  const db = await createTestDatabase();
-  const workers = await startWorkers(['pipeline', 'media', 'ai', 'index'], {
-    temporalAddress: env.address,
-    databaseUrl: db.url,
-    dataDir,
-    queuePrefix: prefix,
-    extraEnv: { BIBLIO_INGEST_DIR: ingestDir },
-    readyTimeoutMs: 120_000,
-  });
+  const stack = await startStack({ name, workers: ['pipeline', 'media', 'ai', 'index'] });
+  const { dataDir, ingestDir, prefix, temporal: env, db } = stack;
   const port = await freePort();
   const apiEnv: NodeJS.ProcessEnv = {
     ...process.env,
@@ -75,38 +62,44 @@ export async function startHttpStack(name: string): Promise<HttpStack> {
   const api: ChildProcess = spawn(process.execPath, [API_ENTRY], { env: apiEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   api.stdout?.on('data', (c: Buffer) => (output += c.toString()));
   api.stderr?.on('data', (c: Buffer) => (output += c.toString()));
-  const apiUrl = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (api.exitCode !== null) throw new Error(`API exited with ${api.exitCode}:\n${output}`);
-    const ok = await fetch(`${apiUrl}/health`)
-      .then((r) => r.ok)
-      .catch(() => false);
-    if (ok) break;
-    if (Date.now() > deadline) throw new Error(`API not up in 60 s:\n${output}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  const apiKey = (await new ApiKeysRepo(db.pool).create('operator', `test-${name}`)).key;
-  return {
-    apiUrl,
-    dataDir,
-    ingestDir,
-    apiKey,
-    clientEnv: { ...process.env, BIBLIO_DATA_DIR: dataDir, BIBLIO_INGEST_DIR: ingestDir, BIBLIO_API_URL: apiUrl, BIBLIO_API_KEY: apiKey },
-    env,
-    db,
-    workers,
-    apiOutput: () => output,
-    stop: async () => {
-      if (api.exitCode === null) {
-        const exited = new Promise((r) => api.once('exit', r));
-        api.kill('SIGTERM');
-        await exited;
-      }
-      await workers.stop();
-      await env.teardown();
-      await db.drop();
-      await rm(dataDir, { recursive: true, force: true });
-    },
+  // The API process goes first: nothing starts new runs while the workers drain.
+  const stopApi = async () => {
+    if (api.exitCode !== null || api.signalCode !== null) return;
+    const exited = new Promise((r) => api.once('exit', r));
+    api.kill('SIGTERM');
+    await exited;
   };
+  const stop = async () => {
+    await stopApi();
+    await stack.stop();
+  };
+  try {
+    const apiUrl = `http://127.0.0.1:${port}`;
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      if (api.exitCode !== null) throw new Error(`API exited with ${api.exitCode}:\n${output}`);
+      const ok = await fetch(`${apiUrl}/health`)
+        .then((r) => r.ok)
+        .catch(() => false);
+      if (ok) break;
+      if (Date.now() > deadline) throw new Error(`API not up in 60 s:\n${output}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const apiKey = (await new ApiKeysRepo(db.pool).create('operator', `test-${name}`)).key;
+    return {
+      apiUrl,
+      dataDir,
+      ingestDir,
+      apiKey,
+      clientEnv: { ...process.env, BIBLIO_DATA_DIR: dataDir, BIBLIO_INGEST_DIR: ingestDir, BIBLIO_API_URL: apiUrl, BIBLIO_API_KEY: apiKey },
+      env,
+      db,
+      workers: stack.workers,
+      apiOutput: () => output,
+      stop,
+    };
+  } catch (err) {
+    await stop().catch(() => undefined);
+    throw err;
+  }
 }

@@ -1,6 +1,7 @@
 import { mkdir, mkdtemp, realpath, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import type { Client } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { taskQueues, type QueueRole, type TaskQueues } from '../../src/pipeline/catalogue';
 import { startApi, type TestApi } from './api';
@@ -10,12 +11,17 @@ import { startOpsApi, type OpsApi } from './ops';
 import { startTemporal } from './temporal';
 import { startWorkers, type WorkerEnv, type WorkerProcesses } from './workers';
 
-/** What startApi takes beyond what the stack wires itself (client, pool, dirs, queues). */
+/**
+ * What startApi takes beyond what the stack wires itself (pool, dirs; queues and the Temporal
+ * client unless given: a file that runs its own server passes a client of it).
+ */
 export type StackApiOptions = Omit<Parameters<typeof startApi>[0], 'client' | 'pool' | 'dataDir' | 'ingestDir' | 'queues'> & {
   queues?: TaskQueues;
+  client?: Client;
 };
 export type StackOpsApiOptions = Omit<Parameters<typeof startOpsApi>[0], 'client' | 'pool' | 'dataDir' | 'ingestDir' | 'queues'> & {
   queues?: TaskQueues;
+  client?: Client;
 };
 
 /** Per call overrides of the worker environment the stack gives by default. */
@@ -104,7 +110,13 @@ export async function startStack(o: StackOptions): Promise<Stack> {
     return part;
   };
   const databaseUrl = () => (typeof o.database === 'object' ? o.database.url : need(db, 'database').url);
-  const apiWiring = () => ({ client: need(temporal, 'Temporal server').client, pool: need(db, 'database').pool, dataDir, ingestDir });
+  const apiWiring = (client?: Client) => ({
+    client: client ?? need(temporal, 'Temporal server (or a client)').client,
+    pool: need(db, 'database').pool,
+    dataDir,
+    ingestDir,
+    queues,
+  });
 
   const stack: Stack = {
     prefix,
@@ -140,13 +152,15 @@ export async function startStack(o: StackOptions): Promise<Stack> {
       return started;
     },
     async startApi(a = {}) {
-      const started = await startApi({ ...apiWiring(), queues, ...a });
+      const { client, ...rest } = a;
+      const started = await startApi({ ...apiWiring(client), ...rest });
       apis.push(started);
       api ??= started;
       return started;
     },
     async startOpsApi(a = {}) {
-      const started = await startOpsApi({ ...apiWiring(), queues, ...a });
+      const { client, ...rest } = a;
+      const started = await startOpsApi({ ...apiWiring(client), ...rest });
       apis.push(started);
       opsApi ??= started;
       return started;
@@ -154,30 +168,32 @@ export async function startStack(o: StackOptions): Promise<Stack> {
     onStop(fn) {
       stopHooks.push(fn);
     },
-    async stop() {
-      if (showWorkerLogs())
-        for (const set of workerSets) for (const [role, text] of set.output) console.log(`--- ${role} worker ---\n${text.slice(-8000)}`);
-      const errors: unknown[] = [];
-      const step = async (fn: () => Promise<unknown> | unknown) => {
-        try {
-          await fn();
-        } catch (err) {
-          errors.push(err);
-        }
-      };
-      // Front to back: nothing starts new work while the parts under it go away.
-      for (const a of apis.splice(0).reverse()) await step(() => a.close());
-      await step(() => Promise.all(workerSets.splice(0).map((w) => w.stop())));
-      for (const fn of stopHooks.splice(0).reverse()) await step(fn);
-      // Forgotten once gone: a second stop() does not tear down twice.
-      const [t, d] = [temporal, db];
-      [temporal, db] = [undefined, undefined];
-      if (t) await step(() => t.teardown());
-      if (d) await step(() => d.drop());
-      if (ownDataDir) await step(() => rm(dataDir, { recursive: true, force: true }));
-      if (errors.length) throw errors[0];
-    },
+    stop: () => teardown(false),
   };
+
+  async function teardown(startFailed: boolean): Promise<void> {
+    if (showWorkerLogs(startFailed))
+      for (const set of workerSets) for (const [role, text] of set.output) console.log(`--- ${role} worker ---\n${text.slice(-8000)}`);
+    const errors: unknown[] = [];
+    const step = async (fn: () => Promise<unknown> | unknown) => {
+      try {
+        await fn();
+      } catch (err) {
+        errors.push(err);
+      }
+    };
+    // Front to back: nothing starts new work while the parts under it go away.
+    for (const a of apis.splice(0).reverse()) await step(() => a.close());
+    await step(() => Promise.all(workerSets.splice(0).map((w) => w.stop())));
+    for (const fn of stopHooks.splice(0).reverse()) await step(fn);
+    // Forgotten once gone: a second stop() does not tear down twice.
+    const [t, d] = [temporal, db];
+    [temporal, db] = [undefined, undefined];
+    if (t) await step(() => t.teardown());
+    if (d) await step(() => d.drop());
+    if (ownDataDir) await step(() => rm(dataDir, { recursive: true, force: true }));
+    if (errors.length) throw errors[0];
+  }
 
   try {
     if (o.temporal !== false) temporal = await startTemporal(typeof o.temporal === 'object' ? o.temporal.extraArgs : undefined);
@@ -186,18 +202,19 @@ export async function startStack(o: StackOptions): Promise<Stack> {
     if (o.api) await stack.startApi(o.api);
     if (o.opsApi) await stack.startOpsApi(o.opsApi);
   } catch (err) {
-    await stack.stop().catch(() => undefined);
+    await teardown(true).catch(() => undefined);
     throw err;
   }
   return stack;
 }
 
 /**
- * SHOW_WORKER_LOGS=1 prints what each worker process said when a test of the file failed (the
- * fastest way to a failure's cause); SHOW_WORKER_LOGS=always prints it in any case.
+ * SHOW_WORKER_LOGS=1 prints what each worker process said when the stack failed to start or a test
+ * of the file failed (the fastest way to a failure's cause); SHOW_WORKER_LOGS=always prints it in
+ * any case.
  */
-function showWorkerLogs(): boolean {
+function showWorkerLogs(startFailed: boolean): boolean {
   const show = process.env.SHOW_WORKER_LOGS;
   if (!show) return false;
-  return show === 'always' || fileHasFailed() !== false;
+  return show === 'always' || startFailed || fileHasFailed() !== false;
 }

@@ -38,9 +38,11 @@ export async function startWorkers(roles: QueueRole[], e: WorkerEnv): Promise<Wo
     BIBLIO_DATA_DIR: e.dataDir,
     BIBLIO_QUEUE_PREFIX: e.queuePrefix,
     BIBLIO_LOG_LEVEL: 'info',
-    // Two cores: leave one to the Temporal server so heartbeats are not starved.
+    // Two cores: leave one to the Temporal server so heartbeats are not starved; and the fastest
+    // preset (the product's is veryfast): tests check what an encode produces, not its quality.
     FFMPEG_THREADS: '1',
     FFMPEG_PRESET: 'ultrafast',
+    // A file's stop() waits at most 2 s for in-flight work (the product drains for 10 s).
     WORKER_SHUTDOWN_GRACE_MS: '2000',
     OPENAI_API_KEY: '',
     OPENAI_BASE_URL: '',
