@@ -24,8 +24,8 @@ const media: WorkerProcesses[] = [];
 const measured: Record<string, number> = {};
 
 beforeAll(async () => {
-  // The product's heartbeat timeout, not the harness's 30 s default (test/support/api.ts): these
-  // tests measure how fast a dead worker is noticed.
+  // Named here although it is the harness's default too (test/support/api.ts passes the product's):
+  // these tests measure how fast a dead worker is noticed against exactly this value.
   stack = await startStack({ name: 'chaos', workers: ['pipeline', 'ai', 'index'], api: { mediaHeartbeatTimeoutMs: HEARTBEAT_TIMEOUT_MS } });
   ({ temporal: env, api, dataDir } = stack);
   // Long enough that a slow preset keeps ffmpeg busy for several seconds.

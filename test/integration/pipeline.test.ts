@@ -8,6 +8,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { VideoStatus } from '../../src/api/status';
+import { loadConfig } from '../../src/config';
 import { VideosRepo } from '../../src/db/videos-repo';
 import { interpretProbe } from '../../src/media/probe';
 import { runProcess } from '../../src/media/run-process';
@@ -247,7 +248,7 @@ test('a step whose queue has no worker says so in the status instead of spinning
     queues: orphanQueues,
     ingestDir,
     temporalUiUrl: 'http://localhost:8233',
-    mediaHeartbeatTimeoutMs: 30_000,
+    mediaHeartbeatTimeoutMs: loadConfig({}).workers.mediaHeartbeatTimeoutMs,
   });
   try {
     await service.start({ videoId: 'orphan-1', source: { kind: 'file', path: 'dup.mp4' } });
@@ -283,7 +284,7 @@ test('with Temporal unreachable the upload stays registered, answers 503 quickly
       queues,
       ingestDir,
       temporalUiUrl: 'http://localhost:8233',
-      mediaHeartbeatTimeoutMs: 30_000,
+      mediaHeartbeatTimeoutMs: loadConfig({}).workers.mediaHeartbeatTimeoutMs,
       startDeadlineMs: 1_000,
     }),
   );

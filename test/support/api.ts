@@ -9,12 +9,15 @@ import { buildApp } from '../../src/api/app';
 import { DeadLetterService } from '../../src/api/dead-letter-service';
 import { VideoService } from '../../src/api/video-service';
 import type { Role } from '../../src/auth/roles';
-import type { OpenAiConfig } from '../../src/config';
+import { loadConfig, type OpenAiConfig } from '../../src/config';
 import { ApiKeysRepo } from '../../src/db/api-keys-repo';
 import { SsrfPolicy } from '../../src/net/ssrf-guard';
 import type { TaskQueues } from '../../src/pipeline/catalogue';
 import { loadSecret } from '../../src/security/dev-secrets';
 import { loadDataConverter } from '../../src/temporal/data-converter';
+
+/** The product's defaults, as a process with nothing configured would load them. */
+const PRODUCT = loadConfig({});
 
 export interface TestApi {
   /** The app; `inject` sends an operator key unless the request sets its own authorization header. */
@@ -70,12 +73,13 @@ export async function startApi(o: {
     queues: o.queues,
     ingestDir: o.ingestDir,
     temporalUiUrl: 'http://localhost:8233',
-    // 30 s was the product default when this harness was written (now 10 s): kept so the files'
-    // timings do not move; files about dead-worker detection pass the product's 10 s.
-    mediaHeartbeatTimeoutMs: o.mediaHeartbeatTimeoutMs ?? 30_000,
+    // The product's default (config), not a test value: a media activity that cannot keep its
+    // heartbeat on a loaded machine must fail here as it would for users.
+    mediaHeartbeatTimeoutMs: o.mediaHeartbeatTimeoutMs ?? PRODUCT.workers.mediaHeartbeatTimeoutMs,
     storage,
     ssrf,
-    sourceRefreshDeadlineMs: o.sourceRefreshDeadlineMs,
+    sourceRefreshDeadlineMs: o.sourceRefreshDeadlineMs ?? PRODUCT.sourceRefreshDeadlineMs,
+    workflowExecutionTimeoutMs: PRODUCT.ops.workflowExecutionTimeoutMs,
     deleteWaitMs: o.deleteWaitMs,
   });
   const deadLetters = new DeadLetterService({

@@ -40,8 +40,8 @@ export interface HttpStack {
  * processes (the fixture of test/support/stack.ts) and the real API process (dist/api/main.js)
  * listening on a free port.
  */
-export async function startHttpStack(name: string): Promise<HttpStack> {
-  const stack = await startStack({ name, workers: ['pipeline', 'media', 'ai', 'index'] });
+export async function startHttpStack(name: string, o: { productDefaults?: boolean } = {}): Promise<HttpStack> {
+  const stack = await startStack({ name, workers: ['pipeline', 'media', 'ai', 'index'], productDefaults: o.productDefaults });
   const { dataDir, ingestDir, prefix, temporal: env, db } = stack;
   const port = await freePort();
   const apiEnv: NodeJS.ProcessEnv = {

@@ -41,7 +41,7 @@ export async function startOpsApi(o: {
     queues: o.queues,
     ingestDir: o.ingestDir,
     temporalUiUrl: 'http://localhost:8233',
-    mediaHeartbeatTimeoutMs: 30_000,
+    mediaHeartbeatTimeoutMs: config.workers.mediaHeartbeatTimeoutMs,
     startDeadlineMs: o.startDeadlineMs,
     workflowExecutionTimeoutMs: config.ops.workflowExecutionTimeoutMs,
     queueStats: ops.queueStats,

@@ -47,6 +47,8 @@ export interface StackOptions {
   workers?: QueueRole[];
   /** Environment of every worker process the stack starts, over test/support/workers.ts's defaults. */
   workerEnv?: NodeJS.ProcessEnv;
+  /** Workers run the product's defaults, without the harness's tuning (test/support/workers.ts HARNESS_TUNING). */
+  productDefaults?: boolean;
   /** The in-process HTTP app of test/support/api.ts. */
   api?: StackApiOptions;
   /** The in-process HTTP app with admission, metrics and the start outbox (test/support/ops.ts). */
@@ -146,6 +148,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
         dataDir: env.dataDir ?? dataDir,
         queuePrefix: env.queuePrefix ?? prefix,
         readyTimeoutMs: env.readyTimeoutMs,
+        productDefaults: env.productDefaults ?? o.productDefaults,
         extraEnv: { BIBLIO_INGEST_DIR: ingestDir, ...o.workerEnv, ...extraEnv },
       });
       workerSets.push(started);

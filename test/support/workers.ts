@@ -18,9 +18,28 @@ export interface WorkerEnv {
   dataDir: string;
   queuePrefix: string;
   extraEnv?: NodeJS.ProcessEnv;
+  /**
+   * Run the product's own defaults for everything HARNESS_TUNING sets (ffmpeg threads and preset,
+   * shutdown grace): the tests that prove real uploads go ready as users run them.
+   */
+  productDefaults?: boolean;
   /** How long each worker may take to report ready (slow on a loaded machine, slower without dist/workflow-bundle.js). */
   readyTimeoutMs?: number;
 }
+
+/**
+ * The only product defaults the harness changes for every worker, each for a reason. Every other
+ * setting (heartbeat and stall timeouts, segment length, AI timeouts and backoff) is the product's:
+ * a test that needs another value passes it itself and says why.
+ */
+export const HARNESS_TUNING: NodeJS.ProcessEnv = {
+  // Two cores: leave one to the Temporal server so heartbeats are not starved; and the fastest
+  // preset (the product's is veryfast): tests check what an encode produces, not its quality.
+  FFMPEG_THREADS: '1',
+  FFMPEG_PRESET: 'ultrafast',
+  // A file's stop() waits at most 2 s for in-flight work (the product drains for 10 s).
+  WORKER_SHUTDOWN_GRACE_MS: '2000',
+};
 
 /**
  * Starts the real worker entry points (the same files production runs) as child processes
@@ -38,12 +57,7 @@ export async function startWorkers(roles: QueueRole[], e: WorkerEnv): Promise<Wo
     BIBLIO_DATA_DIR: e.dataDir,
     BIBLIO_QUEUE_PREFIX: e.queuePrefix,
     BIBLIO_LOG_LEVEL: 'info',
-    // Two cores: leave one to the Temporal server so heartbeats are not starved; and the fastest
-    // preset (the product's is veryfast): tests check what an encode produces, not its quality.
-    FFMPEG_THREADS: '1',
-    FFMPEG_PRESET: 'ultrafast',
-    // A file's stop() waits at most 2 s for in-flight work (the product drains for 10 s).
-    WORKER_SHUTDOWN_GRACE_MS: '2000',
+    ...(e.productDefaults ? {} : HARNESS_TUNING),
     OPENAI_API_KEY: '',
     OPENAI_BASE_URL: '',
     // Tests' source servers listen on loopback; the SSRF test overrides this with nothing allowed.
