@@ -15,6 +15,7 @@ import { LocalObjectStorage } from '../adapters/storage/local-storage';
 import { ApiKeysRepo } from '../db/api-keys-repo';
 import { SsrfPolicy } from '../net/ssrf-guard';
 import { loadDataConverter } from '../temporal/data-converter';
+import { priceTable } from '../app/usage-report';
 
 async function main() {
   const config = loadConfig();
@@ -54,6 +55,7 @@ async function main() {
     deadLetters,
     ops: ops.deps,
     people: { pool, temporalUiUrl: config.temporalUiUrl, namespace: client.options.namespace, mediaDir: config.mediaDir },
+    usagePrices: priceTable(config.ai.priceTable),
     auth: config.authEnabled ? { keys: new ApiKeysRepo(pool) } : { disabled: true },
     uploads: {
       storage,

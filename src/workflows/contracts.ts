@@ -138,7 +138,15 @@ export interface AnalyzeOutput {
   usage?: { inputTokens: number; outputTokens: number; calls: number };
   /** True when the provider was unavailable and this is a metadata-only stand-in; analysis resumes later. */
   degraded?: boolean;
+  /** Issue 25: whether the analysis heard the audio ('unavailable': the provider cannot transcribe, or AI_TRANSCRIBE=off). */
+  transcript?: TranscriptStatus;
 }
+
+/**
+ * present: every audio chunk transcribed; partial: some were (the provider could not do the rest);
+ * unavailable: the audio was not heard (no transcription route, or switched off); none: no audio to hear.
+ */
+export type TranscriptStatus = 'present' | 'partial' | 'unavailable' | 'none';
 
 export interface Chapter {
   startSec: number;
