@@ -1,5 +1,6 @@
 import { buildUsageReport, costOf, DEFAULT_PRICES, priceTable, PriceTableError } from '../../src/app/usage-report';
 import { usageRange } from '../../src/api/routes/usage';
+import { formatUsage } from '../../src/cli/commands/usage';
 import type { UsageGroup } from '../../src/db/usage-ledger-repo';
 
 const group = (g: Partial<UsageGroup>): UsageGroup => ({
@@ -78,5 +79,23 @@ describe('usage report', () => {
     });
     const now = new Date('2026-12-06T12:00:00Z');
     expect(usageRange({}, now)).toEqual({ from: new Date('2026-11-06T12:00:00Z'), to: now });
+  });
+});
+
+describe('biblio usage (human output)', () => {
+  it('prints days, the costliest videos, the total and what is not priced', () => {
+    const r = buildUsageReport(
+      [group({ videoId: 'a', inputTokens: 1_000_000 }), group({ videoId: 'b', model: 'mystery', inputTokens: 5 })],
+      DEFAULT_PRICES,
+      new Date('2026-12-01T00:00:00Z'),
+      new Date('2026-12-08T00:00:00Z'),
+    );
+    const text = formatUsage(r);
+    expect(text).toMatch(/^DAY\s+COST/m);
+    expect(text).toMatch(/^2026-12-06\s+\$0\.15\s+2/m);
+    expect(text).toMatch(/^a\s+\$0\.15/m);
+    expect(text).toMatch(/^TOTAL/m);
+    expect(text).toContain('not priced (1 call): mystery');
+    expect(formatUsage(buildUsageReport([], DEFAULT_PRICES, new Date(0), new Date(1)))).toContain('nothing charged in this range');
   });
 });

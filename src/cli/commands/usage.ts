@@ -25,7 +25,8 @@ export function formatUsage(r: UsageReport, maxVideos = 20): string {
   if (r.videos.length > shown.length) parts.push(`… and ${r.videos.length - shown.length} more videos (--json lists all)`);
   parts.push('', table([['TOTAL', ...HEAD], row('', r.totals)]));
   if (r.unpricedModels.length > 0) {
-    parts.push(`not priced (${r.totals.unpricedCalls} calls): ${r.unpricedModels.join(', ')} — add them to AI_PRICE_TABLE`);
+    const n = r.totals.unpricedCalls;
+    parts.push(`not priced (${n} call${n === 1 ? '' : 's'}): ${r.unpricedModels.join(', ')} — add them to AI_PRICE_TABLE`);
   }
   return parts.join('\n');
 }
