@@ -19,6 +19,8 @@ import { priceTable } from '../app/usage-report';
 
 async function main() {
   const config = loadConfig();
+  // Before any connection: a bad AI_PRICE_TABLE stops the start with its problem named.
+  const usagePrices = priceTable(config.ai.priceTable);
   const log = createLogger('api', config.logLevel);
   await ensureDatabase(config.databaseUrl);
   await migrate(config.databaseUrl);
@@ -55,7 +57,7 @@ async function main() {
     deadLetters,
     ops: ops.deps,
     people: { pool, temporalUiUrl: config.temporalUiUrl, namespace: client.options.namespace, mediaDir: config.mediaDir },
-    usagePrices: priceTable(config.ai.priceTable),
+    usagePrices,
     auth: config.authEnabled ? { keys: new ApiKeysRepo(pool) } : { disabled: true },
     uploads: {
       storage,
