@@ -134,7 +134,7 @@ export interface AnalyzeOutput {
   chapters?: Chapter[];
   /** The first few hundred characters of the transcript (the full text stays on disk). */
   transcriptExcerpt?: string;
-  /** Provider usage of this analysis (answers reused from the cache included; they were paid once): issue 17 charges the ledger from it. */
+  /** Provider usage of this analysis (answers reused from the cache included), for people; the ledger is written per paid request by the AI activity (issue 25). */
   usage?: { inputTokens: number; outputTokens: number; calls: number };
   /** True when the provider was unavailable and this is a metadata-only stand-in; analysis resumes later. */
   degraded?: boolean;

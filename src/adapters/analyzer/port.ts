@@ -23,7 +23,7 @@ export interface Analysis {
   transcript?: string;
   /** Whether the audio was heard (AI analyzers only). */
   transcriptStatus?: TranscriptStatus;
-  /** What the provider answers used by this analysis cost (cached answers included: paid once, charged once). */
+  /** What the provider answers used by this analysis cost (cached answers included); the ledger has each paid request. */
   usage?: { inputTokens: number; outputTokens: number; calls: number };
 }
 
