@@ -205,3 +205,30 @@ describe('transcription is optional', () => {
     expect((await rejection(analyzer().analyze(await requestWith('v-refused', 1)))).type).toBe('AiContentRejected');
   });
 });
+
+describe('a chat model without vision', () => {
+  it('analyses from title, facts and transcript when the model refuses image parts, learning it once per process', async () => {
+    server.setScript([{ kind: 'status', status: 400, body: { error: { message: 'this model does not support image input' } } }], CHAT);
+    const a = analyzer();
+    const first = await a.analyze(await requestWith('v-blind-1', 1));
+    const second = await a.analyze(await requestWith('v-blind-2', 1));
+
+    expect([first.summary, second.summary]).toEqual([
+      expect.stringMatching(/^Fault-server summary/),
+      expect.stringMatching(/^Fault-server summary/),
+    ]);
+    expect(first.transcriptStatus).toBe('present');
+    expect(onPath(CHAT).map((r) => [r.status, r.imageParts])).toEqual([
+      [400, 1],
+      [200, 0],
+      [200, 0],
+    ]);
+    expect(a.vision.state).toBe('absent');
+  });
+
+  it('keeps a content refusal of the images terminal', async () => {
+    server.setScript([{ kind: 'status', status: 400, body: { error: { message: 'refused', code: 'content_policy_violation' } } }], CHAT);
+    expect((await rejection(analyzer().analyze(await requestWith('v-policy', 0)))).type).toBe('AiContentRejected');
+    expect(onPath(CHAT)).toHaveLength(1);
+  });
+});

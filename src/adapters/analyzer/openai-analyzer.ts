@@ -77,7 +77,8 @@ interface PaidCall<R> {
  * a retry, a re-analysis timer or a re-run reads it back instead of paying again. An unusable chat
  * answer gets one cheaper, text-only repair; the identical image request is sent at most twice per
  * video. Transcription is optional: a provider without the route (learnt once per process) or
- * AI_TRANSCRIBE=off gives an analysis from frames and metadata. Retrying is Temporal's job (it
+ * AI_TRANSCRIBE=off gives an analysis from frames and metadata; a chat model that refuses images
+ * (learnt likewise) gets the request without them. Retrying is Temporal's job (it
  * knows the policy and survives restarts), so the SDK's retries are off.
  */
 export class OpenAiAnalyzer implements Analyzer {
@@ -90,6 +91,8 @@ export class OpenAiAnalyzer implements Analyzer {
   private readonly maxOutputTokens: number;
   /** Per process (one analyzer per worker process): whether the provider has a transcription route. */
   readonly transcription: RouteSupport;
+  /** Per process: whether the chat model takes images (text-only models answer 400 to image parts). */
+  readonly vision = new RouteSupport();
 
   constructor(
     private readonly cfg: OpenAiConfig,
@@ -232,7 +235,7 @@ export class OpenAiAnalyzer implements Analyzer {
       const cached = await this.cache()
         ?.get<unknown>(key)
         .catch(() => undefined);
-      const raw = cached ? this.reuse(cached, usage) : await this.sendChat(req, userText, key, usage);
+      const raw = cached ? this.reuse(cached, usage) : await this.sendChatSeeing(req, userText, key, usage);
       const answer = chatContent(raw);
       const words = parseAnalysisWords(answer);
       if (words.ok) return words.value;
@@ -248,8 +251,21 @@ export class OpenAiAnalyzer implements Analyzer {
     });
   }
 
-  private async sendChat(req: AnalysisRequest, userText: string, key: string, usage: Usage): Promise<unknown> {
-    const keyframes = req.inputs?.keyframes ?? [];
+  /**
+   * The chat request with the keyframes; when the model refuses image parts (a text-only model,
+   * learnt once per process like a missing route), the same request without them: the analysis
+   * then comes from the title, facts and transcript. Refusals of content stay terminal.
+   */
+  private async sendChatSeeing(req: AnalysisRequest, userText: string, key: string, usage: Usage): Promise<unknown> {
+    if ((req.inputs?.keyframes.length ?? 0) > 0) {
+      const seen = await this.vision.run(() => this.sendChat(req, userText, key, usage, true), judgeImageRefusal);
+      if (seen !== undefined) return seen;
+    }
+    return this.sendChat(req, userText, cacheKey([key, 'text-only']), usage, false);
+  }
+
+  private async sendChat(req: AnalysisRequest, userText: string, key: string, usage: Usage, withImages: boolean): Promise<unknown> {
+    const keyframes = withImages ? (req.inputs?.keyframes ?? []) : [];
     const images = await Promise.all(keyframes.map(async (k) => `data:image/jpeg;base64,${(await readFile(k.path)).toString('base64')}`));
     const estimate =
       Math.ceil((SYSTEM_PROMPT.length + userText.length) / 4) + images.length * LOW_DETAIL_IMAGE_TOKENS + this.maxOutputTokens + 20;
@@ -480,6 +496,15 @@ export function judgeTranscriptionFailure(err: unknown, before: RouteState): Fai
   return 'rethrow';
 }
 const CANNOT_TRANSCRIBE = [400, 403, 415, 422];
+
+/** A chat request with images refused as a bad request (400/415/422): the model takes no images (or not these). */
+export function judgeImageRefusal(err: unknown, before: RouteState): FailureVerdict {
+  if (!(err instanceof ApplicationFailure) || err.type !== ErrorType.AiRejected) return 'rethrow';
+  const status = (err.details?.[0] as { status?: unknown } | undefined)?.status;
+  if (typeof status !== 'number' || !CANNOT_SEE.includes(status)) return 'rethrow';
+  return before === 'present' ? 'skip' : 'absent';
+}
+const CANNOT_SEE = [400, 415, 422];
 
 const MAX_SUMMARY_CHARS = 300;
 const MAX_CHAPTERS = 12;
