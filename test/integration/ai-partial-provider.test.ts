@@ -52,6 +52,7 @@ beforeAll(async () => {
     ['speech a', 2],
     ['speech b', 3],
     ['chatty model', 4],
+    ['told not to listen', 5],
   ] as const) {
     await makeSampleClip(path.join(stack.ingestDir, `${name}.mp4`), { seconds, width: 320, height: 240, audio: true });
   }
@@ -84,6 +85,16 @@ const state = (videoId: string) => handle(videoId).query(statusQuery) as Promise
 const since = (n: number, p?: string): RecordedRequest[] => fault.requests.slice(n).filter((r) => !p || r.path === p);
 const isFull = (s: VideoStatus) => s.status === 'ready' && s.analysis === 'complete';
 
+/** Replaces the AI worker process (graceful stop, then a new one with `extraEnv`): what it learnt at run time is gone. */
+async function restartAiWorker(extraEnv: NodeJS.ProcessEnv = {}): Promise<void> {
+  const current = (aiWorkers ?? stack.workers).procs.get('ai')!;
+  const exited = new Promise((r) => current.once('exit', r));
+  current.kill('SIGTERM');
+  await exited;
+  aiWorkers = await stack.startWorkers(['ai'], { extraEnv });
+}
+let aiWorkers: Awaited<ReturnType<Stack['startWorkers']>> | undefined;
+
 test('a provider without a transcription route: videos with audio go ready with an analysis from frames, and the route is asked for once per worker process', async () => {
   fault.setRouteMissing(AUDIO, 404);
   const before = fault.requests.length;
@@ -109,11 +120,7 @@ test('a provider without a transcription route: videos with audio go ready with 
 
 test('a provider answering 200 with non-JSON content: the identical paid request at most twice, the video ready (degraded, saying why), the ledger equal to the bill', async () => {
   // A new AI worker process: it has not learnt that the route was missing, and the route is back.
-  const ai = stack.workers.procs.get('ai')!;
-  const exited = new Promise((r) => ai.once('exit', r));
-  ai.kill('SIGTERM');
-  await exited;
-  await stack.startWorkers(['ai']);
+  await restartAiWorker();
 
   fault.addWindow({ from: 0, to: Number.MAX_SAFE_INTEGER, path: CHAT, step: { kind: 'content', content: NOT_JSON } });
   const before = fault.requests.length;
@@ -161,6 +168,16 @@ test('a provider answering 200 with non-JSON content: the identical paid request
     `non-JSON provider: ${imageRequests.length} image requests, ${mine.filter((r) => r.path === CHAT).length - imageRequests.length} text-only repairs, ${rows.length} ledger rows = ${billed.length} billed requests (${total(billed.map((b) => ({ i: b.inputTokens, o: b.outputTokens, s: b.audioSeconds }))).i} input tokens)`,
   );
   fault.clearWindows();
+});
+
+test('AI_TRANSCRIBE=off: a video with audio is analysed from frames without one transcription request', async () => {
+  await restartAiWorker({ AI_TRANSCRIBE: 'off' });
+  const before = fault.requests.length;
+  await start('ai25-off', 'told not to listen.mp4');
+  await waitFor('ai25-off', isFull);
+  expect(since(before, AUDIO)).toHaveLength(0);
+  expect(since(before, CHAT)).toHaveLength(1);
+  expect((await state('ai25-off')).analysis).toMatchObject({ analyzer: 'openai', transcript: 'unavailable' });
 });
 
 test('GET /usage prices the ledger per video and per day for operators; biblio usage prints it', async () => {
