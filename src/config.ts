@@ -78,6 +78,10 @@ const envSchema = z.object({
 
   // --- AI analysis that looks at the video and never melts down (issue 16) ---
   OPENAI_TRANSCRIBE_MODEL: z.string().default('whisper-1'),
+  // Issue 25: 'off' for providers without /v1/audio/transcriptions (analysis from frames and metadata).
+  AI_TRANSCRIBE: z.enum(['on', 'off']).default('on'),
+  // Issue 25: JSON over the default price table of the cost report (README "Usage and cost").
+  AI_PRICE_TABLE: z.string().min(2).optional(),
   AI_TRANSCRIBE_TIMEOUT_MS: positiveInt.default(60_000),
   AI_MAX_OUTPUT_TOKENS: positiveInt.default(600),
   AI_KEYFRAMES: positiveInt.default(6),
@@ -247,6 +251,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       keyframeMaxSide: e.AI_KEYFRAME_MAX_SIDE,
       audioChunkBytes: e.AI_AUDIO_CHUNK_BYTES,
       transcribeModel: e.OPENAI_TRANSCRIBE_MODEL,
+      transcribe: e.AI_TRANSCRIBE === 'on',
+      priceTable: e.AI_PRICE_TABLE,
       transcribeTimeoutMs: e.AI_TRANSCRIBE_TIMEOUT_MS,
       maxOutputTokens: e.AI_MAX_OUTPUT_TOKENS,
       redisUrl: e.REDIS_URL,

@@ -78,6 +78,11 @@ export const ErrorType = {
   SourceForbidden: 'SourceForbidden',
   /** The run ended (terminated, cancelled, timed out) without updating its row; set by the reconciler. */
   RunEnded: 'RunEnded',
+  // Issue 25:
+  /** The AI provider cannot do this at all (no such route or model, 404/405/501): asking again cannot help; the analysis degrades. */
+  AiUnsupported: 'AiUnsupported',
+  /** The AI service answered (and was paid) but not in the shape asked for, even after one cheaper repair: the analysis degrades. */
+  AiBadAnswer: 'AiBadAnswer',
 } as const;
 
 export type ErrorTypeName = (typeof ErrorType)[keyof typeof ErrorType];
@@ -102,6 +107,8 @@ export const NON_RETRYABLE_ERROR_TYPES: readonly ErrorTypeName[] = [
   // Retrying the same expired URL cannot help: the workflow gets a fresh one instead.
   ErrorType.SourceUrlExpired,
   ErrorType.SourceForbidden,
+  ErrorType.AiUnsupported,
+  ErrorType.AiBadAnswer,
 ];
 
 export interface FailureOptions {

@@ -26,6 +26,8 @@ export interface AccessOptions {
 import { registerDashboardRoutes } from './routes/dashboard';
 import { registerVideosListRoutes } from './routes/videos-list';
 import { registerHlsRoutes } from './routes/hls-files';
+import { registerUsageRoutes } from './routes/usage';
+import { DEFAULT_PRICES, type PriceTable } from '../app/usage-report';
 
 /** Thin routes: validate at the edge, call the service, answer one status or error shape. */
 export function buildApp(
@@ -37,6 +39,8 @@ export function buildApp(
     /** Video list + media files + dashboard (issue 20); without a pool only the dashboard is served. */
     /** `mediaDir` (where media workers publish) also serves each video's HLS ladder (issue 15). */
     people?: { pool: Pool; temporalUiUrl?: string; namespace?: string; mediaDir?: string };
+    /** Prices of the cost report, GET /usage (issue 25; served with `people`'s pool). */
+    usagePrices?: PriceTable;
   } & AccessOptions = {},
 ): FastifyInstance {
   const app = Fastify({ logger: opts.logger ?? false, bodyLimit: 64 * 1024 });
@@ -98,6 +102,7 @@ export function buildApp(
   registerKeyRoutes(app, { keys: new ApiKeysRepo(service.pool) });
   if (opts.people) registerVideosListRoutes(app, opts.people);
   if (opts.people?.mediaDir) registerHlsRoutes(app, { pool: opts.people.pool, mediaDir: opts.people.mediaDir });
+  if (opts.people) registerUsageRoutes(app, { pool: opts.people.pool, prices: opts.usagePrices ?? DEFAULT_PRICES });
   registerDashboardRoutes(app);
 
   return app;

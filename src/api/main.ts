@@ -15,9 +15,12 @@ import { LocalObjectStorage } from '../adapters/storage/local-storage';
 import { ApiKeysRepo } from '../db/api-keys-repo';
 import { SsrfPolicy } from '../net/ssrf-guard';
 import { loadDataConverter } from '../temporal/data-converter';
+import { priceTable } from '../app/usage-report';
 
 async function main() {
   const config = loadConfig();
+  // Before any connection: a bad AI_PRICE_TABLE stops the start with its problem named.
+  const usagePrices = priceTable(config.ai.priceTable);
   const log = createLogger('api', config.logLevel);
   await ensureDatabase(config.databaseUrl);
   await migrate(config.databaseUrl);
@@ -54,6 +57,7 @@ async function main() {
     deadLetters,
     ops: ops.deps,
     people: { pool, temporalUiUrl: config.temporalUiUrl, namespace: client.options.namespace, mediaDir: config.mediaDir },
+    usagePrices,
     auth: config.authEnabled ? { keys: new ApiKeysRepo(pool) } : { disabled: true },
     uploads: {
       storage,

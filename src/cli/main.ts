@@ -6,6 +6,7 @@ import { registerDlq } from './commands/dlq';
 import { registerKeys } from './commands/keys';
 import { registerSearch } from './commands/search';
 import { registerSubmit } from './commands/submit';
+import { registerUsage } from './commands/usage';
 import { registerVideoCommands } from './commands/videos';
 import { EXIT } from './context';
 
@@ -31,13 +32,15 @@ Examples:
   biblio submit https://example.com/a.mp4 --id a1
   biblio status a1 --json
   biblio search beach sunset --tags outdoor --min-duration 10
-  biblio dlq list --state open && biblio dlq replay 7`,
+  biblio dlq list --state open && biblio dlq replay 7
+  biblio usage --from 2026-12-01 --json`,
     );
   registerSubmit(program);
   registerVideoCommands(program);
   registerSearch(program);
   registerDlq(program);
   registerKeys(program);
+  registerUsage(program);
   return program;
 }
 

@@ -2,6 +2,7 @@
 // cannot hold media or index work.
 import { createResilientAnalyzer } from '../adapters/analyzer';
 import { createAiActivities } from '../activities/ai';
+import { AiDeferralsRepo } from '../db/ai-deferrals-repo';
 import { createPool } from '../db/database';
 import { runWorkerProcess } from './run-worker';
 
@@ -14,6 +15,7 @@ runWorkerProcess('ai', async (config) => {
       activities: createAiActivities({
         analyzer,
         artifactsDir: config.artifactsDir,
+        deferrals: new AiDeferralsRepo(pool),
         resilience: {
           backoff: { baseMs: config.ai.retryBaseMs, capMs: config.ai.retryMaxMs },
           degradeAfterMs: config.ai.degradeAfterMs,

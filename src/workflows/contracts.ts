@@ -134,11 +134,19 @@ export interface AnalyzeOutput {
   chapters?: Chapter[];
   /** The first few hundred characters of the transcript (the full text stays on disk). */
   transcriptExcerpt?: string;
-  /** Provider usage of this analysis (answers reused from the cache included; they were paid once): issue 17 charges the ledger from it. */
+  /** Provider usage of this analysis (answers reused from the cache included), for people; the ledger is written per paid request by the AI activity (issue 25). */
   usage?: { inputTokens: number; outputTokens: number; calls: number };
   /** True when the provider was unavailable and this is a metadata-only stand-in; analysis resumes later. */
   degraded?: boolean;
+  /** Issue 25: whether the analysis heard the audio ('unavailable': the provider cannot transcribe, or AI_TRANSCRIBE=off). */
+  transcript?: TranscriptStatus;
 }
+
+/**
+ * present: every audio chunk transcribed; partial: some were (the provider could not do the rest);
+ * unavailable: the audio was not heard (no transcription route, or switched off); none: no audio to hear.
+ */
+export type TranscriptStatus = 'present' | 'partial' | 'unavailable' | 'none';
 
 export interface Chapter {
   startSec: number;

@@ -151,11 +151,17 @@ describe('OpenAiAnalyzer against an OpenAI-compatible server', () => {
     expect(f.type).toBe('AiUnavailable');
   });
 
-  it('maps a chat answer that is not the asked-for JSON to AiUnavailable', async () => {
+  it('maps a chat answer that is not the asked-for JSON, also after its one repair, to AiBadAnswer', async () => {
     for (const content of ['Sure! Here is a summary.', '{"tags": ["x"]}', '{"summary": 42, "tags": []}']) {
-      server.setScript([{ kind: 'content', content }]);
+      const before = server.requests.length;
+      // Issue 25: the answer and its one text-only repair both come back unusable.
+      server.setScript([
+        { kind: 'content', content },
+        { kind: 'content', content },
+      ]);
       const f = await failureOf(() => analyzer().analyze(request));
-      expect(f.type).toBe('AiUnavailable');
+      expect(f.type).toBe('AiBadAnswer');
+      expect(server.requests.slice(before).map((r) => r.path)).toEqual(['/v1/chat/completions', '/v1/chat/completions']);
     }
   });
 
@@ -253,7 +259,9 @@ describe('toAiFailure', () => {
     [400, 'AiRejected', true],
     [401, 'AiRejected', true],
     [403, 'AiRejected', true],
-    [404, 'AiRejected', true],
+    [404, 'AiUnsupported', true],
+    [405, 'AiUnsupported', true],
+    [501, 'AiUnsupported', true],
     [422, 'AiRejected', true],
     [408, 'AiUnavailable', false],
     [429, 'AiRateLimited', false],

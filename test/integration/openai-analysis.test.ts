@@ -70,6 +70,8 @@ test('analyzes through the openai SDK, retrying a 429 after the server-given del
   fault.setScript([{ kind: 'status', status: 429, headers: { 'retry-after': '1' } }], CHAT);
 
   const final = await runVideo('openai-429');
+  // What the provider billed for this video (the search below is billed too, but to no video).
+  const billedForVideo = fault.billed.map((b) => b.requestId);
 
   expect(final.status).toBe('ready');
   expect(final.result).toMatchObject({ analyzer: 'openai', model: 'text-embedding-3-small', offlineAnalysis: false });
@@ -84,16 +86,20 @@ test('analyzes through the openai SDK, retrying a 429 after the server-given del
   const search = await api.app.inject({ method: 'GET', url: '/search?q=harbour%20cranes' });
   expect(search.json()).toMatchObject({ analyzer: 'openai' });
   expect(search.json().results.map((r: { videoId: string }) => r.videoId)).toContain('openai-429');
-  // Issue 17: the provider's token usage is charged once in the ledger, with the media step's seconds.
-  const { rows } = await db.pool.query<{ step: string; kind: string; quantity: number }>(
-    'SELECT step, kind, quantity FROM usage_ledger WHERE video_id = $1 ORDER BY step',
+  // Issue 25: one ledger row per paid request, labelled with its own model and the provider's
+  // request id (the 429 was not billed and is not charged), beside the media step's seconds.
+  const { rows } = await db.pool.query<{ step: string; kind: string; model: string | null; request_id: string | null; quantity: number }>(
+    'SELECT step, kind, model, request_id, quantity FROM usage_ledger WHERE video_id = $1 ORDER BY step, kind',
     ['openai-429'],
   );
-  expect(rows.map((r) => [r.step, r.kind])).toEqual([
-    ['analyze', 'ai_tokens'],
-    ['transcode', 'encoded_seconds'],
+  expect(rows.map((r) => [r.step, r.kind, r.model])).toEqual([
+    ['analyze', 'chat', 'gpt-4o-mini'],
+    ['analyze', 'embedding', 'text-embedding-3-small'],
+    ['analyze', 'transcription', 'whisper-1'],
+    ['transcode', 'encoded_seconds', null],
   ]);
-  expect(rows[0]?.quantity).toBeGreaterThan(0);
+  expect(rows.every((r) => r.quantity > 0)).toBe(true);
+  expect(rows.flatMap((r) => (r.request_id ? [r.request_id] : [])).sort()).toEqual(billedForVideo.sort());
 });
 
 test('a rejected API key fails the video with AiRejected after one request, without retries', async () => {

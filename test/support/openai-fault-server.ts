@@ -66,6 +66,19 @@ export interface RecordedRequest {
   closedAt?: number;
   /** Transcription requests: size and name of the uploaded audio file. */
   file?: { name: string; bytes: number };
+  /** The x-request-id this request was answered with (every request gets one, as OpenAI does). */
+  requestId: string;
+}
+
+/** What the provider charged for one answered request (issue 25: the ledger must match this). */
+export interface BilledRequest {
+  requestId: string;
+  path: string;
+  model: string;
+  inputTokens: number;
+  outputTokens: number;
+  audioSeconds: number;
+  at: number;
 }
 
 export interface FaultServerOptions {
@@ -85,7 +98,14 @@ export interface OpenAiFaultServer {
   clearWindows(): void;
   /** How many requests the quota turned away with 429. */
   quotaRejections(): number;
+  /**
+   * Makes the server lack a route, as many OpenAI-compatible servers lack /v1/audio/transcriptions:
+   * every request to `path` is answered `status` (404 by default; some servers say 400 or 405); null restores it.
+   */
+  setRouteMissing(path: FaultPath, status?: number | null): void;
   requests: RecordedRequest[];
+  /** Every answer the provider charged for: 200s with a usage block (chat, embeddings, transcription). */
+  billed: BilledRequest[];
   close(): Promise<void>;
 }
 
@@ -94,6 +114,9 @@ export async function startOpenAiFaultServer(opts: FaultServerOptions = {}): Pro
   let shared: FaultStep[] = [];
   const perPath = new Map<string, FaultStep[]>();
   const requests: RecordedRequest[] = [];
+  const billed: BilledRequest[] = [];
+  const missing = new Map<string, number>();
+  let requestCounter = 0;
   const timers = new Set<NodeJS.Timeout>();
 
   const nextStep = (path: string): FaultStep => perPath.get(path)?.shift() ?? shared.shift() ?? { kind: 'ok' };
@@ -137,7 +160,9 @@ export async function startOpenAiFaultServer(opts: FaultServerOptions = {}): Pro
       const multipart = parseMultipart(req.headers['content-type'], buf);
       const body = multipart ? multipart.fields : parseJson(buf.toString('utf8'));
       const now = Date.now();
-      const record: RecordedRequest = { method: req.method ?? 'GET', path, headers: req.headers, body, at: now };
+      const requestId = `req_fault_${process.pid}_${++requestCounter}`;
+      const record: RecordedRequest = { method: req.method ?? 'GET', path, headers: req.headers, body, at: now, requestId };
+      res.setHeader('x-request-id', requestId);
       if (multipart?.file) record.file = multipart.file;
       if (path === '/v1/chat/completions') record.imageParts = countImageParts(body);
       requests.push(record);
@@ -147,8 +172,9 @@ export async function startOpenAiFaultServer(opts: FaultServerOptions = {}): Pro
       res.on('close', () => {
         if (!res.writableFinished) record.closedAt = Date.now();
       });
-      if (req.method !== 'POST' || !ROUTES.has(path)) {
-        return sendJson(res, 404, { error: { message: `no route ${req.method} ${path}`, type: 'invalid_request_error' } });
+      if (req.method !== 'POST' || !ROUTES.has(path) || missing.has(path)) {
+        const status = missing.get(path) ?? 404;
+        return sendJson(res, status, { error: { message: `no route ${req.method} ${path}`, type: 'invalid_request_error' } });
       }
       const timed = windows.find((w) => now >= w.from && now < w.to && (!w.path || w.path === path));
       if (timed) return act(timed.step, path, body, res, {});
@@ -166,12 +192,30 @@ export async function startOpenAiFaultServer(opts: FaultServerOptions = {}): Pro
     });
   });
 
+  /** A 200 answer the provider charges for: logged with what its usage block says, under the request's id. */
+  function answer(res: http.ServerResponse, path: string, body: unknown, out: unknown, extra: Record<string, string>): void {
+    const usage = isRecord(out) && isRecord(out['usage']) ? out['usage'] : undefined;
+    if (usage) {
+      const n = (k: string) => (typeof usage[k] === 'number' ? usage[k] : 0);
+      billed.push({
+        requestId: String(res.getHeader('x-request-id')),
+        path,
+        model: field(body, 'model') ?? 'unknown',
+        inputTokens: n('prompt_tokens') + n('input_tokens'),
+        outputTokens: n('completion_tokens') + n('output_tokens'),
+        audioSeconds: usage['type'] === 'duration' ? n('seconds') : 0,
+        at: Date.now(),
+      });
+    }
+    sendJson(res, 200, out, extra);
+  }
+
   function act(step: FaultStep, path: string, body: unknown, res: http.ServerResponse, extra: Record<string, string>): void {
     switch (step.kind) {
       case 'ok':
-        return sendJson(res, 200, okResponse(path, body, dim), extra);
+        return answer(res, path, body, okResponse(path, body, dim), extra);
       case 'content':
-        return sendJson(res, 200, chatResponse(body, step.content), extra);
+        return answer(res, path, body, chatResponse(body, step.content), extra);
       case 'status':
         return sendJson(
           res,
@@ -186,7 +230,7 @@ export async function startOpenAiFaultServer(opts: FaultServerOptions = {}): Pro
       case 'slow': {
         const t = setTimeout(() => {
           timers.delete(t);
-          if (!res.destroyed) sendJson(res, 200, okResponse(path, body, dim), extra);
+          if (!res.destroyed) answer(res, path, body, okResponse(path, body, dim), extra);
         }, step.ms);
         timers.add(t);
         return;
@@ -223,7 +267,12 @@ export async function startOpenAiFaultServer(opts: FaultServerOptions = {}): Pro
       windows = [];
     },
     quotaRejections: () => rejections,
+    setRouteMissing(path, status = 404) {
+      if (status === null) missing.delete(path);
+      else missing.set(path, status);
+    },
     requests,
+    billed,
     async close() {
       for (const t of timers) clearTimeout(t);
       timers.clear();

@@ -4,6 +4,7 @@ import { fullJitterDelayMs, type BackoffPolicy } from '../../adapters/analyzer/b
 import { OfflineAnalyzer } from '../../adapters/analyzer/offline-analyzer';
 import type { Analyzer } from '../../adapters/analyzer/port';
 import { writeEmbeddingArtifact } from '../../artifacts/embedding-artifact';
+import type { DeferralCauses } from '../../db/ai-deferrals-repo';
 import { ErrorType, failure } from '../../errors';
 import type { AnalyzeInput, AnalyzeOutput } from '../../workflows/contracts';
 import { delayedSummary } from './degraded';
@@ -11,6 +12,8 @@ import { delayedSummary } from './degraded';
 export interface AiDeps {
   analyzer: Analyzer;
   artifactsDir: string;
+  /** Where a deferral's real cause is kept for the stand-in's summary; absent = the generic wording. */
+  deferrals?: DeferralCauses;
   /** Retry spacing and degradation. */
   resilience: {
     backoff: BackoffPolicy;
@@ -52,6 +55,7 @@ export function createAiActivities(deps: AiDeps) {
       ...(result.transcript ? { transcriptExcerpt: excerpt(result.transcript) } : {}),
       ...(result.usage ? { usage: result.usage } : {}),
       ...(degraded ? { degraded: true } : {}),
+      ...(result.transcriptStatus ? { transcript: result.transcriptStatus } : {}),
     };
   }
 
@@ -73,7 +77,12 @@ export function createAiActivities(deps: AiDeps) {
           signal: ctx.cancellationSignal,
         });
       } catch (err) {
-        throw retryDecision(err, input.degradable === true, deps.resilience);
+        const decided = retryDecision(err, input.degradable === true, deps.resilience);
+        if (decided instanceof ApplicationFailure && decided.type === ErrorType.AiDeferred && err instanceof ApplicationFailure) {
+          // Best effort: without it the stand-in only says "unavailable", which is still true enough.
+          await deps.deferrals?.record(input.videoId, err.type ?? ErrorType.AiUnavailable, err.message).catch(() => undefined);
+        }
+        throw decided;
       } finally {
         clearInterval(beat);
       }
@@ -86,6 +95,7 @@ export function createAiActivities(deps: AiDeps) {
         dim: out.dim,
         keyframes: input.inputs.keyframes.length,
         audioChunks: input.inputs.audioChunks.length,
+        transcript: result.transcriptStatus,
         usage: result.usage,
       });
       return out;
@@ -98,12 +108,15 @@ export function createAiActivities(deps: AiDeps) {
     async analyzeDegraded(input: AnalyzeInput & { reason: string }): Promise<AnalyzeOutput> {
       const result = await offline.analyze({ videoId: input.videoId, title: input.title, facts: input.facts });
       const refused = input.reason === ErrorType.AiContentRejected;
+      // The workflow passes AiDeferred; the analyze activity recorded what lay behind it.
+      const cause =
+        input.reason === ErrorType.AiDeferred ? await deps.deferrals?.causeOf(input.videoId).catch(() => undefined) : input.reason;
       const words = {
         ...result,
-        summary: delayedSummary(result.summary, refused),
+        summary: delayedSummary(result.summary, cause),
         tags: [refused ? 'analysis-refused' : 'analysis-delayed', ...result.tags],
       };
-      Context.current().log.warn('indexed without AI analysis', { videoId: input.videoId, reason: input.reason });
+      Context.current().log.warn('indexed without AI analysis', { videoId: input.videoId, reason: input.reason, cause });
       return finish(input, offline, words, true);
     },
   };
@@ -123,6 +136,10 @@ export function retryDecision(err: unknown, degradable: boolean, r: AiDeps['resi
       details: { cause: err.type, reanalyzeDelaysMs: r.reanalyzeDelaysMs },
     });
   if (err.type === ErrorType.AiQuotaExhausted) return degradable ? deferred('the AI account is out of quota') : err;
+  // The provider cannot do this (no such route or model) or keeps answering unusably: no retry
+  // helps now, but a fixed provider or a later answer may, so degrade rather than dead-letter.
+  if (err.type === ErrorType.AiUnsupported) return degradable ? deferred('the AI provider does not support this analysis') : err;
+  if (err.type === ErrorType.AiBadAnswer) return degradable ? deferred("the AI service's answer was not usable") : err;
   if (!TRANSIENT.includes(err.type)) return err;
   const retryAfter = typeof err.nextRetryDelay === 'number' ? err.nextRetryDelay : undefined;
   const delay = fullJitterDelayMs(info.attempt, r.backoff, retryAfter);

@@ -51,7 +51,7 @@ async function withHeartbeat<T>(work: Promise<T>): Promise<T> {
 
 /**
  * The index step as a saga (issue 17): (1) the main-DB row, not yet searchable, with the
- * usage charges, in one transaction; (2) the vector point; (3) searchable. The workflow
+ * transcode's usage charge, in one transaction; (2) the vector point; (3) searchable. The workflow
  * runs the compensation when (2) fails for good. Every step is idempotent: upserts,
  * a ledger with a unique key, and step_results for a redelivered step 1 or 3.
  */
@@ -76,14 +76,8 @@ export function createIndexSagaActivities(deps: IndexSagaDeps) {
         if (await deps.ledger.charge(client, { videoId: input.videoId, step: 'transcode', kind: 'encoded_seconds', quantity: seconds })) {
           charged.push({ kind: 'encoded_seconds', quantity: seconds });
         }
-        const usage = input.analysis.usage;
-        if (usage) {
-          const tokens = usage.inputTokens + usage.outputTokens;
-          const details = { ...usage, model: input.analysis.model };
-          if (await deps.ledger.charge(client, { videoId: input.videoId, step: 'analyze', kind: 'ai_tokens', quantity: tokens, details })) {
-            charged.push({ kind: 'ai_tokens', quantity: tokens });
-          }
-        }
+        // AI calls are not charged here: the AI activity records each paid request in the ledger
+        // when its answer arrives (issue 25), wasted and repeated ones included.
       }
       out = { collection, written, charged };
       await deps.stepResults.put(client, input.videoId, 'index.row', hash, out);

@@ -34,9 +34,11 @@ export function createResilientAnalyzer(
     },
     { redisUrl: ai.redisUrl, pool },
   );
+  // One analyzer per worker process: it remembers which optional routes the provider lacks.
   const inner = new OpenAiAnalyzer(config.openai, {
     transcribeModel: ai.transcribeModel,
     transcribeTimeoutMs: ai.transcribeTimeoutMs,
+    transcribe: ai.transcribe,
     maxOutputTokens: ai.maxOutputTokens,
     gate,
     cache: new PgResponseCache(pool),

@@ -1,31 +1,69 @@
+import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError, toFile } from 'openai';
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import type { OpenAiConfig } from '../../config';
+import type { AiCallCharge, AiCallKind } from '../../db/usage-ledger-repo';
 import { ErrorType, failure } from '../../errors';
-import type { AnalysisInputs, Chapter } from '../../workflows/contracts';
+import type { AnalysisInputs, Chapter, TranscriptStatus } from '../../workflows/contracts';
 import type { Analysis, AnalysisRequest, Analyzer } from './port';
 import type { RateLimitGate, Reservation } from './rate-limit-gate';
 import { cacheKey, type ResponseCache } from './response-cache';
+import { RouteSupport, type FailureVerdict, type RouteState } from './route-support';
 
 export interface OpenAiAnalyzerOptions {
   transcribeModel?: string;
   /** Deadline of one transcription call (longer than chat: it uploads audio). */
   transcribeTimeoutMs?: number;
   maxOutputTokens?: number;
+  /** False (AI_TRANSCRIBE=off): never call the transcription route; the audio is marked unavailable. */
+  transcribe?: boolean;
   /** The shared rate limit; absent = unlimited (unit tests). */
   gate?: RateLimitGate;
-  /** Responses by input hash; absent = no caching. */
+  /** Responses by input hash, and the ledger row of each paid one; absent = no caching, no ledger. */
   cache?: ResponseCache;
 }
 
 /** Bump when the prompt or the answer's schema changes: cached answers of another version are not reused. */
 export const PROMPT_VERSION = 'v2-vision-chapters';
+/** Cached values are raw provider bodies since issue 25 (they were parsed values before): keys of the old format are not reused. */
+const CACHE_FORMAT = 'raw-1';
+/** The identical paid chat request is sent at most this many times per video (issue 25: never in a loop). */
+const MAX_IDENTICAL_CHAT_REQUESTS = 2;
+const MAX_REPAIR_ANSWER_CHARS = 2_000;
+/** The ledger's step for every call of the analysis activity. */
+const STEP = 'analyze';
 
 type Usage = { inputTokens: number; outputTokens: number; calls: number };
 type Metered<T> = { value: T; inputTokens: number; outputTokens: number };
+/** What one answer cost, as the provider reported it (estimated where it did not). */
+interface Meter {
+  inputTokens: number;
+  outputTokens: number;
+  imageTokens?: number;
+  audioSeconds?: number;
+}
+interface PaidCall<R> {
+  kind: AiCallKind;
+  model: string;
+  key: string;
+  videoId: string;
+  estimatedTokens: number;
+  timeoutMs: number;
+  signal: AbortSignal | undefined;
+  /** Why this call was made (ledger details): 'analysis' or 'repair'. */
+  purpose: string;
+  send: (signal: AbortSignal) => Promise<{ data: R; response: Response; request_id: string | null }>;
+  meter: (data: R) => Meter;
+  /**
+   * False for a body without what the caller needs (no vector, no text): it is recorded (paid)
+   * under a key nobody reads, so a retry asks again instead of reusing it. A chat completion is
+   * kept whatever its content says: `describe` bounds and repairs unusable content itself.
+   */
+  usable?: (data: unknown) => boolean;
+}
 
 /**
  * Analyzer backed by any OpenAI-compatible endpoint. It looks at the video: keyframes go to a
@@ -34,8 +72,14 @@ type Metered<T> = { value: T; inputTokens: number; outputTokens: number };
  * chapters) validated with zod. The embedding is computed from summary + tags + transcript.
  *
  * Every provider call: goes through the shared rate limit (reserve, then settle from `usage`),
- * has its own deadline, is cached by input hash (never pay twice), and fails typed. Retrying is
- * Temporal's job (it knows the policy and survives restarts), so the SDK's retries are off.
+ * has its own deadline, and fails typed. Every answer that cost money is recorded raw — cache
+ * entry and ledger row, keyed by the provider's request id — before it is parsed (issue 25), so
+ * a retry, a re-analysis timer or a re-run reads it back instead of paying again. An unusable chat
+ * answer gets one cheaper, text-only repair; the identical image request is sent at most twice per
+ * video. Transcription is optional: a provider without the route (learnt once per process) or
+ * AI_TRANSCRIBE=off gives an analysis from frames and metadata; a chat model that refuses images
+ * (learnt likewise) gets the request without them. Retrying is Temporal's job (it
+ * knows the policy and survives restarts), so the SDK's retries are off.
  */
 export class OpenAiAnalyzer implements Analyzer {
   readonly name = 'openai';
@@ -45,6 +89,10 @@ export class OpenAiAnalyzer implements Analyzer {
   private readonly transcribeModel: string;
   private readonly transcribeTimeoutMs: number;
   private readonly maxOutputTokens: number;
+  /** Per process (one analyzer per worker process): whether the provider has a transcription route. */
+  readonly transcription: RouteSupport;
+  /** Per process: whether the chat model takes images (text-only models answer 400 to image parts). */
+  readonly vision = new RouteSupport();
 
   constructor(
     private readonly cfg: OpenAiConfig,
@@ -54,6 +102,7 @@ export class OpenAiAnalyzer implements Analyzer {
     this.transcribeModel = opts.transcribeModel ?? 'whisper-1';
     this.transcribeTimeoutMs = opts.transcribeTimeoutMs ?? Math.max(cfg.timeoutMs, 60_000);
     this.maxOutputTokens = opts.maxOutputTokens ?? 600;
+    this.transcription = new RouteSupport(opts.transcribe === false ? 'absent' : 'unknown');
     this.client = new OpenAI({
       // The SDK refuses to construct without a key even when baseURL points at a keyless
       // local server (Ollama, llama.cpp, vLLM); those ignore the Authorization header.
@@ -71,55 +120,105 @@ export class OpenAiAnalyzer implements Analyzer {
 
   async analyze(req: AnalysisRequest): Promise<Analysis> {
     const usage: Usage = { inputTokens: 0, outputTokens: 0, calls: 0 };
-    const transcript = await this.transcribeAll(req.inputs, req.signal, usage);
+    const heard = await this.transcribeAll(req, usage);
+    const transcript = heard.text;
     const words = await this.describe(req, transcript, usage);
     const summary = truncate(words.summary.trim(), MAX_SUMMARY_CHARS);
     const tags = cleanTags(words.tags);
     const chapters = cleanChapters(words.chapters, req.facts.durationSec);
     // The title goes in too: people search for what they named the file as often as for what is in it.
     const text = [req.title, summary, tags.join(', '), transcript.slice(0, MAX_EMBED_TRANSCRIPT_CHARS)].filter(Boolean).join('\n');
-    const embedding = await this.cached('embedding', this.cfg.embeddingModel, [text], usage, () => this.embedOnce(text, req.signal));
-    return { summary, tags, chapters, embedding, ...(transcript ? { transcript } : {}), usage };
+    const raw = await this.paid(
+      {
+        kind: 'embedding',
+        model: this.cfg.embeddingModel,
+        key: cacheKey([CACHE_FORMAT, 'embedding', this.cfg.embeddingModel, text]),
+        videoId: req.videoId,
+        estimatedTokens: Math.ceil(text.length / 4) + 10,
+        timeoutMs: this.cfg.timeoutMs,
+        signal: req.signal,
+        purpose: 'analysis',
+        send: (sig) => this.sendEmbedding(text, sig),
+        meter: (data) => ({ inputTokens: promptTokens(data), outputTokens: 0 }),
+        usable: (data) => embeddingSchema.safeParse(data).success,
+      },
+      usage,
+    );
+    const embedding = parseEmbedding(raw);
+    return { summary, tags, chapters, embedding, ...(transcript ? { transcript } : {}), transcriptStatus: heard.status, usage };
   }
 
   async embedQuery(text: string, signal?: AbortSignal): Promise<number[]> {
-    return (await this.embedOnce(text, signal)).value;
+    const out = await this.request(Math.ceil(text.length / 4) + 10, this.cfg.timeoutMs, signal, async (sig) => {
+      const { data, response } = await this.sendEmbedding(text, sig);
+      return { headers: response.headers, value: data, inputTokens: promptTokens(data), outputTokens: 0 };
+    });
+    return parseEmbedding(out.value);
   }
 
-  private async transcribeAll(inputs: AnalysisInputs | undefined, signal: AbortSignal | undefined, usage: Usage): Promise<string> {
-    if (!inputs || inputs.audioChunks.length === 0) return '';
+  private sendEmbedding(input: string, signal: AbortSignal) {
+    // Explicit 'float': left unset, the SDK asks for base64 and decodes it, which breaks
+    // compatible servers that ignore encoding_format and answer with plain arrays.
+    return this.client.embeddings.create({ model: this.cfg.embeddingModel, input, encoding_format: 'float' }, { signal }).withResponse();
+  }
+
+  private async transcribeAll(req: AnalysisRequest, usage: Usage): Promise<{ text: string; status: TranscriptStatus }> {
+    const inputs: AnalysisInputs | undefined = req.inputs;
+    if (!inputs || inputs.audioChunks.length === 0) return { text: '', status: 'none' };
     const parts: string[] = [];
+    let heardAll = true;
     for (const chunk of inputs.audioChunks) {
-      const text = await this.cached('transcription', this.transcribeModel, [chunk.sha256], usage, async () => {
-        const bytes = await readFile(chunk.path);
-        // Whisper bills by audio length, not tokens: reserve a token-ish estimate so the token budget still sees it.
-        return this.request(Math.ceil(chunk.durationSec * 10) + 50, this.transcribeTimeoutMs, signal, async (sig) => {
-          const { data, response } = await this.client.audio.transcriptions
-            .create(
-              {
-                file: await toFile(bytes, path.basename(chunk.path), { type: 'audio/mpeg' }),
-                model: this.transcribeModel,
-                response_format: 'json',
-              },
-              { signal: sig },
-            )
-            .withResponse();
-          const parsed = transcriptionSchema.safeParse(data);
-          if (!parsed.success) throw new MalformedResponse('transcription response has no text');
-          const u = parsed.data.usage;
-          return {
-            headers: response.headers,
-            value: parsed.data.text.trim(),
-            inputTokens: u?.input_tokens ?? u?.prompt_tokens ?? 0,
-            outputTokens: u?.output_tokens ?? 0,
-          };
-        });
-      });
+      const text = await this.transcription.run(async () => {
+        const raw = await this.paid(
+          {
+            kind: 'transcription',
+            model: this.transcribeModel,
+            key: cacheKey([CACHE_FORMAT, 'transcription', this.transcribeModel, chunk.sha256]),
+            videoId: req.videoId,
+            // Whisper bills by audio length, not tokens: reserve a token-ish estimate so the token budget still sees it.
+            estimatedTokens: Math.ceil(chunk.durationSec * 10) + 50,
+            timeoutMs: this.transcribeTimeoutMs,
+            signal: req.signal,
+            purpose: 'analysis',
+            send: async (sig) => {
+              const bytes = await readFile(chunk.path);
+              return this.client.audio.transcriptions
+                .create(
+                  {
+                    file: await toFile(bytes, path.basename(chunk.path), { type: 'audio/mpeg' }),
+                    model: this.transcribeModel,
+                    response_format: 'json',
+                  },
+                  { signal: sig },
+                )
+                .withResponse();
+            },
+            meter: (data) => transcriptionMeter(data, chunk.durationSec),
+            usable: (data) => transcriptionSchema.safeParse(data).success,
+          },
+          usage,
+        );
+        const parsed = transcriptionSchema.safeParse(raw);
+        if (!parsed.success) throw toAiFailure(new MalformedResponse('transcription response has no text'));
+        return parsed.data.text.trim();
+      }, judgeTranscriptionFailure);
+      if (text === undefined) {
+        heardAll = false;
+        break;
+      }
       if (text) parts.push(text);
     }
-    return parts.join(' ').replace(/\s+/g, ' ').trim();
+    const text = parts.join(' ').replace(/\s+/g, ' ').trim();
+    return { text, status: heardAll ? 'present' : parts.length > 0 ? 'partial' : 'unavailable' };
   }
 
+  /**
+   * The chat step. An answer that is not the JSON asked for is kept (paid, recorded) and gets one
+   * text-only repair (no images: the schema, the facts and the bad answer). Still unusable: this
+   * attempt stops with AiBadAnswer (the analysis degrades). A later attempt (a re-analysis timer)
+   * reads both answers back from the cache and may send the identical image request once more,
+   * so the provider is paid for it at most MAX_IDENTICAL_CHAT_REQUESTS times per video.
+   */
   private async describe(req: AnalysisRequest, transcript: string, usage: Usage): Promise<AnalysisWords> {
     const keyframes = req.inputs?.keyframes ?? [];
     const userText = JSON.stringify({
@@ -129,71 +228,204 @@ export class OpenAiAnalyzer implements Analyzer {
       transcript: transcript ? truncate(transcript, MAX_PROMPT_TRANSCRIPT_CHARS) : null,
       audio: req.inputs?.audio ?? 'unknown',
     });
-    const key = [PROMPT_VERSION, userText, ...keyframes.map((k) => k.sha256)];
-    return this.cached('chat', this.cfg.chatModel, key, usage, async () => {
-      const images = await Promise.all(keyframes.map(async (k) => `data:image/jpeg;base64,${(await readFile(k.path)).toString('base64')}`));
-      const estimate =
-        Math.ceil((SYSTEM_PROMPT.length + userText.length) / 4) + images.length * LOW_DETAIL_IMAGE_TOKENS + this.maxOutputTokens + 20;
-      return this.request(estimate, this.cfg.timeoutMs, req.signal, async (sig) => {
-        const { data, response } = await this.client.chat.completions
-          .create(
-            {
-              model: this.cfg.chatModel,
-              response_format: { type: 'json_object' },
-              max_tokens: this.maxOutputTokens,
-              messages: [
-                { role: 'system', content: SYSTEM_PROMPT },
-                {
-                  role: 'user',
-                  content: [
-                    { type: 'text', text: userText },
-                    ...images.map((url) => ({ type: 'image_url' as const, image_url: { url, detail: 'low' as const } })),
-                  ],
-                },
-              ],
-            },
-            { signal: sig },
-          )
-          .withResponse();
-        const u = usageSchema.safeParse((data as { usage?: unknown }).usage);
-        return {
-          headers: response.headers,
-          value: parseAnalysisJson(parseChatContent(data)),
-          inputTokens: u.success ? u.data.prompt_tokens : estimate - this.maxOutputTokens,
-          outputTokens: u.success ? (u.data.completion_tokens ?? 0) : this.maxOutputTokens,
-        };
-      });
-    });
-  }
-
-  private embedOnce(input: string, signal: AbortSignal | undefined): Promise<Metered<number[]>> {
-    return this.request(Math.ceil(input.length / 4) + 10, this.cfg.timeoutMs, signal, async (sig) => {
-      // Explicit 'float': left unset, the SDK asks for base64 and decodes it, which breaks
-      // compatible servers that ignore encoding_format and answer with plain arrays.
-      const { data, response } = await this.client.embeddings
-        .create({ model: this.cfg.embeddingModel, input, encoding_format: 'float' }, { signal: sig })
-        .withResponse();
-      const u = usageSchema.safeParse((data as { usage?: unknown }).usage);
-      return { headers: response.headers, value: parseEmbedding(data), inputTokens: u.success ? u.data.prompt_tokens : 0, outputTokens: 0 };
+    const firstKey = cacheKey([CACHE_FORMAT, 'chat', this.cfg.chatModel, PROMPT_VERSION, userText, ...keyframes.map((k) => k.sha256)]);
+    let lastIssue = 'no answer';
+    for (let n = 0; n < MAX_IDENTICAL_CHAT_REQUESTS; n++) {
+      const key = n === 0 ? firstKey : cacheKey([firstKey, 'again', n]);
+      const cached = await this.cache()
+        ?.get<unknown>(key)
+        .catch(() => undefined);
+      const raw = cached ? this.reuse(cached, usage) : await this.sendChatSeeing(req, userText, key, usage);
+      const answer = chatContent(raw);
+      const words = parseAnalysisWords(answer);
+      if (words.ok) return words.value;
+      const repaired = await this.repair(req, userText, answer, usage);
+      if (repaired.ok) return repaired.value;
+      lastIssue = repaired.issue;
+      // Paid for a new answer in this attempt: sending the same request again at once would
+      // most likely buy the same answer. The next attempt may (its answer is cached as well).
+      if (!cached) break;
+    }
+    throw failure(ErrorType.AiBadAnswer, `OpenAI chat answer is not the JSON asked for, even after a repair (${lastIssue})`, {
+      details: { model: this.cfg.chatModel },
     });
   }
 
   /**
-   * Cache by input hash. A hit makes no call, but its recorded usage still counts toward this
-   * analysis: `usage` is what the answers this analysis used cost (each paid once, possibly by an
-   * earlier attempt that died before reporting), so the ledger's unique key charges it once.
+   * The chat request with the keyframes; when the model refuses image parts (a text-only model,
+   * learnt once per process like a missing route), the same request without them: the analysis
+   * then comes from the title, facts and transcript. Refusals of content stay terminal.
    */
-  private async cached<T>(kind: string, model: string, parts: readonly string[], usage: Usage, run: () => Promise<Metered<T>>): Promise<T> {
-    const cache = this.opts.cache;
-    const key = cacheKey([kind, model, ...parts]);
-    const hit = await cache?.get<T>(key).catch(() => undefined);
-    const entry = hit ?? (await run());
+  private async sendChatSeeing(req: AnalysisRequest, userText: string, key: string, usage: Usage): Promise<unknown> {
+    if ((req.inputs?.keyframes.length ?? 0) > 0) {
+      const seen = await this.vision.run(() => this.sendChat(req, userText, key, usage, true), judgeImageRefusal);
+      if (seen !== undefined) return seen;
+    }
+    return this.sendChat(req, userText, cacheKey([key, 'text-only']), usage, false);
+  }
+
+  private async sendChat(req: AnalysisRequest, userText: string, key: string, usage: Usage, withImages: boolean): Promise<unknown> {
+    const keyframes = withImages ? (req.inputs?.keyframes ?? []) : [];
+    const images = await Promise.all(keyframes.map(async (k) => `data:image/jpeg;base64,${(await readFile(k.path)).toString('base64')}`));
+    const estimate =
+      Math.ceil((SYSTEM_PROMPT.length + userText.length) / 4) + images.length * LOW_DETAIL_IMAGE_TOKENS + this.maxOutputTokens + 20;
+    return this.paid(
+      {
+        kind: 'chat',
+        model: this.cfg.chatModel,
+        key,
+        videoId: req.videoId,
+        estimatedTokens: estimate,
+        timeoutMs: this.cfg.timeoutMs,
+        signal: req.signal,
+        purpose: 'analysis',
+        send: (sig) =>
+          this.client.chat.completions
+            .create(
+              {
+                model: this.cfg.chatModel,
+                response_format: { type: 'json_object' },
+                max_tokens: this.maxOutputTokens,
+                messages: [
+                  { role: 'system', content: SYSTEM_PROMPT },
+                  {
+                    role: 'user',
+                    content: [
+                      { type: 'text', text: userText },
+                      ...images.map((url) => ({ type: 'image_url' as const, image_url: { url, detail: 'low' as const } })),
+                    ],
+                  },
+                ],
+              },
+              { signal: sig },
+            )
+            .withResponse(),
+        meter: (data) => ({ ...chatMeter(data, estimate, this.maxOutputTokens), imageTokens: images.length * LOW_DETAIL_IMAGE_TOKENS }),
+        usable: isChatCompletion,
+      },
+      usage,
+    );
+  }
+
+  /** One text-only re-ask with the schema and the unusable answer: about a tenth of the image request's price. */
+  private async repair(
+    req: AnalysisRequest,
+    userText: string,
+    badAnswer: string,
+    usage: Usage,
+  ): Promise<{ ok: true; value: AnalysisWords } | { ok: false; issue: string }> {
+    const previous = truncate(badAnswer, MAX_REPAIR_ANSWER_CHARS) || '(empty)';
+    const key = cacheKey([CACHE_FORMAT, 'chat-repair', this.cfg.chatModel, PROMPT_VERSION, userText, previous]);
+    const cached = await this.cache()
+      ?.get<unknown>(key)
+      .catch(() => undefined);
+    const estimate =
+      Math.ceil((SYSTEM_PROMPT.length + userText.length + previous.length + REPAIR_PROMPT.length) / 4) + this.maxOutputTokens + 30;
+    const raw = cached
+      ? this.reuse(cached, usage)
+      : await this.paid(
+          {
+            kind: 'chat',
+            model: this.cfg.chatModel,
+            key,
+            videoId: req.videoId,
+            estimatedTokens: estimate,
+            timeoutMs: this.cfg.timeoutMs,
+            signal: req.signal,
+            purpose: 'repair',
+            send: (sig) =>
+              this.client.chat.completions
+                .create(
+                  {
+                    model: this.cfg.chatModel,
+                    response_format: { type: 'json_object' },
+                    max_tokens: this.maxOutputTokens,
+                    messages: [
+                      { role: 'system', content: SYSTEM_PROMPT },
+                      { role: 'user', content: userText },
+                      { role: 'assistant', content: previous },
+                      { role: 'user', content: REPAIR_PROMPT },
+                    ],
+                  },
+                  { signal: sig },
+                )
+                .withResponse(),
+            meter: (data) => chatMeter(data, estimate, this.maxOutputTokens),
+            usable: isChatCompletion,
+          },
+          usage,
+        );
+    return parseAnalysisWords(chatContent(raw));
+  }
+
+  private cache(): ResponseCache | undefined {
+    return this.opts.cache;
+  }
+
+  /** A cached answer: no call, but it counts toward what this analysis used (paid once, possibly by an earlier attempt). */
+  private reuse(entry: Metered<unknown>, usage: Usage): unknown {
     usage.calls += 1;
     usage.inputTokens += entry.inputTokens;
     usage.outputTokens += entry.outputTokens;
-    // Stored before anything else can fail: the provider was paid for this answer.
-    if (!hit) await cache?.put(key, kind, model, entry).catch(() => undefined);
-    return hit ? hit.value : entry.value;
+    return entry.value;
+  }
+
+  /**
+   * A paid call, read back from the cache when an earlier attempt already bought it. A new
+   * answer is recorded — raw cache entry and ledger row, one transaction — before anyone parses
+   * it: whatever it turns out to be, it was paid for.
+   */
+  private async paid<R>(call: PaidCall<R>, usage: Usage): Promise<unknown> {
+    const hit = await this.cache()
+      ?.get<unknown>(call.key)
+      .catch(() => undefined);
+    if (hit) return this.reuse(hit, usage);
+    let meter: Meter = { inputTokens: 0, outputTokens: 0 };
+    const out = await this.request(call.estimatedTokens, call.timeoutMs, call.signal, async (sig) => {
+      const { data, response, request_id } = await call.send(sig);
+      meter = call.meter(data);
+      return {
+        headers: response.headers,
+        value: { data, requestId: request_id },
+        inputTokens: meter.inputTokens,
+        outputTokens: meter.outputTokens,
+      };
+    });
+    const entry = { value: out.value.data as unknown, inputTokens: meter.inputTokens, outputTokens: meter.outputTokens };
+    const charge: AiCallCharge = {
+      videoId: call.videoId,
+      step: STEP,
+      kind: call.kind,
+      model: call.model,
+      // A provider that sends no request id still gets one row per paid answer: it is recorded once, here.
+      requestId: out.value.requestId ?? `local-${randomUUID()}`,
+      inputTokens: meter.inputTokens,
+      outputTokens: meter.outputTokens,
+      imageTokens: meter.imageTokens ?? 0,
+      audioSeconds: meter.audioSeconds ?? 0,
+      details: { purpose: call.purpose },
+    };
+    const usable = call.usable?.(entry.value) ?? true;
+    await this.record(usable ? call.key : cacheKey([call.key, 'unusable', charge.requestId]), call.kind, call.model, entry, charge);
+    return this.reuse(entry, usage);
+  }
+
+  /**
+   * Writes the paid answer and its ledger row, retrying a failing database briefly. Failing the
+   * activity instead would make Temporal buy the same answer again, which is the worse loss.
+   */
+  private async record(key: string, kind: string, model: string, entry: Metered<unknown>, charge: AiCallCharge): Promise<void> {
+    const cache = this.cache();
+    if (!cache) return;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await cache.put(key, kind, model, entry, charge);
+        return;
+      } catch {
+        if (attempt >= 3) return;
+        await new Promise((r) => setTimeout(r, 250 * attempt));
+      }
+    }
   }
 
   /**
@@ -248,6 +480,32 @@ export class OpenAiAnalyzer implements Analyzer {
   }
 }
 
+/**
+ * A failed transcription: a route the provider lacks (AiUnsupported) is remembered; a 400/403/
+ * 415/422 refusal means the same while the route has never worked in this process (servers
+ * without it answer so too), and only "not this audio" once it has (the analysis goes on from
+ * frames). Content refusals, credentials, outages and rate limits keep their own meaning.
+ */
+export function judgeTranscriptionFailure(err: unknown, before: RouteState): FailureVerdict {
+  if (!(err instanceof ApplicationFailure)) return 'rethrow';
+  if (err.type === ErrorType.AiUnsupported) return 'absent';
+  const status = (err.details?.[0] as { status?: unknown } | undefined)?.status;
+  if (err.type === ErrorType.AiRejected && typeof status === 'number' && CANNOT_TRANSCRIBE.includes(status)) {
+    return before === 'present' ? 'skip' : 'absent';
+  }
+  return 'rethrow';
+}
+const CANNOT_TRANSCRIBE = [400, 403, 415, 422];
+
+/** A chat request with images refused as a bad request (400/415/422): the model takes no images (or not these). */
+export function judgeImageRefusal(err: unknown, before: RouteState): FailureVerdict {
+  if (!(err instanceof ApplicationFailure) || err.type !== ErrorType.AiRejected) return 'rethrow';
+  const status = (err.details?.[0] as { status?: unknown } | undefined)?.status;
+  if (typeof status !== 'number' || !CANNOT_SEE.includes(status)) return 'rethrow';
+  return before === 'present' ? 'skip' : 'absent';
+}
+const CANNOT_SEE = [400, 415, 422];
+
 const MAX_SUMMARY_CHARS = 300;
 const MAX_CHAPTERS = 12;
 const MAX_PROMPT_TRANSCRIPT_CHARS = 4_000;
@@ -266,7 +524,11 @@ const SYSTEM_PROMPT =
   'seen and said), "tags": string[] (at most 8 short lowercase keywords), "chapters": [{"startSec": number, ' +
   '"title": string}] (in order, at most 12; [] for a short single-scene video)}. Do not invent content you cannot see or hear.';
 
-/** The service answered 2xx but not in the shape we asked for: worth another attempt. */
+const REPAIR_PROMPT =
+  'That answer is not the JSON object asked for. Reply with only the JSON object {"summary", "tags", "chapters"} ' +
+  'described in the instructions, built from your previous answer and the facts above.';
+
+/** The service answered 2xx without the field we need (no text, no vector): worth another attempt. */
 class MalformedResponse extends Error {
   override readonly name = 'MalformedResponse';
 }
@@ -284,36 +546,71 @@ const usageSchema = z.object({ prompt_tokens: z.number().int().min(0), completio
 const transcriptionSchema = z.object({
   text: z.string(),
   usage: z
-    .object({ input_tokens: z.number().optional(), output_tokens: z.number().optional(), prompt_tokens: z.number().optional() })
+    .object({
+      input_tokens: z.number().optional(),
+      output_tokens: z.number().optional(),
+      prompt_tokens: z.number().optional(),
+      seconds: z.number().optional(),
+    })
     .optional(),
 });
 const embeddingSchema = z.object({
   data: z.array(z.object({ embedding: z.array(z.number()).min(1) })).min(1),
 });
 
-function parseChatContent(completion: unknown): string {
-  const parsed = chatSchema.safeParse(completion);
-  const content = parsed.success ? parsed.data.choices[0]?.message.content : null;
-  if (!content) throw new MalformedResponse('chat completion has no message content');
-  return content;
+/** The answer's text. A body that is no chat completion at all (e.g. text/plain) is a malformed response, not an answer. */
+function chatContent(raw: unknown): string {
+  const parsed = chatSchema.safeParse(raw);
+  if (!parsed.success) throw toAiFailure(new MalformedResponse('chat response is not a chat completion'));
+  return parsed.data.choices[0]?.message.content ?? '';
 }
 
-function parseAnalysisJson(content: string): AnalysisWords {
+const isChatCompletion = (data: unknown): boolean => chatSchema.safeParse(data).success;
+
+function parseAnalysisWords(content: string): { ok: true; value: AnalysisWords } | { ok: false; issue: string } {
   // Some local models wrap JSON in a Markdown fence even in json_object mode.
   const text = content.trim().replace(/^```(?:json)?\s*|\s*```$/g, '');
+  if (!text) return { ok: false, issue: 'empty answer' };
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch {
-    throw failure(ErrorType.AiUnavailable, 'OpenAI chat answer is not JSON');
+    return { ok: false, issue: 'not JSON' };
   }
   const parsed = analysisSchema.safeParse(json);
   if (!parsed.success) {
-    throw failure(ErrorType.AiUnavailable, 'OpenAI chat answer lacks {summary, tags, chapters}', {
-      details: { issues: parsed.error.issues.slice(0, 3).map((i) => `${i.path.join('.')}: ${i.message}`) },
-    });
+    return {
+      ok: false,
+      issue: `lacks {summary, tags, chapters}: ${parsed.error.issues
+        .map((i) => `${i.path.join('.')}: ${i.message}`)
+        .slice(0, 2)
+        .join('; ')}`,
+    };
   }
-  return parsed.data;
+  return { ok: true, value: parsed.data };
+}
+
+/** Tokens of a chat answer as the provider billed them; our estimate when it did not say. */
+function chatMeter(data: unknown, estimate: number, maxOutputTokens: number): Meter {
+  const u = usageSchema.safeParse((data as { usage?: unknown } | null)?.usage);
+  return u.success
+    ? { inputTokens: u.data.prompt_tokens, outputTokens: u.data.completion_tokens ?? 0 }
+    : { inputTokens: estimate - maxOutputTokens, outputTokens: maxOutputTokens };
+}
+
+function promptTokens(data: unknown): number {
+  const u = usageSchema.safeParse((data as { usage?: unknown } | null)?.usage);
+  return u.success ? u.data.prompt_tokens : 0;
+}
+
+/** whisper-1 bills audio seconds (usage {type: 'duration', seconds}); token-billed models report tokens. */
+function transcriptionMeter(data: unknown, chunkSec: number): Meter {
+  const u = transcriptionSchema.safeParse(data).data?.usage;
+  return {
+    inputTokens: u?.input_tokens ?? u?.prompt_tokens ?? 0,
+    outputTokens: u?.output_tokens ?? 0,
+    audioSeconds: u?.seconds ?? chunkSec,
+  };
 }
 
 function parseEmbedding(res: unknown): number[] {
@@ -402,6 +699,12 @@ function statusFailure(err: APIError, status: number): ApplicationFailure {
     return failure(ErrorType.AiRateLimited, `OpenAI rate limited the request (${label})`, {
       details,
       nextRetryDelayMs: retryDelayMs(err.headers),
+    });
+  }
+  if (status === 404 || status === 405 || status === 501) {
+    // No such route or model here (many OpenAI-compatible servers implement only some routes).
+    return failure(ErrorType.AiUnsupported, `the AI provider does not support this request (${label}): ${serverReason(err)}`, {
+      details,
     });
   }
   if (status === 401 || status === 403) {

@@ -1,4 +1,4 @@
-import type { AnalysisInputs, Chapter, MediaFacts } from '../../workflows/contracts';
+import type { AnalysisInputs, Chapter, MediaFacts, TranscriptStatus } from '../../workflows/contracts';
 
 /**
  * Port: what turns a video's facts into words and a vector. The OpenAI adapter talks to any
@@ -21,7 +21,9 @@ export interface Analysis {
   chapters?: Chapter[];
   /** The full transcript (stays out of workflow history: the activity keeps an excerpt). */
   transcript?: string;
-  /** What the provider answers used by this analysis cost (cached answers included: paid once, charged once). */
+  /** Whether the audio was heard (AI analyzers only). */
+  transcriptStatus?: TranscriptStatus;
+  /** What the provider answers used by this analysis cost (cached answers included); the ledger has each paid request. */
   usage?: { inputTokens: number; outputTokens: number; calls: number };
 }
 
