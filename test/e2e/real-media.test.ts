@@ -81,7 +81,7 @@ async function rungDurations(status: VideoStatus): Promise<Map<string, number>> 
   const variants = text.split('\n').filter((l) => l && !l.startsWith('#'));
   expect(variants.length).toBeGreaterThan(0);
   const durations = new Map<string, number>();
-  for (const uri of variants) durations.set(uri.split('?')[0], await probeDurationSec(new URL(uri, master).toString()));
+  for (const uri of variants) durations.set(new URL(uri, master).pathname, await probeDurationSec(new URL(uri, master).toString()));
   return durations;
 }
 
