@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 // `biblio`: the command line for the Biblio API (submit with live progress, status, list,
-// search, refresh-url, dead letters, keys). Every command has --help and --json.
+// search, refresh-url, reanalyze, dead letters, keys). Every command has --help and --json.
 import { Command, Option } from 'commander';
 import { registerDlq } from './commands/dlq';
 import { registerKeys } from './commands/keys';
+import { registerReanalyze } from './commands/reanalyze';
 import { registerSearch } from './commands/search';
 import { registerSubmit } from './commands/submit';
 import { registerVideoCommands } from './commands/videos';
@@ -31,10 +32,12 @@ Examples:
   biblio submit https://example.com/a.mp4 --id a1
   biblio status a1 --json
   biblio search beach sunset --tags outdoor --min-duration 10
-  biblio dlq list --state open && biblio dlq replay 7`,
+  biblio dlq list --state open && biblio dlq replay 7
+  biblio reanalyze --delayed            analyse every video whose analysis was delayed`,
     );
   registerSubmit(program);
   registerVideoCommands(program);
+  registerReanalyze(program);
   registerSearch(program);
   registerDlq(program);
   registerKeys(program);
