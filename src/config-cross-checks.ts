@@ -65,10 +65,13 @@ export function crossCheckProblems(e: CrossCheckedEnv): CrossCheckProblem[] {
       message: `AI_RETRY_BASE_MS (${s(e.AI_RETRY_BASE_MS)}) must not exceed AI_RETRY_MAX_MS (${s(e.AI_RETRY_MAX_MS)}), the cap of every retry delay.`,
     });
   }
-  if (e.AI_BREAKER_HALF_OPEN_MS >= e.AI_DEGRADE_AFTER_MS) {
+  // A call the open breaker turns away retries after the rest of the half-open interval plus up to
+  // one more (spread, breaker-analyzer.ts): up to twice the interval. An analysis whose wait must
+  // end sooner gives up as delayed at the first refusal — even right after the provider came back.
+  if (2 * e.AI_BREAKER_HALF_OPEN_MS >= e.AI_DEGRADE_AFTER_MS) {
     problems.push({
       variable: 'AI_BREAKER_HALF_OPEN_MS',
-      message: `AI_BREAKER_HALF_OPEN_MS (${s(e.AI_BREAKER_HALF_OPEN_MS)}) must be shorter than AI_DEGRADE_AFTER_MS (${s(e.AI_DEGRADE_AFTER_MS)}): else an open breaker never lets a probe through before every waiting analysis gives up as delayed.`,
+      message: `AI_BREAKER_HALF_OPEN_MS (${s(e.AI_BREAKER_HALF_OPEN_MS)}) must be under half of AI_DEGRADE_AFTER_MS (${s(e.AI_DEGRADE_AFTER_MS)}): a call the open breaker turns away waits up to twice the half-open interval, so every analysis would give up as delayed before the breaker lets a probe through.`,
     });
   }
   const delays = e.AI_REANALYZE_DELAYS_MS.split(',').length;

@@ -163,10 +163,11 @@ describe('loadConfig cross-checks between variables (issue 25)', () => {
 
   it('refuses retry, breaker and degradation settings that contradict each other', () => {
     expect(configError({ AI_RETRY_BASE_MS: '90000' }).message).toContain('AI_RETRY_BASE_MS (90 s) must not exceed AI_RETRY_MAX_MS (60 s)');
-    expect(configError({ AI_BREAKER_HALF_OPEN_MS: '120000' }).message).toContain(
-      'AI_BREAKER_HALF_OPEN_MS (120 s) must be shorter than AI_DEGRADE_AFTER_MS (120 s)',
+    expect(configError({ AI_BREAKER_HALF_OPEN_MS: '60000' }).message).toContain(
+      'AI_BREAKER_HALF_OPEN_MS (60 s) must be under half of AI_DEGRADE_AFTER_MS (120 s)',
     );
-    expect(configError({ AI_DEGRADE_AFTER_MS: '10000' }).message).toContain('AI_BREAKER_HALF_OPEN_MS (15 s)');
+    expect(configError({ AI_DEGRADE_AFTER_MS: '30000' }).message).toContain('AI_BREAKER_HALF_OPEN_MS (15 s)');
+    expect(loadConfig({ AI_DEGRADE_AFTER_MS: '31000' }).ai.degradeAfterMs).toBe(31_000);
     expect(configError({ AI_REANALYZE_DELAYS_MS: Array.from({ length: 11 }, () => '1000').join(',') }).message).toContain(
       'AI_REANALYZE_DELAYS_MS lists 11 timers; a run sets at most 10',
     );
