@@ -41,13 +41,12 @@ async function attemptsOf(ctx: Context, step: string): Promise<number | null> {
 }
 
 /**
- * The attempts of the step's last failed activity (or of its last started one when none failed).
- * A retried attempt writes no event of its own: the server writes ActivityTaskStarted only when
- * the activity closes — and for an attempt that timed out (heartbeat, start-to-close) it carries
- * attempt 1 whatever the count was (measured: 3 heartbeat timeouts → attempt 1 on the started
- * event). The retry count that is always right rides on the closing event's failure: the server's
- * `lastFailure` chain of a timed-out attempt is not kept, but ActivityTaskTimedOut/Failed report
- * `retryState`; MAXIMUM_ATTEMPTS_REACHED means every attempt of the policy ran.
+ * The attempts of the step's failed activity. A retried attempt writes no event of its own: the
+ * server writes ActivityTaskStarted (with the attempt number) only when the activity closes, and
+ * writes none at all for an attempt that never started. So the last started event of the step can
+ * belong to an earlier activity of it (attempt 1) while the one that failed ran out of retries;
+ * the closing event's `retryState` says so for sure: MAXIMUM_ATTEMPTS_REACHED means every attempt
+ * of its policy ran (3 for the media presets), whatever the started events say.
  */
 export function stepAttempts(events: temporal.api.history.v1.IHistoryEvent[], step: StepName): number | null {
   const activityTypes: readonly string[] = activitiesOfStep(step);
