@@ -3,6 +3,11 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import type { VideoStatus } from '../../src/api/status';
 import type { VideoListItem } from '../../src/api/routes/videos-list';
+import { VideosRepo } from '../../src/db/videos-repo';
+import { taskQueues } from '../../src/pipeline/catalogue';
+import type { processVideo } from '../../src/workflows';
+import type { ProcessVideoInput } from '../../src/workflows/contracts';
+import { workflowIdFor } from '../../src/workflows/ids';
 import { makeSampleClip } from '../../src/media/sample-clip';
 import type { TestApi } from '../support/api';
 import { startOpenAiFaultServer, type OpenAiFaultServer } from '../support/openai-fault-server';
@@ -162,3 +167,32 @@ test('biblio list --status delayed, then biblio reanalyze --delayed brings every
   expect(await delayedIds()).toEqual([]);
   expect(JSON.parse((await cli('reanalyze', '--delayed')).stdout)).toEqual({ items: [] });
 }, 180_000);
+
+test('while the run still waits on a re-analysis timer (an hour away), POST reanalyze signals it to try now', async () => {
+  // An AI worker of its own whose re-analysis schedule is one timer of an hour, and a run routed
+  // to it; the API and the other workers are the stack's.
+  const slowPrefix = `${stack.prefix}slow-`;
+  await stack.startWorkers(['ai'], { queuePrefix: slowPrefix, extraEnv: { AI_REANALYZE_DELAYS_MS: '3600000' } });
+  fault.addWindow({ from: Date.now(), to: Date.now() + 3600_000, step: { kind: 'status', status: 503 } });
+  const videoId = 're25-wait';
+  const file = path.join(stack.ingestDir, `${videoId}.mp4`);
+  await makeSampleClip(file, { seconds: 2, width: 320, height: 240, audio: false });
+  const source = { kind: 'file' as const, path: file };
+  await new VideosRepo(stack.db.pool).claim(videoId, source, workflowIdFor(videoId));
+  const input: ProcessVideoInput = { version: 1, videoId, source, queues: { ...stack.queues, ai: taskQueues(slowPrefix).ai } };
+  await api.client.workflow.start<typeof processVideo>('processVideo', {
+    workflowId: workflowIdFor(videoId),
+    taskQueue: stack.queues.pipeline,
+    args: [input],
+  });
+  await waitFor(videoId, (v) => v.status === 'ready' && v.analysis === 'delayed' && v.workflowStatus === 'RUNNING', 120_000);
+
+  fault.clearWindows();
+  const res = await api.app.inject({ method: 'POST', url: `/videos/${videoId}/reanalyze` });
+  expect(res.statusCode).toBe(202);
+  expect(res.json()).toEqual({ videoId, action: 'signalled', workflowId: workflowIdFor(videoId) });
+  // The run itself analyses and re-indexes, then ends: no hour-long wait, no second workflow.
+  const done = await waitFor(videoId, (v) => v.workflowStatus === 'COMPLETED', 90_000);
+  expect(done).toMatchObject({ status: 'ready', analysis: 'complete', result: { analyzer: 'openai' } });
+  expect(await searchIds(videoId)).toContain(videoId);
+}, 240_000);
