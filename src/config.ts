@@ -11,176 +11,176 @@ const boolFlag = z.enum(['1', '0', 'true', 'false', 'yes', 'no']).transform((v) 
 
 const positiveInt = z.coerce.number().int().positive();
 
-const envSchema = z
-  .object({
-    BIBLIO_DATA_DIR: z.string().min(1).default('.biblio'),
-    BIBLIO_INGEST_DIR: z.string().min(1).optional(),
-    BIBLIO_QUEUE_PREFIX: z
-      .string()
-      .regex(/^[A-Za-z0-9_.-]*$/, 'letters, digits, _ . - only')
-      .default(''),
-    BIBLIO_LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'silent']).default('info'),
+const envSchema = z.object({
+  BIBLIO_DATA_DIR: z.string().min(1).default('.biblio'),
+  BIBLIO_INGEST_DIR: z.string().min(1).optional(),
+  BIBLIO_QUEUE_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]*$/, 'letters, digits, _ . - only')
+    .default(''),
+  BIBLIO_LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'silent']).default('info'),
 
-    DATABASE_URL: z.string().url().default('postgres://postgres@127.0.0.1:5432/biblio'),
+  DATABASE_URL: z.string().url().default('postgres://postgres@127.0.0.1:5432/biblio'),
 
-    API_HOST: z.string().default('127.0.0.1'),
-    API_PORT: z.coerce.number().int().min(0).max(65535).default(3000),
-    MAX_SOURCE_BYTES: positiveInt.default(2 * 1024 ** 3),
-    TEMPORAL_UI_URL: z.string().url().default('http://localhost:8233'),
+  API_HOST: z.string().default('127.0.0.1'),
+  API_PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  MAX_SOURCE_BYTES: positiveInt.default(2 * 1024 ** 3),
+  TEMPORAL_UI_URL: z.string().url().default('http://localhost:8233'),
 
-    OPENAI_API_KEY: z.string().min(1).optional(),
-    OPENAI_BASE_URL: z.string().url().optional(),
-    OPENAI_CHAT_MODEL: z.string().default('gpt-4o-mini'),
-    OPENAI_EMBEDDING_MODEL: z.string().default('text-embedding-3-small'),
-    // Per-call deadline of chat and embeddings (issue 16: 10 s, well under the activity's 3 min).
-    OPENAI_TIMEOUT_MS: positiveInt.default(10_000),
+  OPENAI_API_KEY: z.string().min(1).optional(),
+  OPENAI_BASE_URL: z.string().url().optional(),
+  OPENAI_CHAT_MODEL: z.string().default('gpt-4o-mini'),
+  OPENAI_EMBEDDING_MODEL: z.string().default('text-embedding-3-small'),
+  // Per-call deadline of chat and embeddings (issue 16: 10 s, well under the activity's 3 min).
+  OPENAI_TIMEOUT_MS: positiveInt.default(10_000),
 
-    QDRANT_URL: z.string().url().optional(),
-    QDRANT_API_KEY: z.string().min(1).optional(),
+  QDRANT_URL: z.string().url().optional(),
+  QDRANT_API_KEY: z.string().min(1).optional(),
 
-    FFMPEG_PATH: z.string().default('ffmpeg'),
-    FFPROBE_PATH: z.string().default('ffprobe'),
-    // 0 lets ffmpeg pick; tests and small machines set 1 so the Temporal server keeps a core.
-    FFMPEG_THREADS: z.coerce.number().int().min(0).default(0),
-    FFMPEG_PRESET: z.enum(['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium', 'slow']).default('veryfast'),
+  FFMPEG_PATH: z.string().default('ffmpeg'),
+  FFPROBE_PATH: z.string().default('ffprobe'),
+  // 0 lets ffmpeg pick; tests and small machines set 1 so the Temporal server keeps a core.
+  FFMPEG_THREADS: z.coerce.number().int().min(0).default(0),
+  FFMPEG_PRESET: z.enum(['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium', 'slow']).default('veryfast'),
 
-    MEDIA_CONCURRENCY: positiveInt.default(1),
-    AI_CONCURRENCY: positiveInt.default(4),
-    INDEX_CONCURRENCY: positiveInt.default(4),
-    PIPELINE_CONCURRENCY: positiveInt.default(20),
-    WORKER_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(10_000),
-    // Heartbeat timeout of the long media step: generous because ffmpeg can starve the event
-    // loop on a 2-core machine; the workflow reads it from its input, never from env.
-    MEDIA_HEARTBEAT_TIMEOUT_MS: positiveInt.default(10_000),
+  MEDIA_CONCURRENCY: positiveInt.default(1),
+  AI_CONCURRENCY: positiveInt.default(4),
+  INDEX_CONCURRENCY: positiveInt.default(4),
+  PIPELINE_CONCURRENCY: positiveInt.default(20),
+  WORKER_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(10_000),
+  // Heartbeat timeout of the long media step: generous because ffmpeg can starve the event
+  // loop on a 2-core machine; the workflow reads it from its input, never from env.
+  MEDIA_HEARTBEAT_TIMEOUT_MS: positiveInt.default(10_000),
 
-    // Media hardening (issue 14). The heartbeat timeout above detects a dead worker (10 s: the
-    // encode heartbeats every ≤ 1 s, so it never fires on a healthy encode, even on 2 loaded
-    // cores); the stall watchdog detects a live ffmpeg that stopped moving.
-    MEDIA_STALL_TIMEOUT_MS: positiveInt.default(10_000),
-    // Segmented transcode (issue 15): target segment length, and segments encoded at once per
-    // media worker process (1: ffmpeg already uses the cores; more workers share a video's segments).
-    MEDIA_SEGMENT_SEC: z.coerce.number().positive().default(10),
-    MEDIA_SEGMENT_SLOTS: positiveInt.default(1),
-    MEDIA_MAX_WIDTH: positiveInt.default(8192),
-    MEDIA_MAX_HEIGHT: positiveInt.default(8192),
-    MEDIA_MAX_PIXELS: positiveInt.default(8192 * 4320),
-    MEDIA_MAX_DURATION_SEC: positiveInt.default(4 * 3600),
-    MEDIA_MIN_DURATION_SEC: z.coerce.number().min(0).default(0.5),
-    MEDIA_MIN_FRAMES: positiveInt.default(2),
-    // A download that delivers nothing for this long, or less than the minimum rate over such a
-    // window, gives the media slot back (retryable SourceUnavailable).
-    SOURCE_IDLE_TIMEOUT_MS: positiveInt.default(30_000),
-    SOURCE_MIN_BYTES_PER_SEC: z.coerce
-      .number()
-      .int()
-      .min(0)
-      .default(16 * 1024),
+  // Media hardening (issue 14). The heartbeat timeout above detects a dead worker (10 s: the
+  // encode heartbeats every ≤ 1 s, so it never fires on a healthy encode, even on 2 loaded
+  // cores); the stall watchdog detects a live ffmpeg that stopped moving.
+  MEDIA_STALL_TIMEOUT_MS: positiveInt.default(10_000),
+  // Segmented transcode (issue 15): target segment length, and segments encoded at once per
+  // media worker process (1: ffmpeg already uses the cores; more workers share a video's segments).
+  MEDIA_SEGMENT_SEC: z.coerce.number().positive().default(10),
+  MEDIA_SEGMENT_SLOTS: positiveInt.default(1),
+  MEDIA_MAX_WIDTH: positiveInt.default(8192),
+  MEDIA_MAX_HEIGHT: positiveInt.default(8192),
+  MEDIA_MAX_PIXELS: positiveInt.default(8192 * 4320),
+  MEDIA_MAX_DURATION_SEC: positiveInt.default(4 * 3600),
+  MEDIA_MIN_DURATION_SEC: z.coerce.number().min(0).default(0.5),
+  MEDIA_MIN_FRAMES: positiveInt.default(2),
+  // A download that delivers nothing for this long, or less than the minimum rate over such a
+  // window, gives the media slot back (retryable SourceUnavailable).
+  SOURCE_IDLE_TIMEOUT_MS: positiveInt.default(30_000),
+  SOURCE_MIN_BYTES_PER_SEC: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(16 * 1024),
 
-    BIBLIO_EXIT_AFTER_DEMO: boolFlag.default(false),
+  BIBLIO_EXIT_AFTER_DEMO: boolFlag.default(false),
 
-    // --- AI analysis that looks at the video and never melts down (issue 16) ---
-    OPENAI_TRANSCRIBE_MODEL: z.string().default('whisper-1'),
-    AI_TRANSCRIBE_TIMEOUT_MS: positiveInt.default(60_000),
-    AI_MAX_OUTPUT_TOKENS: positiveInt.default(600),
-    AI_KEYFRAMES: positiveInt.default(6),
-    AI_KEYFRAME_MAX_SIDE: positiveInt.default(512),
-    AI_AUDIO_CHUNK_BYTES: positiveInt.default(20 * 1024 ** 2),
-    REDIS_URL: z.string().url().optional(),
-    AI_REQUESTS_PER_WINDOW: positiveInt.default(500),
-    AI_TOKENS_PER_WINDOW: positiveInt.default(200_000),
-    // The provider's quota window: a minute for OpenAI; tests shorten it to run "Q per minute" as Q per 10 s.
-    AI_RATE_WINDOW_MS: positiveInt.default(60_000),
-    AI_LIMITER_MAX_WAIT_MS: positiveInt.default(20_000),
-    AI_BREAKER_FAILURES: positiveInt.default(5),
-    AI_BREAKER_HALF_OPEN_MS: positiveInt.default(15_000),
-    AI_RETRY_BASE_MS: positiveInt.default(2_000),
-    AI_RETRY_MAX_MS: positiveInt.default(60_000),
-    AI_DEGRADE_AFTER_MS: positiveInt.default(120_000),
-    AI_REANALYZE_DELAYS_MS: z
-      .string()
-      .regex(/^\d+(,\d+)*$/, 'comma-separated milliseconds')
-      .default('60000,300000,1800000,7200000,21600000'),
-    // Operations (issue 19): admission control, rate limits, lag signal, TTL, metrics/health ports, outbox.
-    ADMISSION_MAX_BACKLOG: z.coerce.number().int().min(0).default(500),
-    ADMISSION_MAX_BACKLOG_AGE_MS: z.coerce
-      .number()
-      .int()
-      .min(0)
-      .default(15 * 60_000),
-    ADMISSION_MAX_RUNNING: z.coerce.number().int().min(0).default(2_000),
-    ADMISSION_CACHE_MS: z.coerce.number().int().min(0).default(1_000),
-    RATE_LIMIT_MAX: z.coerce.number().int().min(0).default(600),
-    RATE_LIMIT_WINDOW_MS: positiveInt.default(60_000),
-    LAG_ALERT_MS: positiveInt.default(5 * 60_000),
-    WORKFLOW_EXECUTION_TIMEOUT_MS: z.coerce
-      .number()
-      .int()
-      .min(0)
-      .default(24 * 60 * 60_000),
-    OUTBOX_SWEEP_MS: z.coerce.number().int().min(0).default(5_000),
-    // Unset = no health/metrics server in the worker; 0 = any free port (logged); N = that port.
-    WORKER_HEALTH_PORT: z.coerce.number().int().min(0).max(65535).optional(),
-    WORKER_HEALTH_HOST: z.string().default('127.0.0.1'),
-    // A worker that has not polled for this long is gone or saturated. Must exceed the server's
-    // long-poll interval (matching.longPollExpirationInterval, 60 s by default), which idle workers re-poll within.
-    POLLER_STALE_AFTER_MS: positiveInt.default(75_000),
-    // Storage, uploads, auth, SSRF guard, payload encryption (issue 18).
-    // Auth is on unless switched off explicitly; there is no implicit "dev mode".
-    BIBLIO_AUTH: z.enum(['on', 'off']).default('on'),
-    STORAGE_BACKEND: z.enum(['local', 's3']).default('local'),
-    // HMAC key of the local store's signed URLs and AES key of the payload codec (base64, 32 bytes).
-    // Unset: generated once and kept in the data dir (dev default; production sets both).
-    STORAGE_SIGNING_SECRET: z.string().min(32).optional(),
-    BIBLIO_PAYLOAD_KEY: z.string().min(40).optional(),
-    // Where clients reach the API's signed transfer routes (local storage).
-    PUBLIC_BASE_URL: z.string().url().optional(),
-    S3_ENDPOINT: z.string().url().optional(),
-    S3_REGION: z.string().default('us-east-1'),
-    S3_BUCKET: z.string().min(3).default('biblio'),
-    S3_ACCESS_KEY_ID: z.string().min(1).optional(),
-    S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
-    S3_FORCE_PATH_STYLE: boolFlag.default(true),
-    MAX_UPLOAD_BYTES: positiveInt.optional(),
-    UPLOAD_URL_TTL_SEC: positiveInt.default(900),
-    MULTIPART_THRESHOLD_BYTES: positiveInt.default(4 * 1024 ** 3),
-    MULTIPART_PART_BYTES: positiveInt.default(64 * 1024 ** 2),
-    SOURCE_URL_TTL_SEC: positiveInt.default(900),
-    // How long a run with an expired external URL waits for refreshSourceUrl before dead-lettering.
-    // Must be shorter than WORKFLOW_EXECUTION_TIMEOUT_MS (checked at start). 8 h, not just under 24 h:
-    // a run that waited for its URL may then wait on the re-analysis timers (up to ~13 h with the
-    // defaults' jitter) and must still end inside its 24 h TTL.
-    SOURCE_REFRESH_DEADLINE_MS: positiveInt.default(8 * 3600 * 1000),
-    // Comma-separated CIDRs or host names URL sources may reach although private (tests: 127.0.0.1).
-    BIBLIO_SSRF_ALLOW: z.string().default(''),
-    // Embedded PostgreSQL for the demo (issue 20): 'auto' starts one when DATABASE_URL is unset
-    // and nothing listens at the probe address; tests point the probe at a closed port.
-    BIBLIO_EMBEDDED_PG: z.enum(['auto', 'never']).default('auto'),
-    BIBLIO_PG_PROBE_ADDRESS: z
-      .string()
-      .regex(/^.+:\d+$/, 'host:port')
-      .default('127.0.0.1:5432'),
-    // Index saga, reconciler and retention (issue 17).
-    RECONCILE_ENABLED: boolFlag.default(true),
-    RECONCILE_INTERVAL_MS: positiveInt.default(5 * 60_000),
-    RECONCILE_PAGE_SIZE: positiveInt.default(200),
-    RECONCILE_MAX_PAGES_PER_RUN: positiveInt.default(20),
-    RECONCILE_STALE_AFTER_MS: z.coerce
-      .number()
-      .int()
-      .min(0)
-      .default(2 * 60_000),
-    RETENTION_TMP_MS: positiveInt.default(24 * 3600_000),
-    RETENTION_DEAD_LETTER_INPUT_MS: positiveInt.default(7 * 24 * 3600_000),
-    VECTOR_ANN_THRESHOLD: positiveInt.default(50_000),
-    // Test hooks, never set in production: a file whose existence makes the vector store fail,
-    // and activity names that stall after their commit so a test can kill -9 the worker there.
-    BIBLIO_TEST_VECTOR_FAULT_FILE: z.string().min(1).optional(),
-    BIBLIO_TEST_STALL_AFTER_COMMIT: z.string().min(1).optional(),
-  })
-  .superRefine((e, ctx) => {
-    // Rules between variables: one clear message naming both, before anything starts.
-    for (const p of crossCheckProblems(e)) ctx.addIssue({ code: z.ZodIssueCode.custom, path: [p.variable], message: p.message });
-  });
+  // --- AI analysis that looks at the video and never melts down (issue 16) ---
+  OPENAI_TRANSCRIBE_MODEL: z.string().default('whisper-1'),
+  AI_TRANSCRIBE_TIMEOUT_MS: positiveInt.default(60_000),
+  AI_MAX_OUTPUT_TOKENS: positiveInt.default(600),
+  AI_KEYFRAMES: positiveInt.default(6),
+  AI_KEYFRAME_MAX_SIDE: positiveInt.default(512),
+  AI_AUDIO_CHUNK_BYTES: positiveInt.default(20 * 1024 ** 2),
+  REDIS_URL: z.string().url().optional(),
+  AI_REQUESTS_PER_WINDOW: positiveInt.default(500),
+  AI_TOKENS_PER_WINDOW: positiveInt.default(200_000),
+  // The provider's quota window: a minute for OpenAI; tests shorten it to run "Q per minute" as Q per 10 s.
+  AI_RATE_WINDOW_MS: positiveInt.default(60_000),
+  AI_LIMITER_MAX_WAIT_MS: positiveInt.default(20_000),
+  AI_BREAKER_FAILURES: positiveInt.default(5),
+  AI_BREAKER_HALF_OPEN_MS: positiveInt.default(15_000),
+  AI_RETRY_BASE_MS: positiveInt.default(2_000),
+  AI_RETRY_MAX_MS: positiveInt.default(60_000),
+  AI_DEGRADE_AFTER_MS: positiveInt.default(120_000),
+  AI_REANALYZE_DELAYS_MS: z
+    .string()
+    .regex(/^\d+(,\d+)*$/, 'comma-separated milliseconds')
+    .default('60000,300000,1800000,7200000,21600000'),
+  // Operations (issue 19): admission control, rate limits, lag signal, TTL, metrics/health ports, outbox.
+  ADMISSION_MAX_BACKLOG: z.coerce.number().int().min(0).default(500),
+  ADMISSION_MAX_BACKLOG_AGE_MS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(15 * 60_000),
+  ADMISSION_MAX_RUNNING: z.coerce.number().int().min(0).default(2_000),
+  ADMISSION_CACHE_MS: z.coerce.number().int().min(0).default(1_000),
+  RATE_LIMIT_MAX: z.coerce.number().int().min(0).default(600),
+  RATE_LIMIT_WINDOW_MS: positiveInt.default(60_000),
+  LAG_ALERT_MS: positiveInt.default(5 * 60_000),
+  WORKFLOW_EXECUTION_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(24 * 60 * 60_000),
+  OUTBOX_SWEEP_MS: z.coerce.number().int().min(0).default(5_000),
+  // Unset = no health/metrics server in the worker; 0 = any free port (logged); N = that port.
+  WORKER_HEALTH_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  WORKER_HEALTH_HOST: z.string().default('127.0.0.1'),
+  // A worker that has not polled for this long is gone or saturated. Must exceed the server's
+  // long-poll interval (matching.longPollExpirationInterval, 60 s by default), which idle workers re-poll within.
+  POLLER_STALE_AFTER_MS: positiveInt.default(75_000),
+  // Storage, uploads, auth, SSRF guard, payload encryption (issue 18).
+  // Auth is on unless switched off explicitly; there is no implicit "dev mode".
+  BIBLIO_AUTH: z.enum(['on', 'off']).default('on'),
+  STORAGE_BACKEND: z.enum(['local', 's3']).default('local'),
+  // HMAC key of the local store's signed URLs and AES key of the payload codec (base64, 32 bytes).
+  // Unset: generated once and kept in the data dir (dev default; production sets both).
+  STORAGE_SIGNING_SECRET: z.string().min(32).optional(),
+  BIBLIO_PAYLOAD_KEY: z.string().min(40).optional(),
+  // Where clients reach the API's signed transfer routes (local storage).
+  PUBLIC_BASE_URL: z.string().url().optional(),
+  S3_ENDPOINT: z.string().url().optional(),
+  S3_REGION: z.string().default('us-east-1'),
+  S3_BUCKET: z.string().min(3).default('biblio'),
+  S3_ACCESS_KEY_ID: z.string().min(1).optional(),
+  S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+  S3_FORCE_PATH_STYLE: boolFlag.default(true),
+  MAX_UPLOAD_BYTES: positiveInt.optional(),
+  UPLOAD_URL_TTL_SEC: positiveInt.default(900),
+  MULTIPART_THRESHOLD_BYTES: positiveInt.default(4 * 1024 ** 3),
+  MULTIPART_PART_BYTES: positiveInt.default(64 * 1024 ** 2),
+  SOURCE_URL_TTL_SEC: positiveInt.default(900),
+  // How long a run with an expired external URL waits for refreshSourceUrl before dead-lettering.
+  // Must be shorter than WORKFLOW_EXECUTION_TIMEOUT_MS (checked at start). 8 h, not just under 24 h:
+  // a run that waited for its URL may then wait on the re-analysis timers (up to ~13 h with the
+  // defaults' jitter) and must still end inside its 24 h TTL.
+  SOURCE_REFRESH_DEADLINE_MS: positiveInt.default(8 * 3600 * 1000),
+  // Comma-separated CIDRs or host names URL sources may reach although private (tests: 127.0.0.1).
+  BIBLIO_SSRF_ALLOW: z.string().default(''),
+  // Embedded PostgreSQL for the demo (issue 20): 'auto' starts one when DATABASE_URL is unset
+  // and nothing listens at the probe address; tests point the probe at a closed port.
+  BIBLIO_EMBEDDED_PG: z.enum(['auto', 'never']).default('auto'),
+  BIBLIO_PG_PROBE_ADDRESS: z
+    .string()
+    .regex(/^.+:\d+$/, 'host:port')
+    .default('127.0.0.1:5432'),
+  // Index saga, reconciler and retention (issue 17).
+  RECONCILE_ENABLED: boolFlag.default(true),
+  RECONCILE_INTERVAL_MS: positiveInt.default(5 * 60_000),
+  RECONCILE_PAGE_SIZE: positiveInt.default(200),
+  RECONCILE_MAX_PAGES_PER_RUN: positiveInt.default(20),
+  RECONCILE_STALE_AFTER_MS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(2 * 60_000),
+  RETENTION_TMP_MS: positiveInt.default(24 * 3600_000),
+  RETENTION_DEAD_LETTER_INPUT_MS: positiveInt.default(7 * 24 * 3600_000),
+  VECTOR_ANN_THRESHOLD: positiveInt.default(50_000),
+  // Test hooks, never set in production: a file whose existence makes the vector store fail,
+  // and activity names that stall after their commit so a test can kill -9 the worker there.
+  BIBLIO_TEST_VECTOR_FAULT_FILE: z.string().min(1).optional(),
+  BIBLIO_TEST_STALL_AFTER_COMMIT: z.string().min(1).optional(),
+});
+
+// Rules between variables (src/config-cross-checks.ts): one clear message naming both, before anything starts.
+const checkedEnvSchema = envSchema.superRefine((e, ctx) => {
+  for (const p of crossCheckProblems(e)) ctx.addIssue({ code: z.ZodIssueCode.custom, path: [p.variable], message: p.message });
+});
 
 export type Config = ReturnType<typeof loadConfig>;
 
@@ -191,7 +191,7 @@ export class ConfigError extends Error {
 export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
   // Empty strings mean "unset" (a common shell habit: FOO= command).
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
-  const parsed = envSchema.safeParse(cleaned);
+  const parsed = checkedEnvSchema.safeParse(cleaned);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`).join('\n');
     throw new ConfigError(`Invalid environment:\n${problems}`);
