@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { crossCheckProblems } from './config-cross-checks';
 
 /**
  * The one place that reads the environment. Every default makes the embedded set-up work
@@ -148,7 +149,10 @@ const envSchema = z.object({
   MULTIPART_PART_BYTES: positiveInt.default(64 * 1024 ** 2),
   SOURCE_URL_TTL_SEC: positiveInt.default(900),
   // How long a run with an expired external URL waits for refreshSourceUrl before dead-lettering.
-  SOURCE_REFRESH_DEADLINE_MS: positiveInt.default(24 * 3600 * 1000),
+  // Must be shorter than WORKFLOW_EXECUTION_TIMEOUT_MS (checked at start). 8 h, not just under 24 h:
+  // a run that waited for its URL may then wait on the re-analysis timers (up to ~13 h with the
+  // defaults' jitter) and must still end inside its 24 h TTL.
+  SOURCE_REFRESH_DEADLINE_MS: positiveInt.default(8 * 3600 * 1000),
   // Comma-separated CIDRs or host names URL sources may reach although private (tests: 127.0.0.1).
   BIBLIO_SSRF_ALLOW: z.string().default(''),
   // Embedded PostgreSQL for the demo (issue 20): 'auto' starts one when DATABASE_URL is unset
@@ -177,6 +181,11 @@ const envSchema = z.object({
   BIBLIO_TEST_STALL_AFTER_COMMIT: z.string().min(1).optional(),
 });
 
+// Rules between variables (src/config-cross-checks.ts): one clear message naming both, before anything starts.
+const checkedEnvSchema = envSchema.superRefine((e, ctx) => {
+  for (const p of crossCheckProblems(e)) ctx.addIssue({ code: z.ZodIssueCode.custom, path: [p.variable], message: p.message });
+});
+
 export type Config = ReturnType<typeof loadConfig>;
 
 export class ConfigError extends Error {
@@ -186,7 +195,7 @@ export class ConfigError extends Error {
 export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
   // Empty strings mean "unset" (a common shell habit: FOO= command).
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
-  const parsed = envSchema.safeParse(cleaned);
+  const parsed = checkedEnvSchema.safeParse(cleaned);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`).join('\n');
     throw new ConfigError(`Invalid environment:\n${problems}`);

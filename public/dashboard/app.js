@@ -163,6 +163,15 @@
           ' ',
           temporal ? h('a', { href: temporal, target: '_blank', rel: 'noopener' }, 'Run in Temporal Web UI') : null,
           ' ',
+          analysisOf(item, detail) === 'delayed'
+            ? h(
+                'button',
+                { type: 'button', class: 'reanalyze', onclick: () => reanalyzeVideo(item.videoId) },
+                'Re-analyse ',
+                h('span', { class: 'visually-hidden' }, item.videoId),
+              )
+            : null,
+          ' ',
           h(
             'button',
             { type: 'button', class: 'delete', onclick: () => deleteVideo(item.videoId) },
@@ -172,6 +181,37 @@
         ),
       ),
     );
+  }
+  // 'delayed': ready on a stand-in analysis (the AI provider was unavailable). The live status is
+  // newer than the list row while the run still waits on a re-analysis timer.
+  function analysisOf(item, detail) {
+    return (detail && detail.analysis) || item.analysis || null;
+  }
+  // Operators only (403 otherwise, shown as the message): the video's run tries now, or workflow
+  // reanalyzeVideo runs when that run has ended; the row turns complete when it is done.
+  async function reanalyzeVideo(videoId) {
+    try {
+      const out = await api('POST', '/videos/' + encodeURIComponent(videoId) + '/reanalyze');
+      state.details.delete(videoId);
+      const text =
+        out && out.action === 'signalled'
+          ? 'Re-analysing ' + videoId + ' now (its run was waiting to try again).'
+          : 'Re-analysing ' + videoId + '.';
+      say($('#videos-message'), text);
+      announce(text);
+      // The re-analysis takes a while: poll the detail until the analysis is no longer delayed.
+      const until = Date.now() + 10 * 60_000;
+      const poll = async () => {
+        const s = await api('GET', '/videos/' + encodeURIComponent(videoId)).catch(() => null);
+        if (s) state.details.set(videoId, s);
+        renderList();
+        if ((!s || s.analysis === 'delayed') && Date.now() < until) setTimeout(poll, 3_000);
+        else if (s && s.analysis === 'complete') announce('Analysis of ' + videoId + ' is complete.');
+      };
+      setTimeout(poll, 1_000);
+    } catch (err) {
+      say($('#videos-message'), describeError(err), true);
+    }
   }
   // Operators only (the API answers 403 otherwise, shown as the message): the run is cancelled and
   // every file, vector point and row of the video goes.

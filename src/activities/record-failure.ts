@@ -1,4 +1,5 @@
 import { Context } from '@temporalio/activity';
+import { temporal } from '@temporalio/proto';
 import type { Pool } from 'pg';
 import { DeadLettersRepo } from '../db/dead-letters-repo';
 import { VideosRepo } from '../db/videos-repo';
@@ -30,21 +31,44 @@ export async function recordFailureAndDeadLetter(pool: Pool, input: RecordFailur
   });
 }
 
-/** Attempts the failed step took: the attempt number on its last ActivityTaskStarted event. */
+/** Attempts the failed step took, read from the run's own history. */
 async function attemptsOf(ctx: Context, step: string): Promise<number | null> {
   if (!(STEPS as readonly string[]).includes(step)) return null;
-  const activityTypes: readonly string[] = activitiesOfStep(step as StepName);
   const execution = ctx.info.workflowExecution;
   if (!execution) return null;
-  const { workflowId, runId } = execution;
-  const history = await ctx.client.workflow.getHandle(workflowId, runId).fetchHistory();
-  const scheduled = new Set<string>();
+  const history = await ctx.client.workflow.getHandle(execution.workflowId, execution.runId).fetchHistory();
+  return stepAttempts(history.events ?? [], step as StepName);
+}
+
+/**
+ * The attempts of the step's failed activity. A retried attempt writes no event of its own: the
+ * server writes ActivityTaskStarted (with the attempt number) only when the activity closes, and
+ * writes none at all for an attempt that never started. So the last started event of the step can
+ * belong to an earlier activity of it (attempt 1) while the one that failed ran out of retries;
+ * the closing event's `retryState` says so for sure: MAXIMUM_ATTEMPTS_REACHED means every attempt
+ * of its policy ran (3 for the media presets), whatever the started events say.
+ */
+export function stepAttempts(events: temporal.api.history.v1.IHistoryEvent[], step: StepName): number | null {
+  const activityTypes: readonly string[] = activitiesOfStep(step);
+  const scheduled = new Map<string, temporal.api.history.v1.IActivityTaskScheduledEventAttributes>();
   let attempts: number | null = null;
-  for (const e of history.events ?? []) {
+  for (const e of events) {
     const s = e.activityTaskScheduledEventAttributes;
-    if (s && activityTypes.includes(s.activityType?.name ?? '')) scheduled.add(String(e.eventId));
+    if (s && activityTypes.includes(s.activityType?.name ?? '')) scheduled.set(String(e.eventId), s);
     const started = e.activityTaskStartedEventAttributes;
     if (started && scheduled.has(String(started.scheduledEventId))) attempts = started.attempt ?? attempts;
+    const closed = e.activityTaskTimedOutEventAttributes ?? e.activityTaskFailedEventAttributes;
+    const of = closed && scheduled.get(String(closed.scheduledEventId));
+    if (closed && of && isMaximumAttemptsReached(closed.retryState)) {
+      attempts = Math.max(attempts ?? 0, of.retryPolicy?.maximumAttempts ?? 0) || attempts;
+    }
   }
   return attempts;
+}
+
+function isMaximumAttemptsReached(state: unknown): boolean {
+  // Decoded histories carry the enum as a number; JSON ones as its name.
+  return (
+    state === temporal.api.enums.v1.RetryState.RETRY_STATE_MAXIMUM_ATTEMPTS_REACHED || state === 'RETRY_STATE_MAXIMUM_ATTEMPTS_REACHED'
+  );
 }

@@ -6,6 +6,7 @@ import { registerDeadLetterRoutes } from './routes/dead-letters';
 import { describeIssues, startVideoSchema, videoIdSchema } from './schemas';
 import { registerSearchRoutes } from './routes/search';
 import { registerVideoDeleteRoutes } from './routes/videos-delete';
+import { registerReanalyzeRoutes } from './routes/videos-reanalyze';
 import type { VideoService } from './video-service';
 import { registerOpsRoutes, type OpsDeps } from './routes/ops';
 import { installAuth, type AuthOptions } from './auth';
@@ -94,6 +95,7 @@ export function buildApp(
 
   registerSearchRoutes(app, { search: service.searcher });
   registerVideoDeleteRoutes(app, { deletion: service.deletion });
+  registerReanalyzeRoutes(app, { reanalysis: service.reanalysis });
 
   if (opts.deadLetters) registerDeadLetterRoutes(app, opts.deadLetters);
   if (opts.localStorage) registerStorageRoutes(app, { storage: opts.localStorage });

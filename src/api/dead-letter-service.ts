@@ -4,7 +4,7 @@ import { temporal } from '@temporalio/proto';
 import type { Pool } from 'pg';
 import { DeadLettersRepo, type DeadLetterRow, type DeadLetterState } from '../db/dead-letters-repo';
 import { displayPath } from '../media/source';
-import { CHECKPOINT_ACTIVITIES } from '../pipeline/catalogue';
+import { activitiesOfStep, STEPS, type StepName } from '../pipeline/catalogue';
 import type { ProcessVideoInput } from '../workflows/contracts';
 import { HttpError } from './http-error';
 
@@ -46,9 +46,9 @@ export class DeadLetterService {
   }
 
   /**
-   * Replays a dead-lettered run by a Temporal reset of that very run to just after its last
-   * succeeded step: the new run (same workflow id) keeps the recorded outputs of the steps that
-   * succeeded and re-runs only from the failed one. Works the same from the Web UI's Reset.
+   * Replays a dead-lettered run by a Temporal reset of that very run to the start of its failed
+   * step (resetPoint): the new run (same workflow id) keeps the recorded outputs of the steps
+   * before it and re-runs the failed step whole. The Web UI's Reset can do the same by hand.
    */
   async replay(id: string): Promise<DeadLetterView> {
     const row = await this.mustGet(id);
@@ -78,7 +78,7 @@ export class DeadLetterService {
         );
       }
       const history = await handle.fetchHistory();
-      const eventId = resetPoint(history.events ?? []);
+      const eventId = resetPoint(history.events ?? [], row.step);
       // fromObject: the event id is an int64 (Long) on the wire; it converts a plain number.
       const request = temporal.api.workflowservice.v1.ResetWorkflowExecutionRequest.fromObject({
         namespace: this.deps.client.options.namespace,
@@ -136,24 +136,38 @@ export class DeadLetterService {
 }
 
 /**
- * The event to reset to: the workflow task that completed right after the last succeeded
- * step's ActivityTaskCompleted (so the new run starts from that step's recorded result), or
- * the first workflow task when no step succeeded.
+ * The event to reset to: the workflow task that scheduled the failed step's first activity, so
+ * the new run re-runs that step from its beginning — its plan too, which records worker settings
+ * (e.g. the segment length) — while the steps before it answer from their recorded results.
+ * The step's activities come from the catalogue. A step that never scheduled anything (or an
+ * unknown step) resets to the first workflow task: the whole run again.
  */
-export function resetPoint(events: temporal.api.history.v1.IHistoryEvent[]): number {
+export function resetPoint(events: temporal.api.history.v1.IHistoryEvent[], step: string): number {
   const WFT_COMPLETED = 'EVENT_TYPE_WORKFLOW_TASK_COMPLETED';
-  const scheduledType = new Map<string, string>();
-  let lastStepDone = 0;
+  const types: readonly string[] = (STEPS as readonly string[]).includes(step) ? activitiesOfStep(step as StepName) : [];
   for (const e of events) {
-    const id = Number(e.eventId);
-    const s = e.activityTaskScheduledEventAttributes;
-    if (s) scheduledType.set(String(id), s.activityType?.name ?? '');
-    const c = e.activityTaskCompletedEventAttributes;
-    if (c && CHECKPOINT_ACTIVITIES.has(scheduledType.get(String(c.scheduledEventId)) ?? '')) lastStepDone = id;
+    const scheduled = e.activityTaskScheduledEventAttributes;
+    if (scheduled && types.includes(scheduled.activityType?.name ?? '')) return Number(scheduled.workflowTaskCompletedEventId);
+    // A local activity of the step (signSourceUrl) is a marker written by the task that ran it.
+    const marker = e.markerRecordedEventAttributes;
+    if (marker && types.includes(localActivityTypeOf(marker) ?? '')) return Number(marker.workflowTaskCompletedEventId);
   }
-  const after = events.find((e) => Number(e.eventId) > lastStepDone && eventTypeName(e) === WFT_COMPLETED);
-  if (!after) throw new HttpError(409, 'DeadLetterNotReplayable', 'the failed run has no workflow task to reset to');
-  return Number(after.eventId);
+  const first = events.find((e) => eventTypeName(e) === WFT_COMPLETED);
+  if (!first) throw new HttpError(409, 'DeadLetterNotReplayable', 'the failed run has no workflow task to reset to');
+  return Number(first.eventId);
+}
+
+/** The activity type a local-activity marker records (its `data` payload), if it is one. */
+function localActivityTypeOf(marker: temporal.api.history.v1.IMarkerRecordedEventAttributes): string | undefined {
+  if (marker.markerName !== 'core_local_activity') return undefined;
+  const payload = marker.details?.data?.payloads?.[0];
+  if (!payload?.data) return undefined;
+  try {
+    // The SDK core's marker data (json/plain, never encrypted by the payload codec).
+    return (JSON.parse(Buffer.from(payload.data).toString('utf8')) as { activity_type?: string }).activity_type;
+  } catch {
+    return undefined;
+  }
 }
 
 function eventTypeName(e: temporal.api.history.v1.IHistoryEvent): string {

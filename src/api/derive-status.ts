@@ -97,7 +97,10 @@ export function deriveStatus(facts: StatusFacts): VideoStatus {
   const step = stepOf(facts);
   const pending = pendingOfStep(facts, step);
   const status = productStatusOf(facts, workflowStatus, step);
-  const result = resultOf(row, state);
+  // A re-analysis after the run ended (workflow reanalyzeVideo, issue 25) updates the row only:
+  // when the row has the full analysis and the ended run's query still says otherwise, the row is newer.
+  const rowIsNewer = row.analysisState === 'complete' && state?.analysisState !== undefined && state.analysisState !== 'complete';
+  const result = resultOf(row, rowIsNewer ? undefined : state);
   return {
     videoId: row.id,
     workflowId: row.workflowId,
@@ -111,7 +114,7 @@ export function deriveStatus(facts: StatusFacts): VideoStatus {
     lastError: lastErrorOf(facts, workflowStatus, pending, step),
     waitingFor: waitingForOf(facts, workflowStatus),
     segments: state?.segments ?? null,
-    analysis: state?.analysisState ?? (state?.analysis ? 'complete' : null),
+    analysis: rowIsNewer ? 'complete' : (state?.analysisState ?? row.analysisState ?? (state?.analysis ? 'complete' : null)),
     temporalReachable: facts.temporalReachable,
     result,
     links: {

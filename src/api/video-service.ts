@@ -19,6 +19,7 @@ import { HttpError } from './http-error';
 import type { StartVideoBody } from './schemas';
 import { DeletionService } from '../app/deletion-service';
 import { SearchService } from '../app/search-service';
+import { ReanalysisService } from '../app/reanalysis-service';
 import { repairStaleRow } from './stale-row';
 import { buildStatus, type VideoStatus } from './status';
 import { StartOutboxRepo } from '../db/start-outbox-repo';
@@ -52,6 +53,8 @@ export class VideoService {
   readonly searcher: SearchService;
   /** DELETE /videos/:id (issue 17): the deletion saga. */
   readonly deletion: DeletionService;
+  /** POST /videos/:id/reanalyze (issue 25). */
+  readonly reanalysis: ReanalysisService;
 
   constructor(private readonly deps: VideoServiceDeps) {
     this.videos = new VideosRepo(deps.pool);
@@ -62,6 +65,13 @@ export class VideoService {
       queues: deps.queues,
       waitMs: deps.deleteWaitMs,
       startDeadlineMs: deps.startDeadlineMs,
+    });
+    this.reanalysis = new ReanalysisService({
+      client: deps.client,
+      pool: deps.pool,
+      queues: deps.queues,
+      mediaHeartbeatTimeoutMs: deps.mediaHeartbeatTimeoutMs,
+      deadlineMs: deps.startDeadlineMs,
     });
   }
 

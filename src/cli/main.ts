@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 // `biblio`: the command line for the Biblio API (submit with live progress, status, list,
-// search, refresh-url, dead letters, keys). Every command has --help and --json.
+// search, refresh-url, reanalyze, dead letters, keys). Every command has --help and --json.
 import { Command, Option } from 'commander';
 import { registerDlq } from './commands/dlq';
 import { registerKeys } from './commands/keys';
+import { registerReanalyze } from './commands/reanalyze';
 import { registerSearch } from './commands/search';
 import { registerSubmit } from './commands/submit';
 import { registerUsage } from './commands/usage';
@@ -33,10 +34,12 @@ Examples:
   biblio status a1 --json
   biblio search beach sunset --tags outdoor --min-duration 10
   biblio dlq list --state open && biblio dlq replay 7
-  biblio usage --from 2026-12-01 --json`,
+  biblio usage --from 2026-12-01 --json
+  biblio reanalyze --delayed            analyse every video whose analysis was delayed`,
     );
   registerSubmit(program);
   registerVideoCommands(program);
+  registerReanalyze(program);
   registerSearch(program);
   registerDlq(program);
   registerKeys(program);

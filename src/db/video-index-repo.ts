@@ -1,5 +1,5 @@
 import type { Pool, PoolClient } from 'pg';
-import type { AnalyzeOutput, TranscodeOutput, VideoSource } from '../workflows/contracts';
+import type { AnalysisState, AnalyzeOutput, TranscodeOutput, VideoSource } from '../workflows/contracts';
 import { storedSource } from '../net/redact';
 
 type Queryable = Pool | PoolClient;
@@ -66,16 +66,18 @@ export class VideoIndexRepo {
     media: TranscodeOutput,
     analysis: AnalyzeOutput,
     collection: string,
+    analysisState: AnalysisState = analysis.degraded ? 'delayed' : 'complete',
   ): Promise<boolean> {
     const res = await db.query(
       `INSERT INTO videos (id, source, workflow_id, status, rendition_path, thumbnail_path, duration_sec,
-         width, height, summary, tags, analyzer, model, dim, offline_analysis, vector_collection, embedding_path)
-       VALUES ($1, $2, $3, 'queued', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+         width, height, summary, tags, analyzer, model, dim, offline_analysis, vector_collection, embedding_path,
+         analysis_state, media)
+       VALUES ($1, $2, $3, 'queued', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
        ON CONFLICT (id) DO UPDATE SET status = CASE WHEN videos.status = 'ready' THEN 'ready' ELSE 'queued' END,
          rendition_path = $4, thumbnail_path = $5, duration_sec = $6, width = $7, height = $8, summary = $9,
          tags = $10, analyzer = $11, model = $12, dim = $13, offline_analysis = $14, vector_collection = $15,
-         embedding_path = $16, searchable_at = NULL, error_type = NULL, error_message = NULL, failed_step = NULL,
-         updated_at = now()
+         embedding_path = $16, analysis_state = $17, media = $18, searchable_at = NULL, error_type = NULL,
+         error_message = NULL, failed_step = NULL, updated_at = now()
        WHERE videos.deleted_at IS NULL`,
       [
         video.id,
@@ -94,6 +96,8 @@ export class VideoIndexRepo {
         analysis.offline,
         collection,
         analysis.embeddingPath,
+        analysisState,
+        JSON.stringify(media),
       ],
     );
     return res.rowCount === 1;

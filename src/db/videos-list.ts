@@ -15,8 +15,14 @@ export interface VideoListRow {
   errorType: string | null;
   errorMessage: string | null;
   failedStep: string | null;
+  /** Issue 25: 'delayed' = ready on a stand-in analysis (re-analyse it); null before the index step. */
+  analysisState: string | null;
   createdAt: Date;
 }
+
+/** The list's filters: a row state, or `delayed` (ready, on a stand-in analysis: what `biblio reanalyze --delayed` takes). */
+export const LIST_STATUSES = ['queued', 'ready', 'failed', 'delayed'] as const;
+export type ListStatus = (typeof LIST_STATUSES)[number];
 
 export interface ListCursor {
   createdAt: string;
@@ -45,12 +51,14 @@ export function decodeCursor(s: string): ListCursor | undefined {
  */
 export async function listVideos(
   pool: Pool,
-  o: { limit: number; status?: string; cursor?: ListCursor },
+  o: { limit: number; status?: ListStatus; cursor?: ListCursor },
 ): Promise<{ rows: VideoListRow[]; next: ListCursor | null }> {
   const params: unknown[] = [];
   // Deleted (tombstoned) videos are never listed, even while their deletion saga runs.
   const where: string[] = ['deleted_at IS NULL'];
-  if (o.status) {
+  if (o.status === 'delayed') {
+    where.push(`status = 'ready' AND analysis_state = 'delayed'`);
+  } else if (o.status) {
     params.push(o.status);
     where.push(`status = $${params.length}`);
   }
@@ -62,7 +70,7 @@ export async function listVideos(
   const { rows } = await pool.query<VideoListRow>(
     `SELECT id, workflow_id AS "workflowId", status, duration_sec AS "durationSec", width, height, summary, tags,
        thumbnail_path AS "thumbnailPath", rendition_path AS "renditionPath",
-       error_type AS "errorType", error_message AS "errorMessage", failed_step AS "failedStep", created_at AS "createdAt"
+       error_type AS "errorType", error_message AS "errorMessage", failed_step AS "failedStep", analysis_state AS "analysisState", created_at AS "createdAt"
      FROM videos WHERE ${where.join(' AND ')}
      ORDER BY created_at DESC, id DESC LIMIT $${params.length}`,
     params,

@@ -1,6 +1,6 @@
 import type { Pool } from 'pg';
 import { storedSource } from '../net/redact';
-import type { PipelineStep, VideoSource } from '../workflows/contracts';
+import type { AnalysisState, PipelineStep, TranscodeOutput, VideoSource } from '../workflows/contracts';
 
 export type VideoStatus = 'queued' | 'ready' | 'failed';
 
@@ -24,6 +24,10 @@ export interface VideoRow {
   errorType: string | null;
   errorMessage: string | null;
   failedStep: string | null;
+  /** Issue 25: null until the index step wrote the row (or for rows of before the column). */
+  analysisState?: AnalysisState | null;
+  /** Issue 25: the media step's output, kept for a re-analysis after the run ended. */
+  media?: TranscodeOutput | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -32,7 +36,7 @@ const COLUMNS = `id, source, workflow_id AS "workflowId", status, rendition_path
   thumbnail_path AS "thumbnailPath", duration_sec AS "durationSec", width, height, summary, tags,
   analyzer, model, dim, offline_analysis AS "offlineAnalysis", vector_collection AS "vectorCollection",
   error_type AS "errorType", error_message AS "errorMessage", failed_step AS "failedStep",
-  created_at AS "createdAt", updated_at AS "updatedAt"`;
+  analysis_state AS "analysisState", media, created_at AS "createdAt", updated_at AS "updatedAt"`;
 
 export class VideosRepo {
   constructor(private readonly pool: Pool) {}

@@ -17,6 +17,13 @@ export interface Rung {
   copy: boolean;
 }
 
+/**
+ * Segment lengths HLS packaging accepts (s): players expect targets of a few seconds (Apple's
+ * authoring spec: 6 s), and a segment is also the smallest unit a player can switch rungs at.
+ * MEDIA_SEGMENT_SEC is checked against it at start-up (src/config-cross-checks.ts).
+ */
+export const HLS_SEGMENT_SEC_RANGE = { min: 1, max: 60 } as const;
+
 /** Standard short sides (p) of the ladder; the top rung is the source's own, capped at the last. */
 export const LADDER_SHORT_SIDES = [240, 360, 480, 720, 1080] as const;
 export const TOP_SHORT_SIDE = 1080;

@@ -68,26 +68,21 @@ export interface ActivitySpec {
   /** A local activity, run inside the workflow worker. */
   readonly local?: true;
   readonly retry: RetryPresetName;
-  /**
-   * Its completion is a point a dead-letter replay may resume after: the reset keeps the recorded
-   * outputs up to the last such completion and re-runs from there.
-   */
-  readonly checkpoint?: true;
 }
 
 export const ACTIVITIES = {
   // transcode: sign (uploads) → plan → single pass | segments ∥ audio → join → HLS → analysis inputs
   signSourceUrl: { step: 'transcode', queue: 'pipeline', local: true, retry: 'localSigning' },
   planTranscode: { step: 'transcode', queue: 'media', retry: 'mediaStep' },
-  transcode: { step: 'transcode', queue: 'media', retry: 'mediaStep', checkpoint: true },
+  transcode: { step: 'transcode', queue: 'media', retry: 'mediaStep' },
   encodeSegment: { step: 'transcode', queue: 'media', lane: 'segments', retry: 'segment' },
   encodeAudio: { step: 'transcode', queue: 'media', retry: 'mediaStep' },
-  joinSegments: { step: 'transcode', queue: 'media', retry: 'mediaStep', checkpoint: true },
+  joinSegments: { step: 'transcode', queue: 'media', retry: 'mediaStep' },
   discardSegments: { step: 'transcode', queue: 'media', retry: 'mediaStep' },
-  packageHls: { step: 'transcode', queue: 'media', retry: 'mediaStep', checkpoint: true },
+  packageHls: { step: 'transcode', queue: 'media', retry: 'mediaStep' },
   extractAnalysisInputs: { step: 'transcode', queue: 'media', retry: 'analysisInputs' },
   // analyze: self-paced provider calls, or the metadata-only stand-in when it stays unavailable
-  analyze: { step: 'analyze', queue: 'ai', retry: 'aiSelfPaced', checkpoint: true },
+  analyze: { step: 'analyze', queue: 'ai', retry: 'aiSelfPaced' },
   analyzeDegraded: { step: 'analyze', queue: 'ai', retry: 'aiStandIn' },
   // index: the saga (row → vector point → searchable; compensated when the vector write fails for good)
   writeIndexRow: { step: 'index', queue: 'index', retry: 'dbRidesOutage' },
@@ -115,7 +110,10 @@ export type ActivityName = keyof typeof ACTIVITIES;
 
 const ACTIVITY_NAMES = Object.keys(ACTIVITIES) as ActivityName[];
 
-/** The activity types that make up a step (status, step inference and dead-letter attempt counts read it). */
+/**
+ * The activity types that make up a step (status, step inference, dead-letter attempt counts, and
+ * the reset point of a dead-letter replay: the task that scheduled the first of them).
+ */
 export function activitiesOfStep(step: StepName): ActivityName[] {
   return ACTIVITY_NAMES.filter((name) => ACTIVITIES[name].step === step);
 }
@@ -129,6 +127,3 @@ export function stepOfActivity(activityType: string): StepName | undefined {
 export function activitiesOfQueue(role: QueueRole): ActivityName[] {
   return ACTIVITY_NAMES.filter((name) => ACTIVITIES[name].queue === role);
 }
-
-/** Activity types whose completion a dead-letter replay may resume after. */
-export const CHECKPOINT_ACTIVITIES: ReadonlySet<string> = new Set(ACTIVITY_NAMES.filter((name) => 'checkpoint' in ACTIVITIES[name]));

@@ -15,6 +15,9 @@ const nonRetryableErrorTypes = [...NON_RETRYABLE_ERROR_TYPES];
 /** Production default of MEDIA_HEARTBEAT_TIMEOUT_MS when a starter sends none. */
 export const DEFAULT_MEDIA_HEARTBEAT_TIMEOUT_MS = 30_000;
 
+/** One attempt of the AI analysis: every provider call's own deadline must fit inside it (checked at start-up). */
+export const AI_ATTEMPT_TIMEOUT_MS = 3 * 60_000;
+
 function retry(initialInterval: Duration, maximumInterval: Duration, maximumAttempts: number): RetryPolicy {
   return { initialInterval, backoffCoefficient: 2, maximumInterval, maximumAttempts, nonRetryableErrorTypes };
 }
@@ -46,7 +49,7 @@ export const RETRY_PRESETS = {
    * AiDeferred after its bounded wait, so the attempt cap here is only a backstop.
    */
   aiSelfPaced: (): ActivityOptions => ({
-    startToCloseTimeout: '3m',
+    startToCloseTimeout: AI_ATTEMPT_TIMEOUT_MS,
     heartbeatTimeout: '10s',
     retry: retry('2s', '5m', 40),
   }),

@@ -6,14 +6,15 @@
  *
  * Deterministic: no I/O, clock or config; activities are imported as types only.
  */
-import { log, sleep } from '@temporalio/workflow';
+import { condition, log, setHandler } from '@temporalio/workflow';
 import type { AiActivities } from '../activities/ai';
 import { ErrorType } from '../errors';
 import type { TaskQueues } from '../pipeline/catalogue';
 import { activity } from './activity-options';
-import type { AnalyzeInput, AnalyzeOutput, IndexOutput, PipelineState, ProcessVideoResult, VideoSource } from './contracts';
+import type { AnalysisState, AnalyzeInput, AnalyzeOutput, IndexOutput, PipelineState, ProcessVideoResult, VideoSource } from './contracts';
 import { degradesInsteadOfFailing, failureOf, jittered, reanalysisIsFutile, reanalyzeDelays } from './decisions';
 import { runIndexSaga } from './index-saga';
+import { reanalyzeNowSignal } from './messages';
 
 export interface AnalysisStepOptions {
   videoId: string;
@@ -30,8 +31,13 @@ export async function analyzeAndIndex(o: AnalysisStepOptions): Promise<ProcessVi
   const analyze = activity<AiActivities, 'analyze'>('analyze', o.queues);
   const analyzeDegraded = activity<AiActivities, 'analyzeDegraded'>('analyzeDegraded', o.queues);
   const { state, videoId } = o;
-  const index = (analysis: AnalyzeOutput): Promise<IndexOutput> =>
-    runIndexSaga(o.queues, { videoId, source: o.source, media: o.media, analysis });
+  const index = (analysis: AnalyzeOutput, analysisState: AnalysisState): Promise<IndexOutput> =>
+    runIndexSaga(o.queues, { videoId, source: o.source, media: o.media, analysis, analysisState });
+  // An operator's "try now" (POST /videos/:id/reanalyze) cuts the current re-analysis wait short.
+  let tryNow = false;
+  setHandler(reanalyzeNowSignal, () => {
+    tryNow = true;
+  });
 
   let analysis: AnalyzeOutput;
   let later: number[] = [];
@@ -46,23 +52,25 @@ export async function analyzeAndIndex(o: AnalysisStepOptions): Promise<ProcessVi
     later = why.type === ErrorType.AiDeferred ? reanalyzeDelays(why) : [];
   }
   state.analysis = analysis;
-  state.index = await o.step('index', () => index(analysis));
+  const analysisState: AnalysisState = state.analysisState ?? 'complete';
+  state.index = await o.step('index', () => index(analysis, analysisState));
   state.step = 'done';
-  for (const delayMs of later) {
-    await sleep(jittered(delayMs, Math.random()));
+  // Each try takes one timer of the schedule; a "try now" that arrives after the last one still
+  // gets its try (the run is still open then), so no request is ever silently dropped.
+  for (let next = 0; state.analysisState === 'delayed'; next++) {
+    const delayMs = later[next];
+    if (!tryNow && delayMs === undefined) break;
+    if (!tryNow && delayMs !== undefined) await condition(() => tryNow, jittered(delayMs, Math.random()));
+    tryNow = false;
     try {
       const full = await analyze({ ...o.analyzeInput, degradable: true });
-      state.index = await index(full);
+      state.index = await index(full, 'complete');
       state.analysis = full;
       state.analysisState = 'complete';
-      break;
     } catch (err) {
       // The video is ready and stays so: a failed re-analysis only waits for the next timer.
       log.warn('re-analysis failed', { videoId, type: failureOf(err)?.type ?? 'unknown' });
-      if (reanalysisIsFutile(err)) {
-        state.analysisState = 'failed';
-        break;
-      }
+      if (reanalysisIsFutile(err)) state.analysisState = 'failed';
     }
   }
   return { videoId, media: o.media, analysis: state.analysis, index: state.index };

@@ -174,6 +174,35 @@ export interface IndexInput {
   source: VideoSource;
   media: TranscodeOutput;
   analysis: AnalyzeOutput;
+  /**
+   * Issue 25: whether `analysis` is the real one or a stand-in, kept on the row so delayed videos
+   * can be listed and re-analysed after their run ended. Absent: derived from `analysis.degraded`.
+   */
+  analysisState?: AnalysisState;
+}
+
+export type AnalysisState = 'complete' | 'delayed' | 'failed';
+
+/**
+ * Issue 25: workflow `reanalyzeVideo` (id `reanalyze-video-<id>`), started by
+ * POST /videos/:id/reanalyze when the video's processVideo run has ended: the analysis inputs
+ * are cut again from the published rendition, then analyze + the index saga.
+ */
+export interface ReanalyzeVideoInput {
+  videoId: string;
+  source: VideoSource;
+  /** The media step's output, as the row kept it. */
+  media: TranscodeOutput;
+  queues: TaskQueues;
+  mediaHeartbeatTimeoutMs?: number;
+}
+
+export interface ReanalyzeVideoResult {
+  videoId: string;
+  /** 'complete': analysed and re-indexed; otherwise the provider is still unavailable (or refused) and the row is unchanged. */
+  analysisState: AnalysisState;
+  /** The typed failure that kept it from completing. */
+  reason?: string;
 }
 
 export interface IndexOutput {
@@ -209,7 +238,7 @@ export interface PipelineState {
   index?: IndexOutput;
   error?: { type: string; message: string; step: PipelineStep };
   /** Issue 16: 'delayed' while the video is ready on a metadata-only stand-in and analysis will be retried. */
-  analysisState?: 'complete' | 'delayed' | 'failed';
+  analysisState?: AnalysisState;
   /** Set while the run waits for signal `refreshSourceUrl` (its external URL expired). */
   waitingForSource?: { since: string; deadline: string; reason: string };
   /** Issue 15: a segmented transcode's progress (segments finished of the planned count). */

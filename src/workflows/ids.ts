@@ -9,3 +9,8 @@ export function workflowIdFor(videoId: string): string {
 export function deletionWorkflowIdFor(videoId: string): string {
   return `delete-video-${videoId}`;
 }
+
+/** Re-analysis on demand of an ended run (issue 25): a second request attaches to the running one. */
+export function reanalysisWorkflowIdFor(videoId: string): string {
+  return `reanalyze-video-${videoId}`;
+}

@@ -2,3 +2,4 @@
 export { processVideo } from './process-video';
 export { reconcileIndex } from './reconcile-index';
 export { deleteVideo } from './delete-video';
+export { reanalyzeVideo } from './reanalyze-video';

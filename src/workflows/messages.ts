@@ -6,3 +6,9 @@ export const statusQuery = defineQuery<PipelineState>('status');
 
 /** A new URL for an external source whose URL expired (issue 18). The payload codec encrypts it in history. */
 export const refreshSourceUrlSignal = defineSignal<[{ url: string }]>('refreshSourceUrl');
+
+/**
+ * Issue 25: try a delayed analysis now instead of at the next re-analysis timer (an operator's
+ * POST /videos/:id/reanalyze while the run still waits on one). Ignored by a run with nothing delayed.
+ */
+export const reanalyzeNowSignal = defineSignal('reanalyzeNow');

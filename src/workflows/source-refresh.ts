@@ -13,8 +13,8 @@ import { localActivity } from './activity-options';
 import type { PipelineState, TranscodeOutput, VideoSource } from './contracts';
 import { failureOf, MAX_SOURCE_REFRESHES, sourceUrlExpired } from './decisions';
 
-/** Default wait for a new external URL when the starter sends none. */
-export const DEFAULT_SOURCE_REFRESH_DEADLINE_MS = 24 * 3600 * 1000;
+/** Default wait for a new external URL when the starter sends none (SOURCE_REFRESH_DEADLINE_MS's default: inside the run's 24 h TTL). */
+export const DEFAULT_SOURCE_REFRESH_DEADLINE_MS = 8 * 3600 * 1000;
 
 /** Holds a URL that arrived by signal until the waiting run takes it. */
 export class SourceRefresh {

@@ -273,7 +273,9 @@ test('a run past its execution timeout (the TTL) ends with a typed, visible Work
     dataDir,
     ingestDir,
     queues: { ...queues, media: `${prefix}nobody-polls` },
-    env: { WORKFLOW_EXECUTION_TIMEOUT_MS: '2000' },
+    // A 2 s TTL so the run times out within the test; the refresh deadline must be shorter than the
+    // TTL (a start-up cross-check), so it shrinks with it.
+    env: { WORKFLOW_EXECUTION_TIMEOUT_MS: '2000', SOURCE_REFRESH_DEADLINE_MS: '1000' },
   });
   try {
     const res = await ttl.app.inject({

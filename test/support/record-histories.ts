@@ -13,8 +13,9 @@ import { makeSampleClip } from '../../src/media/sample-clip';
 import { taskQueues } from '../../src/pipeline/catalogue';
 import { loadSecret } from '../../src/security/dev-secrets';
 import { dataConverterWith } from '../../src/temporal/payload-codec';
-import type { DeleteVideoInput, ProcessVideoInput } from '../../src/workflows/contracts';
-import { deletionWorkflowIdFor, workflowIdFor } from '../../src/workflows/ids';
+import type { DeleteVideoInput, ProcessVideoInput, ReanalyzeVideoInput } from '../../src/workflows/contracts';
+import type { processVideo } from '../../src/workflows';
+import { deletionWorkflowIdFor, reanalysisWorkflowIdFor, workflowIdFor } from '../../src/workflows/ids';
 import { refreshSourceUrlSignal, statusQuery } from '../../src/workflows/messages';
 import { createTestDatabase } from './database';
 import { makeNotAVideo, makeTinyClip } from './media';
@@ -136,6 +137,18 @@ async function main() {
       await new Promise((r) => setTimeout(r, 200));
     await cancelled.cancel();
     await record('operator-cancelled', cancelled);
+
+    // Issue 25: re-analysis on demand of a video whose run has ended (what POST /videos/:id/reanalyze starts).
+    const single = await client.workflow.getHandle<typeof processVideo>(workflowIdFor('rec-single')).result();
+    const reanalysis: ReanalyzeVideoInput = { videoId: 'rec-single', source: { kind: 'file', path: tiny }, media: single.media, queues };
+    await record(
+      'reanalyze-video-completed',
+      await client.workflow.start('reanalyzeVideo', {
+        workflowId: reanalysisWorkflowIdFor('rec-single'),
+        taskQueue: queues.pipeline,
+        args: [reanalysis],
+      }),
+    );
 
     const del: DeleteVideoInput = { videoId: 'rec-single', queues };
     await record(

@@ -129,3 +129,47 @@ describe('loadConfig rejects invalid values', () => {
     expect(loadConfig({ API_PORT: '8080' }).api.port).toBe(8080);
   });
 });
+
+describe('loadConfig cross-checks between variables (issue 25)', () => {
+  it('the defaults pass every cross-check', () => {
+    const c = loadConfig({});
+    // The refresh deadline fits in the run's TTL with room for the re-analysis timers.
+    expect(c.sourceRefreshDeadlineMs).toBeLessThan(c.ops.workflowExecutionTimeoutMs);
+  });
+
+  it('refuses a segment length HLS packaging would refuse, instead of failing every video at the HLS step as InvalidMedia', () => {
+    const err = configError({ MEDIA_SEGMENT_SEC: '600' });
+    expect(err.message).toContain('MEDIA_SEGMENT_SEC: 600 s is outside what HLS packaging accepts (1–60 s)');
+    expect(configError({ MEDIA_SEGMENT_SEC: '0.5' }).message).toContain('MEDIA_SEGMENT_SEC');
+    expect(loadConfig({ MEDIA_SEGMENT_SEC: '60' }).media.segmentSec).toBe(60);
+    expect(loadConfig({ MEDIA_SEGMENT_SEC: '1' }).media.segmentSec).toBe(1);
+  });
+
+  it('refuses a source refresh deadline that is not shorter than the run TTL (24 h each used to time the run out instead of dead-lettering it)', () => {
+    const err = configError({ SOURCE_REFRESH_DEADLINE_MS: String(24 * 3600_000) });
+    expect(err.message).toContain('SOURCE_REFRESH_DEADLINE_MS (24 h) must be shorter than WORKFLOW_EXECUTION_TIMEOUT_MS (24 h)');
+    expect(err.message.split('\n')).toHaveLength(2); // one clear line, not a cascade
+    // No TTL (0) → nothing to exceed.
+    expect(
+      loadConfig({ SOURCE_REFRESH_DEADLINE_MS: String(48 * 3600_000), WORKFLOW_EXECUTION_TIMEOUT_MS: '0' }).sourceRefreshDeadlineMs,
+    ).toBe(48 * 3600_000);
+  });
+
+  it('refuses provider deadlines that outlast the analysis attempt they run in', () => {
+    for (const v of ['OPENAI_TIMEOUT_MS', 'AI_TRANSCRIBE_TIMEOUT_MS', 'AI_LIMITER_MAX_WAIT_MS']) {
+      expect(configError({ [v]: '180000' }).message).toContain(`${v} (180 s) must be shorter than an analysis attempt (180 s`);
+    }
+  });
+
+  it('refuses retry, breaker and degradation settings that contradict each other', () => {
+    expect(configError({ AI_RETRY_BASE_MS: '90000' }).message).toContain('AI_RETRY_BASE_MS (90 s) must not exceed AI_RETRY_MAX_MS (60 s)');
+    expect(configError({ AI_BREAKER_HALF_OPEN_MS: '60000' }).message).toContain(
+      'AI_BREAKER_HALF_OPEN_MS (60 s) must be under half of AI_DEGRADE_AFTER_MS (120 s)',
+    );
+    expect(configError({ AI_DEGRADE_AFTER_MS: '30000' }).message).toContain('AI_BREAKER_HALF_OPEN_MS (15 s)');
+    expect(loadConfig({ AI_DEGRADE_AFTER_MS: '31000' }).ai.degradeAfterMs).toBe(31_000);
+    expect(configError({ AI_REANALYZE_DELAYS_MS: Array.from({ length: 11 }, () => '1000').join(',') }).message).toContain(
+      'AI_REANALYZE_DELAYS_MS lists 11 timers; a run sets at most 10',
+    );
+  });
+});

@@ -68,7 +68,7 @@ export function createIndexSagaActivities(deps: IndexSagaDeps) {
     let out: IndexRowOutput;
     try {
       await client.query('BEGIN');
-      const written = await deps.index.writeIndexRow(client, video, input.media, input.analysis, collection);
+      const written = await deps.index.writeIndexRow(client, video, input.media, input.analysis, collection, input.analysisState);
       const charged: IndexRowOutput['charged'] = [];
       if (written) {
         // Charged with the row, in one transaction, under the ledger's unique key: exactly once.

@@ -9,6 +9,7 @@ import {
   chooseLadder,
   cutPoints,
   forcedKeyframes,
+  HLS_SEGMENT_SEC_RANGE,
   hlsArgs,
   keyframeProbeArgs,
   keyframesFitSegments,
@@ -108,8 +109,11 @@ export function createHlsActivities(deps: HlsDeps) {
       const attempt = ctx.info.attempt;
       if (!SAFE_ID.test(input.videoId))
         throw failure(ErrorType.InvalidMedia, `video id ${JSON.stringify(input.videoId)} is not a safe name`);
-      if (!(input.segmentSec >= 1 && input.segmentSec <= 60))
-        throw failure(ErrorType.InvalidMedia, `segmentSec must be 1–60 s, got ${input.segmentSec}`);
+      if (!(input.segmentSec >= HLS_SEGMENT_SEC_RANGE.min && input.segmentSec <= HLS_SEGMENT_SEC_RANGE.max))
+        throw failure(
+          ErrorType.InvalidMedia,
+          `segmentSec must be ${HLS_SEGMENT_SEC_RANGE.min}–${HLS_SEGMENT_SEC_RANGE.max} s, got ${input.segmentSec}`,
+        );
       let current: HeartbeatProgress = { phase: 'hls', percent: 0, attempt };
       const beat = (percent: number) => {
         current = { phase: 'hls', percent, attempt };

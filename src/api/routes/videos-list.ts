@@ -1,14 +1,14 @@
 import type { FastifyInstance } from 'fastify';
 import type { Pool } from 'pg';
 import { z } from 'zod';
-import { decodeCursor, encodeCursor, listVideos, mediaPaths } from '../../db/videos-list';
+import { decodeCursor, encodeCursor, LIST_STATUSES, listVideos, mediaPaths } from '../../db/videos-list';
 import { HttpError } from '../http-error';
 import { describeIssues, videoIdSchema } from '../schemas';
 import { sendFile } from './media-files';
 
 const listQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(20),
-  status: z.enum(['queued', 'ready', 'failed']).optional(),
+  status: z.enum(LIST_STATUSES).optional(),
   cursor: z.string().max(400).optional(),
 });
 
@@ -16,6 +16,8 @@ export interface VideoListItem {
   videoId: string;
   /** The row's state: queued (also while processing — GET /videos/:id has the live step), ready, failed. */
   status: string;
+  /** complete | delayed (a stand-in: POST /videos/:id/reanalyze) | failed (the provider refused) | null (not analysed yet). */
+  analysis: string | null;
   createdAt: string;
   durationSec: number | null;
   width: number | null;
@@ -36,7 +38,9 @@ export function registerVideosListRoutes(app: FastifyInstance, deps: { pool: Poo
   app.get('/videos', async (req) => {
     const parsed = listQuerySchema.safeParse(req.query);
     if (!parsed.success)
-      throw new HttpError(400, 'ValidationError', describeIssues(parsed.error), { hint: 'GET /videos?limit=1..100&status=ready&cursor=…' });
+      throw new HttpError(400, 'ValidationError', describeIssues(parsed.error), {
+        hint: 'GET /videos?limit=1..100&status=queued|ready|failed|delayed&cursor=…',
+      });
     const cursor = parsed.data.cursor ? decodeCursor(parsed.data.cursor) : undefined;
     if (parsed.data.cursor && !cursor)
       throw new HttpError(400, 'ValidationError', 'cursor is not one this server gave out', {
@@ -46,6 +50,7 @@ export function registerVideosListRoutes(app: FastifyInstance, deps: { pool: Poo
     const items: VideoListItem[] = rows.map((r) => ({
       videoId: r.id,
       status: r.status,
+      analysis: r.analysisState,
       createdAt: r.createdAt.toISOString(),
       durationSec: r.durationSec,
       width: r.width,

@@ -8,6 +8,7 @@ import { StepProgress } from '../progress';
 export interface VideoListItem {
   videoId: string;
   status: string;
+  analysis?: string | null;
   createdAt: string;
   durationSec: number | null;
   summary: string | null;
@@ -39,7 +40,7 @@ export function registerVideoCommands(program: Command): void {
     .command('list')
     .description('list videos, newest first')
     .option('--limit <n>', 'how many', '20')
-    .option('--status <status>', 'only videos in this state (queued, ready, failed)')
+    .option('--status <status>', 'only videos in this state (queued, ready, failed; delayed: ready with the analysis delayed)')
     .option('--cursor <cursor>', 'continue after a previous page (its nextCursor)')
     .action(
       action(async (opts: { limit: string; status?: string; cursor?: string }, cmd: Command) => {
@@ -52,7 +53,7 @@ export function registerVideoCommands(program: Command): void {
           for (const v of page.items) {
             rows.push([
               v.videoId,
-              v.status,
+              v.status === 'ready' && v.analysis === 'delayed' ? 'ready (analysis delayed)' : v.status,
               v.createdAt.slice(0, 19).replace('T', ' '),
               v.durationSec != null ? `${v.durationSec.toFixed(1)} s` : '',
               v.lastError ? `${v.lastError.type}: ${v.lastError.message}` : (v.summary ?? ''),
