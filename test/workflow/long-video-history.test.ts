@@ -5,7 +5,7 @@
  * both senses Temporal cares about: no payload near its 512 KB warning / 2 MB refusal, and
  * fewer events than the ~10k past which a run should continue as new.
  */
-import type { temporal } from '@temporalio/proto';
+import { temporal } from '@temporalio/proto';
 import { MAX_SEGMENTS, planDigest, planSegments } from '../../src/media/segment-plan';
 import { facts, WorkflowHarness } from './harness';
 
@@ -45,7 +45,7 @@ function largestPayload(history: temporal.api.history.v1.IHistory): { bytes: num
   let largest = { bytes: 0, eventType: 'none' };
   for (const event of history.events ?? []) {
     for (const bytes of payloadSizes(event)) {
-      if (bytes > largest.bytes) largest = { bytes, eventType: String(event.eventType) };
+      if (bytes > largest.bytes) largest = { bytes, eventType: temporal.api.enums.v1.EventType[event.eventType ?? 0] ?? '?' };
     }
   }
   return largest;
