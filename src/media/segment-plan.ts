@@ -3,9 +3,20 @@
  * re-encoded with an accurate seek, so any cut point is correct; a cut on a source keyframe
  * only spares the decoder the frames between the previous keyframe and the cut.
  */
+import { createHash } from 'node:crypto';
 import type { SegmentSpan } from '../workflows/contracts';
 
 export const DEFAULT_SEGMENT_SEC = 10;
+
+/**
+ * Issue 25: at most this many segments per video, whatever its length. Each segment costs the
+ * run's history ≤ 6 events (scheduled/started/completed + at most one workflow task per
+ * completion), so the transcode stays under ~4,400 events and leaves the rest of the ~10k a run
+ * should stay under to the other steps. Up to 2 h a video keeps the configured length; a 4-hour
+ * one (the default MEDIA_MAX_DURATION_SEC) is cut every ~20 s, so a killed segment still loses
+ * at most one segment of work, just a longer one.
+ */
+export const MAX_SEGMENTS = 720;
 
 export interface SegmentPlanInput {
   durationSec: number;
@@ -13,6 +24,8 @@ export interface SegmentPlanInput {
   keyframes: number[];
   /** Target segment length. */
   targetSec?: number;
+  /** At most this many segments: the target grows for a longer video (default MAX_SEGMENTS). */
+  maxSegments?: number;
 }
 
 /** Shorter than two segments: one ffmpeg pass is simpler and no slower. */
@@ -24,13 +37,39 @@ export function worthSegmenting(durationSec: number, targetSec = DEFAULT_SEGMENT
  * Segments [start, end) covering [0, duration) without gaps or overlaps. Each cut is the
  * keyframe nearest to `start + target` within half a target of it; with no keyframe there,
  * the cut falls at `start + target`. A tail shorter than half a target joins the last segment.
+ * A video that would need more than `maxSegments` is planned again with a longer target (the
+ * keyframe snapping can shorten segments, so one division is not always enough).
  */
 export function planSegments(input: SegmentPlanInput): SegmentSpan[] {
   const target = input.targetSec ?? DEFAULT_SEGMENT_SEC;
+  const max = input.maxSegments ?? MAX_SEGMENTS;
   const duration = input.durationSec;
   if (!(target > 0)) throw new RangeError(`segment length must be positive, got ${target}`);
   if (!(duration > 0) || !Number.isFinite(duration)) throw new RangeError(`duration must be positive and finite, got ${duration}`);
-  const keys = [...new Set(input.keyframes.filter((k) => Number.isFinite(k) && k > 0 && k < duration))].sort((a, b) => a - b);
+  if (!(Number.isInteger(max) && max >= 1)) throw new RangeError(`maxSegments must be a positive integer, got ${max}`);
+  let length = boundedSegmentSec(duration, target, max);
+  for (;;) {
+    const spans = cutAt(input.keyframes, duration, length);
+    if (spans.length <= max) return spans;
+    length *= (spans.length / max) * 1.01;
+  }
+}
+
+/** The length segments of a bounded plan aim at (a 4-hour video at 10 s: 20 s). */
+export function boundedSegmentSec(durationSec: number, targetSec = DEFAULT_SEGMENT_SEC, maxSegments = MAX_SEGMENTS): number {
+  return Math.max(targetSec, durationSec / maxSegments);
+}
+
+/** Digest of a stored plan (its source key and spans): what the workflow refers to it by. */
+export function planDigest(key: string, spans: readonly SegmentSpan[]): string {
+  return createHash('sha256')
+    .update(JSON.stringify([key, spans]))
+    .digest('hex')
+    .slice(0, 32);
+}
+
+function cutAt(keyframes: readonly number[], duration: number, target: number): SegmentSpan[] {
+  const keys = [...new Set(keyframes.filter((k) => Number.isFinite(k) && k > 0 && k < duration))].sort((a, b) => a - b);
   const cuts: number[] = [];
   let start = 0;
   for (;;) {

@@ -83,17 +83,27 @@ export interface PlanTranscodeInput {
 export interface TranscodePlan {
   /** False: too short to be worth splitting (or already published) — the single-pass `transcode` runs. */
   segmented: boolean;
-  /** Target segment length the plan used (also the HLS segment length). */
+  /** Target segment length of the config (also the HLS segment length). */
   segmentSec: number;
-  segments: SegmentSpan[];
+  /**
+   * Issue 25: how many segments the plan has. The spans themselves stay in the work area
+   * (`plan.json`): a 4-hour video's list would be ~65 KB in history, and each activity reads its
+   * span from there.
+   */
+  count: number;
+  /** Digest of the stored plan: an activity handed a plan that was since re-planned refuses it. */
+  planDigest: string;
   /** Probed facts of the source (absent when not segmented). */
   facts?: MediaFacts;
   hasAudio: boolean;
 }
 
-export interface EncodeSegmentInput extends SegmentSpan {
+/** One segment of the stored plan, by position (its span is read from the work area). */
+export interface EncodeSegmentInput {
   videoId: string;
+  index: number;
   count: number;
+  planDigest: string;
 }
 
 export interface EncodedSegment {
@@ -104,9 +114,11 @@ export interface EncodedSegment {
   reused: boolean;
 }
 
+/** The join checks every segment of the stored plan itself: no per-segment list travels here. */
 export interface JoinSegmentsInput {
   videoId: string;
-  segments: EncodedSegment[];
+  count: number;
+  planDigest: string;
   hasAudio: boolean;
 }
 

@@ -8,7 +8,9 @@
  * Checkpoint = the history: each finished segment is an ActivityTaskCompleted event, so a worker
  * killed mid-video costs only its one in-flight segment (retried on any worker from its start);
  * a redelivered segment whose file is already complete returns without encoding. History stays
- * small: ≤ 6 events per segment (README "Segments and HLS" has the arithmetic).
+ * small whatever the video's length (issue 25): the plan's spans stay in the work area and the
+ * workflow holds only their count and digest, and a plan has at most MAX_SEGMENTS segments
+ * (src/media/segment-plan.ts), ≤ 6 events each (README "Long videos" has the arithmetic).
  *
  * Deterministic: no I/O, clock or config; activities are imported as types only.
  */
@@ -18,7 +20,7 @@ import type { HlsActivities } from '../activities/media/hls';
 import type { SegmentActivities } from '../activities/media/segments';
 import type { TaskQueues } from '../pipeline/catalogue';
 import { activity, type ActivityTuning } from './activity-options';
-import type { EncodedSegment, PipelineState, TranscodeOutput, VideoSource } from './contracts';
+import type { PipelineState, TranscodeOutput, VideoSource } from './contracts';
 
 export const DEFAULT_MAX_PARALLEL_SEGMENTS = 4;
 
@@ -52,17 +54,16 @@ export async function segmentedTranscode(opts: SegmentedTranscodeOptions): Promi
     out = await transcode({ videoId, source: opts.source });
   } else {
     try {
-      const count = plan.segments.length;
+      // Only the count and the plan's digest are here: the spans stay in the work area.
+      const { count, planDigest } = plan;
       state.segments = { done: 0, count };
-      const results: EncodedSegment[] = new Array<EncodedSegment>(count);
       let next = 0;
       // A small pool of lanes pulling the next segment: at most maxParallel in flight for this
       // video, so one long upload cannot fill every worker's segment slot.
       const lane = async () => {
         while (next < count) {
-          const span = plan.segments[next++];
-          if (!span) break;
-          results[span.index] = await encodeSegment({ videoId, count, ...span });
+          const index = next++;
+          await encodeSegment({ videoId, index, count, planDigest });
           state.segments = { done: (state.segments?.done ?? 0) + 1, count };
         }
       };
@@ -83,7 +84,8 @@ export async function segmentedTranscode(opts: SegmentedTranscodeOptions): Promi
         await CancellationScope.nonCancellable(() => Promise.allSettled(running));
         throw err;
       }
-      out = await joinSegments({ videoId, segments: results, hasAudio: plan.hasAudio });
+      // The join finds and verifies every segment of the stored plan itself.
+      out = await joinSegments({ videoId, count, planDigest, hasAudio: plan.hasAudio });
     } catch (err) {
       // Every failure path removes the work area (a run cancelled by an operator included).
       await CancellationScope.nonCancellable(() => discardSegments({ videoId })).catch(() => undefined);

@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, readdir, rm, utimes } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { parseKeyframePackets, planSegments, worthSegmenting } from '../../src/media/segment-plan';
+import { MAX_SEGMENTS, parseKeyframePackets, planDigest, planSegments, worthSegmenting } from '../../src/media/segment-plan';
 import { sweepStaleSegmentAreas } from '../../src/media/work-dirs';
 
 function covers(segs: { startSec: number; endSec: number; index: number }[], duration: number) {
@@ -51,6 +51,45 @@ test('ignores keyframes outside the clip and duplicates', () => {
 test('rejects nonsense input rather than planning nothing', () => {
   expect(() => planSegments({ durationSec: 0, keyframes: [], targetSec: 10 })).toThrow(RangeError);
   expect(() => planSegments({ durationSec: 10, keyframes: [], targetSec: 0 })).toThrow(RangeError);
+  expect(() => planSegments({ durationSec: 10, keyframes: [], targetSec: 1, maxSegments: 0 })).toThrow(RangeError);
+});
+
+// Issue 25: each segment costs the run's history up to 6 events, whatever the video's length.
+test('a 2-hour video keeps 10 s segments; a 4-hour one gets at most MAX_SEGMENTS longer ones', () => {
+  const everyTwoSec = (sec: number) => Array.from({ length: sec / 2 }, (_, i) => i * 2);
+  const twoHours = planSegments({ durationSec: 7200, keyframes: everyTwoSec(7200), targetSec: 10 });
+  expect(twoHours).toHaveLength(720);
+  covers(twoHours, 7200);
+  const fourHours = planSegments({ durationSec: 14_400, keyframes: everyTwoSec(14_400), targetSec: 10 });
+  expect(fourHours.length).toBeLessThanOrEqual(MAX_SEGMENTS);
+  expect(fourHours.length).toBeGreaterThan(MAX_SEGMENTS * 0.9);
+  covers(fourHours, 14_400);
+  expect(Math.max(...fourHours.map((s) => s.endSec - s.startSec))).toBeLessThanOrEqual(30);
+});
+
+test('keyframes that shorten every segment still cannot push a plan past its bound', () => {
+  // A keyframe every 0.55 target: the snapping cuts short segments, more than duration / target.
+  const keys = Array.from({ length: 2000 }, (_, i) => i * 5.5);
+  const segs = planSegments({ durationSec: 10_000, keyframes: keys, targetSec: 10, maxSegments: 100 });
+  expect(segs.length).toBeLessThanOrEqual(100);
+  covers(segs, 10_000);
+});
+
+test('the plan digest names the source key and every span', () => {
+  const segs = planSegments({ durationSec: 40, keyframes: [], targetSec: 10 });
+  expect(planDigest('k', segs)).toBe(
+    planDigest(
+      'k',
+      segs.map((s) => ({ ...s })),
+    ),
+  );
+  expect(planDigest('k', segs)).not.toBe(planDigest('other', segs));
+  expect(planDigest('k', segs)).not.toBe(
+    planDigest(
+      'k',
+      segs.map((s, i) => (i === 1 ? { ...s, startSec: 10.5 } : s)),
+    ),
+  );
 });
 
 test('segments only videos of at least two target lengths', () => {

@@ -201,9 +201,9 @@ export function defaultStubs(): Stubs {
   let signed = 0;
   return {
     signSourceUrl: async ({ key }) => `https://storage.test/${key}?sig=${++signed}`,
-    planTranscode: async () => ({ segmented: false, segmentSec: 4, segments: [], hasAudio: true }),
+    planTranscode: async () => ({ segmented: false, segmentSec: 4, count: 0, planDigest: '', hasAudio: true }),
     transcode: async ({ videoId }) => transcodeOutput(videoId),
-    encodeSegment: async ({ index, startSec, endSec }) => ({ index, durationSec: endSec - startSec, reused: false }),
+    encodeSegment: async ({ index }) => ({ index, durationSec: 4, reused: false }),
     encodeAudio: async () => ({ durationSec: facts.durationSec, reused: false }),
     joinSegments: async ({ videoId }) => transcodeOutput(videoId, 'joined'),
     discardSegments: async () => undefined,

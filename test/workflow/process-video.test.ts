@@ -56,28 +56,29 @@ test('runs plan → transcode → HLS → analysis inputs → analyze → row �
   );
 });
 
-/** Five segments of 4 s (the last 2.5 s): distinct durations show which result went where. */
+/** Five segments of a plan stored in the work area: the workflow is handed their count and the plan's digest only. */
 const plan = {
   segmented: true,
   segmentSec: 4,
-  segments: [0, 1, 2, 3, 4].map((index) => ({ index, startSec: index * 4, endSec: index === 4 ? 18.5 : index * 4 + 4 })),
+  count: 5,
+  planDigest: 'd1ge57',
   facts: { ...facts },
   hasAudio: true,
 };
 
-test('encodes segments at most maxParallel at a time, audio alongside, and joins the results in index order', async () => {
+test('encodes every segment of the plan once, at most maxParallel at a time, audio alongside, then joins', async () => {
   let inFlight = 0;
   let maxInFlight = 0;
   await harness.run(
     'segmented',
     () => ({
       planTranscode: async () => plan,
-      encodeSegment: async ({ index, startSec, endSec }) => {
+      encodeSegment: async ({ index }) => {
         maxInFlight = Math.max(maxInFlight, ++inFlight);
-        // Segment 0 is the slowest, so the results arrive out of index order.
+        // Segment 0 is the slowest, so the segments finish out of index order.
         await delay(index === 0 ? 900 : 300);
         inFlight--;
-        return { index, durationSec: endSec - startSec, reused: false };
+        return { index, durationSec: 4, reused: false };
       },
       encodeAudio: async () => {
         await delay(300);
@@ -91,17 +92,17 @@ test('encodes segments at most maxParallel at a time, audio alongside, and joins
       expect(maxInFlight).toBe(2);
       const segments = calls.of('encodeSegment');
       expect(segments.map((c) => c.taskQueue)).toEqual(Array(5).fill(`${queues.media}-segments`));
+      // Each segment by position in the stored plan, named by its digest.
+      expect(segments.map((c) => c.input)).toEqual(
+        [0, 1, 2, 3, 4].map((index) => ({ videoId: expect.any(String), index, count: 5, planDigest: plan.planDigest })),
+      );
       const [audio] = calls.of('encodeAudio');
       expect(audio?.taskQueue).toBe(queues.media);
       // Alongside: the audio was in flight while segments were.
       expect(audio?.startSeq).toBeLessThan(Math.max(...segments.map((c) => c.endSeq ?? -Infinity)));
       expect(audio?.endSeq).toBeGreaterThan(Math.min(...segments.map((c) => c.startSeq)));
       const [join] = calls.of('joinSegments');
-      expect(join?.input).toEqual({
-        videoId: expect.any(String),
-        hasAudio: true,
-        segments: plan.segments.map((s) => ({ index: s.index, durationSec: s.endSec - s.startSec, reused: false })),
-      });
+      expect(join?.input).toEqual({ videoId: expect.any(String), count: 5, planDigest: plan.planDigest, hasAudio: true });
       expect(join?.startSeq).toBeGreaterThan(Math.max(...[...segments, audio].map((c) => c?.endSeq ?? Infinity)));
       expect(calls.names()).not.toContain('transcode');
       expect(calls.names()).not.toContain('discardSegments');

@@ -15,7 +15,7 @@ import path from 'node:path';
 import { ErrorType, failure } from '../../errors';
 import { audioArgs, concatList, joinArgs, keyframeProbeArgs, parseProgressLine, segmentArgs } from '../../media/ffmpeg-args';
 import { lastErrorLine } from '../../media/run-process';
-import { DEFAULT_SEGMENT_SEC, parseKeyframePackets, planSegments, worthSegmenting } from '../../media/segment-plan';
+import { DEFAULT_SEGMENT_SEC, parseKeyframePackets, planDigest, planSegments, worthSegmenting } from '../../media/segment-plan';
 import type {
   EncodedSegment,
   EncodeSegmentInput,
@@ -43,7 +43,10 @@ export interface SegmentDeps extends MediaDeps {
   segmentSec?: number;
 }
 
-/** What planTranscode leaves in the work area for the other activities (paths stay out of history). */
+/**
+ * What planTranscode leaves in the work area for the other activities: paths, and (issue 25) the
+ * spans, stay out of history; the workflow holds only the count and `digest`.
+ */
 interface StoredPlan {
   key: string;
   facts: MediaFacts;
@@ -51,6 +54,8 @@ interface StoredPlan {
   audioIndex: number | null;
   deinterlace: boolean;
   segments: SegmentSpan[];
+  /** planDigest(key, segments). */
+  digest: string;
 }
 
 /** Written after a segment's file is complete: its presence proves the file is whole. */
@@ -109,7 +114,8 @@ export function createSegmentActivities(deps: SegmentDeps) {
     await rmdir(path.dirname(areaOf(videoId))).catch(() => undefined);
   }
 
-  async function loadPlan(videoId: string): Promise<StoredPlan> {
+  /** The stored plan; with `digest`, only the very plan the workflow was handed. */
+  async function loadPlan(videoId: string, digest?: string): Promise<StoredPlan> {
     const raw = await readFile(path.join(areaOf(videoId), 'plan.json'), 'utf8').catch(() => undefined);
     // Gone: the work area was removed (a finished or failed run) or lives on another host's disk.
     if (!raw)
@@ -117,7 +123,25 @@ export function createSegmentActivities(deps: SegmentDeps) {
         ErrorType.TranscodeFailed,
         `video ${videoId}: the segment plan is missing from the work area; the transcode must be planned again`,
       );
-    return JSON.parse(raw) as StoredPlan;
+    const plan = JSON.parse(raw) as StoredPlan;
+    // Re-planned since (another run of the same video): its segments are not the ones counted here.
+    if (digest !== undefined && plan.digest !== digest)
+      throw failure(
+        ErrorType.TranscodeFailed,
+        `video ${videoId}: the segment plan in the work area is not the one this run made; the transcode must be planned again`,
+      );
+    return plan;
+  }
+
+  /** Segment `index` of the stored plan, checked against the count the workflow holds. */
+  function spanOf(plan: StoredPlan, input: EncodeSegmentInput): SegmentSpan {
+    const span = plan.segments[input.index];
+    if (!span || plan.segments.length !== input.count)
+      throw failure(
+        ErrorType.TranscodeFailed,
+        `video ${input.videoId}: segment ${input.index + 1} of ${input.count} is not in the stored plan of ${plan.segments.length}`,
+      );
+    return span;
   }
 
   /** A finished output of an earlier delivery, if its sidecar and size still match. */
@@ -183,7 +207,7 @@ export function createSegmentActivities(deps: SegmentDeps) {
       const area = areaOf(input.videoId);
       const fetchDir = path.join(area, `fetch.attempt-${attempt}.pid-${process.pid}`);
       const releases: (() => Promise<void>)[] = [];
-      const single: TranscodePlan = { segmented: false, segmentSec, segments: [], hasAudio: false };
+      const single: TranscodePlan = { segmented: false, segmentSec, count: 0, planDigest: '', hasAudio: false };
       try {
         const key = await steps.outputKey(input.source);
         if (await steps.reusable(path.join(deps.mediaDir, input.videoId), key, signal)) return single;
@@ -228,6 +252,7 @@ export function createSegmentActivities(deps: SegmentDeps) {
           audioIndex: source.plan.audioIndex,
           deinterlace,
           segments,
+          digest: planDigest(key, segments),
         };
         const planTmp = path.join(area, `plan.json.tmp-${process.pid}`);
         await writeFile(planTmp, JSON.stringify(plan)).catch((err: unknown) => rethrowDiskFull(err, 'writing the plan'));
@@ -237,8 +262,16 @@ export function createSegmentActivities(deps: SegmentDeps) {
           segments: segments.length,
           keyframes: keyframes.length,
           segmentSec,
+          longestSec: Math.max(...segments.map((s) => s.endSec - s.startSec)),
         });
-        return { segmented: true, segmentSec, segments, facts: source.facts, hasAudio: source.plan.audioIndex !== null };
+        return {
+          segmented: true,
+          segmentSec,
+          count: segments.length,
+          planDigest: plan.digest,
+          facts: source.facts,
+          hasAudio: source.plan.audioIndex !== null,
+        };
       } finally {
         stop();
         for (const release of releases) await release().catch(() => undefined);
@@ -246,18 +279,22 @@ export function createSegmentActivities(deps: SegmentDeps) {
       }
     },
 
-    /** One segment, video only, keyframe on its first frame; a verified earlier output is returned as is. */
+    /**
+     * One segment of the stored plan, video only, keyframe on its first frame; a verified earlier
+     * output is returned as is.
+     */
     async encodeSegment(input: EncodeSegmentInput): Promise<EncodedSegment> {
       const ctx = Context.current();
-      const plan = await loadPlan(input.videoId);
+      const plan = await loadPlan(input.videoId, input.planDigest);
+      const { startSec, endSec } = spanOf(plan, input);
       const file = path.join(areaOf(input.videoId), `seg-${input.index}.mp4`);
-      const expect = { key: plan.key, startSec: input.startSec, endSec: input.endSec };
+      const expect = { key: plan.key, startSec, endSec };
       const earlier = await finished(file, expect);
       if (earlier) {
         ctx.log.info('segment already encoded: reused', { videoId: input.videoId, index: input.index });
         return { index: input.index, durationSec: earlier.durationSec, reused: true };
       }
-      const lengthSec = input.endSec - input.startSec;
+      const lengthSec = endSec - startSec;
       const { beat, stop } = startHeartbeats(ctx, { phase: 'segment', percent: 0, encodedSec: 0 });
       const tmp = `${file}.tmp-${ctx.info.attempt}-${process.pid}`;
       try {
@@ -265,8 +302,8 @@ export function createSegmentActivities(deps: SegmentDeps) {
           segmentArgs({
             input: sourceOf(input.videoId),
             output: tmp,
-            startSec: input.startSec,
-            endSec: input.endSec,
+            startSec,
+            endSec,
             preset: deps.ffmpeg.preset,
             threads: deps.ffmpeg.threads,
             maxHeight: steps.maxHeight,
@@ -279,7 +316,7 @@ export function createSegmentActivities(deps: SegmentDeps) {
             what: `segment ${input.index + 1} of ${input.count}`,
             tmp,
             signal: ctx.cancellationSignal,
-            onPercent: (percent, sec) => beat({ phase: 'segment', percent, encodedSec: Math.round((input.startSec + sec) * 10) / 10 }),
+            onPercent: (percent, sec) => beat({ phase: 'segment', percent, encodedSec: Math.round((startSec + sec) * 10) / 10 }),
           },
         );
         // An empty or unreadable segment probes as nothing: zero seconds decoded.
@@ -292,7 +329,7 @@ export function createSegmentActivities(deps: SegmentDeps) {
           // Like the single pass: ffmpeg exits 0 on a file cut short whose header claims the full length.
           throw failure(
             ErrorType.TruncatedMedia,
-            `the source is truncated: segment ${input.index + 1} of ${input.count} (from ${input.startSec.toFixed(1)} s) decoded ${decodedSec} s of ${lengthSec.toFixed(1)} s — upload the complete file`,
+            `the source is truncated: segment ${input.index + 1} of ${input.count} (from ${startSec.toFixed(1)} s) decoded ${decodedSec} s of ${lengthSec.toFixed(1)} s — upload the complete file`,
           );
         }
         if (!probed || decodedSec > lengthSec + SEGMENT_TOLERANCE_SEC) {
@@ -364,7 +401,7 @@ export function createSegmentActivities(deps: SegmentDeps) {
       const { beat, stop } = startHeartbeats(ctx, { phase: 'join', percent: 0 });
       const joinDir = path.join(area, `join.attempt-${attempt}.pid-${process.pid}`);
       try {
-        const plan = await loadPlan(input.videoId).catch(async (err: unknown) => {
+        const plan = await loadPlan(input.videoId, input.planDigest).catch(async (err: unknown) => {
           // Published and cleaned up by an attempt whose completion was lost: find the manifest.
           const key = await readFile(path.join(outDir, 'manifest.json'), 'utf8')
             .then((raw) => (JSON.parse(raw) as { key: string }).key)
@@ -376,6 +413,11 @@ export function createSegmentActivities(deps: SegmentDeps) {
         if ('done' in plan) return await steps.toObjectStorage(input.videoId, plan.done);
         const published = await steps.reusable(outDir, plan.key, signal);
         if (published) return await steps.toObjectStorage(input.videoId, published);
+        if (plan.segments.length !== input.count)
+          throw failure(
+            ErrorType.TranscodeFailed,
+            `video ${input.videoId}: the stored plan has ${plan.segments.length} segments, this run encoded ${input.count}`,
+          );
 
         const files: string[] = [];
         for (const seg of plan.segments) {
