@@ -26,7 +26,7 @@ test('a replay re-runs the failed step from its plan: a segment length fixed on 
   await harness.run(
     'replay-plan',
     () => ({
-      planTranscode: async () => ({ segmented: false, segmentSec: workerSegmentSec, segments: [], hasAudio: true }),
+      planTranscode: async () => ({ segmented: false, segmentSec: workerSegmentSec, count: 0, planDigest: '', hasAudio: true }),
       packageHls: async ({ videoId, segmentSec }) => {
         if (segmentSec > 60) throw ApplicationFailure.nonRetryable(`segmentSec must be 1–60 s, got ${segmentSec}`, ErrorType.InvalidMedia);
         return { masterPath: `/media/${videoId}/hls/master.m3u8`, variants: [] };
