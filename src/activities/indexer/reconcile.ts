@@ -31,15 +31,15 @@ function sameTags(a: unknown, b: string[]): boolean {
   return Array.isArray(a) && a.length === b.length && a.every((t, i) => t === b[i]);
 }
 
-/**
- * The reconciler's activities (workflow reconcileIndex): each does a bounded page of work
- * and returns what it found and fixed, so the workflow can sum, log and continue-as-new.
- */
 async function entriesOf(dir: string | undefined): Promise<string[]> {
   if (!dir) return [];
   return (await readdir(dir).catch(() => [] as string[])).map((n) => path.join(dir, n));
 }
 
+/**
+ * The reconciler's activities (workflow reconcileIndex): each does a bounded page of work
+ * and returns what it found and fixed, so the workflow can sum, log and continue-as-new.
+ */
 export function createReconcileActivities(deps: ReconcileDeps) {
   const store = deps.vectorStore;
 
