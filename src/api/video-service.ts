@@ -22,7 +22,7 @@ import { SearchService } from '../app/search-service';
 import { repairStaleRow } from './stale-row';
 import { DatabaseUnavailableError } from './database-unavailable';
 import { LastKnownStatus } from './last-known-status';
-import { TEMPORAL_ANSWER_MS, temporalUnavailable, withTemporalDeadline } from './temporal-deadline';
+import { TEMPORAL_DEADLINE_MS, temporalUnavailable, withTemporalDeadline } from './temporal-deadline';
 import { isDatabaseUnavailable } from '../db/unavailable';
 import { buildStatus, type VideoStatus } from './status';
 import { StartOutboxRepo } from '../db/start-outbox-repo';
@@ -37,7 +37,7 @@ export interface VideoServiceDeps {
   ingestDir: string;
   temporalUiUrl: string;
   mediaHeartbeatTimeoutMs: number;
-  /** How long POST /videos waits for Temporal to accept a start before answering 503 (default 5 s). */
+  /** The gRPC deadline of POST /videos' start before it answers 503 (default TEMPORAL_DEADLINE_MS: the answer comes in ~5 s). */
   startDeadlineMs?: number;
   /** Issue 19: the run's TTL (workflow execution timeout; 0 = none), and cached queue facts for status. */
   workflowExecutionTimeoutMs?: number;
@@ -152,7 +152,7 @@ export class VideoService {
             workflowIdReusePolicy: 'REJECT_DUPLICATE',
             ...(this.deps.workflowExecutionTimeoutMs ? { workflowExecutionTimeout: this.deps.workflowExecutionTimeoutMs } : {}),
           }),
-        Date.now() + (this.deps.startDeadlineMs ?? TEMPORAL_ANSWER_MS),
+        Date.now() + (this.deps.startDeadlineMs ?? TEMPORAL_DEADLINE_MS),
       );
     } catch (err) {
       if (err instanceof WorkflowExecutionAlreadyStartedError) return this.markStarted(videoId);

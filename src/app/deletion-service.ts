@@ -1,6 +1,6 @@
 import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
-import { TEMPORAL_ANSWER_MS, temporalUnavailable, withTemporalDeadline } from '../api/temporal-deadline';
+import { TEMPORAL_DEADLINE_MS, temporalUnavailable, withTemporalDeadline } from '../api/temporal-deadline';
 import { VideoIndexRepo } from '../db/video-index-repo';
 import type { TaskQueues } from '../pipeline/catalogue';
 import type { deleteVideo } from '../workflows';
@@ -41,7 +41,7 @@ export class DeletionService {
             workflowIdConflictPolicy: 'USE_EXISTING',
             workflowIdReusePolicy: 'ALLOW_DUPLICATE',
           }),
-        Date.now() + (this.deps.startDeadlineMs ?? TEMPORAL_ANSWER_MS),
+        Date.now() + (this.deps.startDeadlineMs ?? TEMPORAL_DEADLINE_MS),
       );
     } catch (err) {
       throw temporalUnavailable(`could not start the deletion of ${videoId}: ${(err as Error).message}`, {

@@ -6,7 +6,7 @@ import { refreshSourceUrlSignal, statusQuery } from '../../workflows/messages';
 import { HttpError } from '../http-error';
 import { describeIssues, refreshUrlSchema, videoIdSchema } from '../schemas';
 import { checkUrlSource } from '../source-checks';
-import { isTemporalUnreachable, TEMPORAL_ANSWER_MS, temporalUnavailable, withTemporalDeadline } from '../temporal-deadline';
+import { isTemporalUnreachable, TEMPORAL_DEADLINE_MS, temporalUnavailable, withTemporalDeadline } from '../temporal-deadline';
 import type { VideoService } from '../video-service';
 
 export interface RefreshUrlDeps {
@@ -39,7 +39,7 @@ export function registerRefreshUrlRoutes(app: FastifyInstance, deps: RefreshUrlD
     await checkUrlSource(body.data.url, deps.ssrf, videoId);
     const handle = deps.client.workflow.getHandle(row.workflowId);
     // One deadline for the query and the signal (temporal-deadline.ts); unreachable → 503, not a misleading 409.
-    const deadlineAt = Date.now() + TEMPORAL_ANSWER_MS;
+    const deadlineAt = Date.now() + TEMPORAL_DEADLINE_MS;
     const unreachable = (err: unknown) => {
       if (!isTemporalUnreachable(err)) return undefined;
       throw temporalUnavailable(`could not reach the run of video ${videoId}: ${(err as Error).message}`, { videoId });
