@@ -29,6 +29,8 @@ export const ErrorType = {
   VectorStoreUnavailable: 'VectorStoreUnavailable',
   /** The main database could not be written or read. */
   DatabaseUnavailable: 'DatabaseUnavailable',
+  /** Issue 26: the API could not reach Temporal within its answer deadline (~5 s): retry after Retry-After. */
+  TemporalUnavailable: 'TemporalUnavailable',
   /** Object storage (local store or S3) could not be read or written: retryable. */
   StorageUnavailable: 'StorageUnavailable',
 

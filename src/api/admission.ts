@@ -71,6 +71,9 @@ export function decide(m: Measurement, limits: AdmissionLimits): Verdict {
   return { admit: true };
 }
 
+/** How long POST /videos waits for an admission measurement before admitting without one. */
+export const ADMISSION_WAIT_MS = 500;
+
 export class AdmissionController {
   private cached?: Measurement;
   private pending?: Promise<Measurement>;
@@ -101,7 +104,14 @@ export class AdmissionController {
    * its start will fail fast with 503 and the start outbox takes it from there.
    */
   async check(): Promise<Verdict> {
-    const m = await this.measure().catch(() => undefined);
+    // Waits at most ADMISSION_WAIT_MS (a local measurement takes tens of ms): POST /videos must still
+    // answer in ~5 s (temporal-deadline.ts) when Temporal is unreachable; the measurement goes on and
+    // serves the next requests. A measurement slower than that admits this one request unchecked.
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<undefined>((resolve) => {
+      timer = setTimeout(() => resolve(undefined), ADMISSION_WAIT_MS);
+    });
+    const m = await Promise.race([this.measure().catch(() => undefined), late]).finally(() => clearTimeout(timer));
     return m ? decide(m, this.limits) : { admit: true };
   }
 

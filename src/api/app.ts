@@ -2,6 +2,8 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import type { DeadLetterService } from './dead-letter-service';
 import type { Pool } from 'pg';
 import { HttpError } from './http-error';
+import { asDatabaseUnavailable } from './database-unavailable';
+import { OutageTolerantKeys } from './outage-tolerant-keys';
 import { registerDeadLetterRoutes } from './routes/dead-letters';
 import { describeIssues, startVideoSchema, videoIdSchema } from './schemas';
 import { registerSearchRoutes } from './routes/search';
@@ -45,10 +47,12 @@ export function buildApp(
   } & AccessOptions = {},
 ): FastifyInstance {
   const app = Fastify({ logger: opts.logger ?? false, bodyLimit: 64 * 1024 });
-  installAuth(app, opts.auth ?? { keys: new ApiKeysRepo(service.pool) });
+  installAuth(app, opts.auth ?? { keys: new OutageTolerantKeys(new ApiKeysRepo(service.pool)) });
   if (opts.ops) void app.register(registerOpsRoutes, opts.ops);
 
-  app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown }, req, reply) => {
+  app.setErrorHandler((raw: Error & { statusCode?: number; validation?: unknown }, req, reply) => {
+    // Issue 26: a database outage (also in the auth key lookup) is a typed 503, not a 500.
+    const err = asDatabaseUnavailable(raw) ?? raw;
     if (err instanceof HttpError) {
       if (err.opts.headers) void reply.headers(err.opts.headers);
       return reply.status(err.status).send(err.toBody());

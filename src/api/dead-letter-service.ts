@@ -7,6 +7,7 @@ import { displayPath } from '../media/source';
 import { activitiesOfStep, STEPS, type StepName } from '../pipeline/catalogue';
 import type { ProcessVideoInput } from '../workflows/contracts';
 import { HttpError } from './http-error';
+import { temporalUnavailable, withTemporalDeadline } from './temporal-deadline';
 
 export interface DeadLetterServiceDeps {
   client: Client;
@@ -52,54 +53,60 @@ export class DeadLetterService {
    */
   async replay(id: string): Promise<DeadLetterView> {
     const row = await this.mustGet(id);
-    if (!row.runId) throw new HttpError(409, 'DeadLetterNotReplayable', `dead letter ${id} has no run to reset`, { videoId: row.videoId });
+    const runId = row.runId;
+    if (!runId) throw new HttpError(409, 'DeadLetterNotReplayable', `dead letter ${id} has no run to reset`, { videoId: row.videoId });
     const claimed = await this.repo.claimReplay(id);
     if (!claimed) throw notOpen(row);
     try {
-      const handle = this.deps.client.workflow.getHandle(row.workflowId, row.runId);
-      const description = await handle.describe();
-      // Someone may already have reset it (Web UI): never reset a run that is not the latest.
-      const latest = await this.deps.client.workflow.getHandle(row.workflowId).describe();
-      if (latest.runId !== row.runId) {
-        throw new HttpError(409, 'DeadLetterNotReplayable', `video ${row.videoId} already has a newer run (${latest.runId})`, {
-          videoId: row.videoId,
-          hint: 'See the newer run in the Temporal Web UI; discard this dead letter if it is resolved.',
-        });
-      }
-      if (description.status.name !== 'FAILED') {
-        throw new HttpError(
-          409,
-          'DeadLetterNotReplayable',
-          `run ${row.runId} of video ${row.videoId} is ${description.status.name}, not FAILED`,
-          {
-            videoId: row.videoId,
-            hint: 'Only a failed run is replayed; see the run in the Temporal Web UI.',
-          },
-        );
-      }
-      const history = await handle.fetchHistory();
-      const eventId = resetPoint(history.events ?? [], row.step);
-      // fromObject: the event id is an int64 (Long) on the wire; it converts a plain number.
-      const request = temporal.api.workflowservice.v1.ResetWorkflowExecutionRequest.fromObject({
-        namespace: this.deps.client.options.namespace,
-        workflowExecution: { workflowId: row.workflowId, runId: row.runId },
-        reason: `dead-letter replay of ${row.videoId} (${row.errorType})`,
-        workflowTaskFinishEventId: eventId,
-        requestId: randomUUID(),
-      });
-      const res: temporal.api.workflowservice.v1.IResetWorkflowExecutionResponse =
-        await this.deps.client.workflowService.resetWorkflowExecution(request);
-      const updated = await this.repo.setReplayedRun(id, res.runId ?? '');
-      return this.view(updated ?? { ...claimed, replayedRunId: res.runId ?? null });
+      // One deadline for the four Temporal calls below: the 503 comes in ~5 s, not ~20 s.
+      return await withTemporalDeadline(this.deps.client, () => this.reset(id, { ...row, runId }, claimed));
     } catch (err) {
       await this.repo.reopen(id);
       if (err instanceof HttpError) throw err;
-      throw new HttpError(503, 'TemporalUnavailable', `could not reset the run of video ${row.videoId}: ${(err as Error).message}`, {
+      throw temporalUnavailable(`could not reset the run of video ${row.videoId}: ${(err as Error).message}`, {
         videoId: row.videoId,
         hint: 'The dead letter is still open; retry once Temporal is reachable.',
-        headers: { 'retry-after': '5' },
       });
     }
+  }
+
+  /** The Temporal half of replay: checks the run is the latest and failed, then resets it. */
+  private async reset(id: string, row: DeadLetterRow & { runId: string }, claimed: DeadLetterRow): Promise<DeadLetterView> {
+    const handle = this.deps.client.workflow.getHandle(row.workflowId, row.runId);
+    const description = await handle.describe();
+    // Someone may already have reset it (Web UI): never reset a run that is not the latest.
+    const latest = await this.deps.client.workflow.getHandle(row.workflowId).describe();
+    if (latest.runId !== row.runId) {
+      throw new HttpError(409, 'DeadLetterNotReplayable', `video ${row.videoId} already has a newer run (${latest.runId})`, {
+        videoId: row.videoId,
+        hint: 'See the newer run in the Temporal Web UI; discard this dead letter if it is resolved.',
+      });
+    }
+    if (description.status.name !== 'FAILED') {
+      throw new HttpError(
+        409,
+        'DeadLetterNotReplayable',
+        `run ${row.runId} of video ${row.videoId} is ${description.status.name}, not FAILED`,
+        {
+          videoId: row.videoId,
+          hint: 'Only a failed run is replayed; see the run in the Temporal Web UI.',
+        },
+      );
+    }
+    const history = await handle.fetchHistory();
+    const eventId = resetPoint(history.events ?? [], row.step);
+    // fromObject: the event id is an int64 (Long) on the wire; it converts a plain number.
+    const request = temporal.api.workflowservice.v1.ResetWorkflowExecutionRequest.fromObject({
+      namespace: this.deps.client.options.namespace,
+      workflowExecution: { workflowId: row.workflowId, runId: row.runId },
+      reason: `dead-letter replay of ${row.videoId} (${row.errorType})`,
+      workflowTaskFinishEventId: eventId,
+      requestId: randomUUID(),
+    });
+    const res: temporal.api.workflowservice.v1.IResetWorkflowExecutionResponse =
+      await this.deps.client.workflowService.resetWorkflowExecution(request);
+    const updated = await this.repo.setReplayedRun(id, res.runId ?? '');
+    return this.view(updated ?? { ...claimed, replayedRunId: res.runId ?? null });
   }
 
   private async mustGet(id: string): Promise<DeadLetterRow> {

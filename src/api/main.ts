@@ -13,6 +13,7 @@ import { wireOps } from './ops-wiring';
 import { createStorage } from '../adapters/storage';
 import { LocalObjectStorage } from '../adapters/storage/local-storage';
 import { ApiKeysRepo } from '../db/api-keys-repo';
+import { OutageTolerantKeys } from './outage-tolerant-keys';
 import { SsrfPolicy } from '../net/ssrf-guard';
 import { loadDataConverter } from '../temporal/data-converter';
 import { priceTable } from '../app/usage-report';
@@ -58,7 +59,7 @@ async function main() {
     ops: ops.deps,
     people: { pool, temporalUiUrl: config.temporalUiUrl, namespace: client.options.namespace, mediaDir: config.mediaDir },
     usagePrices,
-    auth: config.authEnabled ? { keys: new ApiKeysRepo(pool) } : { disabled: true },
+    auth: config.authEnabled ? { keys: new OutageTolerantKeys(new ApiKeysRepo(pool)) } : { disabled: true },
     uploads: {
       storage,
       maxUploadBytes: config.storage.maxUploadBytes,

@@ -21,6 +21,10 @@ import { DeletionService } from '../app/deletion-service';
 import { SearchService } from '../app/search-service';
 import { ReanalysisService } from '../app/reanalysis-service';
 import { repairStaleRow } from './stale-row';
+import { DatabaseUnavailableError } from './database-unavailable';
+import { LastKnownStatus } from './last-known-status';
+import { TEMPORAL_DEADLINE_MS, temporalUnavailable, withTemporalDeadline } from './temporal-deadline';
+import { isDatabaseUnavailable } from '../db/unavailable';
 import { buildStatus, type VideoStatus } from './status';
 import { StartOutboxRepo } from '../db/start-outbox-repo';
 import type { QueueStatsCache } from '../temporal/queue-stats';
@@ -34,7 +38,7 @@ export interface VideoServiceDeps {
   ingestDir: string;
   temporalUiUrl: string;
   mediaHeartbeatTimeoutMs: number;
-  /** How long POST /videos waits for Temporal to accept a start before answering 503 (default 5 s). */
+  /** The gRPC deadline of POST /videos' start before it answers 503 (default TEMPORAL_DEADLINE_MS: the answer comes in ~5 s). */
   startDeadlineMs?: number;
   /** Issue 19: the run's TTL (workflow execution timeout; 0 = none), and cached queue facts for status. */
   workflowExecutionTimeoutMs?: number;
@@ -49,6 +53,8 @@ export interface VideoServiceDeps {
 
 export class VideoService {
   private readonly videos: VideosRepo;
+  /** What GET /videos/:id answers (as `lastKnown`, stale) while the main database is down. */
+  private readonly lastKnown = new LastKnownStatus();
   /** GET /search (issue 17): only fully indexed, not deleted videos. */
   readonly searcher: SearchService;
   /** DELETE /videos/:id (issue 17): the deletion saga. */
@@ -104,8 +110,15 @@ export class VideoService {
   }
 
   async get(videoId: string): Promise<VideoStatus> {
-    const row = await this.videos.get(videoId);
+    const row = await this.videos.get(videoId).catch((err: unknown) => {
+      if (!isDatabaseUnavailable(err)) throw err;
+      throw new DatabaseUnavailableError(`the main database is unreachable: cannot read video ${videoId} now`, {
+        videoId,
+        lastKnown: this.lastKnown.recall(videoId),
+      });
+    });
     if (!row) {
+      this.lastKnown.forget(videoId);
       throw new HttpError(404, 'VideoNotFound', `no video with id ${videoId}`, {
         videoId,
         hint: 'Start it with POST /videos first.',
@@ -121,6 +134,7 @@ export class VideoService {
       queueStats: this.deps.queueStats,
     });
     await repairStaleRow(this.videos, row, status);
+    this.lastKnown.remember(status);
     return status;
   }
 
@@ -135,24 +149,26 @@ export class VideoService {
       sourceRefreshDeadlineMs: this.deps.sourceRefreshDeadlineMs,
     };
     try {
-      // Bounded: with Temporal down, gRPC keeps retrying for ~20 s; the client gets a 503 sooner.
-      await this.deps.client.connection.withDeadline(Date.now() + (this.deps.startDeadlineMs ?? 5_000), () =>
-        this.deps.client.workflow.start<typeof processVideo>('processVideo', {
-          workflowId,
-          taskQueue: this.deps.queues.pipeline,
-          args: [input],
-          // Running → attach to it; closed → never start a second run for the same upload.
-          workflowIdConflictPolicy: 'USE_EXISTING',
-          workflowIdReusePolicy: 'REJECT_DUPLICATE',
-          ...(this.deps.workflowExecutionTimeoutMs ? { workflowExecutionTimeout: this.deps.workflowExecutionTimeoutMs } : {}),
-        }),
+      // Bounded (temporal-deadline.ts): with Temporal down the client gets its 503 in ~5 s, not ~20 s.
+      await withTemporalDeadline(
+        this.deps.client,
+        () =>
+          this.deps.client.workflow.start<typeof processVideo>('processVideo', {
+            workflowId,
+            taskQueue: this.deps.queues.pipeline,
+            args: [input],
+            // Running → attach to it; closed → never start a second run for the same upload.
+            workflowIdConflictPolicy: 'USE_EXISTING',
+            workflowIdReusePolicy: 'REJECT_DUPLICATE',
+            ...(this.deps.workflowExecutionTimeoutMs ? { workflowExecutionTimeout: this.deps.workflowExecutionTimeoutMs } : {}),
+          }),
+        Date.now() + (this.deps.startDeadlineMs ?? TEMPORAL_DEADLINE_MS),
       );
     } catch (err) {
       if (err instanceof WorkflowExecutionAlreadyStartedError) return this.markStarted(videoId);
-      throw new HttpError(503, 'TemporalUnavailable', `could not start the workflow for ${videoId}: ${(err as Error).message}`, {
+      throw temporalUnavailable(`could not start the workflow for ${videoId}: ${(err as Error).message}`, {
         videoId,
         hint: 'The upload is registered and starts by itself once Temporal is reachable; retrying the same request is safe too.',
-        headers: { 'retry-after': '5' },
       });
     }
     await this.markStarted(videoId);

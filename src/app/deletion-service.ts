@@ -1,6 +1,6 @@
 import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
-import { HttpError } from '../api/http-error';
+import { TEMPORAL_DEADLINE_MS, temporalUnavailable, withTemporalDeadline } from '../api/temporal-deadline';
 import { VideoIndexRepo } from '../db/video-index-repo';
 import type { TaskQueues } from '../pipeline/catalogue';
 import type { deleteVideo } from '../workflows';
@@ -30,21 +30,23 @@ export class DeletionService {
     const { client } = this.deps;
     let handle;
     try {
-      handle = await client.connection.withDeadline(Date.now() + (this.deps.startDeadlineMs ?? 5_000), () =>
-        client.workflow.start<typeof deleteVideo>('deleteVideo', {
-          workflowId,
-          taskQueue: this.deps.queues.pipeline,
-          args: [input],
-          // A deletion already under way is joined; a finished one (row back?) may run again.
-          workflowIdConflictPolicy: 'USE_EXISTING',
-          workflowIdReusePolicy: 'ALLOW_DUPLICATE',
-        }),
+      handle = await withTemporalDeadline(
+        client,
+        () =>
+          client.workflow.start<typeof deleteVideo>('deleteVideo', {
+            workflowId,
+            taskQueue: this.deps.queues.pipeline,
+            args: [input],
+            // A deletion already under way is joined; a finished one (row back?) may run again.
+            workflowIdConflictPolicy: 'USE_EXISTING',
+            workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+          }),
+        Date.now() + (this.deps.startDeadlineMs ?? TEMPORAL_DEADLINE_MS),
       );
     } catch (err) {
-      throw new HttpError(503, 'TemporalUnavailable', `could not start the deletion of ${videoId}: ${(err as Error).message}`, {
+      throw temporalUnavailable(`could not start the deletion of ${videoId}: ${(err as Error).message}`, {
         videoId,
         hint: 'Retry the DELETE once Temporal is reachable.',
-        headers: { 'retry-after': '5' },
       });
     }
     const waitMs = this.deps.waitMs ?? 5_000;

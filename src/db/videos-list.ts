@@ -84,9 +84,9 @@ export async function listVideos(
 export async function mediaPaths(
   pool: Pool,
   id: string,
-): Promise<{ renditionPath: string | null; thumbnailPath: string | null } | undefined> {
-  const { rows } = await pool.query<{ renditionPath: string | null; thumbnailPath: string | null }>(
-    `SELECT rendition_path AS "renditionPath", thumbnail_path AS "thumbnailPath" FROM videos WHERE id = $1 AND deleted_at IS NULL`,
+): Promise<{ renditionPath: string | null; thumbnailPath: string | null; status: string } | undefined> {
+  const { rows } = await pool.query<{ renditionPath: string | null; thumbnailPath: string | null; status: string }>(
+    `SELECT rendition_path AS "renditionPath", thumbnail_path AS "thumbnailPath", status FROM videos WHERE id = $1 AND deleted_at IS NULL`,
     [id],
   );
   return rows[0];

@@ -35,7 +35,14 @@ runWorkerProcess('index', async (config) => {
         pool,
         videos: new VideosRepo(pool),
         vectorStore,
-        dirs: { mediaDir: config.mediaDir, artifactsDir: config.artifactsDir, tmpDir: config.tmpDir, ingestDir: config.ingestDir },
+        dirs: {
+          mediaDir: config.mediaDir,
+          artifactsDir: config.artifactsDir,
+          tmpDir: config.tmpDir,
+          ingestDir: config.ingestDir,
+          // Partial uploads of the local store (its receive() streams there); S3 has its own lifecycle.
+          uploadTmpDir: config.storage.backend === 'local' ? path.join(config.storage.localRoot, '.tmp') : undefined,
+        },
         storage,
         hooks:
           config.index.testStallAfterCommit.length > 0

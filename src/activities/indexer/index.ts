@@ -10,13 +10,14 @@ import type { RecordFailureInput } from '../../workflows/contracts';
 import { createDeletionActivities } from './deletion';
 import { createReconcileActivities } from './reconcile';
 import { createIndexSagaActivities } from './saga';
+import { withTypedDatabaseErrors } from './database-errors';
 
 export interface IndexerDeps {
   pool: Pool;
   /** Injected (not built here), so a test or another wiring can pass its own. */
   videos: VideosRepo;
   vectorStore: VectorStore;
-  dirs: { mediaDir: string; artifactsDir: string; tmpDir: string; ingestDir: string };
+  dirs: { mediaDir: string; artifactsDir: string; tmpDir: string; ingestDir: string; uploadTmpDir?: string };
   /** Object storage, so a deletion also removes the video's uploaded original and published copies. */
   storage?: ObjectStorage;
   /** Test hooks (BIBLIO_TEST_STALL_AFTER_COMMIT); absent in production. */
@@ -29,7 +30,7 @@ export function createIndexerActivities(deps: IndexerDeps) {
   const stepResults = new StepResultsRepo(deps.pool);
   const ledger = new UsageLedgerRepo(deps.pool);
 
-  return {
+  return withTypedDatabaseErrors({
     // The index saga (writeIndexRow → upsertVector → markSearchable, compensateIndex).
     ...createIndexSagaActivities({ pool: deps.pool, vectorStore: deps.vectorStore, index, stepResults, ledger, hooks: deps.hooks }),
     // DELETE /videos/:id (workflow deleteVideo).
@@ -41,7 +42,7 @@ export function createIndexerActivities(deps: IndexerDeps) {
     async recordFailure(input: RecordFailureInput): Promise<void> {
       await recordFailureAndDeadLetter(deps.pool, input);
     },
-  };
+  });
 }
 
 export type IndexerActivities = ReturnType<typeof createIndexerActivities>;

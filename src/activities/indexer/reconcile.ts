@@ -16,7 +16,11 @@ export interface ReconcileDeps {
   vectorStore: VectorStore;
   videos: VideosRepo;
   index: VideoIndexRepo;
-  dirs: { mediaDir: string; artifactsDir: string; tmpDir: string; ingestDir: string };
+  /**
+   * `uploadTmpDir`: the local object store's `.tmp/`, where signed PUTs stream before their rename;
+   * a file there outlives its upload only when the API died mid-transfer (absent with S3).
+   */
+  dirs: { mediaDir: string; artifactsDir: string; tmpDir: string; ingestDir: string; uploadTmpDir?: string };
 }
 
 function spaceOfRow(r: IndexRowState): VectorSpace | undefined {
@@ -25,6 +29,11 @@ function spaceOfRow(r: IndexRowState): VectorSpace | undefined {
 
 function sameTags(a: unknown, b: string[]): boolean {
   return Array.isArray(a) && a.length === b.length && a.every((t, i) => t === b[i]);
+}
+
+async function entriesOf(dir: string | undefined): Promise<string[]> {
+  if (!dir) return [];
+  return (await readdir(dir).catch(() => [] as string[])).map((n) => path.join(dir, n));
 }
 
 /**
@@ -185,7 +194,8 @@ export function createReconcileActivities(deps: ReconcileDeps) {
     },
 
     /**
-     * Retention: work dirs in tmp older than `tmpMs` (a crashed attempt's leftovers), and for
+     * Retention: work dirs in tmp and partial uploads in the object store's `.tmp/` older than
+     * `tmpMs` (leftovers of a crashed attempt or API; a live upload's file keeps a fresh mtime), and for
      * videos failed longer than `deadLetterInputMs`, their input file (if in the ingest dir
      * and used by no other live video) and their derived files.
      */
@@ -200,6 +210,7 @@ export function createReconcileActivities(deps: ReconcileDeps) {
           .filter((n) => path.join(tmpDir, n) !== segments)
           .map((n) => path.join(tmpDir, n)),
         ...(await readdir(segments).catch(() => [] as string[])).map((n) => path.join(segments, n)),
+        ...(await entriesOf(deps.dirs.uploadTmpDir)),
       ];
       for (const full of entries) {
         const st = await stat(full).catch(() => undefined);

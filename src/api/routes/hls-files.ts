@@ -41,8 +41,15 @@ export function registerHlsRoutes(app: FastifyInstance, deps: { pool: Pool; medi
           videoId: id.data,
           hint: `Start from /videos/${id.data}/hls/master.m3u8.`,
         });
-      if (!(await mediaPaths(deps.pool, id.data)))
-        throw new HttpError(404, 'VideoNotFound', `no video with id ${id.data}`, { videoId: id.data });
+      const paths = await mediaPaths(deps.pool, id.data);
+      if (!paths) throw new HttpError(404, 'VideoNotFound', `no video with id ${id.data}`, { videoId: id.data });
+      // The ladder is served exactly when the MP4 is (issue 26): a failed video's files may still be
+      // on disk until retention removes them, but its row names no rendition, so neither is served.
+      if (!paths.renditionPath || paths.status === 'failed')
+        throw new HttpError(404, 'MediaNotFound', `video ${id.data} has no HLS ladder`, {
+          videoId: id.data,
+          hint: 'Only a ready video is streamed; see GET /videos/' + id.data + ' for its state.',
+        });
       const file = path.join(deps.mediaDir, id.data, 'hls', name);
       const type = CONTENT_TYPES[path.extname(name)] ?? 'application/octet-stream';
       if (type !== CONTENT_TYPES['.m3u8']) return sendFile(req, reply, file, type, id.data);

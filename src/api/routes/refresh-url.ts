@@ -6,6 +6,7 @@ import { refreshSourceUrlSignal, statusQuery } from '../../workflows/messages';
 import { HttpError } from '../http-error';
 import { describeIssues, refreshUrlSchema, videoIdSchema } from '../schemas';
 import { checkUrlSource } from '../source-checks';
+import { isTemporalUnreachable, TEMPORAL_DEADLINE_MS, temporalUnavailable, withTemporalDeadline } from '../temporal-deadline';
 import type { VideoService } from '../video-service';
 
 export interface RefreshUrlDeps {
@@ -37,14 +38,25 @@ export function registerRefreshUrlRoutes(app: FastifyInstance, deps: RefreshUrlD
     }
     await checkUrlSource(body.data.url, deps.ssrf, videoId);
     const handle = deps.client.workflow.getHandle(row.workflowId);
-    const state = await deps.client.connection.withDeadline(Date.now() + 3_000, () => handle.query(statusQuery)).catch(() => undefined);
+    // One deadline for the query and the signal (temporal-deadline.ts); unreachable → 503, not a misleading 409.
+    const deadlineAt = Date.now() + TEMPORAL_DEADLINE_MS;
+    const unreachable = (err: unknown) => {
+      if (!isTemporalUnreachable(err)) return undefined;
+      throw temporalUnavailable(`could not reach the run of video ${videoId}: ${(err as Error).message}`, { videoId });
+    };
+    const state = await withTemporalDeadline(deps.client, () => handle.query(statusQuery), deadlineAt).catch(unreachable);
     if (!state?.waitingForSource) {
       throw new HttpError(409, 'NotWaitingForSource', `video ${videoId} is not waiting for a new source URL`, {
         videoId,
         hint: 'Only a run whose status is waiting_for_source takes a new URL.',
       });
     }
-    await deps.client.connection.withDeadline(Date.now() + 5_000, () => handle.signal(refreshSourceUrlSignal, { url: body.data.url }));
+    await withTemporalDeadline(deps.client, () => handle.signal(refreshSourceUrlSignal, { url: body.data.url }), deadlineAt).catch(
+      (err: unknown) => {
+        unreachable(err);
+        throw err;
+      },
+    );
     return reply.status(202).send(await deps.service.get(videoId));
   });
 }
