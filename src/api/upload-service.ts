@@ -4,7 +4,7 @@ import { isVideoContentType, partPlan, type ObjectStorage, type PresignedPart, t
 import { UploadsRepo, type UploadRow } from '../db/uploads-repo';
 import { HttpError } from './http-error';
 
-/** An open upload left alone this long is abandoned: the retention sweep aborts it (its parts go). */
+/** An open upload left alone this long is abandoned: the retention sweep aborts it (src/app/abandoned-uploads.ts). */
 export const UPLOAD_ABANDON_AFTER_MS = 24 * 60 * 60 * 1000;
 
 export interface UploadServiceDeps {
@@ -199,17 +199,6 @@ export class UploadService {
       await this.complete(row.id, caller);
     }
     return row.videoId;
-  }
-
-  /** Aborts open uploads abandoned past their expiry (the retention sweep); returns how many. */
-  async abortAbandoned(now = new Date(), limit = 100): Promise<number> {
-    let n = 0;
-    for (const row of await this.repo.expiredOpen(now, limit)) {
-      if (row.multipartId) await this.deps.storage.abortMultipart(row.objectKey, row.multipartId);
-      else await this.deps.storage.delete(row.objectKey);
-      if (await this.repo.markAborted(row.id)) n++;
-    }
-    return n;
   }
 
   private async owned(uploadId: string, caller: string): Promise<UploadRow> {

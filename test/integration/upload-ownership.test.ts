@@ -7,6 +7,8 @@ import { LocalObjectStorage } from '../../src/adapters/storage/local-storage';
 import type { UploadTicket } from '../../src/api/upload-service';
 import { ApiClient } from '../../src/cli/api-client';
 import { sendUpload } from '../../src/cli/resumable-upload';
+import { abortAbandonedUploads } from '../../src/app/abandoned-uploads';
+import { UploadsRepo } from '../../src/db/uploads-repo';
 import { loadSecret } from '../../src/security/dev-secrets';
 import { startApi, type TestApi } from '../support/api';
 import { startStack, type Stack } from '../support/stack';
@@ -133,6 +135,30 @@ describe('uploads bound to their video and their caller', () => {
     expect([partial.statusCode, partial.json().error.type]).toEqual([409, 'UploadIncomplete']);
     expect(await videoRows(nothing.json.videoId)).toBe(0);
     expect(await videoRows(parts.json.videoId)).toBe(0);
+  });
+});
+
+describe('abandoned uploads', () => {
+  it('are aborted by the retention sweep: parts gone, row aborted, the video id free again', async () => {
+    const t = await open_(alice, { videoId: 'abandoned-1', multipart: true, sizeBytes: 6 * 1024 * 1024 });
+    if (t.json.upload?.method !== 'MULTIPART') throw new Error('expected a multipart upload');
+    const [part] = t.json.upload.parts;
+    const u = new URL((part as { url: string }).url);
+    const sent = await api.raw.inject({ method: 'PUT', url: `${u.pathname}${u.search}`, payload: randomBytes(6 * 1024 * 1024) });
+    expect(sent.statusCode).toBe(200);
+    const { rows } = await stack.db.pool.query('SELECT multipart_id AS m FROM uploads WHERE id = $1', [t.json.uploadId]);
+    expect(await api.storage.listParts(t.json.key, rows[0].m)).toHaveLength(1);
+
+    // The client never came back: its upload is past its expiry (24 h in production).
+    await stack.db.pool.query(`UPDATE uploads SET expires_at = now() - interval '1 second' WHERE id = $1`, [t.json.uploadId]);
+    // The function the reconciler's retention step (enforceRetention) calls.
+    expect(await abortAbandonedUploads({ uploads: new UploadsRepo(stack.db.pool), storage: api.storage })).toBeGreaterThanOrEqual(1);
+
+    expect(await api.storage.listParts(t.json.key, rows[0].m)).toEqual([]);
+    const gone = await as(alice)('GET', `/uploads/${t.json.uploadId}`);
+    expect(gone.json().state).toBe('aborted');
+    expect((await as(alice)('POST', `/uploads/${t.json.uploadId}/complete`, {})).statusCode).toBe(410);
+    expect((await open_(bob, { videoId: 'abandoned-1' })).status).toBe(201);
   });
 });
 
