@@ -84,6 +84,8 @@ export class UploadService {
     // Unguessable and unique per upload; under uploads/<videoId>/ so deleting the video finds it.
     const key = `uploads/${videoId}/${id}`;
     const plan = partPlan(req.sizeBytes, this.deps.multipartPartBytes);
+    // The store's multipart upload first: a row never exists without the id it resumes by.
+    const multipartId = multipart ? await this.deps.storage.createMultipart(key, { contentType: req.contentType }) : undefined;
     const row = await this.repo.create({
       id,
       videoId,
@@ -91,19 +93,16 @@ export class UploadService {
       objectKey: key,
       contentType: req.contentType,
       sizeBytes: req.sizeBytes,
+      multipartId,
       partSize: multipart ? plan.partSize : undefined,
       expiresAt: new Date(Date.now() + UPLOAD_ABANDON_AFTER_MS),
     });
     if (!row) {
+      if (multipartId) await this.deps.storage.abortMultipart(key, multipartId);
       // Another request opened one for this id in the meantime.
       const live = await this.repo.liveForVideo(videoId);
       if (live) return { created: false, ticket: await this.resume(live, caller, req) };
       throw conflict(videoId);
-    }
-    if (multipart) {
-      const multipartId = await this.deps.storage.createMultipart(key, { contentType: req.contentType });
-      await this.repo.setMultipart(id, multipartId, plan.partSize);
-      return { created: true, ticket: await this.ticket({ ...row, multipartId, partSize: plan.partSize }) };
     }
     return { created: true, ticket: await this.ticket(row) };
   }
@@ -123,7 +122,9 @@ export class UploadService {
     const row = await this.owned(uploadId, caller);
     if (row.state === 'completed') return this.ticket(row);
     if (row.state === 'aborted') throw gone(row);
-    if (row.multipartId) {
+    // An object under this upload's own key exists only once assembled: a completion that
+    // crashed before the row was updated is finished by pinning, not by assembling again.
+    if (row.multipartId && !(await this.deps.storage.pin(row.objectKey))) {
       const plan = partPlan(row.sizeBytes, row.partSize ?? row.sizeBytes).sizes;
       const have = new Map((await this.deps.storage.listParts(row.objectKey, row.multipartId)).map((p) => [p.partNumber, p]));
       const missing = plan.map((size, i) => (have.get(i + 1)?.sizeBytes === size ? 0 : i + 1)).filter((n) => n > 0);

@@ -75,15 +75,6 @@ export class UploadsRepo {
     return rows[0];
   }
 
-  /** A multipart upload that got its store-side id after the row was inserted. */
-  async setMultipart(id: string, multipartId: string, partSize: number): Promise<void> {
-    await this.pool.query(`UPDATE uploads SET multipart_id = $2, part_size = $3 WHERE id = $1 AND state = 'open'`, [
-      id,
-      multipartId,
-      partSize,
-    ]);
-  }
-
   /** Pins what the upload is made of. Only an open upload completes; returns the row as it is now. */
   async complete(id: string, pin: { etag: string; versionId?: string }): Promise<UploadRow | undefined> {
     await this.pool.query(

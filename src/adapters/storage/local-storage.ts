@@ -362,6 +362,23 @@ export class LocalObjectStorage implements ObjectStorage {
     return readdir(path.join(this.o.root, '.tmp')).catch(() => []);
   }
 
+  /**
+   * Removes staging files no write has touched for `olderThanMs` (an API that crashed mid-upload
+   * leaves its temp file; a live upload keeps writing, so its mtime stays fresh). Returns their names.
+   */
+  async sweepStaged(olderThanMs: number, now = Date.now()): Promise<string[]> {
+    const dir = path.join(this.o.root, '.tmp');
+    const removed: string[] = [];
+    for (const name of await readdir(dir).catch(() => [] as string[])) {
+      const info = await stat(path.join(dir, name)).catch(() => undefined);
+      if (info && now - info.mtimeMs > olderThanMs) {
+        await rm(path.join(dir, name), { force: true, recursive: true });
+        removed.push(name);
+      }
+    }
+    return removed;
+  }
+
   async delete(key: string): Promise<void> {
     await rm(this.fileOf(key), { force: true });
     await rm(`${this.fileOf(key)}.meta.json`, { force: true });
