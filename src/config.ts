@@ -145,8 +145,8 @@ const envSchema = z.object({
   S3_FORCE_PATH_STYLE: boolFlag.default(true),
   MAX_UPLOAD_BYTES: positiveInt.optional(),
   UPLOAD_URL_TTL_SEC: positiveInt.default(900),
-  MULTIPART_THRESHOLD_BYTES: positiveInt.default(4 * 1024 ** 3),
-  MULTIPART_PART_BYTES: positiveInt.default(64 * 1024 ** 2),
+  MULTIPART_THRESHOLD_BYTES: positiveInt.default(64 * 1024 ** 2),
+  MULTIPART_PART_BYTES: positiveInt.default(16 * 1024 ** 2),
   SOURCE_URL_TTL_SEC: positiveInt.default(900),
   // How long a run with an expired external URL waits for refreshSourceUrl before dead-lettering.
   // Must be shorter than WORKFLOW_EXECUTION_TIMEOUT_MS (checked at start). 8 h, not just under 24 h:

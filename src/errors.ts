@@ -78,6 +78,8 @@ export const ErrorType = {
   SourceUrlExpired: 'SourceUrlExpired',
   /** A URL source (or one of its redirects) points at a loopback, private or metadata address. */
   SourceForbidden: 'SourceForbidden',
+  /** Issue 26: an uploaded object is not the one its upload completed with (ETag changed): never processed. */
+  SourceChanged: 'SourceChanged',
   /** The run ended (terminated, cancelled, timed out) without updating its row; set by the reconciler. */
   RunEnded: 'RunEnded',
   // Issue 25:
@@ -111,6 +113,7 @@ export const NON_RETRYABLE_ERROR_TYPES: readonly ErrorTypeName[] = [
   ErrorType.SourceForbidden,
   ErrorType.AiUnsupported,
   ErrorType.AiBadAnswer,
+  ErrorType.SourceChanged,
 ];
 
 export interface FailureOptions {

@@ -366,19 +366,49 @@
 
   // ---- upload (signed-URL flow) ----------------------------------------------------------
   // A presigned PUT: exactly the signed headers (the browser sets content-length), no API key.
-  function putWithProgress(upload, file, onProgress) {
+  function putWithProgress(url, headers, body, onProgress) {
     return new Promise((resolve, reject) => {
       const xhr = new XMLHttpRequest();
-      xhr.open('PUT', upload.url);
-      for (const [k, v] of Object.entries(upload.headers || {})) if (k.toLowerCase() !== 'content-length') xhr.setRequestHeader(k, v);
-      xhr.upload.onprogress = (e) => e.lengthComputable && onProgress(e.loaded / e.total);
+      xhr.open('PUT', url);
+      for (const [k, v] of Object.entries(headers || {})) if (k.toLowerCase() !== 'content-length') xhr.setRequestHeader(k, v);
+      xhr.upload.onprogress = (e) => e.lengthComputable && onProgress(e.loaded);
       xhr.onload = () =>
         xhr.status >= 200 && xhr.status < 300
           ? resolve()
           : reject(new ApiError(xhr.status, 'UploadRefused', xhr.responseText.slice(0, 200) || xhr.statusText));
       xhr.onerror = () => reject(new Error('the upload connection failed'));
-      xhr.send(file);
+      xhr.send(body);
     });
+  }
+  // Sends what the ticket still needs and completes it; after a dropped connection (or an API
+  // restart) it asks GET /uploads/:id what arrived and sends only the other parts.
+  async function sendTicket(ticket, file, onProgress) {
+    for (let failures = 0; ;) {
+      try {
+        if (ticket.state === 'completed') return ticket;
+        const up = ticket.upload;
+        if (up.method === 'PUT') {
+          await putWithProgress(up.url, up.headers, file, (n) => onProgress(n / file.size)).catch((err) => {
+            if (!(err instanceof ApiError && (err.status === 409 || err.status === 412))) throw err; // already received
+          });
+        } else {
+          const held = new Map(up.received.map((p) => [p.partNumber, p.sizeBytes]));
+          let done = up.received.reduce((n, p) => n + p.sizeBytes, 0);
+          for (const part of up.parts) {
+            if (held.get(part.partNumber) === part.sizeBytes) continue;
+            const start = (part.partNumber - 1) * up.partSize;
+            await putWithProgress(part.url, {}, file.slice(start, start + part.sizeBytes), (n) => onProgress((done + n) / file.size));
+            done += part.sizeBytes;
+          }
+        }
+        return await api('POST', ticket.complete.url, {});
+      } catch (err) {
+        const retry = !(err instanceof ApiError) || err.status >= 500 || err.status === 403;
+        if (!retry || ++failures >= 20) throw err;
+        await new Promise((r) => setTimeout(r, Math.min(5000, 250 * 2 ** failures)));
+        ticket = await api('GET', '/uploads/' + ticket.uploadId).catch(() => ticket);
+      }
+    }
   }
   async function upload(file) {
     const msg = $('#upload-message');
@@ -389,7 +419,12 @@
       let ticket;
       try {
         ticket = await api('POST', '/uploads', {
-          filename: file.name,
+          // Shown only; the server takes letters, digits, space and "._-".
+          filename:
+            file.name
+              .replace(/[^A-Za-z0-9 ._-]/g, '_')
+              .replace(/^[^A-Za-z0-9]+/, '')
+              .slice(0, 200) || 'video',
           sizeBytes: file.size,
           contentType: file.type || 'application/octet-stream',
         });
@@ -400,10 +435,9 @@
         }
         throw err;
       }
-      if (!ticket.upload) throw new Error(file.name + ' needs a multipart upload: use `biblio submit` or an S3 client');
-      await putWithProgress(ticket.upload, file, (f) => (bar.value = Math.round(f * 100)));
+      const done = await sendTicket(ticket, file, (f) => (bar.value = Math.round(f * 100)));
       bar.value = 100;
-      const s = await api('POST', '/videos', { videoId: ticket.videoId, source: { kind: 'upload', key: ticket.key } });
+      const s = await api('POST', '/videos', done.next.body);
       state.videos.set(s.videoId, {
         videoId: s.videoId,
         status: s.status,

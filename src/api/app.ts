@@ -15,14 +15,17 @@ import { installAuth, type AuthOptions } from './auth';
 import { ApiKeysRepo } from '../db/api-keys-repo';
 import type { LocalObjectStorage } from '../adapters/storage/local-storage';
 import { registerStorageRoutes } from './routes/storage';
-import { registerUploadRoutes, type UploadRoutesDeps } from './routes/uploads';
+import { registerUploadRoutes } from './routes/uploads';
+import { UploadService, type UploadServiceDeps } from './upload-service';
 import { registerRefreshUrlRoutes, type RefreshUrlDeps } from './routes/refresh-url';
 import { registerKeyRoutes } from './routes/keys';
 
 /** Issue 18's optional parts of the app: auth (default: keys in the service's DB), uploads, signed local transfers, refresh-url. */
 export interface AccessOptions {
   auth?: AuthOptions;
-  uploads?: UploadRoutesDeps;
+  /** Uploads (issue 26: bound to their caller; multipart above the threshold, default 64 MiB in 16 MiB parts). */
+  uploads?: Omit<UploadServiceDeps, 'pool' | 'multipartThresholdBytes' | 'multipartPartBytes'> &
+    Partial<Pick<UploadServiceDeps, 'multipartThresholdBytes' | 'multipartPartBytes'>>;
   localStorage?: LocalObjectStorage;
   refresh?: Omit<RefreshUrlDeps, 'service'>;
 }
@@ -48,6 +51,14 @@ export function buildApp(
 ): FastifyInstance {
   const app = Fastify({ logger: opts.logger ?? false, bodyLimit: 64 * 1024 });
   installAuth(app, opts.auth ?? { keys: new OutageTolerantKeys(new ApiKeysRepo(service.pool)) });
+  const uploads = opts.uploads
+    ? new UploadService({
+        multipartThresholdBytes: 64 * 1024 ** 2,
+        multipartPartBytes: 16 * 1024 ** 2,
+        ...opts.uploads,
+        pool: service.pool,
+      })
+    : undefined;
   if (opts.ops) void app.register(registerOpsRoutes, opts.ops);
 
   app.setErrorHandler((raw: Error & { statusCode?: number; validation?: unknown }, req, reply) => {
@@ -84,7 +95,7 @@ export function buildApp(
         hint: 'Body: {"videoId"?: "[A-Za-z0-9_-]{1,64}", "source": {"kind": "file", "path": "…"} | {"kind": "url", "url": "https://…"}}',
       });
     }
-    const { created, status } = await service.start(parsed.data);
+    const { created, status } = await service.start(parsed.data, { caller: req.apiKey?.id, uploads });
     return reply
       .status(created ? 202 : 200)
       .header('location', status.links.self)
@@ -103,7 +114,7 @@ export function buildApp(
 
   if (opts.deadLetters) registerDeadLetterRoutes(app, opts.deadLetters);
   if (opts.localStorage) registerStorageRoutes(app, { storage: opts.localStorage });
-  if (opts.uploads) registerUploadRoutes(app, opts.uploads);
+  if (uploads) registerUploadRoutes(app, { uploads });
   if (opts.refresh) registerRefreshUrlRoutes(app, { ...opts.refresh, service });
   registerKeyRoutes(app, { keys: new ApiKeysRepo(service.pool) });
   if (opts.people) registerVideosListRoutes(app, opts.people);

@@ -17,8 +17,8 @@ export async function checkUrlSource(url: string, ssrf: SsrfPolicy, videoId: str
   }
 }
 
-/** Upload sources: a valid key of an object that was uploaded (PUT done) with a video content type. */
-export async function checkUploadSource(key: string, storage: ObjectStorage | undefined, videoId: string | undefined): Promise<void> {
+/** Upload keys: valid, and under uploads/ (only keys POST /uploads returned are ever accepted). */
+export function checkUploadKey(key: string, videoId: string | undefined): void {
   try {
     validateKey(key);
   } catch (err) {
@@ -32,6 +32,11 @@ export async function checkUploadSource(key: string, storage: ObjectStorage | un
       hint: 'Call POST /uploads first.',
     });
   }
+}
+
+/** Upload sources: a valid key of an object that was uploaded (PUT done) with a video content type. */
+export async function checkUploadSource(key: string, storage: ObjectStorage | undefined, videoId: string | undefined): Promise<void> {
+  checkUploadKey(key, videoId);
   const info = storage ? await storage.head(key) : undefined;
   if (!info) {
     throw new HttpError(422, 'SourceNotFound', `nothing was uploaded to ${key} yet`, {

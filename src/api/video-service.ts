@@ -9,7 +9,8 @@ import type { VectorStore } from '../adapters/vector-store/port';
 import type { ObjectStorage } from '../adapters/storage/port';
 import { SsrfPolicy } from '../net/ssrf-guard';
 import { storedSource } from '../net/redact';
-import { checkUploadSource, checkUrlSource } from './source-checks';
+import { checkUploadKey, checkUploadSource, checkUrlSource } from './source-checks';
+import type { UploadService } from './upload-service';
 import { VideosRepo, type VideoRow } from '../db/videos-repo';
 import type { TaskQueues } from '../pipeline/catalogue';
 import type { processVideo } from '../workflows';
@@ -49,6 +50,12 @@ export interface VideoServiceDeps {
   sourceRefreshDeadlineMs?: number;
   /** How long DELETE waits for the deletion saga before answering 202 (default 5 s). */
   deleteWaitMs?: number;
+}
+
+/** Who is starting a video, and the uploads they may start it from (issue 26). */
+export interface StartContext {
+  caller?: string;
+  uploads?: Pick<UploadService, 'claimForVideo'>;
 }
 
 export class VideoService {
@@ -91,9 +98,11 @@ export class VideoService {
    * the start itself is idempotent, so a client retry after a crash between the two steps
    * completes the registration instead of creating a second run.
    */
-  async start(body: StartVideoBody): Promise<{ created: boolean; status: VideoStatus }> {
-    const videoId = body.videoId ?? generateVideoId();
-    const source = await this.normalizeSource(body.source, body.videoId);
+  async start(body: StartVideoBody, ctx: StartContext = {}): Promise<{ created: boolean; status: VideoStatus }> {
+    // An upload names its video: only the caller's own completed upload, for the id it was opened for.
+    const uploadVideoId = body.source.kind === 'upload' ? await this.claimUpload(body.source.key, body.videoId, ctx) : undefined;
+    const videoId = uploadVideoId ?? body.videoId ?? generateVideoId();
+    const source = await this.normalizeSource(body.source, videoId);
     const workflowId = workflowIdFor(videoId);
     const { created, row } = await this.videos.claim(videoId, source, workflowId);
     if (!created && !isDeepStrictEqual(row.source, storedSource(source))) {
@@ -177,6 +186,14 @@ export class VideoService {
   /** The start is in Temporal now: take the row out of the start outbox. */
   private markStarted(videoId: string): Promise<void> {
     return new StartOutboxRepo(this.deps.pool).markStarted(videoId);
+  }
+
+  private async claimUpload(key: string, videoId: string | undefined, ctx: StartContext): Promise<string> {
+    checkUploadKey(key, videoId);
+    if (!ctx.uploads || !ctx.caller) {
+      throw new HttpError(400, 'InvalidKey', 'this API takes no uploads', { videoId, hint: 'Submit a URL or a file source.' });
+    }
+    return ctx.uploads.claimForVideo(key, ctx.caller, videoId);
   }
 
   /** File sources must resolve inside the ingest directory (no reading /etc/passwd through the API). */

@@ -2,6 +2,8 @@
 // activity worker never strands workflow tasks on its sticky queue.
 import { createStorageActivities } from '../activities/storage';
 import { createStorage } from '../adapters/storage';
+import { createPool } from '../db/database';
+import { UploadsRepo } from '../db/uploads-repo';
 import { NON_RETRYABLE_ERROR_TYPES } from '../errors';
 import { workflowCode } from '../temporal/workflow-bundle';
 import { runWorkerProcess } from './run-worker';
@@ -10,14 +12,26 @@ runWorkerProcess('pipeline', async (config, log) => {
   const code = workflowCode();
   if (code.kind === 'bundle') log.info({ workflowCode: code.kind, path: code.path }, 'workflow code: prebuilt bundle');
   else log.info({ workflowCode: code.kind, path: code.path, reason: code.reason }, 'workflow code: bundling from source at start');
+  const storage = await createStorage(config);
+  // Only to read the ETag an upload was completed with, which every signed GET of it carries.
+  const pool = createPool(config.databaseUrl, 2);
+  const uploads = new UploadsRepo(pool);
   return {
     options: {
       ...code.options,
       // Local activities of the workflow (signing GET URLs for uploads with this worker's credentials).
-      activities: createStorageActivities({ storage: await createStorage(config), sourceUrlTtlSec: config.storage.sourceUrlTtlSec }),
+      activities: createStorageActivities({
+        storage,
+        sourceUrlTtlSec: config.storage.sourceUrlTtlSec,
+        pinOf: (key) => uploads.pinOf(key),
+      }),
       maxConcurrentWorkflowTaskExecutions: config.workers.pipelineConcurrency,
       // Backstop: a typed error escaping workflow code fails the workflow, not the task (which would retry forever).
       workflowFailureErrorTypes: { '*': [...NON_RETRYABLE_ERROR_TYPES] },
+    },
+    close: async () => {
+      await storage.close();
+      await pool.end();
     },
   };
 });

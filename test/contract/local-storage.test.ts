@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -36,4 +36,22 @@ describeStorageContract('local', async () => {
       await rm(root, { recursive: true, force: true });
     },
   };
+});
+
+describe('local store staging after a crash', () => {
+  it('sweeps staged files no write touched for the given age and keeps fresh ones', async () => {
+    const root = await mkdtemp(path.join(os.tmpdir(), 'biblio-local-sweep-'));
+    try {
+      const storage = new LocalObjectStorage({ root, secret: randomBytes(32), publicBaseUrl: 'http://127.0.0.1:1' });
+      await mkdir(path.join(root, '.tmp'), { recursive: true });
+      await writeFile(path.join(root, '.tmp', 'crashed'), 'partial');
+      await writeFile(path.join(root, '.tmp', 'live'), 'partial');
+      const twoHoursAgo = new Date(Date.now() - 2 * 60 * 60 * 1000);
+      await utimes(path.join(root, '.tmp', 'crashed'), twoHoursAgo, twoHoursAgo);
+      expect(await storage.sweepStaged(60 * 60 * 1000)).toEqual(['crashed']);
+      expect(await storage.staged()).toEqual(['live']);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
 });

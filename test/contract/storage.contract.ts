@@ -1,9 +1,9 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
-import { InvalidKeyError, type ObjectStorage } from '../../src/adapters/storage/port';
+import { InvalidKeyError, withPin, type ObjectStorage, type PresignedPart } from '../../src/adapters/storage/port';
 
 export interface StorageUnderTest {
   storage: ObjectStorage;
@@ -122,38 +122,98 @@ export function describeStorageContract(name: string, setup: () => Promise<Stora
       expect((err as ApplicationFailure).type).toBe('SourceUrlExpired');
     });
 
+    it_('refuses a second PUT of the same key: a replayed signed URL cannot replace the object', async (s) => {
+      const k = key('once.mp4');
+      const first = randomBytes(1000);
+      const put = await s.storage.presignPut(k, { contentType: 'video/mp4', sizeBytes: first.length, expiresInSec: 60 });
+      expect((await fetch(put.url, { method: 'PUT', headers: put.headers, body: first })).status).toBe(200);
+      const pin = await s.storage.pin(k);
+      expect(pin?.etag).toMatch(/^"[0-9a-f]{32}"$/);
+      const again = await fetch(put.url, { method: 'PUT', headers: put.headers, body: randomBytes(1000) });
+      expect([409, 412]).toContain(again.status);
+      expect(await s.storage.pin(k)).toEqual(pin);
+      const get = await s.storage.presignGet(k, { expiresInSec: 60 });
+      expect(Buffer.from(await (await fetch(get.url)).arrayBuffer()).equals(first)).toBe(true);
+      if (s.leftovers) expect(await s.leftovers()).toEqual([]);
+    });
+
+    it_('downloads a pinned URL only while the object is the pinned one (else SourceChanged)', async (s) => {
+      const file = path.join(dir, 'pinned.bin');
+      await writeFile(file, randomBytes(2000));
+      const k = key('pinned.mp4');
+      const put = await s.storage.presignPut(k, { contentType: 'video/mp4', sizeBytes: 2000, expiresInSec: 60 });
+      expect((await fetch(put.url, { method: 'PUT', headers: put.headers, body: await readFile(file) })).status).toBe(200);
+      const pin = (await s.storage.pin(k))?.etag;
+      const url = withPin((await s.storage.presignGet(k, { expiresInSec: 60 })).url, pin);
+      await s.storage.download(url, path.join(dir, 'ok.bin'), { maxBytes: 1_000_000 });
+      // The object is replaced behind the pin's back (with the store's own credentials).
+      await writeFile(file, randomBytes(2000));
+      await s.storage.putFile(k, file, 'video/mp4');
+      const err = await s.storage.download(url, path.join(dir, 'changed.bin'), { maxBytes: 1_000_000 }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ApplicationFailure);
+      expect((err as ApplicationFailure).type).toBe('SourceChanged');
+      expect((err as ApplicationFailure).nonRetryable).toBe(true);
+    });
+
     it_(
-      'takes a client upload in parts, each signed for its exact size (stores that have parts)',
+      'takes a client upload in parts, each signed for its exact size, resumable from the parts the store lists',
       async (s) => {
         const st = s.storage;
-        if (!st.presignMultipart || !st.completeMultipart) return console.warn(`${name}: no multipart (one PUT has no size limit here)`);
         const k = key('big.mp4');
         const body = randomBytes(11 * 1024 * 1024);
-        const mp = await st.presignMultipart(k, {
-          contentType: 'video/mp4',
-          sizeBytes: body.length,
-          partSize: 5 * 1024 * 1024,
-          expiresInSec: 60,
-        });
-        expect(mp.parts.map((p) => p.sizeBytes)).toEqual([5 * 1024 * 1024, 5 * 1024 * 1024, 1024 * 1024]);
+        const uploadId = await st.createMultipart(k, { contentType: 'video/mp4' });
+        const parts = await st.presignParts(k, uploadId, { sizeBytes: body.length, partSize: 5 * 1024 * 1024, expiresInSec: 60 });
+        expect(parts.map((p) => p.sizeBytes)).toEqual([5 * 1024 * 1024, 5 * 1024 * 1024, 1024 * 1024]);
         // A part bigger than signed is refused by the store.
-        const first = mp.parts[0] as { url: string };
-        expect((await fetch(first.url, { method: 'PUT', body: randomBytes(6 * 1024 * 1024) })).status).toBe(403);
-        const etags = [];
-        let offset = 0;
-        for (const p of mp.parts) {
-          const res = await fetch(p.url, { method: 'PUT', body: body.subarray(offset, offset + p.sizeBytes) });
+        const first = parts[0] as { url: string };
+        expect((await fetch(first.url, { method: 'PUT', body: randomBytes(6 * 1024 * 1024) })).status).toBeGreaterThanOrEqual(400);
+        const slice = (p: { partNumber: number; sizeBytes: number }) =>
+          body.subarray((p.partNumber - 1) * 5 * 1024 * 1024, (p.partNumber - 1) * 5 * 1024 * 1024 + p.sizeBytes);
+        const md5 = (b: Buffer) => createHash('md5').update(b).digest();
+        // A part damaged on the way (Content-MD5 of other bytes) is refused.
+        const damaged = await fetch(first.url, {
+          method: 'PUT',
+          headers: { 'content-md5': md5(Buffer.alloc(5)).toString('base64') },
+          body: slice(parts[0] as PresignedPart),
+        });
+        expect(damaged.status).toBe(400);
+        // Two parts arrive, then the client "restarts": the store lists what it holds.
+        for (const p of parts.slice(0, 2)) {
+          const res = await fetch(p.url, { method: 'PUT', headers: { 'content-md5': md5(slice(p)).toString('base64') }, body: slice(p) });
           expect(res.status).toBe(200);
-          etags.push({ partNumber: p.partNumber, etag: res.headers.get('etag') ?? '' });
-          offset += p.sizeBytes;
+          expect(res.headers.get('etag')).toBe(`"${md5(slice(p)).toString('hex')}"`);
         }
+        const held = await st.listParts(k, uploadId);
+        expect(held.map((p) => [p.partNumber, p.sizeBytes, p.etag])).toEqual(
+          parts.slice(0, 2).map((p) => [p.partNumber, p.sizeBytes, `"${md5(slice(p)).toString('hex')}"`]),
+        );
+        const fresh = await st.presignParts(k, uploadId, { sizeBytes: body.length, partSize: 5 * 1024 * 1024, expiresInSec: 60 });
+        const last = fresh[2] as PresignedPart;
+        expect((await fetch(last.url, { method: 'PUT', body: slice(last) })).status).toBe(200);
         expect(await st.head(k)).toBeUndefined(); // nothing visible before completion
-        await st.completeMultipart(k, mp.uploadId, etags);
+        await st.completeMultipart(
+          k,
+          uploadId,
+          (await st.listParts(k, uploadId)).map((p) => ({ partNumber: p.partNumber, etag: p.etag })),
+        );
         expect(await st.head(k)).toEqual({ size: body.length, contentType: 'video/mp4' });
+        const get = await st.presignGet(k, { expiresInSec: 60 });
+        expect(Buffer.from(await (await fetch(get.url)).arrayBuffer()).equals(body)).toBe(true);
         if (s.partsOf) expect(await s.partsOf(k)).toBe(3);
+        if (s.leftovers) expect(await s.leftovers()).toEqual([]);
       },
       60_000,
     );
+
+    it_('aborts a multipart upload: its parts are gone and nothing is published', async (s) => {
+      const k = key('abandoned.mp4');
+      const uploadId = await s.storage.createMultipart(k, { contentType: 'video/mp4' });
+      const [p] = await s.storage.presignParts(k, uploadId, { sizeBytes: 6 * 1024 * 1024, partSize: 5 * 1024 * 1024, expiresInSec: 60 });
+      expect((await fetch((p as PresignedPart).url, { method: 'PUT', body: randomBytes(5 * 1024 * 1024) })).status).toBe(200);
+      await s.storage.abortMultipart(k, uploadId);
+      await expect(s.storage.listParts(k, uploadId).catch(() => [])).resolves.toEqual([]);
+      await expectNothingAt(s, k);
+    });
 
     it_(
       'stores a large file (multipart where the back end has parts) and deletes it',

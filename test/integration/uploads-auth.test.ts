@@ -339,6 +339,38 @@ describe('uploads', () => {
     expect(text).not.toMatch(/X-Amz-Signature|[?&]s=[A-Za-z0-9_-]{20}/);
   });
 
+  it('fails SourceChanged, not retried, when the object is replaced after its upload completed', async () => {
+    const created = await api.app.inject({
+      method: 'POST',
+      url: '/uploads',
+      payload: { contentType: 'video/mp4', sizeBytes: clip.length },
+    });
+    const t = created.json() as {
+      uploadId: string;
+      videoId: string;
+      key: string;
+      upload: { url: string; headers: Record<string, string> };
+    };
+    if (api.storage instanceof LocalObjectStorage) {
+      const u = new URL(t.upload.url);
+      await api.raw.inject({ method: 'PUT', url: `${u.pathname}${u.search}`, headers: t.upload.headers, payload: clip });
+    } else {
+      expect((await fetch(t.upload.url, { method: 'PUT', headers: t.upload.headers, body: clip })).status).toBe(200);
+    }
+    expect((await api.app.inject({ method: 'POST', url: `/uploads/${t.uploadId}/complete`, payload: {} })).statusCode).toBe(200);
+    // Someone with the store's own credentials swaps the bytes after completion pinned the ETag.
+    const other = path.join(dataDir, 'other.mp4');
+    await makeTinyClip(other, 3); // other bytes than the clip: another ETag
+    await api.storage.putFile(t.key, other, 'video/mp4');
+    const started = await api.app.inject({ method: 'POST', url: '/videos', payload: { source: { kind: 'upload', key: t.key } } });
+    expect(started.statusCode).toBe(202);
+    const final = await waitFor(t.videoId, ended);
+    expect(final.status).toBe('failed');
+    expect(final.lastError).toMatchObject({ type: 'SourceChanged', step: 'transcode' });
+    const fetches = (await traceSteps(api.client, `video-${t.videoId}`)).filter((x) => x.activity === 'planTranscode');
+    expect(fetches.map((x) => x.attempt)).toEqual([1]); // non-retryable: one fetch, no retry, no re-sign
+  });
+
   it('DELETE removes the uploaded original and the published copies from the object store', async () => {
     expect((await api.storage.list('uploads/up-1/')).length).toBe(1);
     const res = await api.app.inject({ method: 'DELETE', url: '/videos/up-1' });

@@ -49,6 +49,8 @@ export async function startApi(o: {
   sourceRefreshDeadlineMs?: number;
   /** How long DELETE waits for the deletion saga before answering 202. */
   deleteWaitMs?: number;
+  /** Upload cap (default 50 MiB here); the resumable-upload test sends 200 MB. */
+  maxUploadBytes?: number;
 }): Promise<TestApi> {
   const vectorStore = await LanceDbVectorStore.open(`${o.dataDir}/lancedb`);
   // Same key as the workers started with BIBLIO_DATA_DIR=dataDir: URLs in history are encrypted.
@@ -93,7 +95,7 @@ export async function startApi(o: {
     deadLetters,
     people: { pool: o.pool, mediaDir: `${o.dataDir}/media` },
     auth: { keys },
-    uploads: { storage, maxUploadBytes: 50 * 1024 * 1024, uploadUrlTtlSec: 900 },
+    uploads: { storage, maxUploadBytes: o.maxUploadBytes ?? 50 * 1024 * 1024, uploadUrlTtlSec: 900 },
     localStorage: storage instanceof LocalObjectStorage ? storage : undefined,
     refresh: { client, ssrf },
   });

@@ -3,6 +3,10 @@ import net from 'node:net';
 /** A loopback TCP proxy a test can cut (every connection dropped, new ones refused) and restore on the same port. */
 export interface TcpProxy {
   port: number;
+  /** Bytes the clients sent through the proxy so far (headers included): what a resumed upload re-sent shows here. */
+  bytesUp(): number;
+  /** Cuts (like `cut`) the moment the clients have sent this many bytes in all: mid-request, deterministically. */
+  cutAt(bytesUp: number): Promise<void>;
   cut(): Promise<void>;
   restore(): Promise<void>;
   close(): Promise<void>;
@@ -12,6 +16,8 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
   const sockets = new Set<net.Socket>();
   let server: net.Server | undefined;
   let port = 0;
+  let up = 0;
+  const cutters: { at: number; done: () => void }[] = [];
   const listen = () =>
     new Promise<void>((resolve, reject) => {
       const s = net.createServer((client) => {
@@ -21,6 +27,13 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
           sock.on('close', () => sockets.delete(sock));
           sock.on('error', () => undefined);
         }
+        client.on('data', (chunk: Buffer) => {
+          up += chunk.length;
+          const due = cutters.filter((c) => up >= c.at);
+          if (due.length === 0) return;
+          cutters.splice(0, cutters.length, ...cutters.filter((c) => up < c.at));
+          void stop().then(() => due.forEach((c) => c.done()));
+        });
         client.pipe(upstream).pipe(client);
         client.on('close', () => upstream.destroy());
         upstream.on('close', () => client.destroy());
@@ -40,5 +53,12 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
       server = undefined;
     });
   await listen();
-  return { port, cut: stop, restore: listen, close: stop };
+  return {
+    port,
+    bytesUp: () => up,
+    cutAt: (at) => new Promise<void>((done) => cutters.push({ at, done })),
+    cut: stop,
+    restore: listen,
+    close: stop,
+  };
 }

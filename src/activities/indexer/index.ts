@@ -1,4 +1,5 @@
 import type { Pool } from 'pg';
+import { UploadsRepo } from '../../db/uploads-repo';
 import type { ObjectStorage } from '../../adapters/storage/port';
 import type { VectorStore } from '../../adapters/vector-store/port';
 import { StepResultsRepo } from '../../db/step-results-repo';
@@ -36,7 +37,13 @@ export function createIndexerActivities(deps: IndexerDeps) {
     // DELETE /videos/:id (workflow deleteVideo).
     ...createDeletionActivities({ vectorStore: deps.vectorStore, index, stepResults, dirs: deps.dirs, storage: deps.storage }),
     // The reconciler (workflow reconcileIndex on a Temporal Schedule).
-    ...createReconcileActivities({ vectorStore: deps.vectorStore, videos, index, dirs: deps.dirs }),
+    ...createReconcileActivities({
+      vectorStore: deps.vectorStore,
+      videos,
+      index,
+      dirs: deps.dirs,
+      uploads: deps.storage ? { repo: new UploadsRepo(deps.pool), storage: deps.storage } : undefined,
+    }),
 
     /** Makes a failed run visible in the main DB too (the API lists from it after Temporal forgets), and dead-letters it. */
     async recordFailure(input: RecordFailureInput): Promise<void> {

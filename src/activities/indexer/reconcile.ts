@@ -11,6 +11,9 @@ import { isFailedLike } from '../../temporal/workflow-status';
 import type { ReconcileCounts } from '../../workflows/contracts';
 import { emptyCounts } from '../../workflows/reconcile-counts';
 import { workAreaOf } from '../media/segments';
+import type { ObjectStorage } from '../../adapters/storage/port';
+import { abortAbandonedUploads } from '../../app/abandoned-uploads';
+import type { UploadsRepo } from '../../db/uploads-repo';
 
 export interface ReconcileDeps {
   vectorStore: VectorStore;
@@ -21,6 +24,8 @@ export interface ReconcileDeps {
    * a file there outlives its upload only when the API died mid-transfer (absent with S3).
    */
   dirs: { mediaDir: string; artifactsDir: string; tmpDir: string; ingestDir: string; uploadTmpDir?: string };
+  /** Issue 26: retention also aborts abandoned client uploads (their multipart parts). */
+  uploads?: { repo: UploadsRepo; storage: ObjectStorage };
 }
 
 function spaceOfRow(r: IndexRowState): VectorSpace | undefined {
@@ -239,6 +244,15 @@ export function createReconcileActivities(deps: ReconcileDeps) {
           }
         }
         if (removed) counts.deadLetterInputsRemoved++;
+      }
+      if (deps.uploads) {
+        // Not in the counts: their shape is part of the reconciler workflow's contract.
+        const aborted = await abortAbandonedUploads(
+          { uploads: deps.uploads.repo, storage: deps.uploads.storage },
+          new Date(now),
+          input.limit,
+        );
+        if (aborted > 0) Context.current().log.info('aborted abandoned uploads', { aborted });
       }
       return { counts };
     },

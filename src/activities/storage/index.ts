@@ -1,9 +1,11 @@
-import type { ObjectStorage } from '../../adapters/storage/port';
+import { withPin, type ObjectStorage } from '../../adapters/storage/port';
 
 export interface StorageActivityDeps {
   storage: ObjectStorage;
   /** Lifetime of the GET URLs handed to the media step. */
   sourceUrlTtlSec: number;
+  /** The ETag an upload was completed with (issue 26): the URL carries it and the fetch refuses any other object. */
+  pinOf?: (key: string) => Promise<string | undefined>;
 }
 
 /**
@@ -14,7 +16,8 @@ export interface StorageActivityDeps {
 export function createStorageActivities(deps: StorageActivityDeps) {
   return {
     async signSourceUrl(input: { key: string }): Promise<string> {
-      return (await deps.storage.presignGet(input.key, { expiresInSec: deps.sourceUrlTtlSec })).url;
+      const url = (await deps.storage.presignGet(input.key, { expiresInSec: deps.sourceUrlTtlSec })).url;
+      return withPin(url, await deps.pinOf?.(input.key));
     },
   };
 }

@@ -15,5 +15,8 @@ export async function createStorage(config: { dataDir: string; storage: StorageC
     return store;
   }
   const secret = await loadSecret(s.signingSecret, config.dataDir, 'storage-signing-key');
-  return new LocalObjectStorage({ root: s.localRoot, secret, publicBaseUrl: s.publicBaseUrl });
+  const store = new LocalObjectStorage({ root: s.localRoot, secret, publicBaseUrl: s.publicBaseUrl });
+  // What a crash mid-upload left in staging; an hour without a write is not a live upload.
+  await store.sweepStaged(60 * 60 * 1000);
+  return store;
 }

@@ -1,13 +1,34 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readdir, rename, rm, stat, copyFile, writeFile, readFile } from 'node:fs/promises';
+import { link, mkdir, readdir, rename, rm, stat, copyFile, writeFile, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ErrorType, failure } from '../../errors';
-import { validateKey, type DownloadOptions, type ObjectInfo, type ObjectStorage, type PresignedRequest } from './port';
+import {
+  partPlan,
+  splitPin,
+  validateKey,
+  type DownloadOptions,
+  type ObjectInfo,
+  type ObjectPin,
+  type ObjectStorage,
+  type PresignedPart,
+  type PresignedRequest,
+  type ReceivedPart,
+} from './port';
 
 export type Verdict = 'ok' | 'expired' | 'bad-signature';
+export type SignedMethod = 'PUT' | 'GET' | 'PART';
+
+/** Why a signed PUT stored nothing. */
+export type ReceiveResult = 'ok' | 'incomplete' | 'exists' | 'checksum' | 'no-upload';
+
+interface ObjectMeta {
+  contentType?: string;
+  /** MD5 of the bytes (hex, quoted like S3's): what completion pins. */
+  etag?: string;
+}
 
 /** The local store's signed-URL route prefix (served by the API, src/api/routes/storage.ts). */
 export const LOCAL_STORAGE_PREFIX = '/storage/o/';
@@ -15,8 +36,10 @@ export const LOCAL_STORAGE_PREFIX = '/storage/o/';
 /**
  * Local disk behind HMAC-signed, expiring URLs. The signature binds method, key, expiry and,
  * for PUT, the exact size and content type: change any of them and the URL is refused.
- * Writes land in `.tmp/` and are renamed into place only when complete, so a refused or
- * broken upload leaves nothing behind.
+ * Writes land in `.tmp/` and are linked into place only when complete, so a refused or
+ * broken upload leaves nothing behind, and an object is written once: a second PUT of the
+ * same key (a replayed signed URL) is refused. Multipart parts live in `.parts/<uploadId>/`
+ * until completion assembles them.
  */
 export class LocalObjectStorage implements ObjectStorage {
   readonly backend = 'local' as const;
@@ -35,9 +58,9 @@ export class LocalObjectStorage implements ObjectStorage {
     return path.join(this.o.root, validateKey(key));
   }
 
-  private url(method: 'PUT' | 'GET', key: string, expires: number, extra: Record<string, string>): string {
+  private url(method: SignedMethod, key: string, expires: number, extra: Record<string, string>): string {
     const q = new URLSearchParams({ m: method, e: String(expires), ...extra });
-    q.set('s', this.sign([method, key, String(expires), extra.l ?? '', extra.t ?? '']));
+    q.set('s', this.sign(signedFields(method, key, String(expires), extra)));
     return `${this.o.publicBaseUrl}${LOCAL_STORAGE_PREFIX}${key}?${q.toString()}`;
   }
 
@@ -59,9 +82,9 @@ export class LocalObjectStorage implements ObjectStorage {
   }
 
   /** Checks a signed request's query for this method and key. */
-  verify(method: 'PUT' | 'GET', key: string, q: Record<string, string | undefined>): Verdict {
+  verify(method: SignedMethod, key: string, q: Record<string, string | undefined>): Verdict {
     const expires = Number(q.e);
-    const expected = Buffer.from(this.sign([method, key, q.e ?? '', q.l ?? '', q.t ?? '']));
+    const expected = Buffer.from(this.sign(signedFields(method, key, q.e ?? '', q)));
     const given = Buffer.from(q.s ?? '');
     if (q.m !== method || !Number.isInteger(expires) || given.length !== expected.length || !timingSafeEqual(given, expected)) {
       return 'bad-signature';
@@ -70,36 +93,186 @@ export class LocalObjectStorage implements ObjectStorage {
   }
 
   /**
-   * Receives a signed PUT: streams into `.tmp/`, stops at the signed size, renames into place.
-   * Returns false (and keeps nothing) when the body is not exactly the signed size.
+   * Receives a signed PUT: streams into `.tmp/`, stops at the signed size, links into place
+   * only if nothing is there yet. Keeps nothing unless the result is 'ok'.
    */
-  async receive(key: string, body: Readable, signedSize: number, contentType: string): Promise<boolean> {
+  async receive(key: string, body: Readable, signedSize: number, contentType: string): Promise<ReceiveResult> {
+    const target = this.fileOf(key);
+    if (await exists(target)) return 'exists';
+    const staged = await this.stage(body, signedSize);
+    if (!staged) return 'incomplete';
+    try {
+      return await this.publishOnce(staged.file, target, { contentType, etag: staged.etag });
+    } finally {
+      await rm(staged.file, { force: true });
+    }
+  }
+
+  /** Streams a body into `.tmp/` (at most `size` bytes); its MD5 (quoted hex) when it was exactly `size`. */
+  private async stage(body: Readable, size: number, contentMd5?: string): Promise<{ file: string; etag: string } | undefined> {
     const tmpDir = path.join(this.o.root, '.tmp');
     await mkdir(tmpDir, { recursive: true });
-    const tmp = path.join(tmpDir, randomBytes(8).toString('hex'));
+    const file = path.join(tmpDir, randomBytes(8).toString('hex'));
+    const md5 = createHash('md5');
     let seen = 0;
     const cap = new Transform({
       transform(chunk: Buffer, _e, done) {
         seen += chunk.length;
-        if (seen > signedSize) return done(new Error('over the signed size'));
+        if (seen > size) return done(new Error('over the signed size'));
+        md5.update(chunk);
         done(null, chunk);
       },
     });
     try {
-      await pipeline(body, cap, createWriteStream(tmp));
-      if (seen !== signedSize) return false;
-      const target = this.fileOf(key);
-      await mkdir(path.dirname(target), { recursive: true });
-      await writeFile(`${tmp}.meta`, JSON.stringify({ contentType }));
-      await rename(`${tmp}.meta`, `${target}.meta.json`);
-      await rename(tmp, target);
-      return true;
+      await pipeline(body, cap, createWriteStream(file));
+      const digest = md5.digest();
+      // Content-MD5 (base64, RFC 1864), as S3 takes it: bytes damaged on the way are refused.
+      if (seen === size && (!contentMd5 || contentMd5 === digest.toString('base64'))) return { file, etag: `"${digest.toString('hex')}"` };
     } catch {
-      return false;
-    } finally {
-      await rm(tmp, { force: true });
-      await rm(`${tmp}.meta`, { force: true });
+      // a broken or oversized body: nothing kept
     }
+    await rm(file, { force: true });
+    return undefined;
+  }
+
+  /** Links a staged file into place unless the key exists: an object is written once. */
+  private async publishOnce(file: string, target: string, meta: ObjectMeta): Promise<'ok' | 'exists'> {
+    await mkdir(path.dirname(target), { recursive: true });
+    const metaTmp = `${file}.meta`;
+    try {
+      await writeFile(metaTmp, JSON.stringify(meta));
+      // link() fails with EEXIST where rename() would replace: the meta file is the claim.
+      try {
+        await link(metaTmp, `${target}.meta.json`);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'EEXIST') return 'exists';
+        throw err;
+      }
+      try {
+        await link(file, target);
+      } catch (err) {
+        await rm(`${target}.meta.json`, { force: true });
+        if ((err as NodeJS.ErrnoException).code === 'EEXIST') return 'exists';
+        throw err;
+      }
+      return 'ok';
+    } finally {
+      await rm(metaTmp, { force: true });
+    }
+  }
+
+  private partsDir(uploadId: string): string {
+    if (!/^[A-Za-z0-9_-]{16,64}$/.test(uploadId)) throw new Error('not a multipart upload id of this store');
+    return path.join(this.o.root, '.parts', uploadId);
+  }
+
+  async createMultipart(key: string, o: { contentType: string }): Promise<string> {
+    validateKey(key);
+    const uploadId = randomBytes(18).toString('base64url');
+    await mkdir(this.partsDir(uploadId), { recursive: true });
+    await writeFile(path.join(this.partsDir(uploadId), 'upload.json'), JSON.stringify({ key, contentType: o.contentType }));
+    return uploadId;
+  }
+
+  async presignParts(
+    key: string,
+    uploadId: string,
+    o: { sizeBytes: number; partSize: number; expiresInSec: number },
+  ): Promise<PresignedPart[]> {
+    validateKey(key);
+    const expires = this.now() + o.expiresInSec;
+    return partPlan(o.sizeBytes, o.partSize).sizes.map((sizeBytes, i) => ({
+      partNumber: i + 1,
+      sizeBytes,
+      url: this.url('PART', key, expires, { l: String(sizeBytes), u: uploadId, n: String(i + 1) }),
+    }));
+  }
+
+  /**
+   * Receives one signed part. A part may be sent again (a retry after a dropped connection
+   * replaces it); completion decides which bytes count, by the ETags the client names.
+   */
+  async receivePart(
+    key: string,
+    uploadId: string,
+    partNumber: number,
+    body: Readable,
+    size: number,
+    contentMd5?: string,
+  ): Promise<ReceiveResult | { etag: string }> {
+    const dir = this.partsDir(uploadId);
+    const upload = await this.multipartOf(uploadId);
+    if (upload?.key !== key) return 'no-upload';
+    const staged = await this.stage(body, size, contentMd5);
+    if (!staged) return contentMd5 ? 'checksum' : 'incomplete';
+    try {
+      await rename(staged.file, path.join(dir, `${partNumber}.part`));
+      await writeFile(path.join(dir, `${partNumber}.etag`), staged.etag);
+      return { etag: staged.etag };
+    } finally {
+      await rm(staged.file, { force: true });
+    }
+  }
+
+  private async multipartOf(uploadId: string): Promise<{ key: string; contentType: string } | undefined> {
+    return readFile(path.join(this.partsDir(uploadId), 'upload.json'), 'utf8')
+      .then((t) => JSON.parse(t) as { key: string; contentType: string })
+      .catch(() => undefined);
+  }
+
+  async listParts(key: string, uploadId: string): Promise<ReceivedPart[]> {
+    const dir = this.partsDir(uploadId);
+    if ((await this.multipartOf(uploadId))?.key !== key) return [];
+    const out: ReceivedPart[] = [];
+    for (const name of await readdir(dir).catch(() => [])) {
+      const m = /^(\d+)\.part$/.exec(name);
+      if (!m) continue;
+      const partNumber = Number(m[1]);
+      const [info, etag] = await Promise.all([
+        stat(path.join(dir, name)).catch(() => undefined),
+        readFile(path.join(dir, `${partNumber}.etag`), 'utf8').catch(() => undefined),
+      ]);
+      if (info && etag) out.push({ partNumber, etag, sizeBytes: info.size });
+    }
+    return out.sort((a, b) => a.partNumber - b.partNumber);
+  }
+
+  async completeMultipart(key: string, uploadId: string, parts: { partNumber: number; etag: string }[]): Promise<void> {
+    const upload = await this.multipartOf(uploadId);
+    if (upload?.key !== key) throw new Error('no such multipart upload');
+    const have = new Map((await this.listParts(key, uploadId)).map((p) => [p.partNumber, p]));
+    const ordered = [...parts].sort((a, b) => a.partNumber - b.partNumber);
+    for (const p of ordered) {
+      if (have.get(p.partNumber)?.etag !== p.etag) throw new Error(`part ${p.partNumber} is missing or its ETag differs`);
+    }
+    const dir = this.partsDir(uploadId);
+    const tmpDir = path.join(this.o.root, '.tmp');
+    await mkdir(tmpDir, { recursive: true });
+    const file = path.join(tmpDir, randomBytes(8).toString('hex'));
+    const md5 = createHash('md5');
+    try {
+      const parts = ordered.map((p) => path.join(dir, `${p.partNumber}.part`));
+      await pipeline(async function* () {
+        for (const part of parts) {
+          for await (const chunk of createReadStream(part)) {
+            md5.update(chunk as Buffer);
+            yield chunk as Buffer;
+          }
+        }
+      }, createWriteStream(file));
+      const published = await this.publishOnce(file, this.fileOf(key), {
+        contentType: upload.contentType,
+        etag: `"${md5.digest('hex')}-${ordered.length}"`,
+      });
+      if (published === 'exists') throw new Error(`object ${key} exists already`);
+    } finally {
+      await rm(file, { force: true });
+    }
+    await rm(dir, { recursive: true, force: true });
+  }
+
+  async abortMultipart(_key: string, uploadId: string): Promise<void> {
+    await rm(this.partsDir(uploadId), { recursive: true, force: true });
   }
 
   /** Parses a URL this store signed: its key and query, or undefined if it is not ours. */
@@ -119,7 +292,8 @@ export class LocalObjectStorage implements ObjectStorage {
     return createReadStream(this.fileOf(key));
   }
 
-  async download(url: string, file: string, o: DownloadOptions): Promise<void> {
+  async download(pinnedUrl: string, file: string, o: DownloadOptions): Promise<void> {
+    const { url, etag: pinned } = splitPin(pinnedUrl);
     const parsed = this.parse(url);
     if (!parsed) throw failure(ErrorType.SourceUrlExpired, 'the source URL was not signed by this store');
     let verdict: Verdict;
@@ -133,6 +307,9 @@ export class LocalObjectStorage implements ObjectStorage {
     const info = await this.head(parsed.key);
     if (!info) throw failure(ErrorType.SourceNotFound, `object ${parsed.key} does not exist`);
     if (info.size > o.maxBytes) throw failure(ErrorType.SourceTooLarge, `object is ${info.size} bytes, over the ${o.maxBytes}-byte cap`);
+    if (pinned && (await this.pin(parsed.key))?.etag !== pinned) {
+      throw failure(ErrorType.SourceChanged, `object ${parsed.key} is not the one completed for this video (its ETag changed)`);
+    }
     await copyFile(this.fileOf(parsed.key), file);
     o.onProgress?.(info.size, 100);
   }
@@ -143,7 +320,7 @@ export class LocalObjectStorage implements ObjectStorage {
     const tmp = `${target}.${randomBytes(4).toString('hex')}.tmp`;
     // Rename when possible (same disk); copy then rename otherwise: readers never see a partial file.
     await rename(file, tmp).catch(() => copyFile(file, tmp));
-    await writeFile(`${target}.meta.json`, JSON.stringify({ contentType }));
+    await writeFile(`${target}.meta.json`, JSON.stringify({ contentType } satisfies ObjectMeta));
     await rename(tmp, target);
     return { location: target };
   }
@@ -151,10 +328,20 @@ export class LocalObjectStorage implements ObjectStorage {
   async head(key: string): Promise<ObjectInfo | undefined> {
     const info = await stat(this.fileOf(key)).catch(() => undefined);
     if (!info?.isFile()) return undefined;
-    const meta = await readFile(`${this.fileOf(key)}.meta.json`, 'utf8')
-      .then((t) => JSON.parse(t) as { contentType?: string })
-      .catch(() => ({ contentType: undefined }));
+    const meta = await this.meta(key);
     return { size: info.size, contentType: meta.contentType };
+  }
+
+  private meta(key: string): Promise<ObjectMeta> {
+    return readFile(`${this.fileOf(key)}.meta.json`, 'utf8')
+      .then((t) => JSON.parse(t) as ObjectMeta)
+      .catch(() => ({}));
+  }
+
+  async pin(key: string): Promise<ObjectPin | undefined> {
+    if (!(await exists(this.fileOf(key)))) return undefined;
+    const etag = (await this.meta(key)).etag;
+    return etag ? { etag } : undefined;
   }
 
   async list(prefix: string): Promise<string[]> {
@@ -167,12 +354,29 @@ export class LocalObjectStorage implements ObjectStorage {
       }
     };
     await walk(this.o.root, '');
-    return out.filter((k) => !k.startsWith('.tmp/')).sort();
+    return out.filter((k) => !k.startsWith('.tmp/') && !k.startsWith('.parts/')).sort();
   }
 
   /** Files in the upload staging area (the contract suite asserts a refused PUT leaves none). */
   async staged(): Promise<string[]> {
     return readdir(path.join(this.o.root, '.tmp')).catch(() => []);
+  }
+
+  /**
+   * Removes staging files no write has touched for `olderThanMs` (an API that crashed mid-upload
+   * leaves its temp file; a live upload keeps writing, so its mtime stays fresh). Returns their names.
+   */
+  async sweepStaged(olderThanMs: number, now = Date.now()): Promise<string[]> {
+    const dir = path.join(this.o.root, '.tmp');
+    const removed: string[] = [];
+    for (const name of await readdir(dir).catch(() => [] as string[])) {
+      const info = await stat(path.join(dir, name)).catch(() => undefined);
+      if (info && now - info.mtimeMs > olderThanMs) {
+        await rm(path.join(dir, name), { force: true, recursive: true });
+        removed.push(name);
+      }
+    }
+    return removed;
   }
 
   async delete(key: string): Promise<void> {
@@ -181,4 +385,14 @@ export class LocalObjectStorage implements ObjectStorage {
   }
 
   async close(): Promise<void> {}
+}
+
+/** What a signature covers: method, key, expiry; PUT also size and type; PART also size, upload id and part number. */
+function signedFields(method: SignedMethod, key: string, expires: string, q: Record<string, string | undefined>): string[] {
+  const base = [method, key, expires, q.l ?? '', q.t ?? ''];
+  return method === 'PART' ? [...base, q.u ?? '', q.n ?? ''] : base;
+}
+
+async function exists(file: string): Promise<boolean> {
+  return (await stat(file).catch(() => undefined)) !== undefined;
 }

@@ -41,22 +41,60 @@ export interface ObjectStorage {
   delete(key: string): Promise<void>;
   close(): Promise<void>;
   /**
-   * Client uploads above one PUT's limit (S3: 5 GB) go in parts, each URL signed for its exact
-   * size. Stores without that limit (local disk) leave these out and take one PUT.
+   * What an object is right now: its ETag (and version id where the store keeps versions).
+   * Completing an upload pins this; `download` of a URL carrying the pin refuses anything else.
    */
-  presignMultipart?(
-    key: string,
-    o: { contentType: string; sizeBytes: number; partSize: number; expiresInSec: number },
-  ): Promise<MultipartUpload>;
-  completeMultipart?(key: string, uploadId: string, parts: { partNumber: number; etag: string }[]): Promise<void>;
-  abortMultipart?(key: string, uploadId: string): Promise<void>;
+  pin(key: string): Promise<ObjectPin | undefined>;
+  /**
+   * Multipart client uploads (issue 26): resumable, each part signed for its exact size and
+   * PUT on its own. S3 multipart on S3; the local store does the same behind its signed routes.
+   */
+  createMultipart(key: string, o: { contentType: string }): Promise<string>;
+  /** Signed part URLs of an open multipart upload (again after a restart: the id is in the DB). */
+  presignParts(key: string, uploadId: string, o: { sizeBytes: number; partSize: number; expiresInSec: number }): Promise<PresignedPart[]>;
+  /** Parts the store holds for an open multipart upload, with their ETags (MD5 of the part). */
+  listParts(key: string, uploadId: string): Promise<ReceivedPart[]>;
+  completeMultipart(key: string, uploadId: string, parts: { partNumber: number; etag: string }[]): Promise<void>;
+  abortMultipart(key: string, uploadId: string): Promise<void>;
 }
 
-export interface MultipartUpload {
-  uploadId: string;
-  partSize: number;
-  parts: { partNumber: number; url: string; sizeBytes: number }[];
-  expiresAt: string;
+export interface ObjectPin {
+  etag: string;
+  versionId?: string;
+}
+
+export interface PresignedPart {
+  partNumber: number;
+  url: string;
+  sizeBytes: number;
+}
+
+export interface ReceivedPart {
+  partNumber: number;
+  etag: string;
+  sizeBytes: number;
+}
+
+/** S3 takes parts of 5 MiB–5 GiB, at most 10 000 of them; the local store follows the same rule. */
+export function partPlan(sizeBytes: number, partSize: number): { partSize: number; sizes: number[] } {
+  const size = Math.max(partSize, 5 * 1024 * 1024, Math.ceil(sizeBytes / 10_000));
+  const count = Math.max(1, Math.ceil(sizeBytes / size));
+  return { partSize: size, sizes: Array.from({ length: count }, (_, i) => (i === count - 1 ? sizeBytes - size * (count - 1) : size)) };
+}
+
+/**
+ * A signed GET bound to a pinned object: the pin rides in the URL's fragment (never sent to a
+ * server, so the store's own signature is untouched) and the adapter's `download` checks it.
+ */
+export function withPin(url: string, etag: string | undefined): string {
+  return etag ? `${url.split('#')[0]}#pin=${encodeURIComponent(etag)}` : url;
+}
+
+export function splitPin(url: string): { url: string; etag: string | undefined } {
+  const at = url.indexOf('#');
+  if (at < 0) return { url, etag: undefined };
+  const pin = new URLSearchParams(url.slice(at + 1)).get('pin');
+  return { url: url.slice(0, at), etag: pin ?? undefined };
 }
 
 export class InvalidKeyError extends Error {

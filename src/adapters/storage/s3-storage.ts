@@ -13,6 +13,7 @@ import {
   HeadBucketCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
+  ListPartsCommand,
   PutObjectCommand,
   S3Client,
   UploadPartCommand,
@@ -23,10 +24,14 @@ import { ErrorType, failure } from '../../errors';
 import {
   validateKey,
   type DownloadOptions,
-  type MultipartUpload,
+  partPlan,
+  splitPin,
   type ObjectInfo,
+  type ObjectPin,
   type ObjectStorage,
+  type PresignedPart,
   type PresignedRequest,
+  type ReceivedPart,
 } from './port';
 
 export interface S3StorageOptions {
@@ -73,32 +78,41 @@ export class S3ObjectStorage implements ObjectStorage {
 
   async presignPut(key: string, o: { contentType: string; sizeBytes: number; expiresInSec: number }): Promise<PresignedRequest> {
     validateKey(key);
-    const cmd = new PutObjectCommand({ Bucket: this.o.bucket, Key: key, ContentType: o.contentType, ContentLength: o.sizeBytes });
+    // If-None-Match: * is signed: a replayed PUT cannot replace the object (S3 answers 412).
+    const cmd = new PutObjectCommand({
+      Bucket: this.o.bucket,
+      Key: key,
+      ContentType: o.contentType,
+      ContentLength: o.sizeBytes,
+      IfNoneMatch: '*',
+    });
     const url = await getSignedUrl(this.s3, cmd, {
       expiresIn: o.expiresInSec,
-      signableHeaders: new Set(['content-type', 'content-length']),
+      signableHeaders: new Set(['content-type', 'content-length', 'if-none-match']),
     });
     return {
       method: 'PUT',
       url,
-      headers: { 'content-type': o.contentType, 'content-length': String(o.sizeBytes) },
+      headers: { 'content-type': o.contentType, 'content-length': String(o.sizeBytes), 'if-none-match': '*' },
       expiresAt: new Date(Date.now() + o.expiresInSec * 1000).toISOString(),
     };
   }
 
-  async presignMultipart(
-    key: string,
-    o: { contentType: string; sizeBytes: number; partSize: number; expiresInSec: number },
-  ): Promise<MultipartUpload> {
+  async createMultipart(key: string, o: { contentType: string }): Promise<string> {
     validateKey(key);
-    // S3: parts of 5 MiB to 5 GiB, at most 10 000 of them.
-    const partSize = Math.max(o.partSize, 5 * 1024 * 1024, Math.ceil(o.sizeBytes / 10_000));
     const created = await this.s3.send(new CreateMultipartUploadCommand({ Bucket: this.o.bucket, Key: key, ContentType: o.contentType }));
-    const uploadId = created.UploadId as string;
-    const count = Math.ceil(o.sizeBytes / partSize);
-    const parts = await Promise.all(
-      Array.from({ length: count }, async (_, i) => {
-        const sizeBytes = i === count - 1 ? o.sizeBytes - partSize * (count - 1) : partSize;
+    return created.UploadId as string;
+  }
+
+  async presignParts(
+    key: string,
+    uploadId: string,
+    o: { sizeBytes: number; partSize: number; expiresInSec: number },
+  ): Promise<PresignedPart[]> {
+    validateKey(key);
+    const plan = partPlan(o.sizeBytes, o.partSize);
+    return Promise.all(
+      plan.sizes.map(async (sizeBytes, i) => {
         const cmd = new UploadPartCommand({
           Bucket: this.o.bucket,
           Key: key,
@@ -106,11 +120,24 @@ export class S3ObjectStorage implements ObjectStorage {
           PartNumber: i + 1,
           ContentLength: sizeBytes,
         });
+        // content-length signed: a part of another size is refused by S3 itself.
         const url = await getSignedUrl(this.s3, cmd, { expiresIn: o.expiresInSec, signableHeaders: new Set(['content-length']) });
         return { partNumber: i + 1, url, sizeBytes };
       }),
     );
-    return { uploadId, partSize, parts, expiresAt: new Date(Date.now() + o.expiresInSec * 1000).toISOString() };
+  }
+
+  async listParts(key: string, uploadId: string): Promise<ReceivedPart[]> {
+    const out: ReceivedPart[] = [];
+    let marker: string | undefined;
+    do {
+      const page = await this.s3.send(
+        new ListPartsCommand({ Bucket: this.o.bucket, Key: validateKey(key), UploadId: uploadId, PartNumberMarker: marker }),
+      );
+      for (const p of page.Parts ?? []) out.push({ partNumber: p.PartNumber ?? 0, etag: p.ETag ?? '', sizeBytes: p.Size ?? 0 });
+      marker = page.IsTruncated ? page.NextPartNumberMarker : undefined;
+    } while (marker);
+    return out.sort((a, b) => a.partNumber - b.partNumber);
   }
 
   async completeMultipart(key: string, uploadId: string, parts: { partNumber: number; etag: string }[]): Promise<void> {
@@ -136,14 +163,16 @@ export class S3ObjectStorage implements ObjectStorage {
     return { method: 'GET', url, headers: {}, expiresAt: new Date(Date.now() + o.expiresInSec * 1000).toISOString() };
   }
 
-  async download(url: string, file: string, o: DownloadOptions): Promise<void> {
+  async download(pinnedUrl: string, file: string, o: DownloadOptions): Promise<void> {
+    const { url, etag: pinned } = splitPin(pinnedUrl);
     // Only URLs of our own endpoint: this path skips the SSRF guard because the host is ours.
     if (this.o.endpoint && new URL(url).origin !== new URL(this.o.endpoint).origin) {
       throw failure(ErrorType.SourceUrlExpired, 'the source URL was not signed by this store');
     }
     let res: Response;
     try {
-      res = await fetch(url, { signal: o.signal, redirect: 'error' });
+      // If-Match is not part of the signature: S3 answers 412 when the object is not the pinned one.
+      res = await fetch(url, { signal: o.signal, redirect: 'error', headers: pinned ? { 'if-match': pinned } : {} });
     } catch (err) {
       if (o.signal?.aborted) throw err;
       throw failure(ErrorType.SourceUnavailable, 'the object store could not be reached');
@@ -153,6 +182,10 @@ export class S3ObjectStorage implements ObjectStorage {
       throw failure(ErrorType.SourceUrlExpired, `the object store refused the signed URL (${res.status}): expired or rejected`);
     }
     if (res.status === 404) throw failure(ErrorType.SourceNotFound, 'the uploaded object does not exist');
+    if (res.status === 412 || (pinned && res.ok && res.headers.get('etag') !== pinned)) {
+      await res.body?.cancel().catch(() => undefined);
+      throw failure(ErrorType.SourceChanged, 'the uploaded object is not the one completed for this video (its ETag changed)');
+    }
     if (!res.ok || !res.body) throw failure(ErrorType.SourceUnavailable, `the object store answered ${res.status}`);
     const declared = Number(res.headers.get('content-length') ?? NaN);
     if (declared > o.maxBytes) {
@@ -198,8 +231,19 @@ export class S3ObjectStorage implements ObjectStorage {
 
   /** ETag of an object (a multipart upload's ends in `-<parts>`). */
   async etag(key: string): Promise<string | undefined> {
-    const h = await this.s3.send(new HeadObjectCommand({ Bucket: this.o.bucket, Key: validateKey(key) }));
-    return h.ETag;
+    return (await this.pin(key))?.etag;
+  }
+
+  async pin(key: string): Promise<ObjectPin | undefined> {
+    validateKey(key);
+    try {
+      const h = await this.s3.send(new HeadObjectCommand({ Bucket: this.o.bucket, Key: key }));
+      return h.ETag ? { etag: h.ETag, ...(h.VersionId && h.VersionId !== 'null' ? { versionId: h.VersionId } : {}) } : undefined;
+    } catch (err) {
+      const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+      if (e.name === 'NotFound' || e.$metadata?.httpStatusCode === 404) return undefined;
+      throw err;
+    }
   }
 
   async list(prefix: string): Promise<string[]> {

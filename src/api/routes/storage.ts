@@ -1,5 +1,5 @@
-import type { FastifyInstance } from 'fastify';
-import { LOCAL_STORAGE_PREFIX, type LocalObjectStorage } from '../../adapters/storage/local-storage';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { LOCAL_STORAGE_PREFIX, type LocalObjectStorage, type SignedMethod } from '../../adapters/storage/local-storage';
 import { InvalidKeyError, validateKey } from '../../adapters/storage/port';
 import { HttpError } from '../http-error';
 
@@ -23,7 +23,7 @@ export function registerStorageRoutes(app: FastifyInstance, deps: { storage: Loc
         throw err;
       }
     };
-    const check = (method: 'PUT' | 'GET', key: string, q: Record<string, string | undefined>) => {
+    const check = (method: SignedMethod, key: string, q: Record<string, string | undefined>) => {
       const verdict = deps.storage.verify(method, key, q);
       if (verdict === 'expired') {
         throw new HttpError(403, 'SignedUrlExpired', 'this signed URL has expired', { hint: 'Ask for a new one (POST /uploads).' });
@@ -35,11 +35,21 @@ export function registerStorageRoutes(app: FastifyInstance, deps: { storage: Loc
       }
     };
 
+    const checkDeclaredSize = (header: string | undefined, signedSize: number) => {
+      const declared = Number(header ?? NaN);
+      if (declared > signedSize) {
+        throw new HttpError(413, 'UploadTooLarge', `the body is ${declared} bytes; this URL accepts exactly ${signedSize}`, {
+          hint: 'Ask for an upload URL with the real size.',
+        });
+      }
+    };
+
     scope.put<{ Params: { '*': string }; Querystring: Record<string, string> }>(
       `${LOCAL_STORAGE_PREFIX}*`,
       { config: { access: 'public' } },
       async (req, reply) => {
         const key = keyOf(req.params['*']);
+        if (req.query.m === 'PART') return receivePart(key, req.query, req, reply);
         check('PUT', key, req.query);
         const signedSize = Number(req.query.l);
         if ((req.headers['content-type'] ?? '') !== req.query.t) {
@@ -47,14 +57,15 @@ export function registerStorageRoutes(app: FastifyInstance, deps: { storage: Loc
             hint: 'Send the content-type header POST /uploads returned.',
           });
         }
-        const declared = Number(req.headers['content-length'] ?? NaN);
-        if (declared > signedSize) {
-          throw new HttpError(413, 'UploadTooLarge', `the body is ${declared} bytes; this URL accepts exactly ${signedSize}`, {
-            hint: 'Ask for an upload URL with the real size.',
+        checkDeclaredSize(req.headers['content-length'], signedSize);
+        const result = await deps.storage.receive(key, req.raw, signedSize, req.query.t ?? '');
+        if (result === 'exists') {
+          // A signed PUT is good for one object: a replay (or a second uploader) cannot replace it.
+          throw new HttpError(409, 'ObjectExists', 'this upload was received already; an object is never replaced', {
+            hint: 'Start a new upload (POST /uploads) to send another file.',
           });
         }
-        const ok = await deps.storage.receive(key, req.raw, signedSize, req.query.t ?? '');
-        if (!ok) {
+        if (result !== 'ok') {
           throw new HttpError(400, 'UploadIncomplete', `the body was not the signed ${signedSize} bytes; nothing was stored`, {
             hint: 'Send the whole file with the size given to POST /uploads.',
           });
@@ -62,6 +73,39 @@ export function registerStorageRoutes(app: FastifyInstance, deps: { storage: Loc
         return reply.status(200).send({ ok: true, key });
       },
     );
+
+    /** One part of a multipart upload (signed for its upload id, part number and exact size). */
+    async function receivePart(key: string, q: Record<string, string>, req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+      check('PART', key, q);
+      const signedSize = Number(q.l);
+      const partNumber = Number(q.n);
+      checkDeclaredSize(req.headers['content-length'], signedSize);
+      const md5 = req.headers['content-md5'];
+      const result = await deps.storage.receivePart(
+        key,
+        q.u ?? '',
+        partNumber,
+        req.raw,
+        signedSize,
+        typeof md5 === 'string' ? md5 : undefined,
+      );
+      if (result === 'no-upload') {
+        throw new HttpError(404, 'UploadNotFound', 'this multipart upload is finished or was aborted', {
+          hint: 'Ask for the upload again (GET /uploads/:id) or start a new one.',
+        });
+      }
+      if (result === 'checksum') {
+        throw new HttpError(400, 'ChecksumMismatch', 'the part does not match its Content-MD5; nothing was stored', {
+          hint: 'Send the part again.',
+        });
+      }
+      if (typeof result === 'string') {
+        throw new HttpError(400, 'UploadIncomplete', `the part was not the signed ${signedSize} bytes; nothing was stored`, {
+          hint: 'Send the whole part again.',
+        });
+      }
+      return reply.status(200).header('etag', result.etag).send({ ok: true, partNumber });
+    }
 
     scope.get<{ Params: { '*': string }; Querystring: Record<string, string> }>(
       `${LOCAL_STORAGE_PREFIX}*`,

@@ -1,21 +1,14 @@
-import { createReadStream } from 'node:fs';
 import { copyFile, mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { Readable, Transform } from 'node:stream';
 import type { Command } from 'commander';
 import type { VideoStatus } from '../../api/status';
 import { loadConfig } from '../../config';
+import type { UploadTicket } from '../../api/upload-service';
 import { ApiError, type ApiClient } from '../api-client';
+import { sendUpload } from '../resumable-upload';
 import { action, client, CliError, EXIT, globals } from '../context';
 import { StepProgress } from '../progress';
-
-/** POST /uploads' answer: the key the workflow will carry and one presigned PUT (multipart above 4 GiB). */
-interface UploadTicket {
-  videoId: string;
-  key: string;
-  upload?: { method: 'PUT'; url: string; headers: Record<string, string>; expiresAt: string; maxBytes?: number };
-}
 
 const CONTENT_TYPES: Record<string, string> = {
   '.mp4': 'video/mp4',
@@ -84,7 +77,7 @@ async function submitFile(api: ApiClient, file: string, videoId: string | undefi
   try {
     ticket = await api.post<UploadTicket>('/uploads', {
       ...(videoId ? { videoId } : {}),
-      filename: path.basename(file),
+      filename: safeFilename(path.basename(file)),
       sizeBytes: info.size,
       contentType: CONTENT_TYPES[path.extname(file).toLowerCase()] ?? 'application/octet-stream',
     });
@@ -92,14 +85,12 @@ async function submitFile(api: ApiClient, file: string, videoId: string | undefi
     if (!(err instanceof ApiError && err.status === 404)) throw err;
   }
   if (ticket) {
-    if (!ticket.upload) {
-      throw new CliError(
-        `${file} is ${info.size} bytes: the server asks for a multipart upload, which this CLI does not do yet`,
-        EXIT.usage,
-      );
-    }
-    await putFile(ticket.upload.url, ticket.upload.headers, file, info.size, progress);
-    return api.post<VideoStatus>('/videos', { videoId: ticket.videoId, source: { kind: 'upload', key: ticket.key } });
+    // Resumes by itself after a dropped connection or an API restart (multipart above the server's threshold).
+    const done = await sendUpload(api, ticket, file, {
+      onProgress: (sent, total) => progress?.upload(sent, total),
+      onRetry: (err, n) => process.stderr.write(`upload interrupted (${err.message}); resuming, try ${n}\n`),
+    });
+    return api.post<VideoStatus>('/videos', done.next.body);
   }
 
   if (!api.isLocal()) {
@@ -114,42 +105,10 @@ async function submitFile(api: ApiClient, file: string, videoId: string | undefi
   return api.post<VideoStatus>('/videos', { ...(videoId ? { videoId } : {}), source: { kind: 'file', path: rel } });
 }
 
-async function putFile(
-  uploadUrl: string,
-  signedHeaders: Record<string, string>,
-  file: string,
-  size: number,
-  progress?: StepProgress,
-): Promise<void> {
-  let sent = 0;
-  const counter = new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      sent += chunk.length;
-      progress?.upload(sent, size);
-      cb(null, chunk);
-    },
-  });
-  const body = Readable.toWeb(createReadStream(file).pipe(counter)) as unknown as NonNullable<RequestInit['body']>;
-  // A presigned request: exactly the signed headers, no API key (the signature is the permission).
-  const res = await fetch(uploadUrl, {
-    method: 'PUT',
-    headers: { ...signedHeaders, 'content-length': String(size) },
-    body,
-    duplex: 'half',
-  } as RequestInit);
-  if (!res.ok) {
-    const text = await res.text();
-    let type = `Http${res.status}`;
-    let message = text.slice(0, 200);
-    try {
-      const e = (JSON.parse(text) as { error?: { type?: string; message?: string } }).error;
-      type = e?.type ?? type;
-      message = e?.message ?? message;
-    } catch {
-      // not JSON (an S3 XML error, say): keep the text
-    }
-    throw new ApiError(res.status, type, `upload refused: ${message}`);
-  }
+/** The server shows the name only; it refuses characters outside its small set, so they become "_". */
+function safeFilename(name: string): string {
+  const cleaned = name.replace(/[^A-Za-z0-9 ._-]/g, '_').replace(/^[^A-Za-z0-9]+/, '');
+  return (cleaned || 'video').slice(0, 200);
 }
 
 const FINAL = new Set(['ready', 'failed']);
