@@ -72,6 +72,7 @@ describe('failure', () => {
     'AiDeferred',
     'SourceUrlExpired',
     'SourceForbidden',
+    'SourceChanged',
     // Issue 25: the provider cannot do this, or its answer stayed unusable after a repair.
     'AiUnsupported',
     'AiBadAnswer',
