@@ -15,6 +15,7 @@ import { LocalObjectStorage } from '../adapters/storage/local-storage';
 import { ApiKeysRepo } from '../db/api-keys-repo';
 import { SsrfPolicy } from '../net/ssrf-guard';
 import { loadDataConverter } from '../temporal/data-converter';
+import { loadUrlSealer } from '../security/sealed-url';
 
 async function main() {
   const config = loadConfig();
@@ -28,6 +29,7 @@ async function main() {
   const ops = wireOps({ client, pool, queues, config, log });
   const storage = await createStorage(config);
   const ssrf = new SsrfPolicy(config.ssrfAllow);
+  const sealer = await loadUrlSealer(config);
   const service = new VideoService({
     client,
     pool,
@@ -42,6 +44,7 @@ async function main() {
     storage,
     ssrf,
     sourceRefreshDeadlineMs: config.sourceRefreshDeadlineMs,
+    sealer,
   });
   const deadLetters = new DeadLetterService({ client, pool, ingestDir: config.ingestDir, temporalUiUrl: config.temporalUiUrl });
   const app = buildApp(service, {
@@ -63,7 +66,7 @@ async function main() {
       multipartPartBytes: config.storage.multipartPartBytes,
     },
     localStorage: storage instanceof LocalObjectStorage ? storage : undefined,
-    refresh: { client, ssrf },
+    refresh: { client, ssrf, sealer },
   });
   const outbox = ops.startOutbox(service);
   if (!config.authEnabled) log.warn('BIBLIO_AUTH=off: every caller is treated as an operator');

@@ -2,13 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
-import { isDeepStrictEqual } from 'node:util';
 import type { Pool } from 'pg';
 import type { Analyzer } from '../adapters/analyzer/port';
 import type { VectorStore } from '../adapters/vector-store/port';
 import type { ObjectStorage } from '../adapters/storage/port';
 import { SsrfPolicy } from '../net/ssrf-guard';
-import { storedSource } from '../net/redact';
+import { redactUrl, sameStoredSource, storedSource, workflowSource, type StoredSource } from '../net/redact';
+import type { UrlSealer } from '../security/sealed-url';
 import { checkUploadSource, checkUrlSource } from './source-checks';
 import { VideosRepo, type VideoRow } from '../db/videos-repo';
 import type { TaskQueues } from '../pipeline/catalogue';
@@ -44,6 +44,8 @@ export interface VideoServiceDeps {
   sourceRefreshDeadlineMs?: number;
   /** How long DELETE waits for the deletion saga before answering 202 (default 5 s). */
   deleteWaitMs?: number;
+  /** Seals URL sources for the media worker (issue 26): the workflow input never holds a URL's secrets. */
+  sealer: UrlSealer;
 }
 
 export class VideoService {
@@ -77,10 +79,13 @@ export class VideoService {
    */
   async start(body: StartVideoBody): Promise<{ created: boolean; status: VideoStatus }> {
     const videoId = body.videoId ?? generateVideoId();
-    const source = await this.normalizeSource(body.source, body.videoId);
+    const plain = await this.normalizeSource(body.source, body.videoId);
+    const source = this.seal(plain);
     const workflowId = workflowIdFor(videoId);
-    const { created, row } = await this.videos.claim(videoId, source, workflowId);
-    if (!created && !isDeepStrictEqual(row.source, storedSource(source))) {
+    // The fingerprint is of the full URL; the sealed form rides along for the start outbox.
+    const stored: StoredSource = { ...storedSource(plain), ...(source.kind === 'url' && source.sealed ? { sealed: source.sealed } : {}) };
+    const { created, row } = await this.videos.claim(videoId, stored, workflowId);
+    if (!created && !sameStoredSource(row.source, storedSource(stored))) {
       throw new HttpError(409, 'VideoIdConflict', `video ${videoId} already exists with a different source`, {
         videoId,
         hint: 'Use a new videoId for a different file, or omit videoId to have one generated.',
@@ -115,11 +120,11 @@ export class VideoService {
   }
 
   /** Public for the start outbox (src/api/start-outbox.ts), which resumes starts answered 503. */
-  async ensureStarted(videoId: string, source: VideoSource, workflowId: string): Promise<void> {
+  async ensureStarted(videoId: string, source: StoredSource, workflowId: string): Promise<void> {
     const input: ProcessVideoInput = {
       version: 1,
       videoId,
-      source,
+      source: workflowSource(source),
       queues: this.deps.queues,
       mediaHeartbeatTimeoutMs: this.deps.mediaHeartbeatTimeoutMs,
       sourceRefreshDeadlineMs: this.deps.sourceRefreshDeadlineMs,
@@ -151,6 +156,12 @@ export class VideoService {
   /** The start is in Temporal now: take the row out of the start outbox. */
   private markStarted(videoId: string): Promise<void> {
     return new StartOutboxRepo(this.deps.pool).markStarted(videoId);
+  }
+
+  /** A URL source as the workflow carries it: its redacted display form and the sealed full URL. */
+  private seal(source: VideoSource): VideoSource {
+    if (source.kind !== 'url' || source.sealed) return source;
+    return { kind: 'url', url: redactUrl(source.url), sealed: this.deps.sealer.seal(source.url) };
   }
 
   /** File sources must resolve inside the ingest directory (no reading /etc/passwd through the API). */

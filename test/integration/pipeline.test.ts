@@ -237,6 +237,7 @@ test('a step whose queue has no worker says so in the status instead of spinning
   const { VideoService } = await import('../../src/api/video-service');
   const { LanceDbVectorStore } = await import('../../src/adapters/vector-store/lancedb-store');
   const { OfflineAnalyzer } = await import('../../src/adapters/analyzer/offline-analyzer');
+  const { loadUrlSealer } = await import('../../src/security/sealed-url');
   const orphanQueues = { ...queues, media: `${prefix}nobody-polls-this` };
   const store = await LanceDbVectorStore.open(path.join(dataDir, 'lancedb'));
   const service = new VideoService({
@@ -248,6 +249,7 @@ test('a step whose queue has no worker says so in the status instead of spinning
     ingestDir,
     temporalUiUrl: 'http://localhost:8233',
     mediaHeartbeatTimeoutMs: 30_000,
+    sealer: await loadUrlSealer({ dataDir }),
   });
   try {
     await service.start({ videoId: 'orphan-1', source: { kind: 'file', path: 'dup.mp4' } });
@@ -270,6 +272,7 @@ test('with Temporal unreachable the upload stays registered, answers 503 quickly
   const { VideoService } = await import('../../src/api/video-service');
   const { LanceDbVectorStore } = await import('../../src/adapters/vector-store/lancedb-store');
   const { OfflineAnalyzer } = await import('../../src/adapters/analyzer/offline-analyzer');
+  const { loadUrlSealer } = await import('../../src/security/sealed-url');
   const { Client, Connection } = await import('@temporalio/client');
   const { buildApp } = await import('../../src/api/app');
   const deadClient = new Client({ connection: Connection.lazy({ address: '127.0.0.1:1', connectTimeout: 500 }) });
@@ -285,6 +288,7 @@ test('with Temporal unreachable the upload stays registered, answers 503 quickly
       temporalUiUrl: 'http://localhost:8233',
       mediaHeartbeatTimeoutMs: 30_000,
       startDeadlineMs: 1_000,
+      sealer: await loadUrlSealer({ dataDir }),
     }),
   );
   try {
