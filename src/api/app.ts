@@ -1,7 +1,11 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { DeadLetterService } from './dead-letter-service';
 import type { Pool } from 'pg';
-import { HttpError } from './http-error';
+import fp from 'fastify-plugin';
+import { HttpError, typeForStatus } from './http-error';
+import { installInputHygiene } from './input-hygiene';
+import { registerSecurityHeaders } from './security-headers';
+import { answerClientError, answerFrameworkError } from './framework-errors';
 import { registerDeadLetterRoutes } from './routes/dead-letters';
 import { describeIssues, startVideoSchema, videoIdSchema } from './schemas';
 import { registerSearchRoutes } from './routes/search';
@@ -39,8 +43,23 @@ export function buildApp(
     people?: { pool: Pool; temporalUiUrl?: string; namespace?: string; mediaDir?: string };
   } & AccessOptions = {},
 ): FastifyInstance {
-  const app = Fastify({ logger: opts.logger ?? false, bodyLimit: 64 * 1024 });
-  installAuth(app, opts.auth ?? { keys: new ApiKeysRepo(service.pool) });
+  const app = Fastify({
+    logger: opts.logger ?? false,
+    bodyLimit: 64 * 1024,
+    // The framework's own answers (a bad URL, a path id over the length limit, a request Node
+    // could not parse) in the one error shape too.
+    frameworkErrors: answerFrameworkError,
+    clientErrorHandler: answerClientError,
+  });
+  // Order matters: headers on every answer, then hostile input refused before auth looks up a
+  // key, then auth, then the per-key rate limit (ops), which needs the key auth found.
+  void app.register(registerSecurityHeaders);
+  void app.register(
+    fp(async (root: FastifyInstance) => {
+      installInputHygiene(root);
+      installAuth(root, opts.auth ?? { keys: new ApiKeysRepo(service.pool) });
+    }),
+  );
   if (opts.ops) void app.register(registerOpsRoutes, opts.ops);
 
   app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown }, req, reply) => {
@@ -52,10 +71,10 @@ export function buildApp(
     if (status === 500) req.log.error({ err }, 'unhandled error');
     const body = new HttpError(
       status,
-      status === 500 ? 'InternalError' : 'BadRequest',
+      typeForStatus(status),
       // Never a stack trace; for 500s not even the message, which may carry internals.
       status === 500 ? 'the server failed to handle this request' : err.message,
-      { hint: status === 500 ? 'Retry; if it persists, check the API logs.' : 'Send a JSON body; see README "HTTP API".' },
+      { hint: status === 500 ? 'Retry; if it persists, check the API logs.' : 'See README "HTTP API".' },
     ).toBody();
     return reply.status(status).send(body);
   });
@@ -63,7 +82,11 @@ export function buildApp(
   app.setNotFoundHandler((req, reply) =>
     reply
       .status(404)
-      .send(new HttpError(404, 'RouteNotFound', `no route ${req.method} ${req.url}`, { hint: 'See README "HTTP API".' }).toBody()),
+      .send(
+        new HttpError(404, 'RouteNotFound', `no route ${req.method} ${req.url.split('?')[0] ?? ''}`, {
+          hint: 'See README "HTTP API".',
+        }).toBody(),
+      ),
   );
 
   app.get('/health', { config: { access: 'public' } }, async () => ({ ok: true }));

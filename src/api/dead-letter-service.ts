@@ -7,6 +7,7 @@ import { displayPath } from '../media/source';
 import { CHECKPOINT_ACTIVITIES } from '../pipeline/catalogue';
 import type { ProcessVideoInput } from '../workflows/contracts';
 import { HttpError } from './http-error';
+import { withoutServerPaths } from '../security/server-paths';
 
 export interface DeadLetterServiceDeps {
   client: Client;
@@ -117,7 +118,7 @@ export class DeadLetterService {
       runId: r.runId,
       step: r.step,
       errorType: r.errorType,
-      message: r.message,
+      message: withoutServerPaths(r.message),
       attempts: r.attempts,
       failures: r.failures,
       state: r.state,
