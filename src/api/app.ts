@@ -80,13 +80,11 @@ export function buildApp(
   });
 
   app.setNotFoundHandler((req, reply) =>
-    reply
-      .status(404)
-      .send(
-        new HttpError(404, 'RouteNotFound', `no route ${req.method} ${req.url.split('?')[0] ?? ''}`, {
-          hint: 'See README "HTTP API".',
-        }).toBody(),
-      ),
+    reply.status(404).send(
+      new HttpError(404, 'RouteNotFound', `no route ${req.method} ${req.url.split('?')[0] ?? ''}`, {
+        hint: 'See README "HTTP API".',
+      }).toBody(),
+    ),
   );
 
   app.get('/health', { config: { access: 'public' } }, async () => ({ ok: true }));

@@ -6,6 +6,7 @@ import { DeadLettersRepo, type DeadLetterRow, type DeadLetterState } from '../db
 import { displayPath } from '../media/source';
 import { CHECKPOINT_ACTIVITIES } from '../pipeline/catalogue';
 import type { ProcessVideoInput } from '../workflows/contracts';
+import type { DeadLetterView } from '../contracts/http';
 import { HttpError } from './http-error';
 import { withoutServerPaths } from '../security/server-paths';
 
@@ -16,13 +17,7 @@ export interface DeadLetterServiceDeps {
   temporalUiUrl: string;
 }
 
-/** A dead letter as people see it: no server paths, a link to the failed run in the Web UI. */
-export interface DeadLetterView extends Omit<DeadLetterRow, 'input' | 'firstFailedAt' | 'lastFailedAt' | 'updatedAt'> {
-  source: { kind: string; path?: string; url?: string } | null;
-  firstFailedAt: string;
-  lastFailedAt: string;
-  links: { self: string; video: string; temporalUi: string; replayedRun: string | null };
-}
+export type { DeadLetterView };
 
 export class DeadLetterService {
   readonly repo: DeadLettersRepo;

@@ -1,7 +1,7 @@
+import type { ErrorBody } from '../contracts/http';
+
 /** The one error body every endpoint answers with: { error: { type, message, videoId, hint } }. */
-export interface ErrorBody {
-  error: { type: string; message: string; videoId: string | null; hint: string | null };
-}
+export type { ErrorBody };
 
 // eslint-disable-next-line no-control-regex -- matching control characters is the point
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
