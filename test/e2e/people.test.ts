@@ -196,8 +196,18 @@ describe('web dashboard', () => {
     const problems: string[] = [];
     page.on('console', (m) => m.type() === 'error' && problems.push(`console: ${m.text()}`));
     page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+    // Issue 26: the page works under its CSP. A violation is reported by the document's
+    // securitypolicyviolation event (surfaced as a console error here) and by Chromium's own
+    // "Refused to …" console error; either one fails the test.
+    await page.addInitScript(
+      `document.addEventListener('securitypolicyviolation', (e) => console.error('CSP violation: ' + e.violatedDirective + ' blocked ' + (e.blockedURI || 'inline code')))`,
+    );
+    const cspViolations = () => problems.filter((p) => /CSP violation|Content Security Policy|Refused to/i.test(p));
     try {
+      const csp = (await fetch(`${stack.apiUrl}/dashboard/`)).headers.get('content-security-policy') ?? '';
+      expect(csp).toContain("frame-ancestors 'none'");
       await fn(page);
+      expect(cspViolations()).toEqual([]);
       await page.screenshot({ path: path.join(SHOTS, `${name}.png`) });
     } catch (err) {
       await page.screenshot({ path: path.join(SHOTS, `${name}-failed.png`), fullPage: true }).catch(() => undefined);
