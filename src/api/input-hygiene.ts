@@ -61,6 +61,20 @@ function splitOnce(s: string, sep: string): [string, string?] {
  * Installed on the root instance first.
  */
 export function installInputHygiene(app: FastifyInstance): void {
+  // JSON bodies must be valid UTF-8: the default parser would turn invalid bytes into U+FFFD and
+  // store them (a key name, a path). Then fastify's own parser (proto-poisoning checks) runs.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  const utf8 = new TextDecoder('utf-8', { fatal: true });
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (req, body: Buffer, done) => {
+    let text: string;
+    try {
+      text = utf8.decode(body);
+    } catch {
+      return done(new HttpError(400, 'MalformedBody', 'the JSON body is not valid UTF-8', { hint: 'Send UTF-8 JSON.' }), undefined);
+    }
+    parseJson(req, text, done);
+  });
   app.addHook('onRequest', async (req) => checkUrl(req));
   app.addHook('preValidation', async (req) => {
     const at = controlCharAt(req.body);

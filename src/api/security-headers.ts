@@ -1,5 +1,6 @@
 import helmet from '@fastify/helmet';
 import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
 
 /**
  * Response headers of every answer (issue 26), by @fastify/helmet: a CSP the dashboard passes
@@ -8,7 +9,8 @@ import type { FastifyInstance } from 'fastify';
  * Media: the player reads same-origin MP4/HLS, and hls.js (when loaded) feeds the <video> through
  * MediaSource blob: URLs and may run its transmuxer in a blob: worker.
  */
-export async function registerSecurityHeaders(app: FastifyInstance): Promise<void> {
+// fastify-plugin: the headers apply to the whole app, not to an encapsulated child of it.
+export const registerSecurityHeaders = fp(async (app: FastifyInstance): Promise<void> => {
   await app.register(helmet, {
     contentSecurityPolicy: {
       useDefaults: false,
@@ -33,4 +35,4 @@ export async function registerSecurityHeaders(app: FastifyInstance): Promise<voi
     // Media files and thumbnails are fetched by <video>/<img> of the same origin only.
     crossOriginResourcePolicy: { policy: 'same-origin' },
   });
-}
+});

@@ -140,7 +140,9 @@ describe('hostile input', () => {
         const what = `${r.method} ${r.url('<' + JSON.stringify(s.slice(0, 12)) + '>')}`;
         check(what, await call(r.method, r.url(enc(s)), { body: r.body?.(s) }));
       }
-      check(`${r.method} ${r.url(BAD_UTF8_URL)}`, await call(r.method, r.url(BAD_UTF8_URL), { body: r.body?.('ok') }));
+      if (r.url('a') !== r.url('b')) {
+        check(`${r.method} ${r.url(BAD_UTF8_URL)}`, await call(r.method, r.url(BAD_UTF8_URL), { body: r.body?.('ok') }));
+      }
       if (r.body) {
         // Invalid UTF-8 inside a JSON string, as raw bytes.
         const json = Buffer.from(JSON.stringify(r.body('@@')));
@@ -169,8 +171,8 @@ describe('hostile input', () => {
     expect(long.status).toBe(414);
     expect(isErrorShape(long.json)).toBe(true);
 
-    // Content-Length says 5; 12 bytes follow: Node reads `{"a":` as the body and the rest as a
-    // second request it cannot parse.
+    // Content-Length covers the JSON; more bytes follow, which Node reads as a second request it
+    // cannot parse (its own 400, answered by fastify's clientErrorHandler).
     const port = Number(new URL(stack.apiUrl).port);
     const raw = await new Promise<string>((resolve, reject) => {
       const socket = net.connect(port, '127.0.0.1');
@@ -180,7 +182,7 @@ describe('hostile input', () => {
       socket.on('error', reject);
       socket.write(
         `POST /keys HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${stack.apiKey}\r\nContent-Type: application/json\r\n` +
-          `Content-Length: 5\r\n\r\n{"a":1}garbage`,
+          `Content-Length: 17\r\n\r\n{"role":"viewer"}garbage\r\n\r\n`,
       );
       setTimeout(() => socket.end(), 2_000);
     });
@@ -188,11 +190,8 @@ describe('hostile input', () => {
       .split(/HTTP\/1\.1 /)
       .filter(Boolean)
       .map((resp) => ({ status: Number(resp.slice(0, 3)), body: resp.slice(resp.indexOf('\r\n\r\n') + 4) }));
-    expect(bodies.length).toBeGreaterThanOrEqual(2);
-    for (const b of bodies) {
-      expect(b.status).toBe(400);
-      expect(isErrorShape(JSON.parse(b.body))).toBe(true);
-    }
+    expect(bodies.map((b) => b.status)).toEqual([201, 400]);
+    expect(isErrorShape(JSON.parse(bodies[1]!.body))).toBe(true);
   });
 });
 
@@ -296,7 +295,12 @@ describe('CLI against the live API', () => {
     ];
     for (const args of ok) {
       const r = await cli(...args);
-      expect({ args, code: r.code, stderr: r.stderr }).toEqual({ args, code: 0, stderr: '' });
+      // stderr carries progress (submit); a failure would be a `biblio: …` line.
+      expect({ args, code: r.code, failure: r.stderr.split('\n').filter((l) => /^biblio:|Error/.test(l)) }).toEqual({
+        args,
+        code: 0,
+        failure: [],
+      });
     }
     const listed = JSON.parse((await cli('--json', 'keys', 'list')).stdout) as KeyListResponse;
     expect(listed.keys.find((k) => k.id === key.id)?.revokedAt).not.toBeNull();

@@ -69,6 +69,24 @@ test('a request Node cannot parse is answered in the error shape', async () => {
   }
 });
 
+test('a JSON body that is not valid UTF-8 is a 400, not a name full of U+FFFD', async () => {
+  const a = await app();
+  const res = await a.inject({
+    method: 'POST',
+    url: '/things',
+    headers: { 'content-type': 'application/json' },
+    payload: Buffer.concat([Buffer.from('{"name":"'), Buffer.from([0xc3, 0x28, 0xff]), Buffer.from('"}')]),
+  });
+  expect([res.statusCode, res.json().error?.type]).toEqual([400, 'MalformedBody']);
+  const poisoned = await a.inject({
+    method: 'POST',
+    url: '/things',
+    headers: { 'content-type': 'application/json' },
+    payload: '{"__proto__":{"x":1}}',
+  });
+  expect(poisoned.statusCode).toBe(400);
+});
+
 test('raw transfer bodies are not scanned as text', () => {
   expect(controlCharAt(Buffer.from([0, 1, 2]))).toBeUndefined();
   expect(controlCharAt({ a: ['ok', 'b\u0000'] })).toBe('body.a[1]');
