@@ -48,8 +48,9 @@ export function installAuth(app: FastifyInstance, opts: AuthOptions): void {
     const waitMs = throttle.blockedFor(req.ip);
     if (waitMs > 0) throw tooManyFailures(waitMs);
     const token = bearer(req) ?? (req.routeOptions.config?.queryToken ? queryToken(req) : undefined);
+    // No key at all is no guess (and costs no lookup): a dashboard opened before its key is
+    // pasted must not lock its address out. Only keys that fail to verify count.
     if (!token) {
-      throttle.fail(req.ip);
       throw new HttpError(401, 'Unauthorized', 'this endpoint needs an API key', {
         hint: 'Send "Authorization: Bearer <key>"; create a key with `npm run keys -- create --role uploader`.',
         headers: { 'www-authenticate': 'Bearer' },
