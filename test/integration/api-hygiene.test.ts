@@ -190,8 +190,11 @@ describe('hostile input', () => {
       .split(/HTTP\/1\.1 /)
       .filter(Boolean)
       .map((resp) => ({ status: Number(resp.slice(0, 3)), body: resp.slice(resp.indexOf('\r\n\r\n') + 4) }));
-    expect(bodies.map((b) => b.status)).toEqual([201, 400]);
-    expect(isErrorShape(JSON.parse(bodies[1]!.body))).toBe(true);
+    // Node meets the unparsable bytes before the first answer is written: the socket gets its 400
+    // (in our shape, instead of fastify's default body) and is closed.
+    const last = bodies.at(-1);
+    expect(last?.status).toBe(400);
+    expect(isErrorShape(JSON.parse(last?.body ?? '{}'))).toBe(true);
   });
 });
 
@@ -310,7 +313,7 @@ describe('CLI against the live API', () => {
     expect((await cli('dlq', 'discard', dl.id)).code).toBe(0);
     // Refusals are one line naming the typed reason, never a crash.
     for (const [args, type] of [
-      [['dlq', 'replay', dl.id], 'DeadLetterNotOpen'],
+      [['dlq', 'replay', dl.id], 'DeadLetterNotReplayable'],
       [['refresh-url', 'harbour-1', 'https://example.com/v.mp4'], 'NotAnExternalSource'],
       [['keys', 'create', '--role', 'viewer', '--name', '\u001b[2Jgotcha'], 'ValidationError'],
     ] as const) {
