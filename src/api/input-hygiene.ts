@@ -27,7 +27,7 @@ export function controlCharAt(value: unknown, at = 'body', depth = 0): string | 
 }
 
 function refused(where: string): HttpError {
-  return new HttpError(400, 'ControlCharacters', `${where} contains a control character (NUL, ESC, …)`, {
+  return new HttpError(400, 'ValidationError', `${where} contains a control character (NUL, ESC, …)`, {
     hint: 'Send ids, names, paths and URLs as printable text.',
   });
 }

@@ -17,7 +17,7 @@ async function app(): Promise<FastifyInstance> {
   return a;
 }
 
-test('control characters anywhere in path, query or JSON body are a 400 ControlCharacters', async () => {
+test('control characters anywhere in path, query or JSON body are a 400 ValidationError', async () => {
   const a = await app();
   for (const req of [
     { method: 'GET' as const, url: '/things/a%00b' },
