@@ -188,6 +188,19 @@ describe('web dashboard', () => {
   });
   afterAll(async () => browser?.close());
 
+  /**
+   * Polls an expression through page.evaluate (DevTools evaluation, which the page's CSP does not
+   * govern). waitForFunction would eval the string inside the page, which the dashboard's CSP
+   * (no 'unsafe-eval') rightly refuses.
+   */
+  async function waitForExpression(page: Page, expression: string, timeoutMs: number): Promise<void> {
+    for (const deadline = Date.now() + timeoutMs; ;) {
+      if (await page.evaluate(expression)) return;
+      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${expression}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
   /** Runs fn on a fresh page; a failure carries the page's console errors and a screenshot. */
   async function onPage(name: string, fn: (page: Page) => Promise<void>) {
     const page = await browser.newPage({ viewport: { width: 1100, height: 760 } });
@@ -234,14 +247,14 @@ describe('web dashboard', () => {
         await item.and(page.locator('[data-status="ready"]')).waitFor({ timeout: 30_000 });
         expect(await item.locator('a', { hasText: 'Temporal Web UI' }).getAttribute('href')).toMatch(/\/workflows\/video-web-garden/);
         // Strings, not functions: the test is compiled without the DOM library.
-        await page.waitForFunction(
+        await waitForExpression(
+          page,
           `(() => { const img = document.querySelector('li[data-video-id="web-garden"] img'); return Boolean(img && img.complete && img.naturalWidth > 0); })()`,
-          null,
-          { timeout: 15_000 },
+          15_000,
         );
 
         await item.getByRole('button', { name: /Play/ }).click();
-        await page.waitForFunction(`(document.querySelector('#player')?.currentTime ?? 0) > 0.5`, null, { timeout: 20_000 });
+        await waitForExpression(page, `(document.querySelector('#player')?.currentTime ?? 0) > 0.5`, 20_000);
 
         await page.getByLabel('Describe what you look for').fill('garden party short clip');
         await page.getByRole('button', { name: 'Search' }).click();
