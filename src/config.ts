@@ -135,6 +135,9 @@ const envSchema = z.object({
   // Unset: generated once and kept in the data dir (dev default; production sets both).
   STORAGE_SIGNING_SECRET: z.string().min(32).optional(),
   BIBLIO_PAYLOAD_KEY: z.string().min(40).optional(),
+  // AES key sealing source URLs (credentials, signatures) for the media worker only: the payload
+  // codec does not open it (base64, 32 bytes; unset → generated in the data dir).
+  BIBLIO_SOURCE_URL_KEY: z.string().min(40).optional(),
   // Where clients reach the API's signed transfer routes (local storage).
   PUBLIC_BASE_URL: z.string().url().optional(),
   S3_ENDPOINT: z.string().url().optional(),
@@ -311,6 +314,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       sourceUrlTtlSec: e.SOURCE_URL_TTL_SEC,
     },
     payloadKey: e.BIBLIO_PAYLOAD_KEY,
+    sourceUrlKey: e.BIBLIO_SOURCE_URL_KEY,
     sourceRefreshDeadlineMs: e.SOURCE_REFRESH_DEADLINE_MS,
     ssrfAllow: e.BIBLIO_SSRF_ALLOW.split(',')
       .map((v) => v.trim())

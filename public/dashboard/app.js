@@ -1,4 +1,9 @@
 // Biblio dashboard: plain browser JavaScript against the HTTP API (no build step).
+// The answers it reads are the types of src/contracts/http.ts, shared with the API and the CLI.
+/** @typedef {import('../../src/contracts/http').VideoListResponse} VideoListResponse */
+/** @typedef {import('../../src/contracts/http').VideoStatusResponse} VideoStatusResponse */
+/** @typedef {import('../../src/contracts/http').SearchResponse} SearchResponse */
+/** @typedef {import('../../src/contracts/http').DeadLetterListResponse} DeadLetterListResponse */
 'use strict';
 (function () {
   const $ = (sel) => document.querySelector(sel);
@@ -241,6 +246,7 @@
   let listNotAvailable = false;
   async function refreshVideos(reset) {
     try {
+      /** @type {VideoListResponse} */
       const page = await api('GET', '/videos?limit=50');
       if (reset) state.videos.clear();
       for (const item of page.items) state.videos.set(item.videoId, Object.assign({}, state.videos.get(item.videoId), item));
@@ -485,6 +491,7 @@
     out.replaceChildren();
     say($('#search-message'), 'Searching…');
     try {
+      /** @type {SearchResponse} */
       const res = await api('GET', '/search?' + params.toString());
       say(
         $('#search-message'),
@@ -510,17 +517,14 @@
   });
 
   // ---- dead-letter queue ---------------------------------------------------------------
-  function dlqItems(body) {
-    if (Array.isArray(body)) return body;
-    return (body && (body.items || body.deadLetters || body.results)) || [];
-  }
   async function refreshDlq() {
     const msg = $('#dlq-message');
     const table = $('#dlq-table');
     const stateFilter = $('#dlq-state').value;
     try {
+      /** @type {DeadLetterListResponse} */
       const body = await api('GET', '/dead-letters' + (stateFilter ? '?state=' + encodeURIComponent(stateFilter) : ''));
-      const items = dlqItems(body);
+      const items = body.items;
       table.hidden = items.length === 0;
       say(msg, items.length ? '' : 'No dead letters' + (stateFilter ? ' in state ' + stateFilter : '') + '.');
       table.tBodies[0].replaceChildren(

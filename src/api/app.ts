@@ -1,9 +1,13 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { DeadLetterService } from './dead-letter-service';
 import type { Pool } from 'pg';
-import { HttpError } from './http-error';
+import { HttpError, typeForStatus } from './http-error';
 import { asDatabaseUnavailable } from './database-unavailable';
 import { OutageTolerantKeys } from './outage-tolerant-keys';
+import fp from 'fastify-plugin';
+import { installInputHygiene } from './input-hygiene';
+import { registerSecurityHeaders } from './security-headers';
+import { answerClientError, answerFrameworkError } from './framework-errors';
 import { registerDeadLetterRoutes } from './routes/dead-letters';
 import { describeIssues, startVideoSchema, videoIdSchema } from './schemas';
 import { registerSearchRoutes } from './routes/search';
@@ -49,8 +53,23 @@ export function buildApp(
     usagePrices?: PriceTable;
   } & AccessOptions = {},
 ): FastifyInstance {
-  const app = Fastify({ logger: opts.logger ?? false, bodyLimit: 64 * 1024 });
-  installAuth(app, opts.auth ?? { keys: new OutageTolerantKeys(new ApiKeysRepo(service.pool)) });
+  const app = Fastify({
+    logger: opts.logger ?? false,
+    bodyLimit: 64 * 1024,
+    // The framework's own answers (a bad URL, a path id over the length limit, a request Node
+    // could not parse) in the one error shape too.
+    frameworkErrors: answerFrameworkError,
+    clientErrorHandler: answerClientError,
+  });
+  // Order matters: headers on every answer, then hostile input refused before auth looks up a
+  // key, then auth, then the per-key rate limit (ops), which needs the key auth found.
+  void app.register(registerSecurityHeaders);
+  void app.register(
+    fp(async (root: FastifyInstance) => {
+      installInputHygiene(root);
+      installAuth(root, opts.auth ?? { keys: new OutageTolerantKeys(new ApiKeysRepo(service.pool)) });
+    }),
+  );
   const uploads = opts.uploads
     ? new UploadService({
         multipartThresholdBytes: 64 * 1024 ** 2,
@@ -72,18 +91,20 @@ export function buildApp(
     if (status === 500) req.log.error({ err }, 'unhandled error');
     const body = new HttpError(
       status,
-      status === 500 ? 'InternalError' : 'BadRequest',
+      typeForStatus(status),
       // Never a stack trace; for 500s not even the message, which may carry internals.
       status === 500 ? 'the server failed to handle this request' : err.message,
-      { hint: status === 500 ? 'Retry; if it persists, check the API logs.' : 'Send a JSON body; see README "HTTP API".' },
+      { hint: status === 500 ? 'Retry; if it persists, check the API logs.' : 'See README "HTTP API".' },
     ).toBody();
     return reply.status(status).send(body);
   });
 
   app.setNotFoundHandler((req, reply) =>
-    reply
-      .status(404)
-      .send(new HttpError(404, 'RouteNotFound', `no route ${req.method} ${req.url}`, { hint: 'See README "HTTP API".' }).toBody()),
+    reply.status(404).send(
+      new HttpError(404, 'RouteNotFound', `no route ${req.method} ${req.url.split('?')[0] ?? ''}`, {
+        hint: 'See README "HTTP API".',
+      }).toBody(),
+    ),
   );
 
   app.get('/health', { config: { access: 'public' } }, async () => ({ ok: true }));

@@ -6,8 +6,10 @@ import { DeadLettersRepo, type DeadLetterRow, type DeadLetterState } from '../db
 import { displayPath } from '../media/source';
 import { activitiesOfStep, STEPS, type StepName } from '../pipeline/catalogue';
 import type { ProcessVideoInput } from '../workflows/contracts';
+import type { DeadLetterView } from '../contracts/http';
 import { HttpError } from './http-error';
 import { temporalUnavailable, withTemporalDeadline } from './temporal-deadline';
+import { withoutServerPaths } from '../security/server-paths';
 
 export interface DeadLetterServiceDeps {
   client: Client;
@@ -16,13 +18,7 @@ export interface DeadLetterServiceDeps {
   temporalUiUrl: string;
 }
 
-/** A dead letter as people see it: no server paths, a link to the failed run in the Web UI. */
-export interface DeadLetterView extends Omit<DeadLetterRow, 'input' | 'firstFailedAt' | 'lastFailedAt' | 'updatedAt'> {
-  source: { kind: string; path?: string; url?: string } | null;
-  firstFailedAt: string;
-  lastFailedAt: string;
-  links: { self: string; video: string; temporalUi: string; replayedRun: string | null };
-}
+export type { DeadLetterView };
 
 export class DeadLetterService {
   readonly repo: DeadLettersRepo;
@@ -124,7 +120,7 @@ export class DeadLetterService {
       runId: r.runId,
       step: r.step,
       errorType: r.errorType,
-      message: r.message,
+      message: withoutServerPaths(r.message),
       attempts: r.attempts,
       failures: r.failures,
       state: r.state,

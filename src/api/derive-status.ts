@@ -3,6 +3,7 @@ import { STEP_QUEUE, STEPS, stepOfActivity, type StepName, type TaskQueues } fro
 import type { HeartbeatProgress, PipelineState } from '../workflows/contracts';
 import { closedRunError, isFailedLike } from '../temporal/workflow-status';
 import { inferStep, type LastKnown } from './status-signals';
+import { withoutServerPaths } from '../security/server-paths';
 
 /**
  * The one status document the API, the CLI and the dashboard show. It merges what the
@@ -31,9 +32,10 @@ export interface VideoStatus {
   analysis: 'complete' | 'delayed' | 'failed' | null;
   /** False while Temporal cannot be reached: workflowStatus is UNKNOWN, status/step are the last known. */
   temporalReachable: boolean;
+  /** `rendition` and `thumbnail` are API URLs (never server paths: issue 26). */
   result: {
-    renditionPath: string;
-    thumbnailPath: string;
+    rendition: string;
+    thumbnail: string;
     durationSec: number;
     width: number;
     height: number;
@@ -209,9 +211,9 @@ function lastErrorOf(
   pending: PendingActivityFacts | undefined,
   step: PipelineState['step'],
 ): VideoStatus['lastError'] {
-  if (state?.error) return { type: state.error.type, message: state.error.message, step: state.error.step };
-  if (pending?.lastFailure) return { ...pending.lastFailure, step };
-  if (row.errorType) return { type: row.errorType, message: row.errorMessage ?? '', step: row.failedStep };
+  if (state?.error) return { type: state.error.type, message: withoutServerPaths(state.error.message), step: state.error.step };
+  if (pending?.lastFailure) return { ...pending.lastFailure, message: withoutServerPaths(pending.lastFailure.message), step };
+  if (row.errorType) return { type: row.errorType, message: withoutServerPaths(row.errorMessage ?? ''), step: row.failedStep };
   if (isFailedLike(workflowStatus)) return { ...closedRunError(workflowStatus), step };
   return null;
 }
@@ -243,8 +245,8 @@ function resultOf(row: VideoRow, state: PipelineState | undefined): VideoStatus[
   const analysis = state?.analysis;
   if (state?.step === 'done' && media && analysis && state.index) {
     return {
-      renditionPath: media.renditionPath,
-      thumbnailPath: media.thumbnailPath,
+      rendition: `/videos/${row.id}/rendition.mp4`,
+      thumbnail: `/videos/${row.id}/thumbnail.jpg`,
       durationSec: media.rendition.durationSec,
       width: media.rendition.width,
       height: media.rendition.height,
@@ -258,8 +260,8 @@ function resultOf(row: VideoRow, state: PipelineState | undefined): VideoStatus[
   }
   if (row.status === 'ready' && row.renditionPath && row.thumbnailPath) {
     return {
-      renditionPath: row.renditionPath,
-      thumbnailPath: row.thumbnailPath,
+      rendition: `/videos/${row.id}/rendition.mp4`,
+      thumbnail: `/videos/${row.id}/thumbnail.jpg`,
       durationSec: row.durationSec ?? 0,
       width: row.width ?? 0,
       height: row.height ?? 0,

@@ -1,6 +1,15 @@
+import type { ErrorBody } from '../contracts/http';
+
 /** The one error body every endpoint answers with: { error: { type, message, videoId, hint } }. */
-export interface ErrorBody {
-  error: { type: string; message: string; videoId: string | null; hint: string | null };
+export type { ErrorBody };
+
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
+
+/** Messages may echo what a caller sent (a URL, a JSON snippet): no control character or megabyte reaches a terminal. */
+function printable(text: string, max = 500): string {
+  const clean = text.replace(CONTROL, '\uFFFD');
+  return clean.length > max ? `${clean.slice(0, max)}…` : clean;
 }
 
 export class HttpError extends Error {
@@ -14,6 +23,35 @@ export class HttpError extends Error {
   }
 
   toBody(): ErrorBody {
-    return { error: { type: this.type, message: this.message, videoId: this.opts.videoId ?? null, hint: this.opts.hint ?? null } };
+    return {
+      error: {
+        type: this.type,
+        message: printable(this.message),
+        videoId: this.opts.videoId ?? null,
+        hint: this.opts.hint === undefined ? null : printable(this.opts.hint),
+      },
+    };
   }
+}
+
+/** The error type of a framework-made 4xx (fastify's own errors carry only a status and a code). */
+const STATUS_TYPES: Record<number, string> = {
+  400: 'BadRequest',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'NotFound',
+  405: 'MethodNotAllowed',
+  406: 'NotAcceptable',
+  408: 'RequestTimeout',
+  411: 'LengthRequired',
+  413: 'PayloadTooLarge',
+  414: 'UriTooLong',
+  415: 'UnsupportedMediaType',
+  416: 'RangeNotSatisfiable',
+  429: 'RateLimited',
+  431: 'HeadersTooLarge',
+};
+
+export function typeForStatus(status: number): string {
+  return STATUS_TYPES[status] ?? (status >= 500 ? 'InternalError' : 'BadRequest');
 }

@@ -17,6 +17,7 @@ import { OutageTolerantKeys } from './outage-tolerant-keys';
 import { SsrfPolicy } from '../net/ssrf-guard';
 import { loadDataConverter } from '../temporal/data-converter';
 import { priceTable } from '../app/usage-report';
+import { loadUrlSealer } from '../security/sealed-url';
 
 async function main() {
   const config = loadConfig();
@@ -32,6 +33,7 @@ async function main() {
   const ops = wireOps({ client, pool, queues, config, log });
   const storage = await createStorage(config);
   const ssrf = new SsrfPolicy(config.ssrfAllow);
+  const sealer = await loadUrlSealer(config);
   const service = new VideoService({
     client,
     pool,
@@ -46,6 +48,7 @@ async function main() {
     storage,
     ssrf,
     sourceRefreshDeadlineMs: config.sourceRefreshDeadlineMs,
+    sealer,
   });
   const deadLetters = new DeadLetterService({ client, pool, ingestDir: config.ingestDir, temporalUiUrl: config.temporalUiUrl });
   const app = buildApp(service, {
@@ -68,7 +71,7 @@ async function main() {
       multipartPartBytes: config.storage.multipartPartBytes,
     },
     localStorage: storage instanceof LocalObjectStorage ? storage : undefined,
-    refresh: { client, ssrf },
+    refresh: { client, ssrf, sealer },
   });
   const outbox = ops.startOutbox(service);
   if (!config.authEnabled) log.warn('BIBLIO_AUTH=off: every caller is treated as an operator');

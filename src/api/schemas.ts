@@ -14,10 +14,15 @@ function isHttpUrl(u: string): boolean {
 
 // A NUL or other control character used to reach the database (500); it is a bad request.
 // eslint-disable-next-line no-control-regex -- matching control characters is the point
-const noControlChars = (u: string) => !/[\u0000-\u001f\u007f]/.test(u);
+export const noControlChars = (u: string) => !/[\u0000-\u001f\u007f-\u009f]/.test(u);
 
 const sourceSchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('file'), path: z.string().min(1, 'path must not be empty').max(4096) }).strict(),
+  z
+    .object({
+      kind: z.literal('file'),
+      path: z.string().min(1, 'path must not be empty').max(4096).refine(noControlChars, 'path must not contain control characters'),
+    })
+    .strict(),
   z
     .object({
       kind: z.literal('url'),

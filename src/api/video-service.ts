@@ -2,13 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
-import { isDeepStrictEqual } from 'node:util';
 import type { Pool } from 'pg';
 import type { Analyzer } from '../adapters/analyzer/port';
 import type { VectorStore } from '../adapters/vector-store/port';
 import type { ObjectStorage } from '../adapters/storage/port';
 import { SsrfPolicy } from '../net/ssrf-guard';
-import { storedSource } from '../net/redact';
+import { redactUrl, sameStoredSource, storedSource, workflowSource, type StoredSource } from '../net/redact';
+import type { UrlSealer } from '../security/sealed-url';
 import { checkUploadKey, checkUploadSource, checkUrlSource } from './source-checks';
 import type { UploadService } from './upload-service';
 import { VideosRepo, type VideoRow } from '../db/videos-repo';
@@ -50,6 +50,8 @@ export interface VideoServiceDeps {
   sourceRefreshDeadlineMs?: number;
   /** How long DELETE waits for the deletion saga before answering 202 (default 5 s). */
   deleteWaitMs?: number;
+  /** Seals URL sources for the media worker (issue 26): the workflow input never holds a URL's secrets. */
+  sealer: UrlSealer;
 }
 
 /** Who is starting a video, and the uploads they may start it from (issue 26). */
@@ -102,10 +104,13 @@ export class VideoService {
     // An upload names its video: only the caller's own completed upload, for the id it was opened for.
     const uploadVideoId = body.source.kind === 'upload' ? await this.claimUpload(body.source.key, body.videoId, ctx) : undefined;
     const videoId = uploadVideoId ?? body.videoId ?? generateVideoId();
-    const source = await this.normalizeSource(body.source, videoId);
+    const plain = await this.normalizeSource(body.source, videoId);
+    const source = this.seal(plain);
     const workflowId = workflowIdFor(videoId);
-    const { created, row } = await this.videos.claim(videoId, source, workflowId);
-    if (!created && !isDeepStrictEqual(row.source, storedSource(source))) {
+    // The fingerprint is of the full URL; the sealed form rides along for the start outbox.
+    const stored: StoredSource = { ...storedSource(plain), ...(source.kind === 'url' && source.sealed ? { sealed: source.sealed } : {}) };
+    const { created, row } = await this.videos.claim(videoId, stored, workflowId);
+    if (!created && !sameStoredSource(row.source, storedSource(stored))) {
       throw new HttpError(409, 'VideoIdConflict', `video ${videoId} already exists with a different source`, {
         videoId,
         hint: 'Use a new videoId for a different file, or omit videoId to have one generated.',
@@ -148,11 +153,11 @@ export class VideoService {
   }
 
   /** Public for the start outbox (src/api/start-outbox.ts), which resumes starts answered 503. */
-  async ensureStarted(videoId: string, source: VideoSource, workflowId: string): Promise<void> {
+  async ensureStarted(videoId: string, source: StoredSource, workflowId: string): Promise<void> {
     const input: ProcessVideoInput = {
       version: 1,
       videoId,
-      source,
+      source: workflowSource(source),
       queues: this.deps.queues,
       mediaHeartbeatTimeoutMs: this.deps.mediaHeartbeatTimeoutMs,
       sourceRefreshDeadlineMs: this.deps.sourceRefreshDeadlineMs,
@@ -194,6 +199,12 @@ export class VideoService {
       throw new HttpError(400, 'InvalidKey', 'this API takes no uploads', { videoId, hint: 'Submit a URL or a file source.' });
     }
     return ctx.uploads.claimForVideo(key, ctx.caller, videoId);
+  }
+
+  /** A URL source as the workflow carries it: its redacted display form and the sealed full URL. */
+  private seal(source: VideoSource): VideoSource {
+    if (source.kind !== 'url' || source.sealed) return source;
+    return { kind: 'url', url: redactUrl(source.url), sealed: this.deps.sealer.seal(source.url) };
   }
 
   /** File sources must resolve inside the ingest directory (no reading /etc/passwd through the API). */

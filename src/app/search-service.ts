@@ -16,8 +16,9 @@ export interface SearchResult {
   tags: string[];
   durationSec: number | null;
   createdAt: string;
-  thumbnailPath: string | null;
-  renditionPath: string | null;
+  /** API URLs of the media (never server paths: issue 26). */
+  thumbnail: string | null;
+  rendition: string | null;
 }
 
 export interface SearchPage {
@@ -73,8 +74,8 @@ export class SearchService {
             tags: r.tags,
             durationSec: r.durationSec,
             createdAt: r.createdAt.toISOString(),
-            thumbnailPath: r.thumbnailPath,
-            renditionPath: r.renditionPath,
+            thumbnail: r.thumbnailPath ? `/videos/${h.id}/thumbnail.jpg` : null,
+            rendition: r.renditionPath ? `/videos/${h.id}/rendition.mp4` : null,
           },
         ];
       });

@@ -31,7 +31,8 @@ export function client(cmd: Command): ApiClient {
 }
 
 export function print(cmd: Command, value: unknown, human: () => string): void {
-  process.stdout.write(globals(cmd).json ? `${JSON.stringify(value, null, 2)}\n` : `${human()}\n`);
+  // JSON escapes control characters itself; human text is made printable.
+  process.stdout.write(globals(cmd).json ? `${JSON.stringify(value, null, 2)}\n` : `${human().split('\n').map(printable).join('\n')}\n`);
 }
 
 /** One clear line for an API refusal: its typed name, what happened, what to do. */
@@ -58,7 +59,16 @@ function fail(line: string, code: number): never {
   process.exit(code);
 }
 
-export function table(rows: string[][]): string {
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
+
+/** What the API sent, safe for a terminal: a stored name cannot carry an escape sequence to the screen. */
+export function printable(text: string): string {
+  return text.replace(CONTROL, '\uFFFD');
+}
+
+export function table(input: string[][]): string {
+  const rows = input.map((r) => r.map(printable));
   if (rows.length === 0) return '';
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
   return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n');

@@ -4,6 +4,8 @@ import { isRole, ROLES } from '../auth/roles';
 import { loadConfig } from '../config';
 import { ApiKeysRepo } from '../db/api-keys-repo';
 import { createPool, ensureDatabase, migrate } from '../db/database';
+import { noControlChars } from '../api/schemas';
+import { printable } from './context';
 
 const USAGE = `usage: npm run keys -- create --role ${ROLES.join('|')} [--name NAME] [--json]
        npm run keys -- list [--json]
@@ -33,7 +35,12 @@ export async function runKeysCli(args: string[], out: (line: string) => void = c
         out(`--role must be one of ${ROLES.join(', ')}\n${USAGE}`);
         return 2;
       }
-      const { key, row } = await keys.create(role, flag(rest, 'name') ?? '');
+      const name = flag(rest, 'name') ?? '';
+      if (!noControlChars(name)) {
+        out(`--name must not contain control characters\n${USAGE}`);
+        return 2;
+      }
+      const { key, row } = await keys.create(role, name);
       out(
         json
           ? JSON.stringify({ id: row.id, role: row.role, name: row.name, key })
@@ -44,7 +51,8 @@ export async function runKeysCli(args: string[], out: (line: string) => void = c
     if (command === 'list') {
       const rows = await keys.list();
       if (json) out(JSON.stringify(rows));
-      else for (const r of rows) out(`${r.id}  ${r.role.padEnd(8)}  ${r.revokedAt ? 'revoked' : 'live   '}  ${r.name}`);
+      // A name stored before names were checked could hold a terminal escape: printed inert.
+      else for (const r of rows) out(`${r.id}  ${r.role.padEnd(8)}  ${r.revokedAt ? 'revoked' : 'live   '}  ${printable(r.name)}`);
       return 0;
     }
     const id = rest[0];

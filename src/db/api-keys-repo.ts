@@ -43,6 +43,18 @@ export class ApiKeysRepo {
     return (res.rowCount ?? 0) > 0;
   }
 
+  /**
+   * Records that a key was used. Cheap by construction: the row is written at most once a minute
+   * (the WHERE skips fresher rows, so concurrent requests and replicas do not pile up writes);
+   * callers also skip the call within a minute of their last one.
+   */
+  async markUsed(id: string): Promise<void> {
+    await this.pool.query(
+      `UPDATE api_keys SET last_used_at = now() WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')`,
+      [id],
+    );
+  }
+
   /** The live key matching this token, if any (lookup by hash: no timing oracle on the secret). */
   async verify(token: string): Promise<ApiKeyRow | undefined> {
     if (!/^bib_[0-9a-f]{12}_[A-Za-z0-9_-]{43}$/.test(token)) return undefined;

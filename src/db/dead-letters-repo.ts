@@ -1,4 +1,5 @@
 import type { Pool } from 'pg';
+import { scrubUrls, storedSource, workflowSource } from '../net/redact';
 import type { ProcessVideoInput } from '../workflows/contracts';
 
 export type DeadLetterState = 'open' | 'replayed' | 'discarded';
@@ -36,6 +37,14 @@ export interface NewDeadLetter {
   input: ProcessVideoInput | null;
 }
 
+/**
+ * The workflow input as a dead letter keeps it: a URL source only in its redacted and sealed forms
+ * (a run started before sealing carried the full URL: it is redacted here, never stored).
+ */
+function atRest(input: ProcessVideoInput): ProcessVideoInput {
+  return { ...input, source: workflowSource(storedSource(input.source)) };
+}
+
 /** The dead-letter store, beside the videos repository: every write is one idempotent statement. */
 export class DeadLettersRepo {
   constructor(private readonly pool: Pool) {}
@@ -60,9 +69,9 @@ export class DeadLettersRepo {
         d.runId,
         d.step,
         d.errorType,
-        d.message.slice(0, 2000),
+        scrubUrls(d.message).slice(0, 2000),
         d.attempts,
-        d.input ? JSON.stringify(d.input) : null,
+        d.input ? JSON.stringify(atRest(d.input)) : null,
       ],
     );
     return rows[0] as DeadLetterRow;
@@ -75,10 +84,12 @@ export class DeadLettersRepo {
   }
 
   async list(filter: { state?: DeadLetterState; errorType?: string; limit: number; beforeId?: string }): Promise<DeadLetterRow[]> {
+    // ORDER BY the table's bigint id: a bare `id` would be the text alias of COLUMNS (…, 2, 11, 10, 1).
     const { rows } = await this.pool.query<DeadLetterRow>(
       `SELECT ${COLUMNS} FROM dead_letters
-       WHERE ($1::text IS NULL OR state = $1) AND ($2::text IS NULL OR error_type = $2) AND ($3::bigint IS NULL OR id < $3)
-       ORDER BY id DESC LIMIT $4`,
+       WHERE ($1::text IS NULL OR state = $1) AND ($2::text IS NULL OR error_type = $2)
+         AND ($3::bigint IS NULL OR dead_letters.id < $3::bigint)
+       ORDER BY dead_letters.id DESC LIMIT $4`,
       [filter.state ?? null, filter.errorType ?? null, filter.beforeId ?? null, filter.limit],
     );
     return rows;

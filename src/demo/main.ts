@@ -195,8 +195,8 @@ async function main() {
     if (r) {
       out();
       out('Result:');
-      out(`  rendition  ${r.renditionPath} (${r.width}x${r.height}, ${r.durationSec} s, H.264/AAC MP4)`);
-      out(`  thumbnail  ${r.thumbnailPath}`);
+      out(`  rendition  ${apiUrl}${r.rendition} (${r.width}x${r.height}, ${r.durationSec} s, H.264/AAC MP4)`);
+      out(`  thumbnail  ${apiUrl}${r.thumbnail}`);
       out(`  analysis   [${r.analyzer}/${r.model}${r.offlineAnalysis ? ', offline — not AI; set OPENAI_API_KEY for AI analysis' : ''}]`);
       out(`             ${r.summary}`);
       out(`             tags: ${r.tags.join(', ')}`);

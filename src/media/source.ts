@@ -7,6 +7,7 @@ import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { ErrorType, failure } from '../errors';
 import type { ObjectStorage } from '../adapters/storage/port';
 import { guardedFetch, SsrfBlockedError, SsrfPolicy } from '../net/ssrf-guard';
+import type { UrlSealer } from '../security/sealed-url';
 import type { VideoSource } from '../workflows/contracts';
 
 export interface MaterializeOptions {
@@ -31,6 +32,8 @@ export interface MaterializeOptions {
   ssrf?: SsrfPolicy;
   /** Where `kind: 'upload'` sources live. */
   storage?: Pick<ObjectStorage, 'download'>;
+  /** Opens a sealed URL source (src/security/sealed-url.ts); a sealed source without it cannot be fetched. */
+  sealer?: Pick<UrlSealer, 'open'>;
 }
 
 /**
@@ -43,7 +46,7 @@ export async function materializeSource(source: VideoSource, opts: MaterializeOp
     case 'file':
       return opts.ingestDir ? openConfined(source.path, opts.ingestDir, opts) : checkFile(source.path, opts.maxBytes);
     case 'url':
-      return download(source.url, opts);
+      return download(source.sealed ? openSealed(source.sealed, opts) : source.url, opts);
     case 'upload': {
       // Our own object: fetched through the storage port with a URL the workflow had signed.
       if (!opts.storage || !source.url) throw failure(ErrorType.SourceNotFound, `upload ${source.key} has no signed URL or storage`);
@@ -51,6 +54,16 @@ export async function materializeSource(source: VideoSource, opts: MaterializeOp
       await opts.storage.download(source.url, target, { maxBytes: opts.maxBytes, signal: opts.signal, onProgress: opts.onProgress });
       return target;
     }
+  }
+}
+
+function openSealed(sealed: string, opts: MaterializeOptions): string {
+  if (!opts.sealer) throw failure(ErrorType.SourceNotFound, 'the source URL is sealed and this worker has no source-URL key');
+  try {
+    return opts.sealer.open(sealed);
+  } catch (err) {
+    // A key mismatch is configuration (BIBLIO_SOURCE_URL_KEY differs between API and worker): say so, never retry into it.
+    throw failure(ErrorType.SourceNotFound, `the sealed source URL cannot be opened: ${(err as Error).message}`);
   }
 }
 

@@ -9,6 +9,7 @@ import { parentDeathSignalHelper } from '../media/run-process';
 import { sweepStaleAttemptDirs, sweepStaleSegmentAreas } from '../media/work-dirs';
 import { createStorage } from '../adapters/storage';
 import { SsrfPolicy } from '../net/ssrf-guard';
+import { loadUrlSealer } from '../security/sealed-url';
 import { runWorkerProcess } from './run-worker';
 import { writableDir } from './observability';
 
@@ -43,6 +44,7 @@ runWorkerProcess('media', async (config) => {
     sourceMinBytesPerSec: config.media.sourceMinBytesPerSec,
     storage: await createStorage(config),
     ssrf: new SsrfPolicy(config.ssrfAllow),
+    sealer: await loadUrlSealer(config),
   };
   // Issue 15: plan/audio/join run on `media`; single segments on `<media>-segments`.
   const segments = createSegmentActivities({ ...mediaDeps, segmentSec: config.media.segmentSec });

@@ -9,7 +9,12 @@ import type { StepName, TaskQueues } from '../pipeline/catalogue';
 /** Versioned union: new kinds are added without breaking replay of recorded histories. */
 export type VideoSource =
   | { kind: 'file'; path: string }
-  | { kind: 'url'; url: string }
+  /**
+   * An external URL. With `sealed` (every start since issue 26) `url` is only its redacted display
+   * form and `sealed` the full URL sealed under the source-URL key (src/security/sealed-url.ts),
+   * which the media worker opens: no history, dead letter or log holds the URL's secrets.
+   */
+  | { kind: 'url'; url: string; sealed?: string }
   /** An object in our storage (issue 18). `url` is a short-lived signed GET, added by the workflow for the media step only. */
   | { kind: 'upload'; key: string; url?: string };
 

@@ -18,7 +18,7 @@ export const DEFAULT_SOURCE_REFRESH_DEADLINE_MS = 8 * 3600 * 1000;
 
 /** Holds a URL that arrived by signal until the waiting run takes it. */
 export class SourceRefresh {
-  private offered: string | undefined;
+  private offered: { url: string; sealed?: string } | undefined;
 
   constructor(
     private readonly state: PipelineState,
@@ -26,12 +26,12 @@ export class SourceRefresh {
   ) {}
 
   /** The signal handler: taken only while the run waits for it (the API sends it only then). */
-  readonly offer = ({ url }: { url: string }): void => {
-    if (this.state.waitingForSource) this.offered = url;
+  readonly offer = ({ url, sealed }: { url: string; sealed?: string }): void => {
+    if (this.state.waitingForSource) this.offered = sealed ? { url, sealed } : { url };
   };
 
   /** Waits for a new URL up to the deadline; none → a typed, non-retryable SourceUrlExpired. */
-  async waitForNewUrl(reason: string, videoId: string): Promise<string> {
+  async waitForNewUrl(reason: string, videoId: string): Promise<{ url: string; sealed?: string }> {
     const since = Date.now();
     this.state.waitingForSource = {
       since: new Date(since).toISOString(),
@@ -69,7 +69,7 @@ export class SourceRefresh {
         return await run(attempt);
       } catch (err) {
         if (!sourceUrlExpired(err) || refreshes >= MAX_SOURCE_REFRESHES || current.kind === 'file') throw err;
-        if (current.kind === 'url') current = { kind: 'url', url: await this.waitForNewUrl(failureOf(err)?.message ?? 'expired', videoId) };
+        if (current.kind === 'url') current = { kind: 'url', ...(await this.waitForNewUrl(failureOf(err)?.message ?? 'expired', videoId)) };
       }
     }
   }

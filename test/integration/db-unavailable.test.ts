@@ -14,6 +14,7 @@ import { DisposablePostgres } from '../support/disposable-postgres';
 import { makeTinyClip } from '../support/media';
 import { waitFor } from '../support/ops';
 import { startStack, type Stack } from '../support/stack';
+import { loadUrlSealer } from '../../src/security/sealed-url';
 
 // Issue 26: the main database goes away under a real API (auth on) and real workers. PostgreSQL
 // here is a disposable instance this file starts itself (the project's embedded PostgreSQL, on a
@@ -46,6 +47,7 @@ beforeAll(async () => {
   const ops = wireOps({ client: stack.temporal.client, pool, queues: stack.queues, config });
   const vectorStore = await LanceDbVectorStore.open(path.join(stack.dataDir, 'lancedb'));
   stack.onStop(() => vectorStore.close());
+  const sealer = await loadUrlSealer({ dataDir: stack.dataDir });
   const service = new VideoService({
     client: stack.temporal.client,
     pool,
@@ -56,6 +58,7 @@ beforeAll(async () => {
     temporalUiUrl: 'http://localhost:8233',
     mediaHeartbeatTimeoutMs: config.workers.mediaHeartbeatTimeoutMs,
     queueStats: ops.queueStats,
+    sealer,
   });
   app = buildApp(service, { ops: ops.deps });
   await app.ready();

@@ -208,7 +208,8 @@ describe('awkward but valid uploads', () => {
   test.each(AWKWARD.map((a, i) => ({ ...a, id: `awkward-${i}` })))('ends ready with a verified rendition: $name', async (a) => {
     const final = finals.get(a.id);
     expect(final).toMatchObject({ status: 'ready', lastError: null });
-    const rendition = final!.result!.renditionPath;
+    // Status answers carry URLs (issue 26); the file on the server is the row's.
+    const rendition = (await new VideosRepo(db.pool).get(a.id))!.renditionPath!;
     const probed = await probeJson(rendition, ['-count_frames']);
     const video = probed.streams.filter((s) => s['codec_type'] === 'video');
     const audio = probed.streams.filter((s) => s['codec_type'] === 'audio');

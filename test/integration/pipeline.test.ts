@@ -99,17 +99,19 @@ test('runs transcode, analyze and index on their own task queues and makes the v
 
   // The rendition is a real, browser-playable H.264/AAC MP4 of the same length.
   const result = final.result!;
-  const rendition = await probeFile(result.renditionPath);
+  // Status answers carry URLs (issue 26); the files on the server are the row's.
+  const row = await new VideosRepo(db.pool).get('happy-1');
+  expect(result).toMatchObject({ rendition: '/videos/happy-1/rendition.mp4', thumbnail: '/videos/happy-1/thumbnail.jpg' });
+  const rendition = await probeFile(row!.renditionPath!);
   expect(rendition.ok && rendition.facts).toMatchObject({ videoCodec: 'h264', audioCodec: 'aac', width: 320, height: 240 });
   expect(rendition.ok && rendition.facts.durationSec).toBeCloseTo(2, 0);
-  const thumb = await runProcess('ffprobe', ['-v', 'error', '-show_streams', '-print_format', 'json', result.thumbnailPath]);
+  const thumb = await runProcess('ffprobe', ['-v', 'error', '-show_streams', '-print_format', 'json', row!.thumbnailPath!]);
   expect(thumb.stdout).toContain('"codec_name": "mjpeg"');
 
   // Offline analysis says so, and the row and the vector point are both there.
   expect(result).toMatchObject({ analyzer: 'offline', offlineAnalysis: true });
   expect(result.summary).toMatch(/no AI/i);
-  const row = await new VideosRepo(db.pool).get('happy-1');
-  expect(row).toMatchObject({ status: 'ready', renditionPath: result.renditionPath, analyzer: 'offline' });
+  expect(row).toMatchObject({ status: 'ready', analyzer: 'offline' });
 
   const search = await api.app.inject({ method: 'GET', url: '/search?q=sunset%20walk&limit=3' });
   expect(search.statusCode).toBe(200);
@@ -238,6 +240,7 @@ test('a step whose queue has no worker says so in the status instead of spinning
   const { VideoService } = await import('../../src/api/video-service');
   const { LanceDbVectorStore } = await import('../../src/adapters/vector-store/lancedb-store');
   const { OfflineAnalyzer } = await import('../../src/adapters/analyzer/offline-analyzer');
+  const { loadUrlSealer } = await import('../../src/security/sealed-url');
   const orphanQueues = { ...queues, media: `${prefix}nobody-polls-this` };
   const store = await LanceDbVectorStore.open(path.join(dataDir, 'lancedb'));
   const service = new VideoService({
@@ -249,6 +252,7 @@ test('a step whose queue has no worker says so in the status instead of spinning
     ingestDir,
     temporalUiUrl: 'http://localhost:8233',
     mediaHeartbeatTimeoutMs: loadConfig({}).workers.mediaHeartbeatTimeoutMs,
+    sealer: await loadUrlSealer({ dataDir }),
   });
   try {
     await service.start({ videoId: 'orphan-1', source: { kind: 'file', path: 'dup.mp4' } });
@@ -271,6 +275,7 @@ test('with Temporal unreachable the upload stays registered, answers 503 quickly
   const { VideoService } = await import('../../src/api/video-service');
   const { LanceDbVectorStore } = await import('../../src/adapters/vector-store/lancedb-store');
   const { OfflineAnalyzer } = await import('../../src/adapters/analyzer/offline-analyzer');
+  const { loadUrlSealer } = await import('../../src/security/sealed-url');
   const { Client, Connection } = await import('@temporalio/client');
   const { buildApp } = await import('../../src/api/app');
   const deadClient = new Client({ connection: Connection.lazy({ address: '127.0.0.1:1', connectTimeout: 500 }) });
@@ -286,6 +291,7 @@ test('with Temporal unreachable the upload stays registered, answers 503 quickly
       temporalUiUrl: 'http://localhost:8233',
       mediaHeartbeatTimeoutMs: loadConfig({}).workers.mediaHeartbeatTimeoutMs,
       startDeadlineMs: 1_000,
+      sealer: await loadUrlSealer({ dataDir }),
     }),
   );
   try {

@@ -18,6 +18,7 @@ import { makeTinyClip } from '../support/media';
 import { waitFor } from '../support/ops';
 import { startStack, type Stack } from '../support/stack';
 import { temporalCliPath } from '../support/temporal';
+import { loadUrlSealer } from '../../src/security/sealed-url';
 
 // Issue 26: with Temporal down, every route that needs it answers 503 TemporalUnavailable within
 // the ~5 s the API promises (README "HTTP API"), on production defaults (no deadline overrides).
@@ -71,6 +72,7 @@ beforeAll(async () => {
   const ops = wireOps({ client, pool: stack.db.pool, queues: stack.queues, config });
   const vectorStore = await LanceDbVectorStore.open(path.join(stack.dataDir, 'lancedb'));
   stack.onStop(() => vectorStore.close());
+  const sealer = await loadUrlSealer({ dataDir: stack.dataDir });
   const service = new VideoService({
     client,
     pool: stack.db.pool,
@@ -81,6 +83,7 @@ beforeAll(async () => {
     temporalUiUrl: 'http://localhost:8233',
     mediaHeartbeatTimeoutMs: config.workers.mediaHeartbeatTimeoutMs,
     queueStats: ops.queueStats,
+    sealer,
   });
   const deadLetters = new DeadLetterService({
     client,
@@ -89,7 +92,7 @@ beforeAll(async () => {
     temporalUiUrl: 'http://localhost:8233',
   });
   // Auth has its own tests (uploads-auth.test.ts, db-unavailable.test.ts): off here, explicitly.
-  app = buildApp(service, { ops: ops.deps, deadLetters, refresh: { client, ssrf: new SsrfPolicy() }, auth: { disabled: true } });
+  app = buildApp(service, { ops: ops.deps, deadLetters, refresh: { client, ssrf: new SsrfPolicy(), sealer }, auth: { disabled: true } });
   await app.ready();
   stack.onStop(() => app.close());
 

@@ -15,6 +15,7 @@ import { SsrfPolicy } from '../../src/net/ssrf-guard';
 import type { TaskQueues } from '../../src/pipeline/catalogue';
 import { loadSecret } from '../../src/security/dev-secrets';
 import { loadDataConverter } from '../../src/temporal/data-converter';
+import { loadUrlSealer } from '../../src/security/sealed-url';
 
 /** The product's defaults, as a process with nothing configured would load them. */
 const PRODUCT = loadConfig({});
@@ -67,6 +68,7 @@ export async function startApi(o: {
       publicBaseUrl: 'http://127.0.0.1:3000',
     });
   const ssrf = new SsrfPolicy(o.ssrfAllow ?? ['127.0.0.1']);
+  const sealer = await loadUrlSealer({ dataDir: o.dataDir });
   const service = new VideoService({
     client,
     pool: o.pool,
@@ -83,6 +85,8 @@ export async function startApi(o: {
     sourceRefreshDeadlineMs: o.sourceRefreshDeadlineMs ?? PRODUCT.sourceRefreshDeadlineMs,
     workflowExecutionTimeoutMs: PRODUCT.ops.workflowExecutionTimeoutMs,
     deleteWaitMs: o.deleteWaitMs,
+    // The workers of this data dir load the same generated key.
+    sealer,
   });
   const deadLetters = new DeadLetterService({
     client,
@@ -97,7 +101,7 @@ export async function startApi(o: {
     auth: { keys },
     uploads: { storage, maxUploadBytes: o.maxUploadBytes ?? 50 * 1024 * 1024, uploadUrlTtlSec: 900 },
     localStorage: storage instanceof LocalObjectStorage ? storage : undefined,
-    refresh: { client, ssrf },
+    refresh: { client, ssrf, sealer },
   });
   await raw.ready();
   const key = (await keys.create('operator', 'test')).key;

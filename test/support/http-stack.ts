@@ -38,10 +38,15 @@ export interface HttpStack {
 /**
  * Everything a person would talk to: Temporal dev server, a fresh database, the four worker
  * processes (the fixture of test/support/stack.ts) and the real API process (dist/api/main.js)
- * listening on a free port.
+ * listening on a free port. `env` goes to the API and every worker (over these defaults).
  */
-export async function startHttpStack(name: string, o: { productDefaults?: boolean } = {}): Promise<HttpStack> {
-  const stack = await startStack({ name, workers: ['pipeline', 'media', 'ai', 'index'], productDefaults: o.productDefaults });
+export async function startHttpStack(name: string, o: { env?: NodeJS.ProcessEnv; productDefaults?: boolean } = {}): Promise<HttpStack> {
+  const stack = await startStack({
+    name,
+    workers: ['pipeline', 'media', 'ai', 'index'],
+    workerEnv: o.env,
+    productDefaults: o.productDefaults,
+  });
   const { dataDir, ingestDir, prefix, temporal: env, db } = stack;
   const port = await freePort();
   const apiEnv: NodeJS.ProcessEnv = {
@@ -57,6 +62,7 @@ export async function startHttpStack(name: string, o: { productDefaults?: boolea
     BIBLIO_LOG_LEVEL: 'warn',
     OPENAI_API_KEY: '',
     OPENAI_BASE_URL: '',
+    ...o.env,
   };
   let output = '';
   const api: ChildProcess = spawn(process.execPath, [API_ENTRY], { env: apiEnv, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Pool } from 'pg';
 import { LanceDbVectorStore } from '../../src/adapters/vector-store/lancedb-store';
 import { OfflineAnalyzer } from '../../src/adapters/analyzer/offline-analyzer';
+import { loadUrlSealer } from '../../src/security/sealed-url';
 import { buildApp } from '../../src/api/app';
 import { wireOps } from '../../src/api/ops-wiring';
 import type { OutboxSweeper } from '../../src/api/start-outbox';
@@ -45,6 +46,7 @@ export async function startOpsApi(o: {
     startDeadlineMs: o.startDeadlineMs,
     workflowExecutionTimeoutMs: config.ops.workflowExecutionTimeoutMs,
     queueStats: ops.queueStats,
+    sealer: await loadUrlSealer({ dataDir: o.dataDir }),
   });
   // These tests are about admission, metrics and health; API keys have their own tests
   // (uploads-auth.test.ts), so auth is off here the one way it can be: explicitly.

@@ -116,7 +116,13 @@ const cases: [string, StatusFacts, Partial<VideoStatus>][] = [
       step: 'done',
       progress: { step: 'done', phase: 'done', percent: 100 },
       analysis: 'complete',
-      result: expect.objectContaining({ renditionPath: '/m/v1/rendition.mp4', summary: 'a talk', vectorCollection: 'c', durationSec: 30 }),
+      result: expect.objectContaining({
+        rendition: '/videos/v1/rendition.mp4',
+        thumbnail: '/videos/v1/thumbnail.jpg',
+        summary: 'a talk',
+        vectorCollection: 'c',
+        durationSec: 30,
+      }),
     },
   ],
   [
@@ -247,7 +253,7 @@ const cases: [string, StatusFacts, Partial<VideoStatus>][] = [
       workflowStatus: 'NOT_STARTED',
       status: 'ready',
       step: 'done',
-      result: expect.objectContaining({ renditionPath: '/m/v1/rendition.mp4', durationSec: 30, summary: 's', width: 0 }),
+      result: expect.objectContaining({ rendition: '/videos/v1/rendition.mp4', durationSec: 30, summary: 's', width: 0 }),
       links: { self: '/videos/v1', rendition: '/videos/v1/rendition.mp4', temporalUi: 'http://ui/namespaces/default/workflows/video-v1' },
     },
   ],
@@ -372,4 +378,19 @@ describe('queueAwaitedByFirstAttempt', () => {
   test('without known queues there is nothing to ask', () => {
     expect(queueAwaitedByFirstAttempt(facts({ run: running(unstarted), state: atStep('transcode') }), undefined)).toBeUndefined();
   });
+});
+
+test('no server path reaches a viewer: results are API URLs, error messages lose their directories', () => {
+  const status = deriveStatus(
+    facts({
+      row: row({
+        status: 'failed',
+        errorType: 'InvalidMedia',
+        errorMessage: 'ffprobe failed on /var/lib/biblio/tmp/v1/source: bad data',
+        failedStep: 'transcode',
+      }),
+    }),
+  );
+  expect(status.lastError?.message).toBe('ffprobe failed on source: bad data');
+  expect(JSON.stringify(status)).not.toMatch(/"\/(var|tmp|m)\//);
 });

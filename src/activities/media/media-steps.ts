@@ -16,6 +16,7 @@ import { idetArgs, parseProgressLine, probeArgs, thumbnailArgs, thumbnailTime } 
 import { checkLimits, declaredInterlaced, idetSaysInterlaced, interpretProbe, type MediaLimits, type StreamPlan } from '../../media/probe';
 import { lastErrorLine, ProcessStalledError, runProcess, type RunOptions } from '../../media/run-process';
 import { materializeSource } from '../../media/source';
+import type { UrlSealer } from '../../security/sealed-url';
 import { isFaststart, renditionProblems } from '../../media/verify';
 import type { HeartbeatProgress, MediaFacts, TranscodeOutput, VideoSource } from '../../workflows/contracts';
 
@@ -37,6 +38,8 @@ export interface MediaDeps {
   /** Issue 18: where uploads are read and renditions/thumbnails published; without it, mediaDir. */
   storage?: ObjectStorage;
   ssrf?: SsrfPolicy;
+  /** Opens sealed URL sources (issue 26); the API seals them with the same key. */
+  sealer?: UrlSealer;
 }
 
 export const DEFAULT_LIMITS: MediaLimits = {
@@ -212,6 +215,7 @@ export function createMediaSteps(deps: MediaDeps) {
         minBytesPerSec: deps.sourceMinBytesPerSec,
         ssrf: deps.ssrf,
         storage: deps.storage,
+        sealer: deps.sealer,
         // A long download must keep heartbeating or the server times the attempt out.
         onProgress: (_bytes, percent) => beat({ phase: 'fetch', percent: percent ?? 0 }),
       }));

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { DeadLetterService } from '../dead-letter-service';
+import type { DeadLetterListResponse } from '../../contracts/http';
 import { HttpError } from '../http-error';
 import { describeIssues } from '../schemas';
 
@@ -23,7 +24,7 @@ const idParam = z.string().regex(/^\d{1,18}$/, 'a dead-letter id is a number');
 
 /** The dead-letter queue: list, inspect, replay (Temporal reset), discard. */
 export function registerDeadLetterRoutes(app: FastifyInstance, service: DeadLetterService): void {
-  app.get('/dead-letters', async (req) => {
+  app.get('/dead-letters', async (req): Promise<DeadLetterListResponse> => {
     const q = listQuery.safeParse(req.query ?? {});
     if (!q.success) {
       throw new HttpError(400, 'ValidationError', describeIssues(q.error), {

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import rateLimit from '@fastify/rate-limit';
 import type { Client } from '@temporalio/client';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
@@ -23,7 +22,7 @@ const OPS_PATHS = new Set(['/metrics', '/healthz', '/readyz', '/health']);
 
 /**
  * Operations surface of the API (issue 19), one plugin registered from app.ts:
- * - per-client request-rate limit (@fastify/rate-limit; keyed by credentials when sent, else IP);
+ * - per-client request-rate limit (@fastify/rate-limit; keyed by the authenticated key, else the address);
  * - admission control on POST /videos (429 + Retry-After, see admission.ts);
  * - GET /metrics (Prometheus), GET /healthz (liveness + lag signal), GET /readyz (Temporal + DB).
  * Wrapped with fastify-plugin so its hooks apply to every route of the app.
@@ -114,9 +113,11 @@ export async function check(fn: () => Promise<void>, timeoutMs = 2_500): Promise
   }
 }
 
-/** Credentials identify a client better than an IP behind a proxy; only a hash is kept. */
+/**
+ * One identity per request: the key auth verified (its hook runs before this one), else the
+ * address. Never a header the caller chooses freely: a random header per request would be a
+ * fresh bucket per request (issue 26). Failed authentications are limited by auth itself.
+ */
 function clientKey(req: FastifyRequest): string {
-  const cred = req.headers['x-api-key'] ?? req.headers.authorization;
-  const value = Array.isArray(cred) ? cred[0] : cred;
-  return value ? `key:${createHash('sha256').update(value).digest('hex').slice(0, 16)}` : `ip:${req.ip}`;
+  return req.apiKey && req.apiKey.id !== 'auth-disabled' ? `key:${req.apiKey.id}` : `ip:${req.ip}`;
 }

@@ -1,7 +1,9 @@
 import type { Client } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import { VideosRepo } from '../../db/videos-repo';
+import { redactUrl } from '../../net/redact';
 import type { SsrfPolicy } from '../../net/ssrf-guard';
+import type { UrlSealer } from '../../security/sealed-url';
 import { refreshSourceUrlSignal, statusQuery } from '../../workflows/messages';
 import { HttpError } from '../http-error';
 import { describeIssues, refreshUrlSchema, videoIdSchema } from '../schemas';
@@ -13,12 +15,14 @@ export interface RefreshUrlDeps {
   client: Client;
   service: VideoService;
   ssrf: SsrfPolicy;
+  /** The new URL travels sealed, like the start's (issue 26). */
+  sealer: UrlSealer;
 }
 
 /**
  * POST /videos/:id/refresh-url {url}: operator-only. Sends signal `refreshSourceUrl` to a run
  * that waits for a new URL of its external source; the URL is validated (http(s), no control
- * characters, SSRF guard) first, and travels through history encrypted by the payload codec.
+ * characters, SSRF guard) first, and travels through history sealed for the media worker.
  */
 export function registerRefreshUrlRoutes(app: FastifyInstance, deps: RefreshUrlDeps): void {
   app.post<{ Params: { id: string } }>('/videos/:id/refresh-url', { config: { access: 'operator' } }, async (req, reply) => {
@@ -51,12 +55,11 @@ export function registerRefreshUrlRoutes(app: FastifyInstance, deps: RefreshUrlD
         hint: 'Only a run whose status is waiting_for_source takes a new URL.',
       });
     }
-    await withTemporalDeadline(deps.client, () => handle.signal(refreshSourceUrlSignal, { url: body.data.url }), deadlineAt).catch(
-      (err: unknown) => {
-        unreachable(err);
-        throw err;
-      },
-    );
+    const offer = { url: redactUrl(body.data.url), sealed: deps.sealer.seal(body.data.url) };
+    await withTemporalDeadline(deps.client, () => handle.signal(refreshSourceUrlSignal, offer), deadlineAt).catch((err: unknown) => {
+      unreachable(err);
+      throw err;
+    });
     return reply.status(202).send(await deps.service.get(videoId));
   });
 }

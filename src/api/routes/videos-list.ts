@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Pool } from 'pg';
 import { z } from 'zod';
 import { decodeCursor, encodeCursor, LIST_STATUSES, listVideos, mediaPaths } from '../../db/videos-list';
+import type { VideoListItem, VideoListResponse } from '../../contracts/http';
 import { HttpError } from '../http-error';
 import { describeIssues, videoIdSchema } from '../schemas';
 import { sendFile } from './media-files';
@@ -12,21 +13,7 @@ const listQuerySchema = z.object({
   cursor: z.string().max(400).optional(),
 });
 
-export interface VideoListItem {
-  videoId: string;
-  /** The row's state: queued (also while processing — GET /videos/:id has the live step), ready, failed. */
-  status: string;
-  /** complete | delayed (a stand-in: POST /videos/:id/reanalyze) | failed (the provider refused) | null (not analysed yet). */
-  analysis: string | null;
-  createdAt: string;
-  durationSec: number | null;
-  width: number | null;
-  height: number | null;
-  summary: string | null;
-  tags: string[];
-  lastError: { type: string; message: string; step: string | null } | null;
-  links: { self: string; thumbnail: string | null; rendition: string | null; temporalUi: string };
-}
+export type { VideoListItem };
 
 /**
  * GET /videos (newest first, keyset-paginated) and the published media of each video
@@ -35,7 +22,7 @@ export interface VideoListItem {
 export function registerVideosListRoutes(app: FastifyInstance, deps: { pool: Pool; temporalUiUrl?: string; namespace?: string }): void {
   const ui = `${deps.temporalUiUrl ?? 'http://localhost:8233'}/namespaces/${encodeURIComponent(deps.namespace ?? 'default')}/workflows`;
 
-  app.get('/videos', async (req) => {
+  app.get('/videos', async (req): Promise<VideoListResponse> => {
     const parsed = listQuerySchema.safeParse(req.query);
     if (!parsed.success)
       throw new HttpError(400, 'ValidationError', describeIssues(parsed.error), {

@@ -1,28 +1,7 @@
 import type { Command } from 'commander';
 import { ApiError, query, type ApiClient } from '../api-client';
+import type { DeadLetterListResponse, DeadLetterResponse } from '../../contracts/http';
 import { action, client, CliError, print, table } from '../context';
-
-export interface DeadLetter {
-  id: string | number;
-  videoId?: string;
-  workflowId?: string;
-  runId?: string;
-  step?: string;
-  errorType?: string;
-  message?: string;
-  attempts?: number;
-  state?: string;
-  firstFailedAt?: string;
-  lastFailedAt?: string;
-  links?: { temporalUi?: string };
-}
-
-/** Lists come back as an array or as {items}/{deadLetters}: accept each shape. */
-export function deadLetterItems(body: unknown): DeadLetter[] {
-  if (Array.isArray(body)) return body as DeadLetter[];
-  const b = body as { items?: DeadLetter[]; deadLetters?: DeadLetter[]; results?: DeadLetter[] } | undefined;
-  return b?.items ?? b?.deadLetters ?? b?.results ?? [];
-}
 
 async function dlqCall<T>(fn: () => Promise<T>, api: ApiClient, what: string): Promise<T> {
   try {
@@ -47,24 +26,16 @@ export function registerDlq(program: Command): void {
       action(async (o: { state?: string; type?: string }, cmd: Command) => {
         const api = client(cmd);
         const body = await dlqCall(
-          () => api.get<unknown>(`/dead-letters${query({ state: o.state, type: o.type })}`),
+          () => api.get<DeadLetterListResponse>(`/dead-letters${query({ state: o.state, type: o.type })}`),
           api,
           'GET /dead-letters',
         );
-        const items = deadLetterItems(body);
+        const items = body.items;
         print(cmd, body, () => {
           if (items.length === 0) return 'no dead letters';
           const rows = [['ID', 'VIDEO', 'STATE', 'STEP', 'TYPE', 'ATTEMPTS', 'LAST FAILURE']];
           for (const d of items) {
-            rows.push([
-              String(d.id),
-              d.videoId ?? '',
-              d.state ?? '',
-              d.step ?? '',
-              d.errorType ?? '',
-              String(d.attempts ?? ''),
-              d.lastFailedAt ?? '',
-            ]);
+            rows.push([d.id, d.videoId, d.state, d.step, d.errorType, String(d.attempts ?? ''), d.lastFailedAt]);
           }
           return table(rows);
         });
@@ -78,7 +49,7 @@ export function registerDlq(program: Command): void {
     .action(
       action(async (id: string, _o: unknown, cmd: Command) => {
         const api = client(cmd);
-        const d = await dlqCall(() => api.get<DeadLetter>(`/dead-letters/${encodeURIComponent(id)}`), api, 'GET /dead-letters/:id');
+        const d = await dlqCall(() => api.get<DeadLetterResponse>(`/dead-letters/${encodeURIComponent(id)}`), api, 'GET /dead-letters/:id');
         print(cmd, d, () => JSON.stringify(d, null, 2));
       }),
     );
@@ -94,11 +65,11 @@ export function registerDlq(program: Command): void {
         action(async (id: string, _o: unknown, cmd: Command) => {
           const api = client(cmd);
           const res = await dlqCall(
-            () => api.post<unknown>(`/dead-letters/${encodeURIComponent(id)}/${verb}`),
+            () => api.post<DeadLetterResponse>(`/dead-letters/${encodeURIComponent(id)}/${verb}`),
             api,
             `POST /dead-letters/:id/${verb}`,
           );
-          print(cmd, res ?? { ok: true }, () => `${verb === 'replay' ? 'replaying' : 'discarded'} dead letter ${id}`);
+          print(cmd, res, () => `${verb === 'replay' ? 'replaying' : 'discarded'} dead letter ${id}`);
         }),
       );
   }

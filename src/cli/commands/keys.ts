@@ -1,15 +1,7 @@
 import type { Command } from 'commander';
 import { ApiError, type ApiClient } from '../api-client';
+import type { KeyCreatedResponse, KeyListResponse } from '../../contracts/http';
 import { action, client, CliError, print, table } from '../context';
-
-interface ApiKey {
-  id: string;
-  name?: string;
-  role?: string;
-  createdAt?: string;
-  revokedAt?: string | null;
-  key?: string;
-}
 
 async function keysCall<T>(api: ApiClient, fn: () => Promise<T>): Promise<T> {
   try {
@@ -33,8 +25,8 @@ export function registerKeys(program: Command): void {
     .action(
       action(async (o: { role: string; name?: string }, cmd: Command) => {
         const api = client(cmd);
-        const k = await keysCall(api, () => api.post<ApiKey>('/keys', { role: o.role, ...(o.name ? { name: o.name } : {}) }));
-        print(cmd, k, () => `created ${k.role ?? o.role} key ${k.id}${k.key ? `\n${k.key}\n(shown once: store it now)` : ''}`);
+        const k = await keysCall(api, () => api.post<KeyCreatedResponse>('/keys', { role: o.role, ...(o.name ? { name: o.name } : {}) }));
+        print(cmd, k, () => `created ${k.role} key ${k.id}\n${k.key}\n(shown once: store it now)`);
       }),
     );
   keys
@@ -43,14 +35,14 @@ export function registerKeys(program: Command): void {
     .action(
       action(async (_o: unknown, cmd: Command) => {
         const api = client(cmd);
-        const body = await keysCall(api, () => api.get<ApiKey[] | { items: ApiKey[] }>('/keys'));
-        const items = Array.isArray(body) ? body : body.items;
+        const body = await keysCall(api, () => api.get<KeyListResponse>('/keys'));
+        const items = body.keys;
         print(cmd, body, () =>
           items.length === 0
             ? 'no keys'
             : table([
-                ['ID', 'ROLE', 'NAME', 'CREATED', 'REVOKED'],
-                ...items.map((k) => [k.id, k.role ?? '', k.name ?? '', k.createdAt ?? '', k.revokedAt ?? '']),
+                ['ID', 'ROLE', 'NAME', 'CREATED', 'LAST USED', 'REVOKED'],
+                ...items.map((k) => [k.id, k.role, k.name, k.createdAt, k.lastUsedAt ?? '', k.revokedAt ?? '']),
               ]),
         );
       }),

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { ApiError, query, type ApiClient } from '../api-client';
 import { action, CliError, client, describeApiError, EXIT, print, table } from '../context';
-import type { VideoListItem } from './videos';
+import type { VideoListItem } from '../../contracts/http';
 
 interface ReanalysisOutcome {
   videoId: string;

@@ -1,14 +1,7 @@
 import type { Command } from 'commander';
+import type { SearchResponse } from '../../contracts/http';
 import { query } from '../api-client';
 import { action, client, print, table } from '../context';
-
-interface SearchHit {
-  videoId: string;
-  score: number;
-  summary: string | null;
-  tags: string[];
-  durationSec?: number | null;
-}
 
 export function registerSearch(program: Command): void {
   program
@@ -25,7 +18,7 @@ export function registerSearch(program: Command): void {
     .option('--offset <n>', 'skip this many results (the next page: the nextOffset of the previous answer)')
     .action(
       action(async (words: string[], o: Record<string, string | undefined>, cmd: Command) => {
-        const res = await client(cmd).get<{ results: SearchHit[]; nextOffset?: number | null }>(
+        const res = await client(cmd).get<SearchResponse>(
           `/search${query({
             q: words.join(' '),
             limit: o.limit,

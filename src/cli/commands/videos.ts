@@ -1,20 +1,9 @@
 import type { Command } from 'commander';
-import type { VideoStatus } from '../../api/status';
+import type { VideoListResponse, VideoStatusResponse as VideoStatus } from '../../contracts/http';
 import { query } from '../api-client';
 import { action, client, print, table } from '../context';
 import { follow } from './submit';
 import { StepProgress } from '../progress';
-
-export interface VideoListItem {
-  videoId: string;
-  status: string;
-  analysis?: string | null;
-  createdAt: string;
-  durationSec: number | null;
-  summary: string | null;
-  tags: string[];
-  lastError: { type: string; message: string; step: string | null } | null;
-}
 
 export function registerVideoCommands(program: Command): void {
   program
@@ -44,7 +33,7 @@ export function registerVideoCommands(program: Command): void {
     .option('--cursor <cursor>', 'continue after a previous page (its nextCursor)')
     .action(
       action(async (opts: { limit: string; status?: string; cursor?: string }, cmd: Command) => {
-        const page = await client(cmd).get<{ items: VideoListItem[]; nextCursor: string | null }>(
+        const page = await client(cmd).get<VideoListResponse>(
           `/videos${query({ limit: opts.limit, status: opts.status, cursor: opts.cursor })}`,
         );
         print(cmd, page, () => {
