@@ -56,6 +56,7 @@ runWorkerProcess('media', async (config) => {
           ffmpeg: config.ffmpeg,
           artifactsDir: config.artifactsDir,
           mediaDir: config.mediaDir,
+          stallTimeoutMs: config.media.stallTimeoutMs,
           ...config.ai,
         }),
         // Issue 15: the adaptive HLS ladder, packaged from the published MP4.

@@ -252,7 +252,7 @@ export function startHeartbeats(ctx: Context, first: Omit<HeartbeatProgress, 'at
   return { beat, stop: () => clearInterval(ticker) };
 }
 
-export function stallOf(deps: MediaDeps): RunOptions['stall'] {
+export function stallOf(deps: Pick<MediaDeps, 'stallTimeoutMs'>): RunOptions['stall'] {
   return { timeoutMs: deps.stallTimeoutMs ?? 10_000, progressOf: parseProgressLine };
 }
 
