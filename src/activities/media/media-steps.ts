@@ -53,7 +53,7 @@ export const MIN_DURATION_RATIO = 0.9;
 /** Below this much free space after a failed write, the failure is the disk's, not the media's. */
 export const DISK_FULL_BYTES = 1024 * 1024;
 /** Bumped when encoding choices change, so a published output of older settings is not reused. */
-export const OUTPUT_VERSION = 2;
+export const OUTPUT_VERSION = 3;
 /** ffprobe and the interlace check report no progress: a plain time limit, far above their normal second or two. */
 export const PROBE_LIMIT: RunOptions['stall'] = { timeoutMs: 60_000, firstProgressMs: 60_000, progressOf: () => undefined };
 /** How often the attempt tells Temporal it is alive (the heartbeat timeout catches a dead worker, the watchdog a stuck ffmpeg). */
