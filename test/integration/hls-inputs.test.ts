@@ -231,3 +231,35 @@ test.each(CASES.map((c, i) => ({ ...c, id: `hls-input-${i}` })))(
   },
   240_000,
 );
+
+test('packages a variable-frame-rate rendition whose packet durations are 1/120 s guesses (the 0.94 s playlist)', async () => {
+  // A rendition as a phone clip makes it: 24, 30 and 60 fps parts, 600 ticks a second (the
+  // iPhone's time scale). ffmpeg's hls muxer summed the one segment's packet durations (one
+  // 120th of a second each, ffmpeg's guess) and the ladder was refused: "lasts 1.40 s".
+  const id = 'hls-vfr-rendition';
+  const file = path.join(mediaDir, id, 'rendition.mp4');
+  await mkdir(path.dirname(file), { recursive: true });
+  // prettier-ignore
+  await ffmpeg([
+    ...lavfi('testsrc2=size=1280x720:rate=24:duration=2'),
+    ...lavfi('testsrc2=size=1280x720:rate=30:duration=2'),
+    ...lavfi('testsrc2=size=1280x720:rate=60:duration=1'),
+    ...lavfi('sine=frequency=440:sample_rate=48000:duration=5'),
+    '-filter_complex', '[0:v]settb=1/960[a];[1:v]settb=1/960[b];[2:v]settb=1/960[c];[a][b][c]concat=n=3:v=1:a=0[v]',
+    '-map', '[v]', '-map', '3:a', '-fps_mode', 'vfr', ...X264, ...AAC,
+    '-video_track_timescale', '600', '-movflags', '+faststart', file,
+  ]);
+  const out = (await new MockActivityEnvironment({ attempt: 1 }, { logger: quiet }).run(hls.packageHls, {
+    videoId: id,
+    renditionPath: file,
+    segmentSec: SEGMENT_SEC,
+  })) as HlsOutput;
+  const rendition = await measure(file);
+  const renditionSec = await videoDurationSec(file);
+  const rungs = await rungsOf(out);
+  expect(rungs.map((r) => r.name)).toEqual(['720p', '480p', '360p', '240p']);
+  for (const r of rungs) {
+    expect({ rung: r.name, frames: r.measured.frames }).toEqual({ rung: r.name, frames: rendition.frames });
+    expect(Math.abs(r.playlistSec - renditionSec)).toBeLessThan(TOLERANCE_SEC);
+  }
+}, 120_000);
