@@ -232,10 +232,10 @@ test.each(CASES.map((c, i) => ({ ...c, id: `hls-input-${i}` })))(
   240_000,
 );
 
-test('packages a variable-frame-rate rendition whose packet durations are 1/120 s guesses (the 0.94 s playlist)', async () => {
-  // A rendition as a phone clip makes it: 24, 30 and 60 fps parts, 600 ticks a second (the
-  // iPhone's time scale). ffmpeg's hls muxer summed the one segment's packet durations (one
-  // 120th of a second each, ffmpeg's guess) and the ladder was refused: "lasts 1.40 s".
+test('a variable-frame-rate rendition (24, 30 and 60 fps, a 1/600 s clock) keeps its frames in every rung', async () => {
+  // ffmpeg guesses this file's rate as 120 fps: the hls muxer, not a variable-frame-rate format,
+  // resampled the lower rungs to a constant 120 fps (599 frames for 168), and summed the last
+  // segment's 1/120 s packet durations for its EXTINF (a 5 s clip read 1.40 s: refused).
   const id = 'hls-vfr-rendition';
   const file = path.join(mediaDir, id, 'rendition.mp4');
   await mkdir(path.dirname(file), { recursive: true });
