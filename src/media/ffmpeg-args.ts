@@ -57,8 +57,11 @@ function videoFilter(o: { deinterlace?: boolean; maxHeight: number }): string {
 
 function videoCodecArgs(preset: string): string[] {
   // Keep the source's timing: a variable-frame-rate phone clip must not be padded with
-  // duplicated frames up to its peak rate.
-  return ['-fps_mode', 'vfr', '-c:v', 'libx264', '-preset', preset, '-crf', '23'];
+  // duplicated frames up to its peak rate, nor lose frames to rounding — by default ffmpeg times
+  // the encoder in 1/frame-rate units, and a VFR file's guessed rate (the rate of its first
+  // part, say 24) puts its 30 and 60 fps frames on a 1/24 s grid, where they collide and are
+  // dropped. `-1`: the encoder keeps the source stream's own time base.
+  return ['-fps_mode', 'vfr', '-enc_time_base:v', '-1', '-c:v', 'libx264', '-preset', preset, '-crf', '23'];
 }
 
 /**

@@ -146,6 +146,13 @@ export interface HlsArgsOptions {
   preset: string;
   /** 0 = let ffmpeg decide. */
   threads: number;
+  /**
+   * The rendition's video time base (ffprobe's `time_base`, e.g. `1/15360`): re-encoded rungs
+   * keep their frames' time stamps in it. Without it ffmpeg times the encoder in 1/frame-rate
+   * units, and a variable-frame-rate rendition's guessed rate (often a multiple of every rate
+   * in it, e.g. 120) would round or collide time stamps.
+   */
+  videoTimeBase?: string;
 }
 
 /**
@@ -192,6 +199,12 @@ export function hlsArgs(o: HlsArgsOptions): string[] {
           '0',
           `-g:v:${i}`,
           '100000',
+          // The rendition's own frame times: the hls muxer is not a variable-frame-rate format,
+          // so by default ffmpeg would resample to a constant rate (duplicating a phone clip's
+          // frames up to its peak rate). Every rung keeps the frames, and the timing, it has.
+          `-fps_mode:v:${i}`,
+          'vfr',
+          ...(o.videoTimeBase ? [`-enc_time_base:v:${i}`, o.videoTimeBase] : []),
         ],
   );
   const streamMap = o.rungs.map((r, i) => `v:${i}${o.hasAudio ? `,a:${i}` : ''},name:${r.name}`).join(' ');

@@ -78,6 +78,28 @@ export function parseMediaPlaylist(text: string): MediaPlaylist {
   return out;
 }
 
+/**
+ * The playlist with its last segment's EXTINF set to `durationSec` (measured: ffmpeg's hls
+ * muxer sums packet durations for it, see hls-timing.ts), and EXT-X-TARGETDURATION raised if
+ * the rounded duration now exceeds it (RFC 8216 §4.3.3.1). Everything else is left as written.
+ */
+export function withLastSegmentDuration(text: string, durationSec: number): string {
+  const rows = text.split('\n');
+  let last = -1;
+  rows.forEach((l, i) => {
+    if (l.trim().startsWith('#EXTINF:')) last = i;
+  });
+  if (last < 0 || !(durationSec > 0)) return text;
+  const title = rows[last]!.slice(rows[last]!.indexOf(',') + 1);
+  rows[last] = `#EXTINF:${durationSec.toFixed(6)},${rows[last]!.includes(',') ? title : ''}`;
+  const target = rows.findIndex((l) => l.trim().startsWith('#EXT-X-TARGETDURATION:'));
+  if (target >= 0) {
+    const current = Number(rows[target]!.trim().slice('#EXT-X-TARGETDURATION:'.length));
+    if (!(current >= Math.round(durationSec))) rows[target] = `#EXT-X-TARGETDURATION:${Math.round(durationSec)}`;
+  }
+  return rows.join('\n');
+}
+
 const CODEC = /^(avc1\.[0-9a-fA-F]{6}|mp4a\.40\.\d+)$/;
 
 /** What is wrong with a master playlist, one sentence each; empty = every variant is fully described. */

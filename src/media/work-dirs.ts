@@ -1,4 +1,4 @@
-import { readdir, rm, stat } from 'node:fs/promises';
+import { readdir, rm, rmdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 
 /**
@@ -63,5 +63,19 @@ export async function sweepStaleSegmentAreas(tmpDir: string, maxAgeMs: number, n
     await rm(dir, { recursive: true, force: true });
     removed.push(entry.name);
   }
+  return removed;
+}
+
+/**
+ * Removes `dir` if it is empty, then its parent if that is empty too (a video's segment work
+ * area and the `segments` folder above it). rmdir refuses a non-empty directory, so nothing a
+ * live attempt of this or another video wrote is ever touched. Returns whether `dir` went.
+ */
+export async function removeIfEmpty(dir: string): Promise<boolean> {
+  const removed = await rmdir(dir).then(
+    () => true,
+    () => false,
+  );
+  if (removed) await rmdir(path.dirname(dir)).catch(() => undefined);
   return removed;
 }

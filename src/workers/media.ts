@@ -2,6 +2,7 @@
 import { createMediaActivities } from '../activities/media';
 import { createAnalysisInputsActivities } from '../activities/media/analysis-inputs';
 import { createHlsActivities, sweepHlsStaging } from '../activities/media/hls';
+import { removingEmptyAreaOnFailure } from '../activities/media/rejected-plan';
 import { createSegmentActivities } from '../activities/media/segments';
 import { segmentQueueOf } from '../pipeline/catalogue';
 import { createLogger } from '../logging';
@@ -53,11 +54,14 @@ runWorkerProcess('media', async (config) => {
       activities: {
         ...createMediaActivities(mediaDeps),
         ...segments,
+        // An upload rejected while planning (not media, over a limit) leaves no empty work area.
+        planTranscode: removingEmptyAreaOnFailure(config.tmpDir, segments.planTranscode),
         // Issue 16: keyframes + audio for the AI step.
         ...createAnalysisInputsActivities({
           ffmpeg: config.ffmpeg,
           artifactsDir: config.artifactsDir,
           mediaDir: config.mediaDir,
+          stallTimeoutMs: config.media.stallTimeoutMs,
           ...config.ai,
         }),
         // Issue 15: the adaptive HLS ladder, packaged from the published MP4.

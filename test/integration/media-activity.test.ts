@@ -1,10 +1,12 @@
-import { mkdir, mkdtemp, readdir, rm, stat, truncate } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createMediaActivities } from '../../src/activities/media';
+import { removingEmptyAreaOnFailure } from '../../src/activities/media/rejected-plan';
+import { createSegmentActivities } from '../../src/activities/media/segments';
 import { makeSampleClip } from '../../src/media/sample-clip';
-import type { HeartbeatProgress, TranscodeInput, TranscodeOutput } from '../../src/workflows/contracts';
+import type { HeartbeatProgress, PlanTranscodeInput, TranscodeInput, TranscodeOutput } from '../../src/workflows/contracts';
 
 // The media activity in-process (MockActivityEnvironment), on real ffmpeg with a tiny clip.
 let root: string;
@@ -71,3 +73,35 @@ test('sweeps the work dir a dead attempt of the same video left behind', async (
   await run('sweep-1', 2);
   expect(await readdir(path.join(root, 'tmp'))).toEqual([]);
 }, 60_000);
+
+describe('a poison upload rejected while planning', () => {
+  // planTranscode as the media worker registers it (src/workers/media.ts).
+  const plan = (tmpDir: string) => {
+    const segments = createSegmentActivities({
+      ffmpeg: { ffmpegPath: 'ffmpeg', ffprobePath: 'ffprobe', threads: 1, preset: 'ultrafast' },
+      mediaDir: path.join(root, 'media'),
+      tmpDir,
+      maxSourceBytes: 100_000_000,
+      ingestDir: ingest,
+    });
+    return removingEmptyAreaOnFailure(tmpDir, segments.planTranscode);
+  };
+  const poison = (videoId: string): PlanTranscodeInput => ({ videoId, source: { kind: 'file', path: path.join(ingest, 'notes.mp4') } });
+
+  beforeAll(() => writeFile(path.join(ingest, 'notes.mp4'), 'this is a text file pretending to be a video\n'));
+
+  test('leaves no work directory behind', async () => {
+    const tmpDir = path.join(root, 'plan-tmp-1');
+    await expect(new MockActivityEnvironment().run(plan(tmpDir), poison('poison-1'))).rejects.toMatchObject({ type: 'InvalidMedia' });
+    // Not even the empty `segments/poison-1/` the plan made before it probed the file.
+    expect(await readdir(tmpDir)).toEqual([]);
+  }, 60_000);
+
+  test("keeps other videos' work areas", async () => {
+    const tmpDir = path.join(root, 'plan-tmp-2');
+    await mkdir(path.join(tmpDir, 'segments', 'busy-1'), { recursive: true });
+    await writeFile(path.join(tmpDir, 'segments', 'busy-1', 'plan.json'), '{}');
+    await expect(new MockActivityEnvironment().run(plan(tmpDir), poison('poison-2'))).rejects.toMatchObject({ type: 'InvalidMedia' });
+    expect(await readdir(path.join(tmpDir, 'segments'))).toEqual(['busy-1']);
+  }, 60_000);
+});

@@ -124,9 +124,11 @@ async function deadLetterOf(videoId: string): Promise<DeadLetterView | undefined
   return body.items.find((d) => d.videoId === videoId);
 }
 
+/** Work dirs of this video's attempts, and its segment work area (planTranscode makes one before probing). */
 async function leftovers(videoId: string): Promise<string[]> {
   const entries = await readdir(path.join(dataDir, 'tmp')).catch(() => [] as string[]);
-  return entries.filter((e) => e.startsWith(`${videoId}.`));
+  const areas = await readdir(path.join(dataDir, 'tmp', 'segments')).catch(() => [] as string[]);
+  return [...entries.filter((e) => e.startsWith(`${videoId}.`)), ...areas.filter((a) => a === videoId).map((a) => `segments/${a}`)];
 }
 
 describe('broken uploads', () => {

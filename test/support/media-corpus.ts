@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { truncate, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { idetSaysInterlaced } from '../../src/media/probe';
 import { lastErrorLine, runProcess } from '../../src/media/run-process';
@@ -8,6 +9,51 @@ import { lastErrorLine, runProcess } from '../../src/media/run-process';
 export async function ffmpeg(args: string[]): Promise<void> {
   const res = await runProcess('ffmpeg', ['-hide_banner', '-nostdin', '-y', '-v', 'error', ...args]);
   if (res.code !== 0) throw new Error(`ffmpeg ${args.join(' ')} failed: ${lastErrorLine(res.stderrTail)}`);
+}
+
+/**
+ * A generated file kept between runs in `<os tmp>/biblio-media-cache/` (minutes-long clips take
+ * a minute or two to encode on two shared cores). Written under a temporary name and renamed,
+ * so an interrupted run never leaves a half file that a later run would trust.
+ */
+export async function cachedMedia(name: string, make: (file: string) => Promise<void>): Promise<string> {
+  const dir = path.join(os.tmpdir(), 'biblio-media-cache');
+  const file = path.join(dir, name);
+  if ((await stat(file).catch(() => undefined))?.size) return file;
+  await mkdir(dir, { recursive: true });
+  const partial = path.join(dir, `.${process.pid}-${name}`);
+  try {
+    await make(partial);
+    await rename(partial, file);
+  } finally {
+    await rm(partial, { force: true });
+  }
+  return file;
+}
+
+/** What users upload: `seconds` of 1280x720 at 30 fps with a tone (the issue's 5-minute clip). */
+export function hdClipArgs(seconds: number): string[] {
+  return [
+    '-f',
+    'lavfi',
+    '-i',
+    `testsrc2=size=1280x720:rate=30:duration=${seconds}`,
+    '-f',
+    'lavfi',
+    '-i',
+    `sine=frequency=440:duration=${seconds}`,
+    '-c:v',
+    'libx264',
+    '-preset',
+    'ultrafast',
+    '-crf',
+    '28',
+    '-c:a',
+    'aac',
+    '-shortest',
+    '-f',
+    'mp4',
+  ];
 }
 
 const X264 = ['-c:v', 'libx264', '-preset', 'ultrafast', '-threads', '1'];

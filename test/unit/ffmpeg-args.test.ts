@@ -57,6 +57,12 @@ describe('renditionArgs', () => {
     expect(valuesAfter(renditionArgs(base), '-map')).toEqual(['0:v:0', '0:a:0?']);
   });
 
+  it("keeps the source's frame times: variable frame rate, the source stream's time base for the encoder", () => {
+    const args = renditionArgs(base);
+    expect(valueAfter(args, '-fps_mode')).toBe('vfr');
+    expect(valueAfter(args, '-enc_time_base:v')).toBe('-1');
+  });
+
   it('honours the preset and the thread count it is given', () => {
     const args = renditionArgs({ ...base, preset: 'ultrafast', threads: 3 });
     expect(valueAfter(args, '-preset')).toBe('ultrafast');

@@ -161,6 +161,26 @@ describe('hlsArgs', () => {
     expect(after('-bufsize:v:1')).toBe(String(2 * (rungs[1]?.maxBitrate ?? 0)));
   });
 
+  test("re-encoded rungs keep the rendition's frame times: no constant-rate resampling, its own time base", () => {
+    const timed = hlsArgs({
+      input: 'i',
+      outDir: 'o',
+      segmentSec: 4,
+      rungs,
+      cuts: [4],
+      hasAudio: true,
+      preset: 'ultrafast',
+      threads: 1,
+      videoTimeBase: '1/15360',
+    });
+    const at = (flag: string) => timed[timed.indexOf(flag) + 1];
+    expect([at('-fps_mode:v:1'), at('-fps_mode:v:2')]).toEqual(['vfr', 'vfr']);
+    expect([at('-enc_time_base:v:1'), at('-enc_time_base:v:2')]).toEqual(['1/15360', '1/15360']);
+    // The copied rung is not encoded: nothing to time.
+    expect(timed).not.toContain('-fps_mode:v:0');
+    expect(args).not.toContain('-enc_time_base:v:1');
+  });
+
   test('without audio, no audio maps and video-only variants', () => {
     const silent = hlsArgs({ input: 'i', outDir: 'o', segmentSec: 4, rungs, cuts: [], hasAudio: false, preset: 'ultrafast', threads: 1 });
     expect(silent).not.toContain('0:a:0');

@@ -7,6 +7,7 @@ import {
   parseMasterPlaylist,
   parseMediaPlaylist,
   withAccessToken,
+  withLastSegmentDuration,
   writeMasterPlaylist,
 } from '../../src/media/hls-playlist';
 
@@ -101,6 +102,43 @@ describe('media playlist', () => {
       'EXT-X-MAP (the fMP4 init segment) missing',
       'no segments',
     ]);
+  });
+});
+
+describe('withLastSegmentDuration', () => {
+  // What ffmpeg 5.1 wrote for a 5 s variable-frame-rate clip in one segment: its packets' 1/120 s
+  // durations summed (168 frames), not the 5 s they span.
+  const SHORT = `#EXTM3U
+#EXT-X-VERSION:7
+#EXT-X-TARGETDURATION:1
+#EXT-X-MEDIA-SEQUENCE:0
+#EXT-X-PLAYLIST-TYPE:VOD
+#EXT-X-MAP:URI="init_0.mp4"
+#EXTINF:1.400000,
+seg_00000.m4s
+#EXT-X-ENDLIST
+`;
+
+  test('sets the last EXTINF to the measured duration and raises the target duration to cover it', () => {
+    const fixed = withLastSegmentDuration(SHORT, 4.991667);
+    const p = parseMediaPlaylist(fixed);
+    expect(p.segments).toEqual([{ uri: 'seg_00000.m4s', duration: 4.991667 }]);
+    expect(p.targetDuration).toBe(5);
+    expect(mediaPlaylistProblems(p)).toEqual([]);
+    expect(fixed.split('\n').length).toBe(SHORT.split('\n').length);
+  });
+
+  test('changes only the last segment and keeps a target duration that already covers it', () => {
+    const p = parseMediaPlaylist(withLastSegmentDuration(VARIANT, 1.5));
+    const before = parseMediaPlaylist(VARIANT);
+    expect(p.segments.slice(0, -1)).toEqual(before.segments.slice(0, -1));
+    expect(p.segments.at(-1)?.duration).toBe(1.5);
+    expect(p.targetDuration).toBe(before.targetDuration);
+  });
+
+  test('leaves a playlist without segments, or a duration that is not positive, alone', () => {
+    expect(withLastSegmentDuration('#EXTM3U\n', 3)).toBe('#EXTM3U\n');
+    expect(withLastSegmentDuration(SHORT, 0)).toBe(SHORT);
   });
 });
 

@@ -1,17 +1,34 @@
 import { Context } from '@temporalio/activity';
 import { createHash } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { FfmpegConfig } from '../../config';
 import { ErrorType, failure } from '../../errors';
-import { lastErrorLine, runProcess } from '../../media/run-process';
-import type { AnalysisInputs, AnalysisInputsInput } from '../../workflows/contracts';
+import {
+  audioChunkArgs,
+  keyframeSampleArgs,
+  parseFrameTimes,
+  parseMaxVolume,
+  pickInWindow,
+  sampleWindows,
+  segmentSeconds,
+  SILENCE_MAX_DB,
+} from '../../media/analysis-args';
+import { parseProgressLine } from '../../media/ffmpeg-args';
+import { lastErrorLine, type RunOptions } from '../../media/run-process';
+import type { AnalysisInputs, AnalysisInputsInput, HeartbeatProgress } from '../../workflows/contracts';
+import { runTool, scrub, startHeartbeats, stallOf } from './media-steps';
 
 /**
- * What the AI step looks at: a handful of keyframes (scene changes, with an even-spacing
- * fallback so a static video still gets frames from all of it) and the audio track in chunks
- * under the transcription endpoint's size limit. Runs on the media queue (ffmpeg is CPU work)
- * and returns paths and digests only: bytes never enter workflow history.
+ * What the AI step looks at: a handful of keyframes (one per equal part of the video, a scene
+ * change where its window has one) and the audio track in chunks under the transcription
+ * endpoint's size limit. Runs on the media queue (ffmpeg is CPU work) and returns paths and
+ * digests only: bytes never enter workflow history.
+ *
+ * Every ffmpeg run goes through the media runner (`runTool`: process group, parent-death
+ * signal, stall watchdog, typed stall failure) under the one heartbeat ticker, so no phase —
+ * sampling, the audio pass, digesting — goes quiet long enough for the heartbeat timeout.
  */
 export interface AnalysisInputsDeps {
   ffmpeg: FfmpegConfig;
@@ -24,206 +41,151 @@ export interface AnalysisInputsDeps {
   audioChunkBytes: number;
   /** The media queue's published copies: read when the rendition lives in remote object storage (s3://…). */
   mediaDir?: string;
+  /** The audio pass's output time not advancing for this long → killed, TranscodeStalled (default 10 s). */
+  stallTimeoutMs?: number;
 }
 
-/** Mono 16 kHz MP3 at 32 kbit/s: speech stays intelligible, an hour is ~14 MB. */
-const AUDIO_BITRATE_BPS = 32_000;
-/** Peak below this is silence for our purposes (digital silence reads -91 dB). */
-const SILENCE_MAX_DB = -60;
-/** A frame counts as a scene change above this score (ffmpeg's scene detector, 0..1). */
-const SCENE_THRESHOLD = 0.3;
-
-export function keyframeArgs(o: {
-  input: string;
-  outPattern: string;
-  durationSec: number;
-  max: number;
-  maxSide: number;
-  threads: number;
-}): string[] {
-  // Spacing for the fallback: frames at least every `gap` seconds even without a scene change,
-  // and scene changes closer than a second to the previous pick are skipped (flash frames).
-  const gap = Math.max(1, o.durationSec / o.max);
-  const select = `eq(n\\,0)+gt(scene\\,${SCENE_THRESHOLD})*gte(t-prev_selected_t\\,1)+gte(t-prev_selected_t\\,${gap.toFixed(3)})`;
-  const scale = `scale='if(gt(iw,ih),min(${o.maxSide},iw),-2)':'if(gt(iw,ih),-2,min(${o.maxSide},ih))'`;
-  return [
-    '-hide_banner',
-    '-nostdin',
-    '-y',
-    '-v',
-    'error',
-    '-threads',
-    String(o.threads),
-    '-i',
-    o.input,
-    // metadata=print:file=- writes "frame:N pts:P pts_time:T" for each picked frame to stdout.
-    '-an',
-    '-vf',
-    `select='${select}',metadata=mode=print:file=-,${scale}`,
-    '-fps_mode',
-    'vfr',
-    '-frames:v',
-    String(o.max),
-    '-q:v',
-    '5',
-    o.outPattern,
-  ];
-}
-
-export function audioArgs(o: { input: string; outPattern: string; segmentSec: number; threads: number }): string[] {
-  return [
-    '-hide_banner',
-    '-nostdin',
-    '-y',
-    '-v',
-    'error',
-    '-threads',
-    String(o.threads),
-    '-i',
-    o.input,
-    '-vn',
-    '-ac',
-    '1',
-    '-ar',
-    '16000',
-    '-c:a',
-    'libmp3lame',
-    '-b:a',
-    String(AUDIO_BITRATE_BPS),
-    '-f',
-    'segment',
-    '-segment_time',
-    String(o.segmentSec),
-    '-reset_timestamps',
-    '1',
-    o.outPattern,
-  ];
-}
-
-/** Seconds of audio per chunk so that a chunk stays under `maxBytes` (10 % headroom for frame overhead). */
-export function segmentSeconds(maxBytes: number): number {
-  return Math.max(1, Math.floor((maxBytes * 0.9) / (AUDIO_BITRATE_BPS / 8)));
-}
-
-/** `max_volume: -91.0 dB` from ffmpeg's volumedetect filter; undefined when absent. */
-export function parseMaxVolume(stderr: string): number | undefined {
-  const m = /max_volume:\s*(-?[\d.]+|-inf) dB/.exec(stderr);
-  if (!m) return undefined;
-  return m[1] === '-inf' ? -Infinity : Number(m[1]);
-}
-
-/** `pts_time:1.23` per selected frame from the metadata filter's print, in output order. */
-export function parseFrameTimes(stdout: string): number[] {
-  return [...stdout.matchAll(/pts_time:\s*([\d.]+)/g)].map((m) => Number(m[1]));
-}
+/**
+ * A keyframe sample reads a few seconds of video: a plain time limit far above its normal
+ * second. (Its -progress time stops once its two pictures are written, so it cannot be
+ * watched by position like a full pass.)
+ */
+const SAMPLE_LIMIT: RunOptions['stall'] = { timeoutMs: 60_000, firstProgressMs: 60_000, progressOf: () => undefined };
+/** Share of the progress bar each phase gets (the audio pass reads the whole file: the most). */
+const KEYFRAMES_END_PERCENT = 15;
+const AUDIO_END_PERCENT = 95;
 
 export function createAnalysisInputsActivities(deps: AnalysisInputsDeps) {
   const { ffmpegPath } = deps.ffmpeg;
-  const threads = deps.ffmpeg.threads || 1;
+  // Like the transcode: 0 lets ffmpeg use every core.
+  const threads = deps.ffmpeg.threads;
 
   return {
     async extractAnalysisInputs(input: AnalysisInputsInput): Promise<AnalysisInputs> {
       const ctx = Context.current();
       const signal = ctx.cancellationSignal;
+      const { beat, stop } = startHeartbeats(ctx, { phase: 'keyframes', percent: 0 });
       if (input.renditionPath.includes('://') && deps.mediaDir) {
         input = { ...input, renditionPath: path.join(deps.mediaDir, input.videoId, 'rendition.mp4') };
       }
+      const what = `video ${input.videoId}`;
       const finalDir = path.join(deps.artifactsDir, input.videoId, 'analysis-inputs');
       const workDir = `${finalDir}.attempt-${ctx.info.attempt}`;
-      await rm(workDir, { recursive: true, force: true });
-      await mkdir(workDir, { recursive: true });
       try {
-        ctx.heartbeat({ phase: 'keyframes', percent: 0 });
-        const kfArgs = keyframeArgs({
-          input: input.renditionPath,
-          outPattern: path.join(workDir, 'keyframe-%02d.jpg'),
-          durationSec: input.durationSec,
-          max: deps.keyframes,
-          maxSide: deps.keyframeMaxSide,
-          threads,
-        });
-        const kf = await runProcess(ffmpegPath, kfArgs, { signal });
-        if (kf.code !== 0) throw failure(ErrorType.TranscodeFailed, `keyframe extraction failed: ${lastErrorLine(kf.stderrTail)}`);
-        const times = parseFrameTimes(kf.stdout);
+        await rm(workDir, { recursive: true, force: true });
+        await mkdir(workDir, { recursive: true });
 
-        let audio: AnalysisInputs['audio'] = input.hasAudio ? 'present' : 'none';
-        if (input.hasAudio) {
-          ctx.heartbeat({ phase: 'audio', percent: 40 });
-          const vol = await runProcess(
+        // Keyframes: one short seek-and-scan per window, whatever the video's length.
+        const windows = sampleWindows(input.durationSec, deps.keyframes);
+        const picked: { file: string; atSec: number }[] = [];
+        for (const [i, window] of windows.entries()) {
+          beat({ phase: 'keyframes', percent: Math.floor((i / windows.length) * KEYFRAMES_END_PERCENT) });
+          const prefix = `window-${String(i).padStart(2, '0')}`;
+          const res = await runTool(
             ffmpegPath,
-            [
-              '-hide_banner',
-              '-nostdin',
-              '-threads',
-              String(threads),
-              '-i',
-              input.renditionPath,
-              '-vn',
-              '-af',
-              'volumedetect',
-              '-f',
-              'null',
-              '-',
-            ],
-            { signal },
-          );
-          const peak = vol.code === 0 ? parseMaxVolume(vol.stderrTail) : undefined;
-          if (peak !== undefined && peak < SILENCE_MAX_DB) audio = 'silent';
-        }
-        if (audio === 'present') {
-          const res = await runProcess(
-            ffmpegPath,
-            audioArgs({
+            keyframeSampleArgs({
               input: input.renditionPath,
-              outPattern: path.join(workDir, 'audio-%03d.mp3'),
-              segmentSec: segmentSeconds(deps.audioChunkBytes),
+              window,
+              outPattern: path.join(workDir, `${prefix}-%d.jpg`),
+              maxSide: deps.keyframeMaxSide,
               threads,
             }),
-            { signal },
+            { signal, stall: SAMPLE_LIMIT },
+            what,
           );
-          if (res.code !== 0) throw failure(ErrorType.TranscodeFailed, `audio extraction failed: ${lastErrorLine(res.stderrTail)}`);
+          if (res.code !== 0)
+            throw failure(
+              ErrorType.TranscodeFailed,
+              `keyframe extraction failed: ${scrub(lastErrorLine(res.stderrTail), input.renditionPath, workDir)}`,
+            );
+          const pick = pickInWindow(parseFrameTimes(res.stdout));
+          if (!pick) continue;
+          const atSec = Math.round((window.startSec + pick.offsetSec) * 1000) / 1000;
+          // A sparse recording can hand two windows the same frame: keep it once.
+          if (picked.some((p) => Math.abs(p.atSec - atSec) < 0.001)) continue;
+          const file = path.join(workDir, `keyframe-${String(picked.length + 1).padStart(2, '0')}.jpg`);
+          await rename(path.join(workDir, `${prefix}-${pick.index + 1}.jpg`), file);
+          picked.push({ file, atSec });
         }
-        ctx.heartbeat({ phase: 'digest', percent: 90 });
+        for (const name of await readdir(workDir)) if (name.startsWith('window-')) await rm(path.join(workDir, name), { force: true });
 
-        await rm(finalDir, { recursive: true, force: true });
-        await rename(workDir, finalDir);
-        const files = (await readdir(finalDir)).sort();
-        const keyframes: AnalysisInputs['keyframes'] = [];
-        const audioChunks: AnalysisInputs['audioChunks'] = [];
+        let audio: AnalysisInputs['audio'] = input.hasAudio ? 'present' : 'none';
         const segSec = segmentSeconds(deps.audioChunkBytes);
-        for (const name of files) {
-          const file = path.join(finalDir, name);
-          const { sha256, bytes } = await digest(file);
-          if (name.startsWith('keyframe-')) keyframes.push({ path: file, sha256, bytes, atSec: times[keyframes.length] ?? 0 });
-          else if (name.startsWith('audio-')) {
-            const startSec = audioChunks.length * segSec;
-            audioChunks.push({
-              path: file,
-              sha256,
-              bytes,
-              startSec,
-              durationSec: Math.max(0, Math.min(segSec, input.durationSec - startSec)),
-            });
+        if (input.hasAudio) {
+          beat({ phase: 'audio', percent: KEYFRAMES_END_PERCENT });
+          const res = await runTool(
+            ffmpegPath,
+            audioChunkArgs({ input: input.renditionPath, outPattern: path.join(workDir, 'audio-%03d.mp3'), segmentSec: segSec, threads }),
+            {
+              signal,
+              stall: stallOf(deps),
+              onStdoutLine: (line) => {
+                const doneSec = parseProgressLine(line);
+                if (doneSec === undefined || !(input.durationSec > 0)) return;
+                const share = Math.min(1, doneSec / input.durationSec);
+                beat({
+                  phase: 'audio',
+                  percent: KEYFRAMES_END_PERCENT + Math.floor(share * (AUDIO_END_PERCENT - KEYFRAMES_END_PERCENT)),
+                  encodedSec: Math.round(doneSec * 10) / 10,
+                });
+              },
+            },
+            what,
+          );
+          if (res.code !== 0)
+            throw failure(
+              ErrorType.TranscodeFailed,
+              `audio extraction failed: ${scrub(lastErrorLine(res.stderrTail), input.renditionPath, workDir)}`,
+            );
+          const peak = parseMaxVolume(res.stderrTail);
+          if (peak !== undefined && peak < SILENCE_MAX_DB) {
+            audio = 'silent';
+            for (const name of await readdir(workDir)) if (name.startsWith('audio-')) await rm(path.join(workDir, name), { force: true });
           }
         }
-        ctx.heartbeat({ phase: 'digest', percent: 100 });
+
+        beat({ phase: 'digest', percent: AUDIO_END_PERCENT });
+        await rm(finalDir, { recursive: true, force: true });
+        await rename(workDir, finalDir);
+        const keyframes: AnalysisInputs['keyframes'] = [];
+        for (const p of picked) {
+          const file = path.join(finalDir, path.basename(p.file));
+          keyframes.push({ path: file, ...(await digest(file, beat)), atSec: p.atSec });
+        }
+        const audioChunks: AnalysisInputs['audioChunks'] = [];
+        for (const name of (await readdir(finalDir)).filter((n) => n.startsWith('audio-')).sort()) {
+          const file = path.join(finalDir, name);
+          const startSec = audioChunks.length * segSec;
+          audioChunks.push({
+            path: file,
+            ...(await digest(file, beat)),
+            startSec,
+            durationSec: Math.max(0, Math.min(segSec, input.durationSec - startSec)),
+          });
+        }
+        beat({ phase: 'digest', percent: 100 });
         ctx.log.info('analysis inputs extracted', {
           videoId: input.videoId,
           keyframes: keyframes.length,
+          keyframeTimes: keyframes.map((k) => k.atSec),
           audioChunks: audioChunks.length,
           audio,
         });
         return { keyframes, audioChunks, audio };
       } finally {
+        stop();
         await rm(workDir, { recursive: true, force: true });
       }
     },
   };
 }
 
-async function digest(file: string): Promise<{ sha256: string; bytes: number }> {
-  const [buf, st] = await Promise.all([readFile(file), stat(file)]);
-  return { sha256: createHash('sha256').update(buf).digest('hex'), bytes: st.size };
+/** SHA-256 and size, streamed (an audio chunk is up to 20 MB), beating as it goes. */
+async function digest(file: string, beat: (p: Omit<HeartbeatProgress, 'attempt'>) => void): Promise<{ sha256: string; bytes: number }> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  beat({ phase: 'digest', percent: AUDIO_END_PERCENT });
+  return { sha256: hash.digest('hex'), bytes: (await stat(file)).size };
 }
 
 export type AnalysisInputsActivities = ReturnType<typeof createAnalysisInputsActivities>;

@@ -23,9 +23,19 @@ import {
   masterProblems,
   mediaPlaylistProblems,
   parseMediaPlaylist,
+  withLastSegmentDuration,
   writeMasterPlaylist,
   type MasterEntry,
 } from '../../media/hls-playlist';
+import {
+  extendSpan,
+  packetTimes,
+  ptsSpan,
+  renditionVideoEnd,
+  variantTimingProblems,
+  videoTiming,
+  type PtsSpan,
+} from '../../media/hls-timing';
 import { interpretProbe } from '../../media/probe';
 import { lastErrorLine, type RunOptions } from '../../media/run-process';
 import { runTool } from './media-steps';
@@ -43,7 +53,7 @@ export interface HlsDeps {
 const HEARTBEAT_EVERY_MS = 1_000;
 /** ffprobe reports no progress: a plain time limit, far above its normal second or two. */
 const PROBE_LIMIT: RunOptions['stall'] = { timeoutMs: 60_000, firstProgressMs: 60_000, progressOf: () => undefined };
-/** Variant durations may differ from the MP4's by this much (audio runs a few ms past the last frame). */
+/** A variant's video may span, and its playlist add up to, this much more or less than the rendition's video. */
 const DURATION_TOLERANCE_SEC = 0.5;
 const SAFE_ID = /^[A-Za-z0-9_-]{1,64}$/;
 /**
@@ -56,7 +66,7 @@ export const HLS_STAGING_DIR = '.hls-staging';
 /** Written into the ladder before it is published (never served: not a name the API route allows). */
 const LADDER_MANIFEST = 'ladder.json';
 /** Bumped when ladder choices change, so a ladder of older settings is rebuilt, not reused. */
-const LADDER_VERSION = 1;
+const LADDER_VERSION = 2;
 
 interface LadderManifest {
   key: string;
@@ -154,10 +164,13 @@ export function createHlsActivities(deps: HlsDeps) {
         if (!verdict.ok) throw failure(verdict.type, `the rendition of ${input.videoId}: ${verdict.reason}`);
         const facts = verdict.facts;
         const hasAudio = verdict.plan.audioIndex !== null;
+        const timing = videoTiming(probed.stdout, verdict.plan.videoIndex);
 
         // Reuse the rendition's keyframes when they already fall near every segment boundary
         // (the segmented transcode puts one at each segment start): the top rung is then a copy.
         const keyframes: number[] = [];
+        // The rendition's first and last video frame, read in the same pass: what every variant must span.
+        let span: PtsSpan | undefined;
         const kf = await runTool(
           ffprobePath,
           keyframeProbeArgs(rendition),
@@ -167,13 +180,16 @@ export function createHlsActivities(deps: HlsDeps) {
             stall: { timeoutMs: deps.stallTimeoutMs ?? 10_000, progressOf: (line) => Number.parseFloat(line) || undefined },
             // Collected line by line: a 2-hour rendition has ~200k packets, more than runProcess keeps.
             onStdoutLine: (line) => {
+              span = extendSpan(span, Number.parseFloat(line));
               const t = parseKeyframeLine(line);
               if (t !== undefined) keyframes.push(t);
             },
           },
           `video ${input.videoId}`,
         );
-        if (kf.code !== 0) throw failure(ErrorType.InvalidMedia, `the rendition of ${input.videoId} has no readable video packets`);
+        if (kf.code !== 0 || !span)
+          throw failure(ErrorType.InvalidMedia, `the rendition of ${input.videoId} has no readable video packets`);
+        const renditionVideo = { span, endSec: renditionVideoEnd(timing, span, facts.frameRate) };
         const copyCuts = cutPoints(keyframes, input.segmentSec);
         const copyTop =
           facts.videoCodec === 'h264' &&
@@ -193,6 +209,7 @@ export function createHlsActivities(deps: HlsDeps) {
             hasAudio,
             preset: deps.ffmpeg.preset,
             threads: deps.ffmpeg.threads,
+            videoTimeBase: timing.timeBase,
           }),
           {
             signal,
@@ -211,7 +228,7 @@ export function createHlsActivities(deps: HlsDeps) {
           );
 
         beat(96);
-        const entries = await verifyVariants(staging, rungs, hasAudio, facts.durationSec, facts.frameRate, signal, ffprobePath);
+        const entries = await verifyVariants(staging, rungs, hasAudio, renditionVideo, facts.frameRate, signal, ffprobePath);
         const aligned = entries.every((e) => e.segmentCount === entries[0]?.segmentCount);
         if (!aligned)
           ctx.log.warn('HLS variants have different segment counts: players may stall briefly when switching', {
@@ -261,14 +278,15 @@ interface VerifiedVariant {
 /**
  * Checks what ffmpeg wrote, variant by variant, and measures what the master playlist
  * declares: each playlist parses and is complete, every file it names exists and is not
- * empty, durations add up to the rendition's, the probed size is the rung's, and the codec
- * strings come from the init segment itself.
+ * empty, the probed size is the rung's, the codec strings come from the init segment itself,
+ * and the variant's video spans the rendition's (first and last frame, measured on both sides
+ * from packet times). The last segment's EXTINF is measured and rewritten (hls-timing.ts says why).
  */
 async function verifyVariants(
   dir: string,
   rungs: readonly Rung[],
   hasAudio: boolean,
-  durationSec: number,
+  renditionVideo: { span: PtsSpan; endSec: number },
   frameRate: number | null,
   signal: AbortSignal,
   ffprobePath: string,
@@ -276,40 +294,55 @@ async function verifyVariants(
   const out: VerifiedVariant[] = [];
   for (const rung of rungs) {
     const variantDir = path.join(dir, rung.name);
-    const text = await readFile(path.join(variantDir, 'index.m3u8'), 'utf8').catch(() => undefined);
+    const playlistFile = path.join(variantDir, 'index.m3u8');
+    const text = await readFile(playlistFile, 'utf8').catch(() => undefined);
     if (text === undefined) throw failure(ErrorType.TranscodeFailed, `HLS variant ${rung.name} has no playlist`);
-    const playlist = parseMediaPlaylist(text);
-    const problems = mediaPlaylistProblems(playlist);
+    const written = parseMediaPlaylist(text);
+    const problems = mediaPlaylistProblems(written);
     if (problems.length) throw failure(ErrorType.TranscodeFailed, `HLS variant ${rung.name}: ${problems.join('; ')}`);
-    const init = await readFile(path.join(variantDir, playlist.map ?? 'init.mp4'));
-    let totalBytes = 0;
-    let totalSec = 0;
-    let peak = 0;
-    for (const seg of playlist.segments) {
+    const init = await readFile(path.join(variantDir, written.map ?? 'init.mp4'));
+    const sizes: number[] = [];
+    for (const seg of written.segments) {
       const size = (await stat(path.join(variantDir, seg.uri)).catch(() => undefined))?.size ?? 0;
       if (size === 0) throw failure(ErrorType.TranscodeFailed, `HLS variant ${rung.name}: segment ${seg.uri} is missing or empty`);
-      totalBytes += size;
-      totalSec += seg.duration;
-      peak = Math.max(peak, (size * 8) / seg.duration);
+      sizes.push(size);
     }
-    if (Math.abs(totalSec - durationSec) > DURATION_TOLERANCE_SEC)
-      throw failure(ErrorType.TranscodeFailed, `HLS variant ${rung.name} lasts ${totalSec.toFixed(2)} s, the rendition ${durationSec} s`);
 
-    // Probe init + first segment as one file: the init alone carries no profile or level.
-    const sample = path.join(dir, `.probe-${rung.name}.mp4`);
-    const first = await readFile(path.join(variantDir, playlist.segments[0]?.uri ?? ''));
-    await writeFile(sample, Buffer.concat([init, first]));
-    const probed = await runTool(
-      ffprobePath,
-      ['-v', 'error', '-show_entries', 'stream=codec_type,codec_name,profile,width,height', '-of', 'json', sample],
-      { signal, stall: PROBE_LIMIT },
-      `HLS variant ${rung.name}`,
-    );
-    await rm(sample, { force: true });
-    const streams = probeStreams(probed.stdout);
-    const video = streams.find((s) => s.codec_type === 'video');
-    const audio = streams.find((s) => s.codec_type === 'audio');
-    if (probed.code !== 0 || !video) throw failure(ErrorType.TranscodeFailed, `HLS variant ${rung.name}: its first segment has no video`);
+    // Init + first segment (the init alone carries no profile or level), init + last segment.
+    const first = await probeSegment(dir, rung.name, init, path.join(variantDir, written.segments[0]?.uri ?? ''), signal, ffprobePath);
+    const lastUri = written.segments.at(-1)?.uri ?? '';
+    const last =
+      written.segments.length > 1 ? await probeSegment(dir, rung.name, init, path.join(variantDir, lastUri), signal, ffprobePath) : first;
+    const video = first.streams.find((s) => s.codec_type === 'video');
+    const audio = first.streams.find((s) => s.codec_type === 'audio');
+    if (!first.ok || !video) throw failure(ErrorType.TranscodeFailed, `HLS variant ${rung.name}: its first segment has no video`);
+    const firstSpan = ptsSpan(first.videoPts);
+    const lastSpan = ptsSpan(last.videoPts);
+    if (!firstSpan || !lastSpan) throw failure(ErrorType.TranscodeFailed, `HLS variant ${rung.name}: a segment holds no video frames`);
+
+    // In the variant's own time line: fragments without an edit list present B-frame video a
+    // frame or two late, the first segment as much as the last.
+    const shift = firstSpan.first - renditionVideo.span.first;
+    const lastSec = renditionVideo.endSec + shift - lastSpan.first;
+    if (!(lastSec > 0))
+      throw failure(ErrorType.TranscodeFailed, `HLS variant ${rung.name}: its last segment starts after the rendition's video ends`);
+    const measured = withLastSegmentDuration(text, lastSec);
+    const playlist = parseMediaPlaylist(measured);
+    const stillWrong = mediaPlaylistProblems(playlist);
+    if (stillWrong.length) throw failure(ErrorType.TranscodeFailed, `HLS variant ${rung.name}: ${stillWrong.join('; ')}`);
+    if (measured !== text) await writeFile(playlistFile, measured);
+    const totalSec = playlist.segments.reduce((sum, seg) => sum + seg.duration, 0);
+    const timing = variantTimingProblems({
+      name: rung.name,
+      variantFirst: firstSpan,
+      variantLast: lastSpan,
+      rendition: renditionVideo.span,
+      playlistSec: totalSec,
+      renditionSec: renditionVideo.endSec - renditionVideo.span.first,
+      toleranceSec: DURATION_TOLERANCE_SEC,
+    });
+    if (timing.length) throw failure(ErrorType.TranscodeFailed, timing.join('; '));
+
     if (video.width !== rung.width || video.height !== rung.height)
       throw failure(
         ErrorType.TranscodeFailed,
@@ -319,6 +352,8 @@ async function verifyVariants(
       throw failure(ErrorType.TranscodeFailed, `HLS variant ${rung.name}: its first segment has no AAC audio`);
     const avc = avcCodecFromInit(init);
     if (!avc) throw failure(ErrorType.TranscodeFailed, `HLS variant ${rung.name}: its init segment holds no H.264 configuration`);
+    const totalBytes = sizes.reduce((a, b) => a + b, 0);
+    const peak = Math.max(...playlist.segments.map((seg, i) => ((sizes[i] ?? 0) * 8) / seg.duration));
     out.push({
       name: rung.name,
       segmentCount: playlist.segments.length,
@@ -337,11 +372,46 @@ async function verifyVariants(
 }
 
 interface ProbedStream {
+  index?: number;
   codec_type?: string;
   codec_name?: string;
   profile?: string;
   width?: number;
   height?: number;
+}
+
+/** One segment as a player reads it (init + segment, in a scratch file): its streams and video packet times. */
+async function probeSegment(
+  dir: string,
+  rungName: string,
+  init: Buffer,
+  segmentFile: string,
+  signal: AbortSignal,
+  ffprobePath: string,
+): Promise<{ ok: boolean; streams: ProbedStream[]; videoPts: number[] }> {
+  const sample = path.join(dir, `.probe-${rungName}.mp4`);
+  await writeFile(sample, Buffer.concat([init, await readFile(segmentFile)]));
+  try {
+    const probed = await runTool(
+      ffprobePath,
+      [
+        '-v',
+        'error',
+        '-show_entries',
+        'stream=index,codec_type,codec_name,profile,width,height:packet=stream_index,pts_time',
+        '-of',
+        'json',
+        sample,
+      ],
+      { signal, stall: PROBE_LIMIT },
+      `HLS variant ${rungName}`,
+    );
+    const streams = probeStreams(probed.stdout);
+    const video = streams.find((s) => s.codec_type === 'video');
+    return { ok: probed.code === 0, streams, videoPts: video?.index === undefined ? [] : packetTimes(probed.stdout, video.index) };
+  } finally {
+    await rm(sample, { force: true });
+  }
 }
 
 function probeStreams(json: string): ProbedStream[] {

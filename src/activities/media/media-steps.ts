@@ -56,7 +56,7 @@ export const MIN_DURATION_RATIO = 0.9;
 /** Below this much free space after a failed write, the failure is the disk's, not the media's. */
 export const DISK_FULL_BYTES = 1024 * 1024;
 /** Bumped when encoding choices change, so a published output of older settings is not reused. */
-export const OUTPUT_VERSION = 2;
+export const OUTPUT_VERSION = 3;
 /** ffprobe and the interlace check report no progress: a plain time limit, far above their normal second or two. */
 export const PROBE_LIMIT: RunOptions['stall'] = { timeoutMs: 60_000, firstProgressMs: 60_000, progressOf: () => undefined };
 /** How often the attempt tells Temporal it is alive (the heartbeat timeout catches a dead worker, the watchdog a stuck ffmpeg). */
@@ -256,7 +256,7 @@ export function startHeartbeats(ctx: Context, first: Omit<HeartbeatProgress, 'at
   return { beat, stop: () => clearInterval(ticker) };
 }
 
-export function stallOf(deps: MediaDeps): RunOptions['stall'] {
+export function stallOf(deps: Pick<MediaDeps, 'stallTimeoutMs'>): RunOptions['stall'] {
   return { timeoutMs: deps.stallTimeoutMs ?? 10_000, progressOf: parseProgressLine };
 }
 
