@@ -49,9 +49,10 @@ export async function materializeSource(source: VideoSource, opts: MaterializeOp
       return download(source.sealed ? openSealed(source.sealed, opts) : source.url, opts);
     case 'upload': {
       // Our own object: fetched through the storage port with a URL the workflow had signed.
-      if (!opts.storage || !source.url) throw failure(ErrorType.SourceNotFound, `upload ${source.key} has no signed URL or storage`);
+      const signed = source.sealed ? openSealed(source.sealed, opts) : source.url;
+      if (!opts.storage || !signed) throw failure(ErrorType.SourceNotFound, `upload ${source.key} has no signed URL or storage`);
       const target = path.join(opts.workDir, 'source');
-      await opts.storage.download(source.url, target, { maxBytes: opts.maxBytes, signal: opts.signal, onProgress: opts.onProgress });
+      await opts.storage.download(signed, target, { maxBytes: opts.maxBytes, signal: opts.signal, onProgress: opts.onProgress });
       return target;
     }
   }

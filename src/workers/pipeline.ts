@@ -5,6 +5,7 @@ import { createStorage } from '../adapters/storage';
 import { createPool } from '../db/database';
 import { UploadsRepo } from '../db/uploads-repo';
 import { NON_RETRYABLE_ERROR_TYPES } from '../errors';
+import { loadUrlSealer } from '../security/sealed-url';
 import { workflowCode } from '../temporal/workflow-bundle';
 import { runWorkerProcess } from './run-worker';
 
@@ -24,6 +25,7 @@ runWorkerProcess('pipeline', async (config, log) => {
         storage,
         sourceUrlTtlSec: config.storage.sourceUrlTtlSec,
         pinOf: (key) => uploads.pinOf(key),
+        sealer: await loadUrlSealer(config),
       }),
       maxConcurrentWorkflowTaskExecutions: config.workers.pipelineConcurrency,
       // Backstop: a typed error escaping workflow code fails the workflow, not the task (which would retry forever).

@@ -16,7 +16,13 @@ export type VideoSource =
    */
   | { kind: 'url'; url: string; sealed?: string }
   /** An object in our storage (issue 18). `url` is a short-lived signed GET, added by the workflow for the media step only. */
-  | { kind: 'upload'; key: string; url?: string };
+  /**
+   * An object of ours: the workflow carries the key; before each media try the pipeline worker
+   * signs a GET URL and seals it (`sealed`, issue 26: a signature is a credential until it
+   * expires, and history is readable with the payload codec). `url`: a plain signed URL, as runs
+   * before the sealing carried.
+   */
+  | { kind: 'upload'; key: string; url?: string; sealed?: string };
 
 export interface ProcessVideoInput {
   readonly version: 1;

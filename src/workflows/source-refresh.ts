@@ -64,7 +64,7 @@ export class SourceRefresh {
     let current = source;
     for (let refreshes = 0; ; refreshes++) {
       const attempt: VideoSource =
-        current.kind === 'upload' ? { kind: 'upload', key: current.key, url: await sign({ key: current.key }) } : current;
+        current.kind === 'upload' ? { kind: 'upload', key: current.key, sealed: await sign({ key: current.key }) } : current;
       try {
         return await run(attempt);
       } catch (err) {

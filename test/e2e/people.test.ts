@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { STEPS } from '../../src/pipeline/catalogue';
 import { makeNotAVideo, makeTinyClip } from '../support/media';
+import { waitForExpression } from '../support/browser';
 import { startHttpStack, type HttpStack } from '../support/http-stack';
 
 // What people look at, on the real stack (Temporal, PostgreSQL, ffmpeg, LanceDB, the four
@@ -187,19 +188,6 @@ describe('web dashboard', () => {
     });
   });
   afterAll(async () => browser?.close());
-
-  /**
-   * Polls an expression through page.evaluate (DevTools evaluation, which the page's CSP does not
-   * govern). waitForFunction would eval the string inside the page, which the dashboard's CSP
-   * (no 'unsafe-eval') rightly refuses.
-   */
-  async function waitForExpression(page: Page, expression: string, timeoutMs: number): Promise<void> {
-    for (const deadline = Date.now() + timeoutMs; ;) {
-      if (await page.evaluate(expression)) return;
-      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${expression}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
 
   /** Runs fn on a fresh page; a failure carries the page's console errors and a screenshot. */
   async function onPage(name: string, fn: (page: Page) => Promise<void>) {

@@ -20,6 +20,7 @@ import type { HeartbeatProgress, HlsOutput, MediaFacts } from '../../src/workflo
 import type { TestApi } from '../support/api';
 import type { TestDatabase } from '../support/database';
 import { startStack, type Stack } from '../support/stack';
+import { waitForExpression } from '../support/browser';
 
 // The HLS ladder on real parts: ffmpeg packages a 30 s 640x360 H.264/AAC rendition, the real
 // API route serves it (auth on, PostgreSQL), and Debian's Chromium plays it with hls.js.
@@ -460,7 +461,7 @@ describe('served by the API and played in Chromium', () => {
         });
         await page.goto(`${base}/dashboard/`, { waitUntil: 'domcontentloaded' });
         await page.locator('li[data-video-id="aligned"]').getByRole('button', { name: /Play/ }).click();
-        await page.waitForFunction(`(document.querySelector('#player')?.currentTime ?? 0) > 1`, null, { timeout: 30_000 });
+        await waitForExpression(page, `(document.querySelector('#player')?.currentTime ?? 0) > 1`, 30_000);
         expect(await page.locator('#player-caption').textContent()).toContain('(HLS)');
         // Chromium 142+ plays HLS natively (canPlayType says so): the dashboard then hands the URL to
         // <video> with ?access_token=, which only works because playlists pass the token on.

@@ -15,12 +15,13 @@ afterAll(() => harness.stop());
 
 const urlOf = (input: unknown) => {
   const { source } = input as TranscodeInput;
-  return source.kind === 'file' ? source.path : source.url;
+  // An upload's signed URL travels sealed (the stub's sealing is the identity).
+  return source.kind === 'file' ? source.path : source.kind === 'upload' ? (source.sealed ?? source.url) : source.url;
 };
 
 /** A transcode that refuses every URL containing `stale`, as the real one does on a 403. */
 async function transcodeRefusing(stale: string, input: TranscodeInput) {
-  const url = input.source.kind === 'file' ? '' : (input.source.url ?? '');
+  const url = urlOf(input) ?? '';
   if (url.includes(stale)) {
     throw ApplicationFailure.create({ type: ErrorType.SourceUrlExpired, message: `GET ${url} → 403 (expired)`, nonRetryable: true });
   }

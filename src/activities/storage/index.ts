@@ -1,4 +1,5 @@
 import { withPin, type ObjectStorage } from '../../adapters/storage/port';
+import type { UrlSealer } from '../../security/sealed-url';
 
 export interface StorageActivityDeps {
   storage: ObjectStorage;
@@ -6,6 +7,12 @@ export interface StorageActivityDeps {
   sourceUrlTtlSec: number;
   /** The ETag an upload was completed with (issue 26): the URL carries it and the fetch refuses any other object. */
   pinOf?: (key: string) => Promise<string | undefined>;
+  /**
+   * Seals the signed URL for the media worker (issue 26): a signature is a bearer credential
+   * until it expires, and the local activity's result is kept in the history, which the payload
+   * codec's holders (operators, the Web UI's codec server) can read.
+   */
+  sealer: Pick<UrlSealer, 'seal'>;
 }
 
 /**
@@ -15,9 +22,10 @@ export interface StorageActivityDeps {
  */
 export function createStorageActivities(deps: StorageActivityDeps) {
   return {
+    /** The signed GET URL, sealed (src/security/sealed-url.ts): only a media worker opens it. */
     async signSourceUrl(input: { key: string }): Promise<string> {
       const url = (await deps.storage.presignGet(input.key, { expiresInSec: deps.sourceUrlTtlSec })).url;
-      return withPin(url, await deps.pinOf?.(input.key));
+      return deps.sealer.seal(withPin(url, await deps.pinOf?.(input.key)));
     },
   };
 }
