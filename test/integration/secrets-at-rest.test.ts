@@ -1,13 +1,16 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 import { promisify } from 'node:util';
 import type { Payload } from '@temporalio/common';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { loadDataConverter } from '../../src/temporal/data-converter';
 import { workflowIdFor } from '../../src/workflows/ids';
 import { startHttpStack, type HttpStack } from '../support/http-stack';
+import { makeTinyClip } from '../support/media';
 
 // Issue 26: a source URL's credentials and signatures must not be kept anywhere in plaintext —
 // not in the database (dead letters included), not in any process log, not in the Temporal
@@ -122,4 +125,36 @@ test('URLs with user:password@ and signature parameters fail into the dead-lette
       expect({ where, name, found: text.includes(value) }).toEqual({ where, name, found: false });
     }
   }
+});
+
+test("an upload's signed GET URL is sealed in the history: the run fetches it, the decoded history has no signature", async () => {
+  const videoId = `${CANARY}-upload`;
+  const clip = path.join(stack.ingestDir, 'upload-secret.mp4');
+  await makeTinyClip(clip, 2);
+  const bytes = await readFile(clip);
+  const opened = await api('POST', '/uploads', { contentType: 'video/mp4', sizeBytes: bytes.length, videoId });
+  expect(opened.status).toBe(201);
+  const ticket = opened.json as {
+    upload: { method: string; url: string; headers: Record<string, string> };
+    complete: { method: string; url: string };
+    next: { body: unknown };
+  };
+  expect(ticket.upload.method).toBe('PUT');
+  expect((await fetch(ticket.upload.url, { method: 'PUT', headers: ticket.upload.headers, body: bytes })).ok).toBe(true);
+  expect((await api(ticket.complete.method, new URL(ticket.complete.url, stack.apiUrl).pathname, {})).status).toBe(200);
+  expect((await api('POST', '/videos', ticket.next.body)).status).toBe(202);
+
+  let status = '';
+  for (const deadline = Date.now() + 120_000; Date.now() < deadline && status !== 'ready' && status !== 'failed';) {
+    status = ((await api('GET', `/videos/${videoId}`)).json as { status: string }).status;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  // Ready: the media worker opened the sealed URL and fetched the object with its signature.
+  expect(status).toBe('ready');
+  const history = await decodedHistory(videoId);
+  // The control: the history does name the upload (its key) …
+  expect(history).toContain(`uploads/${videoId}/`);
+  // … but no signed transfer URL of the local store (`?m=GET&e=…&s=<signature>`) is readable in it.
+  expect(history).not.toMatch(/[?&]m=GET&e=\d+/);
+  expect(history).toContain('sealed:v1:');
 });
