@@ -3,8 +3,10 @@
 // this prints the wall time, each step's time, the history's event count and its largest
 // payload, and the ratio of the media step to a bare ffmpeg encode of the same file.
 // Run: `npm run build && npm run bench:long-video -- 10 60` (minutes; default 10). Not part of
-// npm test: an hour of 720p is tens of minutes of ffmpeg on two cores.
-import { mkdtemp, rm } from 'node:fs/promises';
+// npm test: an hour of 720p is tens of minutes of ffmpeg on two cores. Generated clips are kept in
+// $TMPDIR/biblio-bench-clips for the next run; BENCH_BASELINE=0 skips the bare encode.
+import { existsSync } from 'node:fs';
+import { copyFile, mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { VideoStatus } from '../src/api/status';
@@ -17,6 +19,9 @@ const minutes = process.argv
   .slice(2)
   .map(Number)
   .filter((n) => n > 0);
+
+const CLIPS = path.join(os.tmpdir(), 'biblio-bench-clips');
+const BASELINE = process.env.BENCH_BASELINE !== '0';
 
 async function ffmpeg(args: string[]): Promise<void> {
   const res = await runProcess('ffmpeg', ['-hide_banner', '-nostdin', '-y', '-v', 'error', ...args]);
@@ -69,6 +74,7 @@ async function historyFacts(stack: HttpStack, workflowId: string) {
 
 async function main() {
   const lengths = minutes.length ? minutes : [10];
+  await mkdir(CLIPS, { recursive: true });
   const scratch = await mkdtemp(path.join(os.tmpdir(), 'biblio-bench-long-'));
   const stack = await startHttpStack('bench-long', { productDefaults: true });
   const rows: string[] = [];
@@ -76,9 +82,14 @@ async function main() {
     for (const m of lengths) {
       const name = `long-${m}m.mp4`;
       const file = path.join(stack.ingestDir, name);
-      process.stdout.write(`generating ${m} min of 1280x720… `);
-      await makeClip(file, m * 60);
-      const bare = await bareEncodeMs(file, path.join(scratch, `bare-${m}.mp4`));
+      const cached = path.join(CLIPS, name);
+      if (!existsSync(cached)) {
+        process.stdout.write(`generating ${m} min of 1280x720… `);
+        await makeClip(`${cached}.part.mp4`, m * 60);
+        await rename(`${cached}.part.mp4`, cached);
+      }
+      await copyFile(cached, file);
+      const bare = BASELINE ? await bareEncodeMs(file, path.join(scratch, `bare-${m}.mp4`)) : NaN;
       console.log(`bare encode ${(bare / 1000).toFixed(1)} s; running the pipeline…`);
       const { status, wallMs } = await run(stack, `long-${m}m`, name);
       const steps = STEPS.map((s) => {
