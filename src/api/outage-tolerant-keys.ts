@@ -1,7 +1,7 @@
 import { hashKey, type ApiKeysRepo } from '../db/api-keys-repo';
 import { isDatabaseUnavailable } from '../db/unavailable';
 
-type KeyVerifier = Pick<ApiKeysRepo, 'verify'>;
+type KeyVerifier = Pick<ApiKeysRepo, 'verify'> & Partial<Pick<ApiKeysRepo, 'markUsed'>>;
 type VerifiedKey = NonNullable<Awaited<ReturnType<ApiKeysRepo['verify']>>>;
 
 /**
@@ -34,6 +34,11 @@ export class OutageTolerantKeys implements KeyVerifier {
       if (isDatabaseUnavailable(err) && hit && now - hit.at <= (this.o.graceMs ?? 10 * 60_000)) return hit.key;
       throw err;
     }
+  }
+
+  /** Passed through: auth records a key's use (last_used_at) through whatever verifies it. */
+  async markUsed(id: string): Promise<void> {
+    await this.keys.markUsed?.(id);
   }
 
   private remember(hash: string, key: VerifiedKey, at: number): void {

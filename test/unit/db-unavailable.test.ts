@@ -121,6 +121,13 @@ describe('the API side', () => {
     const broken = new OutageTolerantKeys({ verify: () => Promise.reject(bug) });
     await expect(broken.verify('good')).rejects.toBe(bug);
   });
+
+  test('records a key use through the repository it wraps (auth writes last_used_at through it)', async () => {
+    const used: string[] = [];
+    const keys = new OutageTolerantKeys({ verify: async () => undefined, markUsed: async (id: string) => void used.push(id) });
+    await keys.markUsed('k1');
+    expect(used).toEqual(['k1']);
+  });
 });
 
 describe('the worker side', () => {
