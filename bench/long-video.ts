@@ -6,7 +6,7 @@
 // npm test: an hour of 720p is tens of minutes of ffmpeg on two cores. Generated clips are kept in
 // $TMPDIR/biblio-bench-clips for the next run; BENCH_BASELINE=0 skips the bare encode.
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { VideoStatus } from '../src/api/status';
@@ -28,12 +28,22 @@ async function ffmpeg(args: string[]): Promise<void> {
   if (res.code !== 0) throw new Error(`ffmpeg: ${lastErrorLine(res.stderrTail)}`);
 }
 
-function makeClip(file: string, seconds: number): Promise<void> {
-  return ffmpeg([
-    ...['-f', 'lavfi', '-i', `testsrc2=size=1280x720:rate=30:duration=${seconds}`],
-    ...['-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=48000:duration=${seconds}`],
-    ...['-c:v', 'libx264', '-preset', 'ultrafast', '-crf', '28', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest', file],
+/**
+ * `seconds` of 1280x720 at ~1 Mbit/s (a talk or a screen recording; a phone's 8 Mbit/s would put
+ * an hour past MAX_SOURCE_BYTES): one minute encoded, then repeated with the concat demuxer
+ * (timestamps continue), so an hour is generated in seconds.
+ */
+async function makeClip(file: string, seconds: number): Promise<void> {
+  const unit = `${file}.unit.mp4`;
+  await ffmpeg([
+    ...['-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=30:duration=60'],
+    ...['-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000:duration=60'],
+    ...['-c:v', 'libx264', '-preset', 'veryfast', '-crf', '30', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest', unit],
   ]);
+  const list = `${file}.txt`;
+  await writeFile(list, `file '${path.basename(unit)}'\n`.repeat(Math.ceil(seconds / 60)));
+  await ffmpeg(['-f', 'concat', '-safe', '0', '-i', list, '-c', 'copy', '-t', String(seconds), file]);
+  await Promise.all([rm(unit), rm(list)]);
 }
 
 /** The baseline: the product's rendition encode of the same file, run bare (no Temporal, no segments, no HLS). */

@@ -129,16 +129,22 @@ test('the per-client rate limit answers 429 with Retry-After and the one error b
     const codes: number[] = [];
     let last;
     for (let i = 0; i < 7; i++) {
-      last = await limited.app.inject({ method: 'GET', url: '/videos/nope', headers: { 'x-api-key': 'client-a' } });
+      // Auth is off on this app, so a client is its address (a header it picks is no identity).
+      last = await limited.app.inject({ method: 'GET', url: '/videos/nope', remoteAddress: '127.0.0.2', headers: { 'x-api-key': 'a1' } });
       codes.push(last.statusCode);
     }
     expect(codes).toEqual([404, 404, 404, 404, 404, 429, 429]);
     expect(Number(last!.headers['retry-after'])).toBeGreaterThanOrEqual(1);
     expect(last!.json()).toEqual({ error: { type: 'RateLimited', message: expect.any(String), videoId: null, hint: expect.any(String) } });
-    // Another client has its own budget; probes are never limited.
-    expect((await limited.app.inject({ method: 'GET', url: '/videos/nope', headers: { 'x-api-key': 'client-b' } })).statusCode).toBe(404);
+    // Probes are never limited.
+    // A new x-api-key from the same address is the same client; another address has its own budget.
+    expect(
+      (await limited.app.inject({ method: 'GET', url: '/videos/nope', remoteAddress: '127.0.0.2', headers: { 'x-api-key': 'a2' } }))
+        .statusCode,
+    ).toBe(429);
+    expect((await limited.app.inject({ method: 'GET', url: '/videos/nope', remoteAddress: '127.0.0.3' })).statusCode).toBe(404);
     for (let i = 0; i < 8; i++)
-      expect((await limited.app.inject({ method: 'GET', url: '/healthz', headers: { 'x-api-key': 'client-a' } })).statusCode).toBe(200);
+      expect((await limited.app.inject({ method: 'GET', url: '/healthz', remoteAddress: '127.0.0.2' })).statusCode).toBe(200);
     expect((await limited.app.inject({ method: 'GET', url: '/readyz' })).json()).toMatchObject({
       ready: true,
       checks: { database: { ok: true }, temporal: { ok: true } },
