@@ -136,13 +136,13 @@ test('the per-client rate limit answers 429 with Retry-After and the one error b
     expect(codes).toEqual([404, 404, 404, 404, 404, 429, 429]);
     expect(Number(last!.headers['retry-after'])).toBeGreaterThanOrEqual(1);
     expect(last!.json()).toEqual({ error: { type: 'RateLimited', message: expect.any(String), videoId: null, hint: expect.any(String) } });
-    // Probes are never limited.
     // A new x-api-key from the same address is the same client; another address has its own budget.
     expect(
       (await limited.app.inject({ method: 'GET', url: '/videos/nope', remoteAddress: '127.0.0.2', headers: { 'x-api-key': 'a2' } }))
         .statusCode,
     ).toBe(429);
     expect((await limited.app.inject({ method: 'GET', url: '/videos/nope', remoteAddress: '127.0.0.3' })).statusCode).toBe(404);
+    // Probes are never limited.
     for (let i = 0; i < 8; i++)
       expect((await limited.app.inject({ method: 'GET', url: '/healthz', remoteAddress: '127.0.0.2' })).statusCode).toBe(200);
     expect((await limited.app.inject({ method: 'GET', url: '/readyz' })).json()).toMatchObject({
