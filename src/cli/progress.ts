@@ -50,7 +50,7 @@ export class StepProgress {
         pct = 100;
         note = 'done';
       } else if (current === step || s.step === step) {
-        pct = s.progress?.percent ?? 0;
+        pct = stepPercent(s);
         note = [s.progress?.phase && s.progress.phase !== step ? s.progress.phase : '', record?.queue ? `queue '${record.queue}'` : '']
           .filter(Boolean)
           .join(' ');
@@ -62,9 +62,10 @@ export class StepProgress {
       this.bars.get(step)?.update(Math.max(0, Math.min(100, Math.round(pct))), { note: note.trim() });
     }
     if (!this.multi) {
-      const pct = s.progress?.percent ?? (s.status === 'ready' ? 100 : 0);
+      const pct = s.status === 'ready' ? 100 : stepPercent(s);
+      const segments = encoding(s) ? ` segments ${s.segments!.done}/${s.segments!.count}` : '';
       const extra = s.waitingFor ? ` (${s.waitingFor})` : '';
-      this.line(`${s.status} ${s.step} ${Math.round(pct)}%${extra}`);
+      this.line(`${s.status} ${s.step} ${Math.round(pct)}%${segments}${extra}`);
     }
   }
 
@@ -77,4 +78,18 @@ export class StepProgress {
     this.lastLine = text;
     this.stream.write(`${text}\n`);
   }
+}
+
+/** A segmented transcode still encoding its segments (then it joins and packages HLS). */
+function encoding(s: VideoStatus): boolean {
+  return s.step === 'transcode' && s.segments !== null && s.segments.count > 0 && s.segments.done < s.segments.count;
+}
+
+/**
+ * The running step's percent. While a segmented transcode encodes, the pending activity is one
+ * segment of many (its own percent restarts at 0 for each): the share of segments done says more.
+ */
+export function stepPercent(s: VideoStatus): number {
+  if (encoding(s)) return (100 * s.segments!.done) / s.segments!.count;
+  return s.progress?.percent ?? 0;
 }
