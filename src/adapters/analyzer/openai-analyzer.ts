@@ -280,26 +280,19 @@ export class OpenAiAnalyzer implements Analyzer {
         signal: req.signal,
         purpose: 'analysis',
         send: (sig) =>
-          this.client.chat.completions
-            .create(
+          this.chatJson(
+            [
+              { role: 'system', content: SYSTEM_PROMPT },
               {
-                model: this.cfg.chatModel,
-                response_format: { type: 'json_object' },
-                max_tokens: this.maxOutputTokens,
-                messages: [
-                  { role: 'system', content: SYSTEM_PROMPT },
-                  {
-                    role: 'user',
-                    content: [
-                      { type: 'text', text: userText },
-                      ...images.map((url) => ({ type: 'image_url' as const, image_url: { url, detail: 'low' as const } })),
-                    ],
-                  },
+                role: 'user',
+                content: [
+                  { type: 'text', text: userText },
+                  ...images.map((url) => ({ type: 'image_url' as const, image_url: { url, detail: 'low' as const } })),
                 ],
               },
-              { signal: sig },
-            )
-            .withResponse(),
+            ],
+            sig,
+          ),
         meter: (data) => ({ ...chatMeter(data, estimate, this.maxOutputTokens), imageTokens: images.length * LOW_DETAIL_IMAGE_TOKENS }),
         usable: isChatCompletion,
       },
@@ -334,28 +327,31 @@ export class OpenAiAnalyzer implements Analyzer {
             signal: req.signal,
             purpose: 'repair',
             send: (sig) =>
-              this.client.chat.completions
-                .create(
-                  {
-                    model: this.cfg.chatModel,
-                    response_format: { type: 'json_object' },
-                    max_tokens: this.maxOutputTokens,
-                    messages: [
-                      { role: 'system', content: SYSTEM_PROMPT },
-                      { role: 'user', content: userText },
-                      { role: 'assistant', content: previous },
-                      { role: 'user', content: REPAIR_PROMPT },
-                    ],
-                  },
-                  { signal: sig },
-                )
-                .withResponse(),
+              this.chatJson(
+                [
+                  { role: 'system', content: SYSTEM_PROMPT },
+                  { role: 'user', content: userText },
+                  { role: 'assistant', content: previous },
+                  { role: 'user', content: REPAIR_PROMPT },
+                ],
+                sig,
+              ),
             meter: (data) => chatMeter(data, estimate, this.maxOutputTokens),
             usable: isChatCompletion,
           },
           usage,
         );
     return parseAnalysisWords(chatContent(raw));
+  }
+
+  /** The one shape of chat request this analyzer sends: JSON answer, bounded output, no SDK retries. */
+  private chatJson(messages: OpenAI.Chat.Completions.ChatCompletionMessageParam[], signal: AbortSignal) {
+    return this.client.chat.completions
+      .create(
+        { model: this.cfg.chatModel, response_format: { type: 'json_object' }, max_tokens: this.maxOutputTokens, messages },
+        { signal },
+      )
+      .withResponse();
   }
 
   private cache(): ResponseCache | undefined {
