@@ -18,6 +18,11 @@ const CHAT = '/v1/chat/completions';
 const EMBED = '/v1/embeddings';
 const AUDIO = '/v1/audio/transcriptions';
 
+// Every AI setting below is scaled down from production (500 requests a minute, 10 s call
+// deadline, 5 failures / 15 s half-open, 2–60 s backoff, 120 s degrade, timers from 1 min to
+// 6 h) by the same idea: this file proves the limiter, breaker, backoff and degradation
+// mechanisms under storms and outages, and at production scale each would take minutes to hours.
+// The media path on real defaults is proven by test/e2e/real-media.test.ts.
 const RATE = { requests: 20, windowMs: 2_000 };
 const TIMEOUT_MS = 2_000;
 const BREAKER = { failures: 3, halfOpenMs: 3_000 };

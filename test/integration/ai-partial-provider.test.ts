@@ -34,6 +34,8 @@ beforeAll(async () => {
     workerEnv: {
       OPENAI_BASE_URL: fault.url,
       OPENAI_API_KEY: 'sk-test-key',
+      // Production's re-analysis timers run from 1 min to 6 h: three 1.5 s timers let the
+      // non-JSON test see every re-analysis a video gets (the paid request must not repeat).
       AI_REANALYZE_DELAYS_MS: '1500,1500,1500',
     },
     api: {
