@@ -7,7 +7,7 @@ import { runQuota } from '../support/ai-load';
 // does not — bench/ai-quota.ts measures Redis with a real minute). What it proves: across every full provider
 // window, the shared limiter sends no request the provider turns away (zero 429s) while filling
 // ≥ 95 % of each window's quota and ≥ 95 % of Q per window length over time. The minute-long,
-// 2.5-minute version is bench/ai-quota.ts (numbers in the README).
+// 2.5-minute version is bench/ai-quota.ts (numbers in docs/benchmarks.md).
 test('steady state: two AI worker processes sharing the limit get zero 429s and use at least 95 % of the quota', async () => {
   const r = await runQuota({
     requestsPerWindow: 16,

@@ -21,7 +21,7 @@ import { temporalCliPath } from '../support/temporal';
 import { loadUrlSealer } from '../../src/security/sealed-url';
 
 // Issue 26: with Temporal down, every route that needs it answers 503 TemporalUnavailable within
-// the ~5 s the API promises (README "HTTP API"), on production defaults (no deadline overrides).
+// the ~5 s the API promises (docs/api.md), on production defaults (no deadline overrides).
 // The stack has its own Temporal dev server, killed by this file.
 let stack: Stack;
 let server: ChildProcess | undefined;
@@ -149,7 +149,7 @@ test('with Temporal down, every route that needs it answers 503 TemporalUnavaila
       type: 'TemporalUnavailable',
     });
     expect(res.headers['retry-after']).toBe('5');
-    // A contract promise (README: "answers within ~5 s"), not a benchmark: the bound leaves room
+    // A contract promise (docs/api.md: "within ~5 s"), not a benchmark: the bound leaves room
     // for a loaded machine, and is far below the ~20 s the SDK's own retries would take.
     expect(tookMs).toBeLessThan(8_000);
   }
