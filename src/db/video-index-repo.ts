@@ -1,6 +1,7 @@
 import type { Pool, PoolClient } from 'pg';
 import type { AnalysisState, AnalyzeOutput, TranscodeOutput, VideoSource } from '../workflows/contracts';
 import { storedSource } from '../net/redact';
+import type { RowStatus } from '../contracts/product-status';
 
 type Queryable = Pool | PoolClient;
 
@@ -8,7 +9,7 @@ type Queryable = Pool | PoolClient;
 export interface IndexRowState {
   id: string;
   workflowId: string;
-  status: 'queued' | 'ready' | 'failed';
+  status: RowStatus;
   source: VideoSource;
   searchable: boolean;
   deleted: boolean;

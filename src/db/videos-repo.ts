@@ -1,14 +1,13 @@
 import type { Pool } from 'pg';
 import { storedSource } from '../net/redact';
 import type { AnalysisState, PipelineStep, TranscodeOutput, VideoSource } from '../workflows/contracts';
-
-export type VideoStatus = 'queued' | 'ready' | 'failed';
+import type { RowStatus } from '../contracts/product-status';
 
 export interface VideoRow {
   id: string;
   source: VideoSource;
   workflowId: string;
-  status: VideoStatus;
+  status: RowStatus;
   renditionPath: string | null;
   thumbnailPath: string | null;
   durationSec: number | null;
