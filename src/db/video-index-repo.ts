@@ -49,7 +49,7 @@ export interface SearchableRow {
 }
 
 /**
- * The index saga's view of the `videos` table (issue 17): the row is written first and made
+ * The index saga's view of the `videos` table: the row is written first and made
  * searchable last; search, reconciler and deletion read it through here. Kept apart from
  * VideosRepo so the saga's rules (searchable_at, deleted_at) live in one place.
  */

@@ -16,7 +16,7 @@ export interface VideoListRow {
   errorType: string | null;
   errorMessage: string | null;
   failedStep: string | null;
-  /** Issue 25: 'delayed' = ready on a stand-in analysis (re-analyse it); null before the index step. */
+  /** 'delayed' = ready on a stand-in analysis (re-analyse it); null before the index step. */
   analysisState: string | null;
   createdAt: Date;
 }

@@ -23,9 +23,9 @@ export interface VideoRow {
   errorType: string | null;
   errorMessage: string | null;
   failedStep: string | null;
-  /** Issue 25: null until the index step wrote the row (or for rows of before the column). */
+  /** Null until the index step wrote the row (or for rows of before the column). */
   analysisState?: AnalysisState | null;
-  /** Issue 25: the media step's output, kept for a re-analysis after the run ended. */
+  /** The media step's output, kept for a re-analysis after the run ended. */
   media?: TranscodeOutput | null;
   createdAt: Date;
   updatedAt: Date;

@@ -8,7 +8,7 @@ import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client
 import type { QueueRole } from '../pipeline/catalogue';
 
 /**
- * Each worker process's operations surface (issue 19): GET /metrics (this process's metrics plus
+ * Each worker process's operations surface: GET /metrics (this process's metrics plus
  * the Temporal SDK's own Prometheus exporter, merged into one scrape), GET /healthz (liveness:
  * the worker has not failed) and GET /readyz (readiness: the worker is polling, Temporal answers,
  * and the stores this worker writes answer). Off unless WORKER_HEALTH_PORT is set (0 = any free

@@ -12,7 +12,7 @@ interface VectorSpace {
 }
 
 /**
- * Repairs drift between the main DB and the vector store (issue 17), started by a Temporal
+ * Repairs drift between the main DB and the vector store, started by a Temporal
  * Schedule: rows first (missing points, stale payloads, rows of runs that ended without
  * updating them), then every space's points (orphans), then retention and ANN upkeep.
  * Bounded: `maxPagesPerRun` pages per run, then continue-as-new with the cursor and the

@@ -46,7 +46,7 @@ export interface ObjectStorage {
    */
   pin(key: string): Promise<ObjectPin | undefined>;
   /**
-   * Multipart client uploads (issue 26): resumable, each part signed for its exact size and
+   * Multipart client uploads: resumable, each part signed for its exact size and
    * PUT on its own. S3 multipart on S3; the local store does the same behind its signed routes.
    */
   createMultipart(key: string, o: { contentType: string }): Promise<string>;
