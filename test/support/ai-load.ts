@@ -1,6 +1,7 @@
 import { Worker } from '@temporalio/worker';
 import { aiLoad } from './ai-load-workflow';
 import { sampleFacts } from './facts';
+import { faultProvider } from './fault-provider';
 import { startOpenAiFaultServer, type RecordedRequest } from './openai-fault-server';
 import { startStack, type Stack } from './stack';
 
@@ -38,16 +39,14 @@ export async function runQuota(o: QuotaRunOptions): Promise<QuotaRunResult> {
     // A name of its own per run: bench/ runs several in one process.
     stack = await startStack({
       name: `quota-${Date.now() % 100000}`,
-      workerEnv: {
-        OPENAI_BASE_URL: fault.url,
-        OPENAI_API_KEY: 'sk-test-key',
+      workerEnv: faultProvider(fault, {
         AI_REQUESTS_PER_WINDOW: String(o.requestsPerWindow),
         AI_RATE_WINDOW_MS: String(o.windowMs),
         // Waiting for the next window is the point here: wait up to a window and a bit.
         AI_LIMITER_MAX_WAIT_MS: String(o.windowMs + 5_000),
         AI_CONCURRENCY: '4',
         ...(o.redisUrl ? { REDIS_URL: o.redisUrl } : {}),
-      },
+      }).env,
     });
     const { prefix, queues } = stack;
     const env = stack.temporal;
