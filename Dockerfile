@@ -16,6 +16,8 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./
 COPY migrations ./migrations
+# The dashboard's plain files, served by the API from public/dashboard beside dist/.
+COPY public ./public
 RUN mkdir -p /data && chown node:node /data
 USER node
 ENV BIBLIO_DATA_DIR=/data NODE_ENV=production

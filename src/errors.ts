@@ -29,12 +29,12 @@ export const ErrorType = {
   VectorStoreUnavailable: 'VectorStoreUnavailable',
   /** The main database could not be written or read. */
   DatabaseUnavailable: 'DatabaseUnavailable',
-  /** Issue 26: the API could not reach Temporal within its answer deadline (~5 s): retry after Retry-After. */
+  /** The API could not reach Temporal within its answer deadline (~5 s): retry after Retry-After. */
   TemporalUnavailable: 'TemporalUnavailable',
   /** Object storage (local store or S3) could not be read or written: retryable. */
   StorageUnavailable: 'StorageUnavailable',
 
-  // Media hardening (issue 14): one type per reason a user can act on.
+  // Media: one type per reason a user can act on.
   /** The file has no video stream (audio only, subtitles, data). */
   NoVideoStream: 'NoVideoStream',
   /** A still image (PNG, JPEG…), not a video. */
@@ -61,28 +61,26 @@ export const ErrorType = {
   WorkflowTerminated: 'WorkflowTerminated',
   /** The run failed and neither its query nor the row says why (its history in the Web UI does). */
   WorkflowFailed: 'WorkflowFailed',
-  // Issue 16:
   /** The AI account is out of credit (429 insufficient_quota): no retry helps until billing is fixed. */
   AiQuotaExhausted: 'AiQuotaExhausted',
   /** The AI service refused the content (content policy): this video's analysis fails for good. */
   AiContentRejected: 'AiContentRejected',
   /** The AI service stayed unavailable past the bounded wait: the video goes ready without AI, analysis later. */
   AiDeferred: 'AiDeferred',
-  /** Issue 19: admission control refused a new upload (backlog too long or old): retry after Retry-After. */
+  /** Admission control refused a new upload (backlog too long or old): retry after Retry-After. */
   Overloaded: 'Overloaded',
-  /** Issue 19: this client sent more requests than its per-client rate limit allows. */
+  /** This client sent more requests than its per-client rate limit allows. */
   RateLimited: 'RateLimited',
-  /** Issue 19: the run exceeded its workflow execution timeout (the TTL) and was stopped by Temporal. */
+  /** The run exceeded its workflow execution timeout (the TTL) and was stopped by Temporal. */
   WorkflowTimedOut: 'WorkflowTimedOut',
   /** A presigned/signed source URL expired or was rejected (403); the workflow refreshes or waits for a new one. */
   SourceUrlExpired: 'SourceUrlExpired',
   /** A URL source (or one of its redirects) points at a loopback, private or metadata address. */
   SourceForbidden: 'SourceForbidden',
-  /** Issue 26: an uploaded object is not the one its upload completed with (ETag changed): never processed. */
+  /** An uploaded object is not the one its upload completed with (ETag changed): never processed. */
   SourceChanged: 'SourceChanged',
   /** The run ended (terminated, cancelled, timed out) without updating its row; set by the reconciler. */
   RunEnded: 'RunEnded',
-  // Issue 25:
   /** The AI provider cannot do this at all (no such route or model, 404/405/501): asking again cannot help; the analysis degrades. */
   AiUnsupported: 'AiUnsupported',
   /** The AI service answered (and was paid) but not in the shape asked for, even after one cheaper repair: the analysis degrades. */

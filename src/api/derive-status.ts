@@ -4,6 +4,7 @@ import type { HeartbeatProgress, PipelineState } from '../workflows/contracts';
 import { closedRunError, isFailedLike } from '../temporal/workflow-status';
 import { inferStep, type LastKnown } from './status-signals';
 import { withoutServerPaths } from '../security/server-paths';
+import type { ProductStatus } from '../contracts/product-status';
 
 /**
  * The one status document the API, the CLI and the dashboard show. It merges what the
@@ -18,7 +19,7 @@ export interface VideoStatus {
   /** Temporal's view: RUNNING, COMPLETED, FAILED, … or NOT_STARTED / UNKNOWN. */
   workflowStatus: string;
   /** The product's view: queued → processing → ready | failed (waiting_for_source: an expired external URL). */
-  status: 'queued' | 'processing' | 'waiting_for_source' | 'ready' | 'failed';
+  status: ProductStatus;
   step: PipelineState['step'];
   progress: { step: string; phase: string; percent: number } | null;
   attempt: number | null;

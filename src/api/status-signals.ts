@@ -1,5 +1,6 @@
 import { stepOfActivity } from '../pipeline/catalogue';
 import type { PipelineState } from '../workflows/contracts';
+import type { ProductStatus } from '../contracts/product-status';
 
 /**
  * What the status document may still say when Temporal cannot answer (issue 19): the last state
@@ -7,7 +8,7 @@ import type { PipelineState } from '../workflows/contracts';
  * Kept apart from status.ts so the status document's merge logic stays readable.
  */
 export interface LastKnown {
-  status: 'queued' | 'processing' | 'waiting_for_source' | 'ready' | 'failed';
+  status: ProductStatus;
   step: PipelineState['step'];
   workflowStatus: string;
   runId: string | null;

@@ -26,8 +26,8 @@ export function globals(cmd: Command): GlobalOptions {
 }
 
 export function client(cmd: Command): ApiClient {
-  const o = globals(cmd);
-  return new ApiClient(o.apiUrl, o.apiKey);
+  const { apiUrl, apiKey } = globals(cmd);
+  return new ApiClient(apiUrl, apiKey);
 }
 
 export function print(cmd: Command, value: unknown, human: () => string): void {

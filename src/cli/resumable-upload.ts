@@ -33,8 +33,8 @@ function retryable(err: unknown): boolean {
  * flight is sent twice. Each part goes with its Content-MD5, and a part the store holds is
  * skipped only when its ETag is the MD5 of our bytes.
  */
-export async function sendUpload(api: UploadApi, first: UploadTicket, file: string, o: SendOptions = {}): Promise<UploadTicket> {
-  const maxTries = o.maxTries ?? 30;
+export async function sendUpload(api: UploadApi, first: UploadTicket, file: string, options: SendOptions = {}): Promise<UploadTicket> {
+  const maxTries = options.maxTries ?? 30;
   let ticket = first;
   let failures = 0;
   const handle = await open(file, 'r');
@@ -43,12 +43,12 @@ export async function sendUpload(api: UploadApi, first: UploadTicket, file: stri
       try {
         if (ticket.state === 'completed') return ticket;
         if (ticket.state === 'aborted' || !ticket.upload) throw new ApiError(410, 'UploadAborted', `upload ${ticket.uploadId} was aborted`);
-        if (ticket.upload.method === 'PUT') await putWhole(ticket, ticket.upload, handle, o);
-        else await putParts(ticket, ticket.upload, handle, o, () => (failures = 0));
+        if (ticket.upload.method === 'PUT') await putWhole(ticket, ticket.upload, handle, options);
+        else await putParts(ticket, ticket.upload, handle, options, () => (failures = 0));
         return await api.post<UploadTicket>(`/uploads/${ticket.uploadId}/complete`, {});
       } catch (err) {
         if (!retryable(err) || ++failures >= maxTries) throw err;
-        o.onRetry?.(err as Error, failures);
+        options.onRetry?.(err as Error, failures);
         await new Promise((r) => setTimeout(r, Math.min(2_000, 100 * 2 ** Math.min(failures, 5))));
         // What arrived (and fresh URLs): the API may have restarted, the URLs may have expired.
         ticket = await api.get<UploadTicket>(`/uploads/${ticket.uploadId}`).catch((e: unknown) => {
@@ -66,16 +66,22 @@ type FileHandle = Awaited<ReturnType<typeof open>>;
 type PutPlan = Extract<NonNullable<UploadTicket['upload']>, { method: 'PUT' }>;
 type PartsPlan = Extract<NonNullable<UploadTicket['upload']>, { method: 'MULTIPART' }>;
 
-async function putWhole(ticket: UploadTicket, plan: PutPlan, handle: FileHandle, o: SendOptions): Promise<void> {
+async function putWhole(ticket: UploadTicket, plan: PutPlan, handle: FileHandle, options: SendOptions): Promise<void> {
   const body = await readRange(handle, 0, ticket.sizeBytes);
-  const res = await fetch(o.transferUrl?.(plan.url) ?? plan.url, { method: 'PUT', headers: plan.headers, body });
+  const res = await fetch(options.transferUrl?.(plan.url) ?? plan.url, { method: 'PUT', headers: plan.headers, body });
   // Already received (a retry after the answer was lost): the store refuses to replace it; complete it.
   if (res.status === 409 || res.status === 412) return;
   await expectOk(res);
-  o.onProgress?.(ticket.sizeBytes, ticket.sizeBytes);
+  options.onProgress?.(ticket.sizeBytes, ticket.sizeBytes);
 }
 
-async function putParts(ticket: UploadTicket, plan: PartsPlan, handle: FileHandle, o: SendOptions, onPart: () => void): Promise<void> {
+async function putParts(
+  ticket: UploadTicket,
+  plan: PartsPlan,
+  handle: FileHandle,
+  options: SendOptions,
+  onPart: () => void,
+): Promise<void> {
   const held = new Map(plan.received.map((p) => [p.partNumber, p]));
   let sent = 0;
   for (const part of plan.parts) {
@@ -85,10 +91,10 @@ async function putParts(ticket: UploadTicket, plan: PartsPlan, handle: FileHandl
     const have = held.get(part.partNumber);
     if (have?.sizeBytes === part.sizeBytes && have.etag === `"${md5.toString('hex')}"`) {
       sent += part.sizeBytes;
-      o.onProgress?.(sent, ticket.sizeBytes);
+      options.onProgress?.(sent, ticket.sizeBytes);
       continue;
     }
-    const res = await fetch(o.transferUrl?.(part.url) ?? part.url, {
+    const res = await fetch(options.transferUrl?.(part.url) ?? part.url, {
       method: 'PUT',
       headers: { 'content-length': String(part.sizeBytes), 'content-md5': md5.toString('base64') },
       body,
@@ -96,7 +102,7 @@ async function putParts(ticket: UploadTicket, plan: PartsPlan, handle: FileHandl
     await expectOk(res);
     sent += part.sizeBytes;
     onPart();
-    o.onProgress?.(sent, ticket.sizeBytes);
+    options.onProgress?.(sent, ticket.sizeBytes);
   }
 }
 

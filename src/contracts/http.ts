@@ -1,7 +1,7 @@
 /**
  * The HTTP API's answers, one type per route, shared by the API (which returns them), the CLI
  * (which reads them) and the dashboard (plain JS: its JSDoc names these types). A route that
- * changes its answer breaks the CLI at compile time instead of at a person's terminal (issue 26:
+ * changes its answer breaks the CLI at compile time instead of at a person's terminal (as it once did:
  * `keys list` read a list where the API answered `{keys: […]}`).
  *
  * Types only: no runtime code, so any side may import it.

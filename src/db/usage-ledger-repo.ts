@@ -2,7 +2,7 @@ import type { Pool, PoolClient } from 'pg';
 
 type Queryable = Pool | PoolClient;
 
-/** Step charges (one per video and step): `ai_tokens` is the pre-issue-25 whole-analysis row, kept for old data. */
+/** Step charges (one per video and step): `ai_tokens` is the whole-analysis row of before paid requests were charged one by one, kept for old data. */
 export type UsageKind = 'ai_tokens' | 'encoded_seconds';
 /** What one paid AI request was. */
 export type AiCallKind = 'chat' | 'embedding' | 'transcription';

@@ -1,6 +1,7 @@
 import type { Pool, PoolClient } from 'pg';
 import type { AnalysisState, AnalyzeOutput, TranscodeOutput, VideoSource } from '../workflows/contracts';
 import { storedSource } from '../net/redact';
+import type { RowStatus } from '../contracts/product-status';
 
 type Queryable = Pool | PoolClient;
 
@@ -8,7 +9,7 @@ type Queryable = Pool | PoolClient;
 export interface IndexRowState {
   id: string;
   workflowId: string;
-  status: 'queued' | 'ready' | 'failed';
+  status: RowStatus;
   source: VideoSource;
   searchable: boolean;
   deleted: boolean;
@@ -48,7 +49,7 @@ export interface SearchableRow {
 }
 
 /**
- * The index saga's view of the `videos` table (issue 17): the row is written first and made
+ * The index saga's view of the `videos` table: the row is written first and made
  * searchable last; search, reconciler and deletion read it through here. Kept apart from
  * VideosRepo so the saga's rules (searchable_at, deleted_at) live in one place.
  */

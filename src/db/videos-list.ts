@@ -1,4 +1,5 @@
 import type { Pool } from 'pg';
+import { ROW_STATUSES } from '../contracts/product-status';
 
 /** One row of the newest-first video list (what the dashboard and `biblio list` show). */
 export interface VideoListRow {
@@ -15,13 +16,13 @@ export interface VideoListRow {
   errorType: string | null;
   errorMessage: string | null;
   failedStep: string | null;
-  /** Issue 25: 'delayed' = ready on a stand-in analysis (re-analyse it); null before the index step. */
+  /** 'delayed' = ready on a stand-in analysis (re-analyse it); null before the index step. */
   analysisState: string | null;
   createdAt: Date;
 }
 
 /** The list's filters: a row state, or `delayed` (ready, on a stand-in analysis: what `biblio reanalyze --delayed` takes). */
-export const LIST_STATUSES = ['queued', 'ready', 'failed', 'delayed'] as const;
+export const LIST_STATUSES = [...ROW_STATUSES, 'delayed'] as const;
 export type ListStatus = (typeof LIST_STATUSES)[number];
 
 export interface ListCursor {

@@ -1,14 +1,13 @@
 import type { Pool } from 'pg';
 import { storedSource } from '../net/redact';
 import type { AnalysisState, PipelineStep, TranscodeOutput, VideoSource } from '../workflows/contracts';
-
-export type VideoStatus = 'queued' | 'ready' | 'failed';
+import type { RowStatus } from '../contracts/product-status';
 
 export interface VideoRow {
   id: string;
   source: VideoSource;
   workflowId: string;
-  status: VideoStatus;
+  status: RowStatus;
   renditionPath: string | null;
   thumbnailPath: string | null;
   durationSec: number | null;
@@ -24,9 +23,9 @@ export interface VideoRow {
   errorType: string | null;
   errorMessage: string | null;
   failedStep: string | null;
-  /** Issue 25: null until the index step wrote the row (or for rows of before the column). */
+  /** Null until the index step wrote the row (or for rows of before the column). */
   analysisState?: AnalysisState | null;
-  /** Issue 25: the media step's output, kept for a re-analysis after the run ended. */
+  /** The media step's output, kept for a re-analysis after the run ended. */
   media?: TranscodeOutput | null;
   createdAt: Date;
   updatedAt: Date;

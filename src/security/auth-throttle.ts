@@ -1,5 +1,5 @@
 /**
- * Failed authentications per client address (issue 26): the first few failures are free (a typo,
+ * Failed authentications per client address: the first few failures are free (a typo,
  * a revoked key), then the address is refused for a delay that doubles with every further failure,
  * up to a cap. While refused, a request costs no key lookup. Memory stays bounded: the oldest
  * addresses are forgotten first, and an address with no failure for `forgetAfterMs` starts over.

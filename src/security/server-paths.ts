@@ -1,7 +1,7 @@
 /**
  * Absolute server paths in text shown to clients (an ffmpeg or file-system error names the work
  * dir, the media dir, the ingest dir) become their last component: a viewer learns the file name
- * the message is about, never the server's layout (issue 26). URLs (`scheme://host/path`) are left
+ * the message is about, never the server's layout. URLs (`scheme://host/path`) are left
  * alone: the lookbehind refuses a slash that follows a slash or a colon.
  */
 const ABSOLUTE_PATH = /(?<![\w:/.~-])(\/(?:[^\s/'"()<>,;]+\/)+)([^\s/'"()<>,;]*)/g;

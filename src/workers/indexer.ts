@@ -51,7 +51,7 @@ runWorkerProcess('index', async (config) => {
       }),
       maxConcurrentActivityTaskExecutions: config.workers.indexConcurrency,
     },
-    // Readiness (issue 19): this worker is only useful while both stores answer.
+    // Readiness: this worker is only useful while both stores answer.
     checks: {
       database: () => pool.query('SELECT 1').then(() => undefined),
       vectorStore: () => vectorStore.search({ analyzer: 'readiness', model: 'probe', dim: 1 }, [1], 1).then(() => undefined),

@@ -47,7 +47,7 @@ runWorkerProcess('media', async (config) => {
     ssrf: new SsrfPolicy(config.ssrfAllow),
     sealer: await loadUrlSealer(config),
   };
-  // Issue 15: plan/audio/join run on `media`; single segments on `<media>-segments`.
+  // Plan/audio/join run on `media`; single segments on `<media>-segments`.
   const segments = createSegmentActivities({ ...mediaDeps, segmentSec: config.media.segmentSec });
   return {
     options: {
@@ -56,7 +56,7 @@ runWorkerProcess('media', async (config) => {
         ...segments,
         // An upload rejected while planning (not media, over a limit) leaves no empty work area.
         planTranscode: removingEmptyAreaOnFailure(config.tmpDir, segments.planTranscode),
-        // Issue 16: keyframes + audio for the AI step.
+        // Keyframes + audio for the AI step.
         ...createAnalysisInputsActivities({
           ffmpeg: config.ffmpeg,
           artifactsDir: config.artifactsDir,
@@ -64,7 +64,7 @@ runWorkerProcess('media', async (config) => {
           stallTimeoutMs: config.media.stallTimeoutMs,
           ...config.ai,
         }),
-        // Issue 15: the adaptive HLS ladder, packaged from the published MP4.
+        // The adaptive HLS ladder, packaged from the published MP4.
         ...createHlsActivities({ ffmpeg: config.ffmpeg, mediaDir: config.mediaDir, stallTimeoutMs: config.media.stallTimeoutMs }),
       },
       maxConcurrentActivityTaskExecutions: config.workers.mediaConcurrency,
@@ -83,7 +83,7 @@ runWorkerProcess('media', async (config) => {
         },
       },
     ],
-    // Readiness (issue 19): renditions and temp files must be writable.
+    // Readiness: renditions and temp files must be writable.
     checks: { mediaDir: () => writableDir(config.mediaDir), tmpDir: () => writableDir(config.tmpDir) },
   };
 });

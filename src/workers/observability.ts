@@ -8,7 +8,7 @@ import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client
 import type { QueueRole } from '../pipeline/catalogue';
 
 /**
- * Each worker process's operations surface (issue 19): GET /metrics (this process's metrics plus
+ * Each worker process's operations surface: GET /metrics (this process's metrics plus
  * the Temporal SDK's own Prometheus exporter, merged into one scrape), GET /healthz (liveness:
  * the worker has not failed) and GET /readyz (readiness: the worker is polling, Temporal answers,
  * and the stores this worker writes answer). Off unless WORKER_HEALTH_PORT is set (0 = any free
@@ -108,7 +108,7 @@ export interface HealthServer {
   close(): Promise<void>;
 }
 
-export async function startHealthServer(o: {
+export async function startHealthServer(surface: {
   role: QueueRole;
   host: string;
   port: number;
@@ -121,17 +121,17 @@ export async function startHealthServer(o: {
   log: Logger;
 }): Promise<HealthServer> {
   const readiness = async () => {
-    const state = o.workerState();
+    const state = surface.workerState();
     const checks: Record<string, { ok: boolean; error?: string }> = {
       worker: state === 'RUNNING' ? { ok: true } : { ok: false, error: `worker state ${state}` },
     };
-    const conn = o.connection();
+    const conn = surface.connection();
     const all: HealthChecks = {
       temporal: async () => {
         if (!conn) throw new Error('not connected');
         await conn.withDeadline(Date.now() + 2_000, () => conn.workflowService.getSystemInfo({}));
       },
-      ...o.checks,
+      ...surface.checks,
     };
     await Promise.all(
       Object.entries(all).map(async ([name, fn]) => {
@@ -149,29 +149,29 @@ export async function startHealthServer(o: {
     const path = (req.url ?? '/').split('?')[0];
     (async () => {
       if (path === '/metrics') {
-        const own = await o.metrics.registry.metrics();
-        const sdk = o.sdkMetricsUrl
-          ? await fetch(o.sdkMetricsUrl, { signal: AbortSignal.timeout(2_000) })
+        const own = await surface.metrics.registry.metrics();
+        const sdk = surface.sdkMetricsUrl
+          ? await fetch(surface.sdkMetricsUrl, { signal: AbortSignal.timeout(2_000) })
               .then((r) => r.text())
               .catch(() => '')
           : '';
-        return send(200, `${own}\n${sdk}`, o.metrics.registry.contentType);
+        return send(200, `${own}\n${sdk}`, surface.metrics.registry.contentType);
       }
       if (path === '/healthz') {
-        const state = o.workerState();
+        const state = surface.workerState();
         const alive = state !== 'FAILED' && state !== 'STOPPED';
-        return send(alive ? 200 : 503, { alive, role: o.role, state, pid: process.pid });
+        return send(alive ? 200 : 503, { alive, role: surface.role, state, pid: process.pid });
       }
       if (path === '/readyz') {
         const r = await readiness();
-        return send(r.ready ? 200 : 503, { ...r, role: o.role });
+        return send(r.ready ? 200 : 503, { ...r, role: surface.role });
       }
       return send(404, { error: { type: 'RouteNotFound', message: `no route ${req.method} ${path}`, videoId: null, hint: null } });
     })().catch((err: Error) => send(500, { error: { type: 'InternalError', message: err.message, videoId: null, hint: null } }));
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(o.port, o.host, () => resolve());
+    server.listen(surface.port, surface.host, () => resolve());
   });
   const { port } = server.address() as net.AddressInfo;
   return {

@@ -13,11 +13,11 @@ export interface WorkerPlan {
   options: Omit<WorkerOptions, 'connection' | 'taskQueue' | 'namespace' | 'identity'>;
   /** Releases what the activities hold (pools, stores) after the worker has drained. */
   close?: () => Promise<void>;
-  /** Readiness checks of the stores this worker needs (issue 19: /readyz is false while one fails). */
+  /** Readiness checks of the stores this worker needs: /readyz is false while one fails. */
   checks?: HealthChecks;
   /**
-   * More Workers in the same process, each on its own task queue with its own options (issue 15:
-   * the media process also serves `<media>-segments` with its own slot count). They share the
+   * More Workers in the same process, each on its own task queue with its own options (the
+   * media process also serves `<media>-segments` with its own slot count). They share the
    * connection, identity, shutdown and health of the main one.
    */
   extraWorkers?: { taskQueue: (main: string) => string; options: WorkerPlan['options'] }[];
@@ -84,7 +84,7 @@ export function runWorkerProcess(role: QueueRole, plan: (config: Config, log: Lo
           namespace,
           taskQueue: queue,
           identity: `${role}@${os.hostname()}:${process.pid}`,
-          // URLs in payloads are encrypted (issue 18): every client and worker shares the codec.
+          // URLs in payloads are encrypted: every client and worker shares the codec.
           dataConverter: await loadDataConverter(config),
           shutdownGraceTime: config.workers.shutdownGraceMs,
         });

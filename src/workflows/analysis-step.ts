@@ -27,12 +27,12 @@ export interface AnalysisStepOptions {
   step<T>(name: 'analyze' | 'index', run: () => Promise<T>): Promise<T>;
 }
 
-export async function analyzeAndIndex(o: AnalysisStepOptions): Promise<ProcessVideoResult> {
-  const analyze = activity<AiActivities, 'analyze'>('analyze', o.queues);
-  const analyzeDegraded = activity<AiActivities, 'analyzeDegraded'>('analyzeDegraded', o.queues);
-  const { state, videoId } = o;
+export async function analyzeAndIndex(options: AnalysisStepOptions): Promise<ProcessVideoResult> {
+  const analyze = activity<AiActivities, 'analyze'>('analyze', options.queues);
+  const analyzeDegraded = activity<AiActivities, 'analyzeDegraded'>('analyzeDegraded', options.queues);
+  const { state, videoId } = options;
   const index = (analysis: AnalyzeOutput, analysisState: AnalysisState): Promise<IndexOutput> =>
-    runIndexSaga(o.queues, { videoId, source: o.source, media: o.media, analysis, analysisState });
+    runIndexSaga(options.queues, { videoId, source: options.source, media: options.media, analysis, analysisState });
   // An operator's "try now" (POST /videos/:id/reanalyze) cuts the current re-analysis wait short.
   let tryNow = false;
   setHandler(reanalyzeNowSignal, () => {
@@ -42,18 +42,18 @@ export async function analyzeAndIndex(o: AnalysisStepOptions): Promise<ProcessVi
   let analysis: AnalyzeOutput;
   let later: number[] = [];
   try {
-    analysis = await o.step('analyze', () => analyze({ ...o.analyzeInput, degradable: true }));
+    analysis = await options.step('analyze', () => analyze({ ...options.analyzeInput, degradable: true }));
     state.analysisState = 'complete';
   } catch (err) {
     const why = failureOf(err);
     if (!why || !degradesInsteadOfFailing(err)) throw err;
-    analysis = await analyzeDegraded({ ...o.analyzeInput, reason: why.type ?? ErrorType.AiDeferred });
+    analysis = await analyzeDegraded({ ...options.analyzeInput, reason: why.type ?? ErrorType.AiDeferred });
     state.analysisState = why.type === ErrorType.AiDeferred ? 'delayed' : 'failed';
     later = why.type === ErrorType.AiDeferred ? reanalyzeDelays(why) : [];
   }
   state.analysis = analysis;
   const analysisState: AnalysisState = state.analysisState ?? 'complete';
-  state.index = await o.step('index', () => index(analysis, analysisState));
+  state.index = await options.step('index', () => index(analysis, analysisState));
   state.step = 'done';
   // Each try takes one timer of the schedule; a "try now" that arrives after the last one still
   // gets its try (the run is still open then), so no request is ever silently dropped.
@@ -63,7 +63,7 @@ export async function analyzeAndIndex(o: AnalysisStepOptions): Promise<ProcessVi
     if (!tryNow && delayMs !== undefined) await condition(() => tryNow, jittered(delayMs, Math.random()));
     tryNow = false;
     try {
-      const full = await analyze({ ...o.analyzeInput, degradable: true });
+      const full = await analyze({ ...options.analyzeInput, degradable: true });
       state.index = await index(full, 'complete');
       state.analysis = full;
       state.analysisState = 'complete';
@@ -73,5 +73,5 @@ export async function analyzeAndIndex(o: AnalysisStepOptions): Promise<ProcessVi
       if (reanalysisIsFutile(err)) state.analysisState = 'failed';
     }
   }
-  return { videoId, media: o.media, analysis: state.analysis, index: state.index };
+  return { videoId, media: options.media, analysis: state.analysis, index: state.index };
 }

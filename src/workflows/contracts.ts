@@ -10,15 +10,14 @@ import type { StepName, TaskQueues } from '../pipeline/catalogue';
 export type VideoSource =
   | { kind: 'file'; path: string }
   /**
-   * An external URL. With `sealed` (every start since issue 26) `url` is only its redacted display
+   * An external URL. With `sealed` (every start since URLs are sealed) `url` is only its redacted display
    * form and `sealed` the full URL sealed under the source-URL key (src/security/sealed-url.ts),
    * which the media worker opens: no history, dead letter or log holds the URL's secrets.
    */
   | { kind: 'url'; url: string; sealed?: string }
-  /** An object in our storage (issue 18). `url` is a short-lived signed GET, added by the workflow for the media step only. */
   /**
    * An object of ours: the workflow carries the key; before each media try the pipeline worker
-   * signs a GET URL and seals it (`sealed`, issue 26: a signature is a credential until it
+   * signs a GET URL and seals it (`sealed`: a signature is a credential until it
    * expires, and history is readable with the payload codec). `url`: a plain signed URL, as runs
    * before the sealing carried.
    */
@@ -32,11 +31,11 @@ export interface ProcessVideoInput {
   readonly queues: TaskQueues;
   /** Heartbeat timeout of the media step, from the starter's config. */
   readonly mediaHeartbeatTimeoutMs?: number;
-  /** How long a run whose external URL expired waits for `refreshSourceUrl` (issue 18; default 24 h). */
+  /** How long a run whose external URL expired waits for `refreshSourceUrl` (default 24 h). */
   readonly sourceRefreshDeadlineMs?: number;
-  /** Issue 15: package an HLS ladder after the MP4 (default on; false skips it). */
+  /** Package an HLS ladder after the MP4 (default on; false skips it). */
   readonly hls?: boolean;
-  /** Issue 15: segmented transcode of long videos; `maxParallel` bounds the segments in flight per video (default 4). */
+  /** Segmented transcode of long videos; `maxParallel` bounds the segments in flight per video (default 4). */
   readonly segmentation?: { readonly maxParallel?: number };
 }
 
@@ -67,7 +66,7 @@ export interface TranscodeOutput {
   hls?: HlsOutput;
 }
 
-/** Issue 15 (part B's activity `packageHls`): the ladder is cut from the published MP4 rendition. */
+/** Activity `packageHls`: the ladder is cut from the published MP4 rendition. */
 export interface PackageHlsInput {
   videoId: string;
   renditionPath: string;
@@ -79,7 +78,7 @@ export interface HlsOutput {
   variants: { name: string; width: number; height: number; bandwidth: number; codecs: string }[];
 }
 
-/** Issue 15: one segment of a segmented transcode, [startSec, endSec) of the source. */
+/** One segment of a segmented transcode, [startSec, endSec) of the source. */
 export interface SegmentSpan {
   index: number;
   startSec: number;
@@ -97,7 +96,7 @@ export interface TranscodePlan {
   /** Target segment length of the config (also the HLS segment length). */
   segmentSec: number;
   /**
-   * Issue 25: how many segments the plan has. The spans themselves stay in the work area
+   * How many segments the plan has. The spans themselves stay in the work area
    * (`plan.json`): a 4-hour video's list would be ~65 KB in history, and each activity reads its
    * span from there.
    */
@@ -152,16 +151,16 @@ export interface AnalyzeOutput {
   tags: string[];
   /** The embedding lives in this artifact file, not in the workflow history. */
   embeddingPath: string;
-  // --- issue 16: real analysis, usage, degradation ---
+  // Set by a provider's analysis (absent for the offline analyzer) and by a degraded stand-in.
   /** Chapters the model found (start second + title); absent for the offline analyzer. */
   chapters?: Chapter[];
   /** The first few hundred characters of the transcript (the full text stays on disk). */
   transcriptExcerpt?: string;
-  /** Provider usage of this analysis (answers reused from the cache included), for people; the ledger is written per paid request by the AI activity (issue 25). */
+  /** Provider usage of this analysis (answers reused from the cache included), for people; the ledger is written per paid request by the AI activity. */
   usage?: { inputTokens: number; outputTokens: number; calls: number };
   /** True when the provider was unavailable and this is a metadata-only stand-in; analysis resumes later. */
   degraded?: boolean;
-  /** Issue 25: whether the analysis heard the audio ('unavailable': the provider cannot transcribe, or AI_TRANSCRIBE=off). */
+  /** Whether the analysis heard the audio ('unavailable': the provider cannot transcribe, or AI_TRANSCRIBE=off). */
   transcript?: TranscriptStatus;
 }
 
@@ -198,7 +197,7 @@ export interface IndexInput {
   media: TranscodeOutput;
   analysis: AnalyzeOutput;
   /**
-   * Issue 25: whether `analysis` is the real one or a stand-in, kept on the row so delayed videos
+   * Whether `analysis` is the real one or a stand-in, kept on the row so delayed videos
    * can be listed and re-analysed after their run ended. Absent: derived from `analysis.degraded`.
    */
   analysisState?: AnalysisState;
@@ -207,7 +206,7 @@ export interface IndexInput {
 export type AnalysisState = 'complete' | 'delayed' | 'failed';
 
 /**
- * Issue 25: workflow `reanalyzeVideo` (id `reanalyze-video-<id>`), started by
+ * Workflow `reanalyzeVideo` (id `reanalyze-video-<id>`), started by
  * POST /videos/:id/reanalyze when the video's processVideo run has ended: the analysis inputs
  * are cut again from the published rendition, then analyze + the index saga.
  */
@@ -260,11 +259,11 @@ export interface PipelineState {
   analysis?: AnalyzeOutput;
   index?: IndexOutput;
   error?: { type: string; message: string; step: PipelineStep };
-  /** Issue 16: 'delayed' while the video is ready on a metadata-only stand-in and analysis will be retried. */
+  /** 'delayed' while the video is ready on a metadata-only stand-in and analysis will be retried. */
   analysisState?: AnalysisState;
   /** Set while the run waits for signal `refreshSourceUrl` (its external URL expired). */
   waitingForSource?: { since: string; deadline: string; reason: string };
-  /** Issue 15: a segmented transcode's progress (segments finished of the planned count). */
+  /** A segmented transcode's progress (segments finished of the planned count). */
   segments?: { done: number; count: number };
 }
 
@@ -284,7 +283,7 @@ export interface HeartbeatProgress {
   segment?: { done: number; count: number };
 }
 
-/** Issue 17: the reconciler (workflow `reconcileIndex`, started by a Temporal Schedule). */
+/** The reconciler (workflow `reconcileIndex`, started by a Temporal Schedule). */
 export interface ReconcileInput {
   queues: TaskQueues;
   pageSize: number;
@@ -315,7 +314,7 @@ export interface ReconcileCounts {
   annIndexActions: number;
 }
 
-/** Issue 17: DELETE /videos/:id runs this saga (workflow `deleteVideo`). */
+/** DELETE /videos/:id runs this saga (workflow `deleteVideo`). */
 export interface DeleteVideoInput {
   videoId: string;
   queues: TaskQueues;

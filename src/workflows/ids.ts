@@ -5,12 +5,12 @@ export function workflowIdFor(videoId: string): string {
   return `video-${videoId}`;
 }
 
-/** The deletion saga of a video (issue 17): a second DELETE attaches to or repeats the same one. */
+/** The deletion saga of a video: a second DELETE attaches to or repeats the same one. */
 export function deletionWorkflowIdFor(videoId: string): string {
   return `delete-video-${videoId}`;
 }
 
-/** Re-analysis on demand of an ended run (issue 25): a second request attaches to the running one. */
+/** Re-analysis on demand of an ended run: a second request attaches to the running one. */
 export function reanalysisWorkflowIdFor(videoId: string): string {
   return `reanalyze-video-${videoId}`;
 }

@@ -9,7 +9,7 @@ import { runIndexSaga } from './index-saga';
 import { statusQuery } from './messages';
 
 /**
- * Issue 25: re-analysis on demand of a video whose processVideo run has ended with its analysis
+ * Re-analysis on demand of a video whose processVideo run has ended with its analysis
  * still delayed (the provider was down past the last re-analysis timer). The analysis inputs are
  * cut again from the published rendition (the ended run's keyframes may be gone with its work
  * dir), then analyze and the same index saga as processVideo. The video stays ready throughout:

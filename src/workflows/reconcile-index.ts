@@ -2,7 +2,7 @@ import { continueAsNew, log, proxyActivities, workflowInfo } from '@temporalio/w
 import type { IndexerActivities } from '../activities/indexer';
 import { optionsFor } from './activity-options';
 import type { ReconcileCounts, ReconcileCursor, ReconcileInput } from './contracts';
-import { addCounts as add, emptyCounts as zero } from './reconcile-counts';
+import { addCounts, emptyCounts } from './reconcile-counts';
 
 /** Same shape as the vector-store port's VectorSpace (workflow code may not import adapters). */
 interface VectorSpace {
@@ -12,7 +12,7 @@ interface VectorSpace {
 }
 
 /**
- * Repairs drift between the main DB and the vector store (issue 17), started by a Temporal
+ * Repairs drift between the main DB and the vector store, started by a Temporal
  * Schedule: rows first (missing points, stale payloads, rows of runs that ended without
  * updating them), then every space's points (orphans), then retention and ANN upkeep.
  * Bounded: `maxPagesPerRun` pages per run, then continue-as-new with the cursor and the
@@ -21,7 +21,7 @@ interface VectorSpace {
 export async function reconcileIndex(input: ReconcileInput): Promise<ReconcileCounts> {
   // Every reconciler activity shares the catalogue's reconcilePage preset.
   const acts = proxyActivities<IndexerActivities>(optionsFor('reconcileRows', input.queues));
-  let totals = input.totals ?? zero();
+  let totals = input.totals ?? emptyCounts();
   let cursor: ReconcileCursor = input.cursor ?? { phase: 'rows' };
   let pages = 0;
   const budgetLeft = () => pages < input.maxPagesPerRun && !workflowInfo().continueAsNewSuggested;
@@ -35,7 +35,7 @@ export async function reconcileIndex(input: ReconcileInput): Promise<ReconcileCo
     if (!budgetLeft()) return carryOn();
     const page = await acts.reconcileRows({ afterId: cursor.afterId, limit: input.pageSize, staleAfterMs: input.staleAfterMs });
     pages++;
-    totals = add(totals, page.counts);
+    totals = addCounts(totals, page.counts);
     cursor = page.next ? { phase: 'rows', afterId: page.next } : { phase: 'points', spaceIndex: 0 };
   }
 
@@ -51,18 +51,18 @@ export async function reconcileIndex(input: ReconcileInput): Promise<ReconcileCo
       limit: input.pageSize,
     });
     pages++;
-    totals = add(totals, page.counts);
+    totals = addCounts(totals, page.counts);
     cursor = page.next
       ? { phase: 'points', spaceIndex: at.spaceIndex, cursor: page.next }
       : { phase: 'points', spaceIndex: at.spaceIndex + 1 };
   }
 
-  totals = add(
+  totals = addCounts(
     totals,
     (await acts.enforceRetention({ tmpMs: input.retention.tmpMs, deadLetterInputMs: input.retention.deadLetterInputMs, limit: 500 }))
       .counts,
   );
-  totals = add(totals, (await acts.maintainVectorIndexes()).counts);
+  totals = addCounts(totals, (await acts.maintainVectorIndexes()).counts);
   log.info('reconciled', { ...totals });
   if (input.scheduleId) {
     await acts

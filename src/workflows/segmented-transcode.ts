@@ -8,7 +8,7 @@
  * Checkpoint = the history: each finished segment is an ActivityTaskCompleted event, so a worker
  * killed mid-video costs only its one in-flight segment (retried on any worker from its start);
  * a redelivered segment whose file is already complete returns without encoding. History stays
- * small whatever the video's length (issue 25): the plan's spans stay in the work area and the
+ * small whatever the video's length: the plan's spans stay in the work area and the
  * workflow holds only their count and digest, and a plan has at most MAX_SEGMENTS segments
  * (src/media/segment-plan.ts), ≤ 6 events each (README "Long videos" has the arithmetic).
  *

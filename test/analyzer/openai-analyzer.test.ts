@@ -3,6 +3,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { OpenAiAnalyzer, retryDelayMs, toAiFailure } from '../../src/adapters/analyzer/openai-analyzer';
 import type { OpenAiConfig } from '../../src/config';
 import { sampleFacts } from '../support/facts';
+import { faultProvider } from '../support/fault-provider';
 import { type OpenAiFaultServer, startOpenAiFaultServer } from '../support/openai-fault-server';
 
 const facts = sampleFacts;
@@ -20,14 +21,14 @@ afterEach(async () => {
 });
 
 function analyzer(overrides: Partial<OpenAiConfig> = {}): OpenAiAnalyzer {
-  return new OpenAiAnalyzer({
-    apiKey: SECRET_KEY,
-    baseURL: server.url,
-    chatModel: 'test-chat-model',
-    embeddingModel: 'test-embedding-model',
-    timeoutMs: 5_000,
-    ...overrides,
+  // Models of its own: the tests check the configured names are the ones sent.
+  const { openai } = faultProvider(server, {
+    OPENAI_API_KEY: SECRET_KEY,
+    OPENAI_CHAT_MODEL: 'test-chat-model',
+    OPENAI_EMBEDDING_MODEL: 'test-embedding-model',
+    OPENAI_TIMEOUT_MS: '5000',
   });
+  return new OpenAiAnalyzer({ ...openai, ...overrides });
 }
 
 /** Runs `fn`, expects it to reject, and returns the rejection as an ApplicationFailure. */

@@ -8,6 +8,7 @@ import type { AnalysisRequest } from '../../src/adapters/analyzer/port';
 import type { AiCallCharge } from '../../src/db/usage-ledger-repo';
 import type { AnalysisInputs } from '../../src/workflows/contracts';
 import { sampleFacts } from '../support/facts';
+import { faultProvider } from '../support/fault-provider';
 import { startOpenAiFaultServer, type OpenAiFaultServer, type RecordedRequest } from '../support/openai-fault-server';
 
 // Issue 25, at the adapter: paid answers are recorded before parsing and never bought in a loop;
@@ -30,10 +31,7 @@ afterEach(async () => {
 });
 
 function analyzer(opts: OpenAiAnalyzerOptions = {}): OpenAiAnalyzer {
-  return new OpenAiAnalyzer(
-    { apiKey: 'sk-test', baseURL: server.url, chatModel: 'chat-m', embeddingModel: 'embed-m', timeoutMs: 5_000 },
-    { transcribeModel: 'whisper-1', ...opts },
-  );
+  return new OpenAiAnalyzer(faultProvider(server, { OPENAI_TIMEOUT_MS: '5000' }).openai, { transcribeModel: 'whisper-1', ...opts });
 }
 
 /** A request whose inputs are real files: one keyframe and `chunks` audio chunks with distinct bytes. */

@@ -8,6 +8,7 @@ import { statusQuery } from '../../src/workflows/messages';
 import type { PipelineState } from '../../src/workflows/contracts';
 import type { TestApi } from '../support/api';
 import { INSUFFICIENT_QUOTA, startOpenAiFaultServer, type OpenAiFaultServer, type RecordedRequest } from '../support/openai-fault-server';
+import { faultProvider } from '../support/fault-provider';
 import { startStack, type Stack } from '../support/stack';
 import type { WorkerProcesses } from '../support/workers';
 
@@ -37,35 +38,26 @@ let ingestDir: string;
 
 beforeAll(async () => {
   fault = await startOpenAiFaultServer();
+  const provider = faultProvider(fault, {
+    OPENAI_TIMEOUT_MS: String(TIMEOUT_MS),
+    AI_TRANSCRIBE_TIMEOUT_MS: '4000',
+    // ~1 s of audio per chunk: a 3 s clip is sent in several chunks.
+    AI_AUDIO_CHUNK_BYTES: '6000',
+    AI_REQUESTS_PER_WINDOW: String(RATE.requests),
+    AI_RATE_WINDOW_MS: String(RATE.windowMs),
+    AI_LIMITER_MAX_WAIT_MS: '3000',
+    AI_BREAKER_FAILURES: String(BREAKER.failures),
+    AI_BREAKER_HALF_OPEN_MS: String(BREAKER.halfOpenMs),
+    AI_RETRY_BASE_MS: '500',
+    AI_RETRY_MAX_MS: '4000',
+    AI_DEGRADE_AFTER_MS: '8000',
+    AI_REANALYZE_DELAYS_MS: '4000,8000,16000,32000',
+  });
   stack = await startStack({
     name: 'ai16',
     workers: ['pipeline', 'media', 'ai', 'index'],
-    workerEnv: {
-      OPENAI_BASE_URL: fault.url,
-      OPENAI_API_KEY: 'sk-test-key',
-      OPENAI_TIMEOUT_MS: String(TIMEOUT_MS),
-      AI_TRANSCRIBE_TIMEOUT_MS: '4000',
-      // ~1 s of audio per chunk: a 3 s clip is sent in several chunks.
-      AI_AUDIO_CHUNK_BYTES: '6000',
-      AI_REQUESTS_PER_WINDOW: String(RATE.requests),
-      AI_RATE_WINDOW_MS: String(RATE.windowMs),
-      AI_LIMITER_MAX_WAIT_MS: '3000',
-      AI_BREAKER_FAILURES: String(BREAKER.failures),
-      AI_BREAKER_HALF_OPEN_MS: String(BREAKER.halfOpenMs),
-      AI_RETRY_BASE_MS: '500',
-      AI_RETRY_MAX_MS: '4000',
-      AI_DEGRADE_AFTER_MS: '8000',
-      AI_REANALYZE_DELAYS_MS: '4000,8000,16000,32000',
-    },
-    api: {
-      openai: {
-        baseURL: fault.url,
-        apiKey: 'sk-test-key',
-        chatModel: 'gpt-4o-mini',
-        embeddingModel: 'text-embedding-3-small',
-        timeoutMs: 5000,
-      },
-    },
+    workerEnv: provider.env,
+    api: { openai: provider.openai },
   });
   ({ temporal: env, workers, api, dataDir, ingestDir } = stack);
   await makeSampleClip(path.join(ingestDir, 'harbour cranes.mp4'), { seconds: 3, width: 320, height: 240, audio: true });

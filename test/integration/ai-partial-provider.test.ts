@@ -11,6 +11,7 @@ import type { PipelineState } from '../../src/workflows/contracts';
 import type { TestApi } from '../support/api';
 import type { TestDatabase } from '../support/database';
 import { startOpenAiFaultServer, type OpenAiFaultServer, type RecordedRequest } from '../support/openai-fault-server';
+import { faultProvider } from '../support/fault-provider';
 import { startStack, type Stack } from '../support/stack';
 
 // Issue 25 end to end: real worker processes, Temporal, ffmpeg and PostgreSQL against a provider
@@ -28,25 +29,16 @@ let db: TestDatabase;
 
 beforeAll(async () => {
   fault = await startOpenAiFaultServer();
+  const provider = faultProvider(fault, {
+    // Production's re-analysis timers run from 1 min to 6 h: three 1.5 s timers let the
+    // non-JSON test see every re-analysis a video gets (the paid request must not repeat).
+    AI_REANALYZE_DELAYS_MS: '1500,1500,1500',
+  });
   stack = await startStack({
     name: 'ai25',
     workers: ['pipeline', 'media', 'ai', 'index'],
-    workerEnv: {
-      OPENAI_BASE_URL: fault.url,
-      OPENAI_API_KEY: 'sk-test-key',
-      // Production's re-analysis timers run from 1 min to 6 h: three 1.5 s timers let the
-      // non-JSON test see every re-analysis a video gets (the paid request must not repeat).
-      AI_REANALYZE_DELAYS_MS: '1500,1500,1500',
-    },
-    api: {
-      openai: {
-        baseURL: fault.url,
-        apiKey: 'sk-test-key',
-        chatModel: 'gpt-4o-mini',
-        embeddingModel: 'text-embedding-3-small',
-        timeoutMs: 10_000,
-      },
-    },
+    workerEnv: provider.env,
+    api: { openai: provider.openai },
   });
   ({ temporal: env, api, db } = stack);
   // Different lengths: different audio and keyframes, so no answer is shared through the response cache.

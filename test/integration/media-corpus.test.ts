@@ -14,6 +14,7 @@ import { workflowIdFor } from '../../src/workflows/ids';
 import type { TestApi } from '../support/api';
 import type { TestDatabase } from '../support/database';
 import { AWKWARD, BROKEN, ffmpeg, interlacedByIdet, meanVolumeDb, probeJson } from '../support/media-corpus';
+import { faultProvider } from '../support/fault-provider';
 import { startOpenAiFaultServer, type OpenAiFaultServer } from '../support/openai-fault-server';
 import { queuePrefix, startStack, type Stack } from '../support/stack';
 import type { WorkerProcesses } from '../support/workers';
@@ -71,7 +72,7 @@ beforeAll(async () => {
   stack.onStop(() => fault.close());
   await Promise.all([
     stack.startWorkers(['pipeline', 'media', 'ai', 'index'], { extraEnv: LIMITS_ENV }),
-    stack.startWorkers(['ai'], { queuePrefix: faultyAiPrefix, extraEnv: { OPENAI_BASE_URL: fault.url, OPENAI_API_KEY: 'sk-test' } }),
+    stack.startWorkers(['ai'], { queuePrefix: faultyAiPrefix, extraEnv: faultProvider(fault).env }),
   ]);
 }, 300_000);
 

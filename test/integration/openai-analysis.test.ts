@@ -4,6 +4,7 @@ import type { VideoStatus } from '../../src/api/status';
 import { traceSteps } from '../../src/temporal/step-trace';
 import type { TestApi } from '../support/api';
 import type { TestDatabase } from '../support/database';
+import { FAULT_SERVER_KEY, faultProvider } from '../support/fault-provider';
 import { makeTinyClip } from '../support/media';
 import { startOpenAiFaultServer, type OpenAiFaultServer } from '../support/openai-fault-server';
 import { startStack, type Stack } from '../support/stack';
@@ -22,20 +23,12 @@ beforeAll(async () => {
   fault = await startOpenAiFaultServer();
   // 5 s instead of the product's 10 s: the fault server answers at once, so only a broken script
   // leaves a request waiting, and the run should then fail well inside runVideo's 60 s.
-  const openai = { OPENAI_BASE_URL: fault.url, OPENAI_API_KEY: 'sk-test-key', OPENAI_TIMEOUT_MS: '5000' };
+  const provider = faultProvider(fault, { OPENAI_TIMEOUT_MS: '5000' });
   stack = await startStack({
     name: 'openai',
     workers: ['pipeline', 'media', 'ai', 'index'],
-    workerEnv: openai,
-    api: {
-      openai: {
-        baseURL: fault.url,
-        apiKey: 'sk-test-key',
-        chatModel: 'gpt-4o-mini',
-        embeddingModel: 'text-embedding-3-small',
-        timeoutMs: 5000,
-      },
-    },
+    workerEnv: provider.env,
+    api: { openai: provider.openai },
   });
   ({ temporal: env, db, api } = stack);
   await makeTinyClip(path.join(stack.ingestDir, 'harbour cranes.mp4'));
@@ -81,7 +74,7 @@ test('analyzes through the openai SDK, retrying a 429 after the server-given del
   const chats = chatRequestsFor(before);
   expect(chats).toHaveLength(2);
   expect(chats[1]!.at - chats[0]!.at).toBeGreaterThanOrEqual(900);
-  expect(chats[0]!.headers.authorization).toBe('Bearer sk-test-key');
+  expect(chats[0]!.headers.authorization).toBe(`Bearer ${FAULT_SERVER_KEY}`);
 
   const search = await api.app.inject({ method: 'GET', url: '/search?q=harbour%20cranes' });
   expect(search.json()).toMatchObject({ analyzer: 'openai' });
@@ -110,6 +103,6 @@ test('a rejected API key fails the video with AiRejected after one request, with
 
   expect(final.status).toBe('failed');
   expect(final.lastError).toMatchObject({ type: 'AiRejected', step: 'analyze' });
-  expect(final.lastError?.message).not.toContain('sk-test-key');
+  expect(final.lastError?.message).not.toContain(FAULT_SERVER_KEY);
   expect(chatRequestsFor(before)).toHaveLength(1);
 });

@@ -11,6 +11,7 @@ import { workflowIdFor } from '../../src/workflows/ids';
 import { makeSampleClip } from '../../src/media/sample-clip';
 import type { TestApi } from '../support/api';
 import { startOpenAiFaultServer, type OpenAiFaultServer } from '../support/openai-fault-server';
+import { faultProvider } from '../support/fault-provider';
 import { startStack, type Stack } from '../support/stack';
 
 // Issue 25: videos still "analysis delayed" after their run's last re-analysis timer are analysed
@@ -28,30 +29,21 @@ const VIDEOS = ['re25-one', 're25-a', 're25-b'];
 beforeAll(async () => {
   fault = await startOpenAiFaultServer();
   fault.addWindow({ from: Date.now(), to: Date.now() + 3600_000, step: { kind: 'status', status: 503 } });
+  const provider = faultProvider(fault, {
+    // Production waits 120 s for the provider before indexing the stand-in; 20 s keeps each outage
+    // analysis short (this file is about what comes after). The breaker's half-open interval
+    // shrinks with it: the start-up check wants it under half the wait (production: 15 s of 120 s).
+    AI_DEGRADE_AFTER_MS: '20000',
+    AI_BREAKER_HALF_OPEN_MS: '5000',
+    // Production's last re-analysis timer fires ~8.6 h after the upload; one 1 s timer lets the run
+    // end (its last re-analysis failing too) within the test: the state the issue reports.
+    AI_REANALYZE_DELAYS_MS: '1000',
+  });
   stack = await startStack({
     name: 're25',
     workers: ['pipeline', 'media', 'ai', 'index'],
-    workerEnv: {
-      OPENAI_BASE_URL: fault.url,
-      OPENAI_API_KEY: 'sk-test-key',
-      // Production waits 120 s for the provider before indexing the stand-in; 20 s keeps each outage
-      // analysis short (this file is about what comes after). The breaker's half-open interval
-      // shrinks with it: the start-up check wants it under half the wait (production: 15 s of 120 s).
-      AI_DEGRADE_AFTER_MS: '20000',
-      AI_BREAKER_HALF_OPEN_MS: '5000',
-      // Production's last re-analysis timer fires ~8.6 h after the upload; one 1 s timer lets the run
-      // end (its last re-analysis failing too) within the test: the state the issue reports.
-      AI_REANALYZE_DELAYS_MS: '1000',
-    },
-    api: {
-      openai: {
-        baseURL: fault.url,
-        apiKey: 'sk-test-key',
-        chatModel: 'gpt-4o-mini',
-        embeddingModel: 'text-embedding-3-small',
-        timeoutMs: 5000,
-      },
-    },
+    workerEnv: provider.env,
+    api: { openai: provider.openai },
   });
   api = stack.api;
   for (const id of VIDEOS) {

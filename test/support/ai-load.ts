@@ -1,6 +1,7 @@
 import { Worker } from '@temporalio/worker';
 import { aiLoad } from './ai-load-workflow';
 import { sampleFacts } from './facts';
+import { faultProvider } from './fault-provider';
 import { startOpenAiFaultServer, type RecordedRequest } from './openai-fault-server';
 import { startStack, type Stack } from './stack';
 
@@ -30,28 +31,26 @@ export interface QuotaRunResult {
   tokens: number;
 }
 
-export async function runQuota(o: QuotaRunOptions): Promise<QuotaRunResult> {
+export async function runQuota(run: QuotaRunOptions): Promise<QuotaRunResult> {
   const fault = await startOpenAiFaultServer();
-  fault.setQuota({ requestsPerWindow: o.requestsPerWindow, windowMs: o.windowMs });
+  fault.setQuota({ requestsPerWindow: run.requestsPerWindow, windowMs: run.windowMs });
   let stack: Stack | undefined;
   try {
     // A name of its own per run: bench/ runs several in one process.
     stack = await startStack({
       name: `quota-${Date.now() % 100000}`,
-      workerEnv: {
-        OPENAI_BASE_URL: fault.url,
-        OPENAI_API_KEY: 'sk-test-key',
-        AI_REQUESTS_PER_WINDOW: String(o.requestsPerWindow),
-        AI_RATE_WINDOW_MS: String(o.windowMs),
+      workerEnv: faultProvider(fault, {
+        AI_REQUESTS_PER_WINDOW: String(run.requestsPerWindow),
+        AI_RATE_WINDOW_MS: String(run.windowMs),
         // Waiting for the next window is the point here: wait up to a window and a bit.
-        AI_LIMITER_MAX_WAIT_MS: String(o.windowMs + 5_000),
+        AI_LIMITER_MAX_WAIT_MS: String(run.windowMs + 5_000),
         AI_CONCURRENCY: '4',
-        ...(o.redisUrl ? { REDIS_URL: o.redisUrl } : {}),
-      },
+        ...(run.redisUrl ? { REDIS_URL: run.redisUrl } : {}),
+      }).env,
     });
     const { prefix, queues } = stack;
     const env = stack.temporal;
-    for (let i = 0; i < o.aiWorkers; i++) await stack.startWorkers(['ai']);
+    for (let i = 0; i < run.aiWorkers; i++) await stack.startWorkers(['ai']);
     const wfWorker = await Worker.create({
       connection: env.nativeConnection,
       taskQueue: queues.pipeline,
@@ -60,7 +59,7 @@ export async function runQuota(o: QuotaRunOptions): Promise<QuotaRunResult> {
     const t0 = Date.now();
     const results = await wfWorker.runUntil(
       Promise.all(
-        Array.from({ length: o.analyses }, (_, i) =>
+        Array.from({ length: run.analyses }, (_, i) =>
           env.client.workflow.execute(aiLoad, {
             taskQueue: queues.pipeline,
             workflowId: `${prefix}load-${i}`,
@@ -78,7 +77,7 @@ export async function runQuota(o: QuotaRunOptions): Promise<QuotaRunResult> {
       accepted: accepted.length,
       rejected429: reqs.filter((r) => r.status === 429).length,
       elapsedMs,
-      ...fill(accepted, o),
+      ...fill(accepted, run),
       tokens: results.reduce((s, r) => s + (r.usage?.inputTokens ?? 0) + (r.usage?.outputTokens ?? 0), 0),
     };
   } finally {
@@ -88,18 +87,18 @@ export async function runQuota(o: QuotaRunOptions): Promise<QuotaRunResult> {
 }
 
 /** Rebuilds the provider's windows from arrival times (a window opens at the first arrival after the last closed). */
-function fill(accepted: RecordedRequest[], o: QuotaRunOptions): Pick<QuotaRunResult, 'windowFill' | 'utilisation'> {
+function fill(accepted: RecordedRequest[], run: QuotaRunOptions): Pick<QuotaRunResult, 'windowFill' | 'utilisation'> {
   const times = accepted.map((r) => r.at).sort((a, b) => a - b);
   const windows: { start: number; count: number }[] = [];
   for (const t of times) {
     const w = windows.at(-1);
-    if (w && t < w.start + o.windowMs) w.count++;
+    if (w && t < w.start + run.windowMs) w.count++;
     else windows.push({ start: t, count: 1 });
   }
   const full = windows.slice(1, -1);
-  const windowFill = full.map((w) => w.count / o.requestsPerWindow);
+  const windowFill = full.map((w) => w.count / run.requestsPerWindow);
   if (full.length === 0) return { windowFill, utilisation: 0 };
   const span = windows[windows.length - 1]!.start - full[0]!.start;
   const used = full.reduce((s, w) => s + w.count, 0);
-  return { windowFill, utilisation: used / ((o.requestsPerWindow * span) / o.windowMs) };
+  return { windowFill, utilisation: used / ((run.requestsPerWindow * span) / run.windowMs) };
 }

@@ -13,8 +13,8 @@ function adminUrl(): string {
   return process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 }
 
-/** A fresh database per test file, migrated; never the demo's. */
-export async function createTestDatabase(): Promise<TestDatabase> {
+/** A fresh database per test file, migrated unless asked not to (the migration CLI's test); never the demo's. */
+export async function createTestDatabase(opts: { migrated?: boolean } = {}): Promise<TestDatabase> {
   const name = `biblio_test_${randomBytes(5).toString('hex')}`;
   const admin = new Client({ connectionString: adminUrl() });
   try {
@@ -26,7 +26,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   await admin.end();
   const url = new URL(adminUrl());
   url.pathname = `/${name}`;
-  await migrate(url.toString());
+  if (opts.migrated !== false) await migrate(url.toString());
   const pool = createPool(url.toString());
   return {
     url: url.toString(),

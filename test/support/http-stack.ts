@@ -40,12 +40,15 @@ export interface HttpStack {
  * processes (the fixture of test/support/stack.ts) and the real API process (dist/api/main.js)
  * listening on a free port. `env` goes to the API and every worker (over these defaults).
  */
-export async function startHttpStack(name: string, o: { env?: NodeJS.ProcessEnv; productDefaults?: boolean } = {}): Promise<HttpStack> {
+export async function startHttpStack(
+  name: string,
+  options: { env?: NodeJS.ProcessEnv; productDefaults?: boolean } = {},
+): Promise<HttpStack> {
   const stack = await startStack({
     name,
     workers: ['pipeline', 'media', 'ai', 'index'],
-    workerEnv: o.env,
-    productDefaults: o.productDefaults,
+    workerEnv: options.env,
+    productDefaults: options.productDefaults,
   });
   const { dataDir, ingestDir, prefix, temporal: env, db } = stack;
   const port = await freePort();
@@ -62,7 +65,7 @@ export async function startHttpStack(name: string, o: { env?: NodeJS.ProcessEnv;
     BIBLIO_LOG_LEVEL: 'warn',
     OPENAI_API_KEY: '',
     OPENAI_BASE_URL: '',
-    ...o.env,
+    ...options.env,
   };
   let output = '';
   const api: ChildProcess = spawn(process.execPath, [API_ENTRY], { env: apiEnv, stdio: ['ignore', 'pipe', 'pipe'] });

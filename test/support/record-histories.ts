@@ -18,6 +18,7 @@ import type { processVideo } from '../../src/workflows';
 import { deletionWorkflowIdFor, reanalysisWorkflowIdFor, workflowIdFor } from '../../src/workflows/ids';
 import { refreshSourceUrlSignal, statusQuery } from '../../src/workflows/messages';
 import { createTestDatabase } from './database';
+import { faultProvider } from './fault-provider';
 import { makeNotAVideo, makeTinyClip } from './media';
 import { INSUFFICIENT_QUOTA, startOpenAiFaultServer } from './openai-fault-server';
 import { FIXTURE_PAYLOAD_KEY, HISTORIES_DIR, saveHistory } from './save-history';
@@ -75,13 +76,13 @@ async function main() {
     await startWorkers(['ai'], {
       ...base,
       queuePrefix: `${PREFIX}rejecting-`,
-      extraEnv: { ...common, OPENAI_BASE_URL: rejecting.url, OPENAI_API_KEY: 'sk-test' },
+      extraEnv: { ...common, ...faultProvider(rejecting).env },
     }),
     // An AI worker whose provider is out of quota once: degraded, then re-analysed on a short timer.
     await startWorkers(['ai'], {
       ...base,
       queuePrefix: `${PREFIX}quota-`,
-      extraEnv: { ...common, OPENAI_BASE_URL: quota.url, OPENAI_API_KEY: 'sk-test', AI_REANALYZE_DELAYS_MS: '2000,4000' },
+      extraEnv: { ...common, ...faultProvider(quota, { AI_REANALYZE_DELAYS_MS: '2000,4000' }).env },
     }),
   ];
   const client = new Client({

@@ -69,10 +69,10 @@ export interface Stack {
   readonly api: TestApi;
   readonly opsApi: OpsApi;
   /** More worker processes on this stack, stopped (and their output shown) with it. */
-  startWorkers(roles: QueueRole[], o?: StackWorkerOptions): Promise<WorkerProcesses>;
+  startWorkers(roles: QueueRole[], options?: StackWorkerOptions): Promise<WorkerProcesses>;
   /** Another in-process API on this stack, closed with it. */
-  startApi(o?: StackApiOptions): Promise<TestApi>;
-  startOpsApi(o?: StackOpsApiOptions): Promise<OpsApi>;
+  startApi(options?: StackApiOptions): Promise<TestApi>;
+  startOpsApi(options?: StackOpsApiOptions): Promise<OpsApi>;
   /** Runs at stop after the APIs and workers are down, before Temporal and the database go; last added first. */
   onStop(fn: () => Promise<unknown> | unknown): void;
   /** Tears everything down in order, even past a failing step (whose error it then throws). */
@@ -89,12 +89,12 @@ export function queuePrefix(name: string): string {
  * real worker processes on the file's own queue prefix and the in-process API, with one `stop()`
  * that undoes all of it in order. A file that fails half-way through its start leaks nothing.
  */
-export async function startStack(o: StackOptions): Promise<Stack> {
-  const prefix = queuePrefix(o.name);
+export async function startStack(options: StackOptions): Promise<Stack> {
+  const prefix = queuePrefix(options.name);
   const queues = taskQueues(prefix);
-  const ownDataDir = o.dataDir === undefined;
+  const ownDataDir = options.dataDir === undefined;
   // Canonical path: the API resolves file sources with realpath, and tests compare against it.
-  const dataDir = o.dataDir ?? (await realpath(await mkdtemp(path.join(os.tmpdir(), `biblio-${o.name}-`))));
+  const dataDir = options.dataDir ?? (await realpath(await mkdtemp(path.join(os.tmpdir(), `biblio-${options.name}-`))));
   const ingestDir = path.join(dataDir, 'ingest');
   await mkdir(ingestDir, { recursive: true });
 
@@ -111,7 +111,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
     if (part === undefined) throw new Error(`this stack has no ${what}: ask startStack for it`);
     return part;
   };
-  const databaseUrl = () => (typeof o.database === 'object' ? o.database.url : need(db, 'database').url);
+  const databaseUrl = () => (typeof options.database === 'object' ? options.database.url : need(db, 'database').url);
   const apiWiring = (client?: Client) => ({
     client: client ?? need(temporal, 'Temporal server (or a client)').client,
     pool: need(db, 'database').pool,
@@ -148,8 +148,8 @@ export async function startStack(o: StackOptions): Promise<Stack> {
         dataDir: env.dataDir ?? dataDir,
         queuePrefix: env.queuePrefix ?? prefix,
         readyTimeoutMs: env.readyTimeoutMs,
-        productDefaults: env.productDefaults ?? o.productDefaults,
-        extraEnv: { BIBLIO_INGEST_DIR: ingestDir, ...o.workerEnv, ...extraEnv },
+        productDefaults: env.productDefaults ?? options.productDefaults,
+        extraEnv: { BIBLIO_INGEST_DIR: ingestDir, ...options.workerEnv, ...extraEnv },
       });
       workerSets.push(started);
       return started;
@@ -199,11 +199,12 @@ export async function startStack(o: StackOptions): Promise<Stack> {
   }
 
   try {
-    if (o.temporal !== false) temporal = await startTemporal(typeof o.temporal === 'object' ? o.temporal.extraArgs : undefined);
-    if (o.database === undefined || o.database === true) db = await createTestDatabase();
-    if (o.workers?.length) initialWorkers = await stack.startWorkers(o.workers);
-    if (o.api) await stack.startApi(o.api);
-    if (o.opsApi) await stack.startOpsApi(o.opsApi);
+    if (options.temporal !== false)
+      temporal = await startTemporal(typeof options.temporal === 'object' ? options.temporal.extraArgs : undefined);
+    if (options.database === undefined || options.database === true) db = await createTestDatabase();
+    if (options.workers?.length) initialWorkers = await stack.startWorkers(options.workers);
+    if (options.api) await stack.startApi(options.api);
+    if (options.opsApi) await stack.startOpsApi(options.opsApi);
   } catch (err) {
     await teardown(true).catch(() => undefined);
     throw err;

@@ -1,6 +1,6 @@
 import { ErrorType } from '../../errors';
 
-/** Why the analysis was deferred, in words people can act on (issue 25: name the real cause). */
+/** Why the analysis was deferred, in words people can act on: the real cause, not a generic "provider unavailable". */
 const CAUSES: Record<string, string> = {
   [ErrorType.AiQuotaExhausted]: 'the AI account is out of credit (billing or quota)',
   [ErrorType.AiRateLimited]: 'the AI provider is rate limiting our requests',

@@ -74,7 +74,7 @@ export function createDeletionActivities(deps: DeletionDeps) {
       const targets = [path.join(mediaDir, input.videoId), path.join(artifactsDir, input.videoId)];
       const tmp = await readdir(tmpDir).catch(() => [] as string[]);
       for (const name of tmp) if (name === input.videoId || name.startsWith(`${input.videoId}.`)) targets.push(path.join(tmpDir, name));
-      // Issue 15's per-video segment work area, and half-built HLS ladders of killed attempts.
+      // The per-video segment work area, and half-built HLS ladders of killed attempts.
       targets.push(workAreaOf(tmpDir, input.videoId));
       const staging = path.join(mediaDir, HLS_STAGING_DIR);
       for (const name of await readdir(staging).catch(() => [] as string[])) {

@@ -24,7 +24,7 @@ export interface ReconcileDeps {
    * a file there outlives its upload only when the API died mid-transfer (absent with S3).
    */
   dirs: { mediaDir: string; artifactsDir: string; tmpDir: string; ingestDir: string; uploadTmpDir?: string };
-  /** Issue 26: retention also aborts abandoned client uploads (their multipart parts). */
+  /** Retention also aborts abandoned client uploads (their multipart parts). */
   uploads?: { repo: UploadsRepo; storage: ObjectStorage };
 }
 
@@ -208,7 +208,7 @@ export function createReconcileActivities(deps: ReconcileDeps) {
       const counts = emptyCounts();
       const { tmpDir, ingestDir, mediaDir, artifactsDir } = deps.dirs;
       const now = Date.now();
-      // Per-video segment work areas (issue 15) are judged one by one, not by their shared parent.
+      // Per-video segment work areas are judged one by one, not by their shared parent.
       const segments = path.dirname(workAreaOf(tmpDir, 'any'));
       const entries = [
         ...(await readdir(tmpDir).catch(() => [] as string[]))

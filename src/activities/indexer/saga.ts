@@ -50,7 +50,7 @@ async function withHeartbeat<T>(work: Promise<T>): Promise<T> {
 }
 
 /**
- * The index step as a saga (issue 17): (1) the main-DB row, not yet searchable, with the
+ * The index step as a saga: (1) the main-DB row, not yet searchable, with the
  * transcode's usage charge, in one transaction; (2) the vector point; (3) searchable. The workflow
  * runs the compensation when (2) fails for good. Every step is idempotent: upserts,
  * a ledger with a unique key, and step_results for a redelivered step 1 or 3.
@@ -77,7 +77,7 @@ export function createIndexSagaActivities(deps: IndexSagaDeps) {
           charged.push({ kind: 'encoded_seconds', quantity: seconds });
         }
         // AI calls are not charged here: the AI activity records each paid request in the ledger
-        // when its answer arrives (issue 25), wasted and repeated ones included.
+        // when its answer arrives, wasted and repeated ones included.
       }
       out = { collection, written, charged };
       await deps.stepResults.put(client, input.videoId, 'index.row', hash, out);

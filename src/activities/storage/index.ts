@@ -5,10 +5,10 @@ export interface StorageActivityDeps {
   storage: ObjectStorage;
   /** Lifetime of the GET URLs handed to the media step. */
   sourceUrlTtlSec: number;
-  /** The ETag an upload was completed with (issue 26): the URL carries it and the fetch refuses any other object. */
+  /** The ETag an upload was completed with: the URL carries it and the fetch refuses any other object. */
   pinOf?: (key: string) => Promise<string | undefined>;
   /**
-   * Seals the signed URL for the media worker (issue 26): a signature is a bearer credential
+   * Seals the signed URL for the media worker: a signature is a bearer credential
    * until it expires, and the local activity's result is kept in the history, which the payload
    * codec's holders (operators, the Web UI's codec server) can read.
    */

@@ -16,7 +16,7 @@ export function createAnalyzer(config: Pick<Config, 'openai'>): Analyzer {
 
 /**
  * The AI worker's analyzer: OpenAI behind the shared rate limit, the response cache and the
- * circuit breaker (issue 16). The offline analyzer needs none of them.
+ * circuit breaker. The offline analyzer needs none of them.
  */
 export function createResilientAnalyzer(
   config: Pick<Config, 'openai' | 'ai'>,

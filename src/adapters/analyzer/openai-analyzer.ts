@@ -28,9 +28,9 @@ export interface OpenAiAnalyzerOptions {
 
 /** Bump when the prompt or the answer's schema changes: cached answers of another version are not reused. */
 export const PROMPT_VERSION = 'v2-vision-chapters';
-/** Cached values are raw provider bodies since issue 25 (they were parsed values before): keys of the old format are not reused. */
+/** Cached values are raw provider bodies (they were parsed values before): keys of the old format are not reused. */
 const CACHE_FORMAT = 'raw-1';
-/** The identical paid chat request is sent at most this many times per video (issue 25: never in a loop). */
+/** The identical paid chat request is sent at most this many times per video: a bad answer never loops on a paid request. */
 const MAX_IDENTICAL_CHAT_REQUESTS = 2;
 const MAX_REPAIR_ANSWER_CHARS = 2_000;
 /** The ledger's step for every call of the analysis activity. */
@@ -73,7 +73,7 @@ interface PaidCall<R> {
  *
  * Every provider call: goes through the shared rate limit (reserve, then settle from `usage`),
  * has its own deadline, and fails typed. Every answer that cost money is recorded raw — cache
- * entry and ledger row, keyed by the provider's request id — before it is parsed (issue 25), so
+ * entry and ledger row, keyed by the provider's request id — before it is parsed, so
  * a retry, a re-analysis timer or a re-run reads it back instead of paying again. An unusable chat
  * answer gets one cheaper, text-only repair; the identical image request is sent at most twice per
  * video. Transcription is optional: a provider without the route (learnt once per process) or

@@ -8,7 +8,7 @@ export interface AnalysisRequest {
   videoId: string;
   title: string;
   facts: MediaFacts;
-  /** Keyframes and audio chunks on disk (issue 16); without them an analyzer sees facts only. */
+  /** Keyframes and audio chunks on disk; without them an analyzer sees facts only. */
   inputs?: AnalysisInputs;
   /** Aborts the underlying request (activity cancellation, worker shutdown). */
   signal?: AbortSignal;

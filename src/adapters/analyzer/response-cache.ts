@@ -8,8 +8,8 @@ import { UsageLedgerRepo, type AiCallCharge } from '../../db/usage-ledger-repo';
  * workflow reads the paid answer back instead of calling again. Keys hash everything that
  * shapes the answer: the input digests, the model and the prompt version.
  *
- * A paid answer is stored raw, before it is parsed, in the same transaction as its ledger row
- * (issue 25): an answer that turns out unusable is still paid for, charged once, and never
+ * A paid answer is stored raw, before it is parsed, in the same transaction as its ledger row:
+ * an answer that turns out unusable is still paid for, charged once, and never
  * bought again by accident.
  */
 export interface CachedResponse<T> {

@@ -44,40 +44,40 @@ export const LOCAL_STORAGE_PREFIX = '/storage/o/';
 export class LocalObjectStorage implements ObjectStorage {
   readonly backend = 'local' as const;
 
-  constructor(private readonly o: { root: string; secret: Buffer; publicBaseUrl: string; now?: () => number }) {}
+  constructor(private readonly settings: { root: string; secret: Buffer; publicBaseUrl: string; now?: () => number }) {}
 
   private now(): number {
-    return Math.floor((this.o.now ?? Date.now)() / 1000);
+    return Math.floor((this.settings.now ?? Date.now)() / 1000);
   }
 
   private sign(parts: string[]): string {
-    return createHmac('sha256', this.o.secret).update(parts.join('\n')).digest('base64url');
+    return createHmac('sha256', this.settings.secret).update(parts.join('\n')).digest('base64url');
   }
 
   private fileOf(key: string): string {
-    return path.join(this.o.root, validateKey(key));
+    return path.join(this.settings.root, validateKey(key));
   }
 
   private url(method: SignedMethod, key: string, expires: number, extra: Record<string, string>): string {
     const q = new URLSearchParams({ m: method, e: String(expires), ...extra });
     q.set('s', this.sign(signedFields(method, key, String(expires), extra)));
-    return `${this.o.publicBaseUrl}${LOCAL_STORAGE_PREFIX}${key}?${q.toString()}`;
+    return `${this.settings.publicBaseUrl}${LOCAL_STORAGE_PREFIX}${key}?${q.toString()}`;
   }
 
-  async presignPut(key: string, o: { contentType: string; sizeBytes: number; expiresInSec: number }): Promise<PresignedRequest> {
+  async presignPut(key: string, options: { contentType: string; sizeBytes: number; expiresInSec: number }): Promise<PresignedRequest> {
     validateKey(key);
-    const expires = this.now() + o.expiresInSec;
+    const expires = this.now() + options.expiresInSec;
     return {
       method: 'PUT',
-      url: this.url('PUT', key, expires, { l: String(o.sizeBytes), t: o.contentType }),
-      headers: { 'content-type': o.contentType, 'content-length': String(o.sizeBytes) },
+      url: this.url('PUT', key, expires, { l: String(options.sizeBytes), t: options.contentType }),
+      headers: { 'content-type': options.contentType, 'content-length': String(options.sizeBytes) },
       expiresAt: new Date(expires * 1000).toISOString(),
     };
   }
 
-  async presignGet(key: string, o: { expiresInSec: number }): Promise<PresignedRequest> {
+  async presignGet(key: string, options: { expiresInSec: number }): Promise<PresignedRequest> {
     validateKey(key);
-    const expires = this.now() + o.expiresInSec;
+    const expires = this.now() + options.expiresInSec;
     return { method: 'GET', url: this.url('GET', key, expires, {}), headers: {}, expiresAt: new Date(expires * 1000).toISOString() };
   }
 
@@ -110,7 +110,7 @@ export class LocalObjectStorage implements ObjectStorage {
 
   /** Streams a body into `.tmp/` (at most `size` bytes); its MD5 (quoted hex) when it was exactly `size`. */
   private async stage(body: Readable, size: number, contentMd5?: string): Promise<{ file: string; etag: string } | undefined> {
-    const tmpDir = path.join(this.o.root, '.tmp');
+    const tmpDir = path.join(this.settings.root, '.tmp');
     await mkdir(tmpDir, { recursive: true });
     const file = path.join(tmpDir, randomBytes(8).toString('hex'));
     const md5 = createHash('md5');
@@ -163,25 +163,25 @@ export class LocalObjectStorage implements ObjectStorage {
 
   private partsDir(uploadId: string): string {
     if (!/^[A-Za-z0-9_-]{16,64}$/.test(uploadId)) throw new Error('not a multipart upload id of this store');
-    return path.join(this.o.root, '.parts', uploadId);
+    return path.join(this.settings.root, '.parts', uploadId);
   }
 
-  async createMultipart(key: string, o: { contentType: string }): Promise<string> {
+  async createMultipart(key: string, options: { contentType: string }): Promise<string> {
     validateKey(key);
     const uploadId = randomBytes(18).toString('base64url');
     await mkdir(this.partsDir(uploadId), { recursive: true });
-    await writeFile(path.join(this.partsDir(uploadId), 'upload.json'), JSON.stringify({ key, contentType: o.contentType }));
+    await writeFile(path.join(this.partsDir(uploadId), 'upload.json'), JSON.stringify({ key, contentType: options.contentType }));
     return uploadId;
   }
 
   async presignParts(
     key: string,
     uploadId: string,
-    o: { sizeBytes: number; partSize: number; expiresInSec: number },
+    options: { sizeBytes: number; partSize: number; expiresInSec: number },
   ): Promise<PresignedPart[]> {
     validateKey(key);
-    const expires = this.now() + o.expiresInSec;
-    return partPlan(o.sizeBytes, o.partSize).sizes.map((sizeBytes, i) => ({
+    const expires = this.now() + options.expiresInSec;
+    return partPlan(options.sizeBytes, options.partSize).sizes.map((sizeBytes, i) => ({
       partNumber: i + 1,
       sizeBytes,
       url: this.url('PART', key, expires, { l: String(sizeBytes), u: uploadId, n: String(i + 1) }),
@@ -246,7 +246,7 @@ export class LocalObjectStorage implements ObjectStorage {
       if (have.get(p.partNumber)?.etag !== p.etag) throw new Error(`part ${p.partNumber} is missing or its ETag differs`);
     }
     const dir = this.partsDir(uploadId);
-    const tmpDir = path.join(this.o.root, '.tmp');
+    const tmpDir = path.join(this.settings.root, '.tmp');
     await mkdir(tmpDir, { recursive: true });
     const file = path.join(tmpDir, randomBytes(8).toString('hex'));
     const md5 = createHash('md5');
@@ -283,7 +283,7 @@ export class LocalObjectStorage implements ObjectStorage {
     } catch {
       return undefined;
     }
-    const base = new URL(this.o.publicBaseUrl);
+    const base = new URL(this.settings.publicBaseUrl);
     if (u.origin !== base.origin || !u.pathname.startsWith(LOCAL_STORAGE_PREFIX)) return undefined;
     return { key: decodeURIComponent(u.pathname.slice(LOCAL_STORAGE_PREFIX.length)), query: Object.fromEntries(u.searchParams) };
   }
@@ -292,7 +292,7 @@ export class LocalObjectStorage implements ObjectStorage {
     return createReadStream(this.fileOf(key));
   }
 
-  async download(pinnedUrl: string, file: string, o: DownloadOptions): Promise<void> {
+  async download(pinnedUrl: string, file: string, options: DownloadOptions): Promise<void> {
     const { url, etag: pinned } = splitPin(pinnedUrl);
     const parsed = this.parse(url);
     if (!parsed) throw failure(ErrorType.SourceUrlExpired, 'the source URL was not signed by this store');
@@ -306,12 +306,13 @@ export class LocalObjectStorage implements ObjectStorage {
       throw failure(ErrorType.SourceUrlExpired, `the signed URL for ${parsed.key} ${verdict === 'expired' ? 'expired' : 'was rejected'}`);
     const info = await this.head(parsed.key);
     if (!info) throw failure(ErrorType.SourceNotFound, `object ${parsed.key} does not exist`);
-    if (info.size > o.maxBytes) throw failure(ErrorType.SourceTooLarge, `object is ${info.size} bytes, over the ${o.maxBytes}-byte cap`);
+    if (info.size > options.maxBytes)
+      throw failure(ErrorType.SourceTooLarge, `object is ${info.size} bytes, over the ${options.maxBytes}-byte cap`);
     if (pinned && (await this.pin(parsed.key))?.etag !== pinned) {
       throw failure(ErrorType.SourceChanged, `object ${parsed.key} is not the one completed for this video (its ETag changed)`);
     }
     await copyFile(this.fileOf(parsed.key), file);
-    o.onProgress?.(info.size, 100);
+    options.onProgress?.(info.size, 100);
   }
 
   async putFile(key: string, file: string, contentType: string): Promise<{ location: string }> {
@@ -353,13 +354,13 @@ export class LocalObjectStorage implements ObjectStorage {
         else if (!e.name.endsWith('.meta.json') && r.startsWith(prefix)) out.push(r);
       }
     };
-    await walk(this.o.root, '');
+    await walk(this.settings.root, '');
     return out.filter((k) => !k.startsWith('.tmp/') && !k.startsWith('.parts/')).sort();
   }
 
   /** Files in the upload staging area (the contract suite asserts a refused PUT leaves none). */
   async staged(): Promise<string[]> {
-    return readdir(path.join(this.o.root, '.tmp')).catch(() => []);
+    return readdir(path.join(this.settings.root, '.tmp')).catch(() => []);
   }
 
   /**
@@ -367,7 +368,7 @@ export class LocalObjectStorage implements ObjectStorage {
    * leaves its temp file; a live upload keeps writing, so its mtime stays fresh). Returns their names.
    */
   async sweepStaged(olderThanMs: number, now = Date.now()): Promise<string[]> {
-    const dir = path.join(this.o.root, '.tmp');
+    const dir = path.join(this.settings.root, '.tmp');
     const removed: string[] = [];
     for (const name of await readdir(dir).catch(() => [] as string[])) {
       const info = await stat(path.join(dir, name)).catch(() => undefined);

@@ -27,13 +27,13 @@ export interface DownloadOptions {
 
 export interface ObjectStorage {
   readonly backend: 'local' | 's3';
-  presignPut(key: string, o: { contentType: string; sizeBytes: number; expiresInSec: number }): Promise<PresignedRequest>;
-  presignGet(key: string, o: { expiresInSec: number }): Promise<PresignedRequest>;
+  presignPut(key: string, options: { contentType: string; sizeBytes: number; expiresInSec: number }): Promise<PresignedRequest>;
+  presignGet(key: string, options: { expiresInSec: number }): Promise<PresignedRequest>;
   /**
    * Fetches an object through a URL this store signed (what activities do with the URL the
    * workflow carries). Expired or rejected → `SourceUrlExpired`; missing → `SourceNotFound`.
    */
-  download(url: string, file: string, o: DownloadOptions): Promise<void>;
+  download(url: string, file: string, options: DownloadOptions): Promise<void>;
   /** Stores a local file (multipart on S3 above the part size: one S3 PUT stops at 5 GB). Returns where it lives. */
   putFile(key: string, file: string, contentType: string): Promise<{ location: string }>;
   head(key: string): Promise<ObjectInfo | undefined>;
@@ -46,12 +46,16 @@ export interface ObjectStorage {
    */
   pin(key: string): Promise<ObjectPin | undefined>;
   /**
-   * Multipart client uploads (issue 26): resumable, each part signed for its exact size and
+   * Multipart client uploads: resumable, each part signed for its exact size and
    * PUT on its own. S3 multipart on S3; the local store does the same behind its signed routes.
    */
-  createMultipart(key: string, o: { contentType: string }): Promise<string>;
+  createMultipart(key: string, options: { contentType: string }): Promise<string>;
   /** Signed part URLs of an open multipart upload (again after a restart: the id is in the DB). */
-  presignParts(key: string, uploadId: string, o: { sizeBytes: number; partSize: number; expiresInSec: number }): Promise<PresignedPart[]>;
+  presignParts(
+    key: string,
+    uploadId: string,
+    options: { sizeBytes: number; partSize: number; expiresInSec: number },
+  ): Promise<PresignedPart[]>;
   /** Parts the store holds for an open multipart upload, with their ETags (MD5 of the part). */
   listParts(key: string, uploadId: string): Promise<ReceivedPart[]>;
   completeMultipart(key: string, uploadId: string, parts: { partNumber: number; etag: string }[]): Promise<void>;

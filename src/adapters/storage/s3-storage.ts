@@ -54,12 +54,15 @@ export class S3ObjectStorage implements ObjectStorage {
   readonly backend = 's3' as const;
   private readonly s3: S3Client;
 
-  constructor(private readonly o: S3StorageOptions) {
+  constructor(private readonly settings: S3StorageOptions) {
     this.s3 = new S3Client({
-      endpoint: o.endpoint,
-      region: o.region,
-      forcePathStyle: o.forcePathStyle,
-      credentials: o.accessKeyId && o.secretAccessKey ? { accessKeyId: o.accessKeyId, secretAccessKey: o.secretAccessKey } : undefined,
+      endpoint: settings.endpoint,
+      region: settings.region,
+      forcePathStyle: settings.forcePathStyle,
+      credentials:
+        settings.accessKeyId && settings.secretAccessKey
+          ? { accessKeyId: settings.accessKeyId, secretAccessKey: settings.secretAccessKey }
+          : undefined,
       // Temporal owns retries of the steps; the SDK's own retries stay small.
       maxAttempts: 2,
     });
@@ -68,60 +71,62 @@ export class S3ObjectStorage implements ObjectStorage {
   /** Creates the bucket when missing (embedded MinIO, tests). */
   async ensureBucket(): Promise<void> {
     try {
-      await this.s3.send(new HeadBucketCommand({ Bucket: this.o.bucket }));
+      await this.s3.send(new HeadBucketCommand({ Bucket: this.settings.bucket }));
     } catch {
-      await this.s3.send(new CreateBucketCommand({ Bucket: this.o.bucket })).catch((err: { name?: string }) => {
+      await this.s3.send(new CreateBucketCommand({ Bucket: this.settings.bucket })).catch((err: { name?: string }) => {
         if (err.name !== 'BucketAlreadyOwnedByYou' && err.name !== 'BucketAlreadyExists') throw err;
       });
     }
   }
 
-  async presignPut(key: string, o: { contentType: string; sizeBytes: number; expiresInSec: number }): Promise<PresignedRequest> {
+  async presignPut(key: string, options: { contentType: string; sizeBytes: number; expiresInSec: number }): Promise<PresignedRequest> {
     validateKey(key);
     // If-None-Match: * is signed: a replayed PUT cannot replace the object (S3 answers 412).
     const cmd = new PutObjectCommand({
-      Bucket: this.o.bucket,
+      Bucket: this.settings.bucket,
       Key: key,
-      ContentType: o.contentType,
-      ContentLength: o.sizeBytes,
+      ContentType: options.contentType,
+      ContentLength: options.sizeBytes,
       IfNoneMatch: '*',
     });
     const url = await getSignedUrl(this.s3, cmd, {
-      expiresIn: o.expiresInSec,
+      expiresIn: options.expiresInSec,
       signableHeaders: new Set(['content-type', 'content-length', 'if-none-match']),
     });
     return {
       method: 'PUT',
       url,
-      headers: { 'content-type': o.contentType, 'content-length': String(o.sizeBytes), 'if-none-match': '*' },
-      expiresAt: new Date(Date.now() + o.expiresInSec * 1000).toISOString(),
+      headers: { 'content-type': options.contentType, 'content-length': String(options.sizeBytes), 'if-none-match': '*' },
+      expiresAt: new Date(Date.now() + options.expiresInSec * 1000).toISOString(),
     };
   }
 
-  async createMultipart(key: string, o: { contentType: string }): Promise<string> {
+  async createMultipart(key: string, options: { contentType: string }): Promise<string> {
     validateKey(key);
-    const created = await this.s3.send(new CreateMultipartUploadCommand({ Bucket: this.o.bucket, Key: key, ContentType: o.contentType }));
+    const created = await this.s3.send(
+      new CreateMultipartUploadCommand({ Bucket: this.settings.bucket, Key: key, ContentType: options.contentType }),
+    );
     return created.UploadId as string;
   }
 
   async presignParts(
     key: string,
     uploadId: string,
-    o: { sizeBytes: number; partSize: number; expiresInSec: number },
+    options: { sizeBytes: number; partSize: number; expiresInSec: number },
   ): Promise<PresignedPart[]> {
     validateKey(key);
-    const plan = partPlan(o.sizeBytes, o.partSize);
+    const plan = partPlan(options.sizeBytes, options.partSize);
     return Promise.all(
       plan.sizes.map(async (sizeBytes, i) => {
         const cmd = new UploadPartCommand({
-          Bucket: this.o.bucket,
+          Bucket: this.settings.bucket,
           Key: key,
           UploadId: uploadId,
           PartNumber: i + 1,
           ContentLength: sizeBytes,
         });
         // content-length signed: a part of another size is refused by S3 itself.
-        const url = await getSignedUrl(this.s3, cmd, { expiresIn: o.expiresInSec, signableHeaders: new Set(['content-length']) });
+        const url = await getSignedUrl(this.s3, cmd, { expiresIn: options.expiresInSec, signableHeaders: new Set(['content-length']) });
         return { partNumber: i + 1, url, sizeBytes };
       }),
     );
@@ -132,7 +137,7 @@ export class S3ObjectStorage implements ObjectStorage {
     let marker: string | undefined;
     do {
       const page = await this.s3.send(
-        new ListPartsCommand({ Bucket: this.o.bucket, Key: validateKey(key), UploadId: uploadId, PartNumberMarker: marker }),
+        new ListPartsCommand({ Bucket: this.settings.bucket, Key: validateKey(key), UploadId: uploadId, PartNumberMarker: marker }),
       );
       for (const p of page.Parts ?? []) out.push({ partNumber: p.PartNumber ?? 0, etag: p.ETag ?? '', sizeBytes: p.Size ?? 0 });
       marker = page.IsTruncated ? page.NextPartNumberMarker : undefined;
@@ -143,7 +148,7 @@ export class S3ObjectStorage implements ObjectStorage {
   async completeMultipart(key: string, uploadId: string, parts: { partNumber: number; etag: string }[]): Promise<void> {
     await this.s3.send(
       new CompleteMultipartUploadCommand({
-        Bucket: this.o.bucket,
+        Bucket: this.settings.bucket,
         Key: validateKey(key),
         UploadId: uploadId,
         MultipartUpload: {
@@ -154,27 +159,29 @@ export class S3ObjectStorage implements ObjectStorage {
   }
 
   async abortMultipart(key: string, uploadId: string): Promise<void> {
-    await this.s3.send(new AbortMultipartUploadCommand({ Bucket: this.o.bucket, Key: validateKey(key), UploadId: uploadId }));
+    await this.s3.send(new AbortMultipartUploadCommand({ Bucket: this.settings.bucket, Key: validateKey(key), UploadId: uploadId }));
   }
 
-  async presignGet(key: string, o: { expiresInSec: number }): Promise<PresignedRequest> {
+  async presignGet(key: string, options: { expiresInSec: number }): Promise<PresignedRequest> {
     validateKey(key);
-    const url = await getSignedUrl(this.s3, new GetObjectCommand({ Bucket: this.o.bucket, Key: key }), { expiresIn: o.expiresInSec });
-    return { method: 'GET', url, headers: {}, expiresAt: new Date(Date.now() + o.expiresInSec * 1000).toISOString() };
+    const url = await getSignedUrl(this.s3, new GetObjectCommand({ Bucket: this.settings.bucket, Key: key }), {
+      expiresIn: options.expiresInSec,
+    });
+    return { method: 'GET', url, headers: {}, expiresAt: new Date(Date.now() + options.expiresInSec * 1000).toISOString() };
   }
 
-  async download(pinnedUrl: string, file: string, o: DownloadOptions): Promise<void> {
+  async download(pinnedUrl: string, file: string, options: DownloadOptions): Promise<void> {
     const { url, etag: pinned } = splitPin(pinnedUrl);
     // Only URLs of our own endpoint: this path skips the SSRF guard because the host is ours.
-    if (this.o.endpoint && new URL(url).origin !== new URL(this.o.endpoint).origin) {
+    if (this.settings.endpoint && new URL(url).origin !== new URL(this.settings.endpoint).origin) {
       throw failure(ErrorType.SourceUrlExpired, 'the source URL was not signed by this store');
     }
     let res: Response;
     try {
       // If-Match is not part of the signature: S3 answers 412 when the object is not the pinned one.
-      res = await fetch(url, { signal: o.signal, redirect: 'error', headers: pinned ? { 'if-match': pinned } : {} });
+      res = await fetch(url, { signal: options.signal, redirect: 'error', headers: pinned ? { 'if-match': pinned } : {} });
     } catch (err) {
-      if (o.signal?.aborted) throw err;
+      if (options.signal?.aborted) throw err;
       throw failure(ErrorType.SourceUnavailable, 'the object store could not be reached');
     }
     if (res.status === 403 || res.status === 401 || res.status === 400) {
@@ -188,16 +195,16 @@ export class S3ObjectStorage implements ObjectStorage {
     }
     if (!res.ok || !res.body) throw failure(ErrorType.SourceUnavailable, `the object store answered ${res.status}`);
     const declared = Number(res.headers.get('content-length') ?? NaN);
-    if (declared > o.maxBytes) {
+    if (declared > options.maxBytes) {
       await res.body.cancel().catch(() => undefined);
-      throw failure(ErrorType.SourceTooLarge, `object is ${declared} bytes, over the ${o.maxBytes}-byte cap`);
+      throw failure(ErrorType.SourceTooLarge, `object is ${declared} bytes, over the ${options.maxBytes}-byte cap`);
     }
     let seen = 0;
     const cap = new Transform({
       transform(chunk: Buffer, _e, done) {
         seen += chunk.length;
-        o.onProgress?.(seen, declared > 0 ? Math.min(100, Math.floor((seen / declared) * 100)) : null);
-        if (seen > o.maxBytes) return done(failure(ErrorType.SourceTooLarge, `object exceeded the ${o.maxBytes}-byte cap`));
+        options.onProgress?.(seen, declared > 0 ? Math.min(100, Math.floor((seen / declared) * 100)) : null);
+        if (seen > options.maxBytes) return done(failure(ErrorType.SourceTooLarge, `object exceeded the ${options.maxBytes}-byte cap`));
         done(null, chunk);
       },
     });
@@ -208,19 +215,19 @@ export class S3ObjectStorage implements ObjectStorage {
     validateKey(key);
     const upload = new Upload({
       client: this.s3,
-      params: { Bucket: this.o.bucket, Key: key, Body: createReadStream(file), ContentType: contentType },
-      partSize: this.o.partSize ?? 8 * 1024 * 1024,
+      params: { Bucket: this.settings.bucket, Key: key, Body: createReadStream(file), ContentType: contentType },
+      partSize: this.settings.partSize ?? 8 * 1024 * 1024,
       queueSize: 2,
       leavePartsOnError: false,
     });
     await upload.done();
-    return { location: `s3://${this.o.bucket}/${key}` };
+    return { location: `s3://${this.settings.bucket}/${key}` };
   }
 
   async head(key: string): Promise<ObjectInfo | undefined> {
     validateKey(key);
     try {
-      const h = await this.s3.send(new HeadObjectCommand({ Bucket: this.o.bucket, Key: key }));
+      const h = await this.s3.send(new HeadObjectCommand({ Bucket: this.settings.bucket, Key: key }));
       return { size: h.ContentLength ?? 0, contentType: h.ContentType };
     } catch (err) {
       const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
@@ -237,7 +244,7 @@ export class S3ObjectStorage implements ObjectStorage {
   async pin(key: string): Promise<ObjectPin | undefined> {
     validateKey(key);
     try {
-      const h = await this.s3.send(new HeadObjectCommand({ Bucket: this.o.bucket, Key: key }));
+      const h = await this.s3.send(new HeadObjectCommand({ Bucket: this.settings.bucket, Key: key }));
       return h.ETag ? { etag: h.ETag, ...(h.VersionId && h.VersionId !== 'null' ? { versionId: h.VersionId } : {}) } : undefined;
     } catch (err) {
       const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
@@ -250,7 +257,7 @@ export class S3ObjectStorage implements ObjectStorage {
     const out: string[] = [];
     let token: string | undefined;
     do {
-      const page = await this.s3.send(new ListObjectsV2Command({ Bucket: this.o.bucket, Prefix: prefix, ContinuationToken: token }));
+      const page = await this.s3.send(new ListObjectsV2Command({ Bucket: this.settings.bucket, Prefix: prefix, ContinuationToken: token }));
       for (const c of page.Contents ?? []) if (c.Key) out.push(c.Key);
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
@@ -258,7 +265,7 @@ export class S3ObjectStorage implements ObjectStorage {
   }
 
   async delete(key: string): Promise<void> {
-    await this.s3.send(new DeleteObjectCommand({ Bucket: this.o.bucket, Key: validateKey(key) }));
+    await this.s3.send(new DeleteObjectCommand({ Bucket: this.settings.bucket, Key: validateKey(key) }));
   }
 
   async close(): Promise<void> {

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 
 // Plain files, no build step: public/dashboard/ beside src/ and dist/ (like migrations/).
-const DASHBOARD_DIR = path.resolve(__dirname, '..', '..', '..', 'public', 'dashboard');
+export const DASHBOARD_DIR = path.resolve(__dirname, '..', '..', '..', 'public', 'dashboard');
 
 const FILES: Record<string, { file: () => string; type: string }> = {
   'index.html': { file: () => path.join(DASHBOARD_DIR, 'index.html'), type: 'text/html; charset=utf-8' },

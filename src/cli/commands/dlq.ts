@@ -23,10 +23,10 @@ export function registerDlq(program: Command): void {
     .option('--state <state>', 'open, replayed or discarded')
     .option('--type <errorType>', 'only this typed failure (e.g. InvalidMedia)')
     .action(
-      action(async (o: { state?: string; type?: string }, cmd: Command) => {
+      action(async (options: { state?: string; type?: string }, cmd: Command) => {
         const api = client(cmd);
         const body = await dlqCall(
-          () => api.get<DeadLetterListResponse>(`/dead-letters${query({ state: o.state, type: o.type })}`),
+          () => api.get<DeadLetterListResponse>(`/dead-letters${query({ state: options.state, type: options.type })}`),
           api,
           'GET /dead-letters',
         );

@@ -23,9 +23,11 @@ export function registerKeys(program: Command): void {
     .option('--role <role>', 'viewer (read), uploader (read + submit) or operator (everything)', 'uploader')
     .option('--name <name>', 'a label to recognise it by')
     .action(
-      action(async (o: { role: string; name?: string }, cmd: Command) => {
+      action(async (options: { role: string; name?: string }, cmd: Command) => {
         const api = client(cmd);
-        const k = await keysCall(api, () => api.post<KeyCreatedResponse>('/keys', { role: o.role, ...(o.name ? { name: o.name } : {}) }));
+        const k = await keysCall(api, () =>
+          api.post<KeyCreatedResponse>('/keys', { role: options.role, ...(options.name ? { name: options.name } : {}) }),
+        );
         print(cmd, k, () => `created ${k.role} key ${k.id}\n${k.key}\n(shown once: store it now)`);
       }),
     );

@@ -17,18 +17,18 @@ export function registerSearch(program: Command): void {
     .option('--created-before <iso date>', 'created before')
     .option('--offset <n>', 'skip this many results (the next page: the nextOffset of the previous answer)')
     .action(
-      action(async (words: string[], o: Record<string, string | undefined>, cmd: Command) => {
+      action(async (words: string[], options: Record<string, string | undefined>, cmd: Command) => {
         const res = await client(cmd).get<SearchResponse>(
           `/search${query({
             q: words.join(' '),
-            limit: o.limit,
-            status: o.status,
-            tags: o.tags,
-            minDuration: o.minDuration,
-            maxDuration: o.maxDuration,
-            createdAfter: o.createdAfter,
-            createdBefore: o.createdBefore,
-            offset: o.offset,
+            limit: options.limit,
+            status: options.status,
+            tags: options.tags,
+            minDuration: options.minDuration,
+            maxDuration: options.maxDuration,
+            createdAfter: options.createdAfter,
+            createdBefore: options.createdBefore,
+            offset: options.offset,
           })}`,
         );
         print(cmd, res, () => {

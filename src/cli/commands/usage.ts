@@ -38,8 +38,8 @@ export function registerUsage(program: Command): void {
     .option('--from <date>', 'first UTC day (YYYY-MM-DD) or an ISO time; default 30 days before --to')
     .option('--to <date>', 'last UTC day, included (YYYY-MM-DD), or an ISO time (excluded); default now')
     .action(
-      action(async (o: { from?: string; to?: string }, cmd: Command) => {
-        const report = await client(cmd).get<UsageReport>(`/usage${query({ from: o.from, to: o.to })}`);
+      action(async (options: { from?: string; to?: string }, cmd: Command) => {
+        const report = await client(cmd).get<UsageReport>(`/usage${query({ from: options.from, to: options.to })}`);
         print(cmd, report, () => formatUsage(report));
       }),
     );

@@ -29,7 +29,7 @@ let stack: HttpStack;
 let clips: string;
 
 beforeAll(async () => {
-  stack = await startHttpStack('people');
+  stack = await startHttpStack('cli-dashboard');
   clips = await mkdtemp(path.join(os.tmpdir(), 'biblio-clips-'));
   await Promise.all([
     makeTinyClip(path.join(clips, 'harbour at dawn.mp4'), 4),

@@ -4,30 +4,6 @@ import path from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { HttpError } from '../../src/api/http-error';
 import { sendFile } from '../../src/api/routes/media-files';
-import { loadConfig } from '../../src/config';
-import { decodeCursor, encodeCursor } from '../../src/db/videos-list';
-
-describe('embedded PostgreSQL settings', () => {
-  it('treats an empty DATABASE_URL as unset, so the demo may start its own server', () => {
-    expect(loadConfig({ DATABASE_URL: '' }).embeddedPg).toEqual({ mode: 'auto', probeAddress: '127.0.0.1:5432', databaseUrlSet: false });
-  });
-  it('never starts one when DATABASE_URL is set or BIBLIO_EMBEDDED_PG=never', () => {
-    expect(loadConfig({ DATABASE_URL: 'postgres://u@db:5432/x' }).embeddedPg.databaseUrlSet).toBe(true);
-    expect(loadConfig({ BIBLIO_EMBEDDED_PG: 'never' }).embeddedPg.mode).toBe('never');
-  });
-  it('rejects a probe address without a port', () => {
-    expect(() => loadConfig({ BIBLIO_PG_PROBE_ADDRESS: 'localhost' })).toThrow(/BIBLIO_PG_PROBE_ADDRESS/);
-  });
-});
-
-describe('video list cursor', () => {
-  it('round-trips and refuses what the server did not give out', () => {
-    const c = { createdAt: '2026-11-25T06:43:04.224Z', id: 'v_1' };
-    expect(decodeCursor(encodeCursor(c))).toEqual(c);
-    expect(decodeCursor('not-a-cursor')).toBeUndefined();
-    expect(decodeCursor(Buffer.from('["nope","x"]').toString('base64url'))).toBeUndefined();
-  });
-});
 
 describe('media streaming with Range', () => {
   let dir: string;
