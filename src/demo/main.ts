@@ -18,9 +18,6 @@ import { assertAlive, ProcessDiedError, portTaken, startProcess, stopProcess, wa
 import { ProgressLine } from './progress';
 import { demoDatabase } from './database';
 
-const TEMPORAL_PORT = Number(process.env.DEMO_TEMPORAL_PORT ?? 7233);
-const UI_PORT = Number(process.env.DEMO_UI_PORT ?? 8233);
-
 class DemoError extends Error {}
 
 const out = (line = '') => process.stdout.write(`${line}\n`);
@@ -29,15 +26,15 @@ async function main() {
   const config = loadConfig();
   const exitWhenDone = process.argv.includes('--exit') || config.exitAfterDemo;
   const queues = taskQueues(config.queuePrefix);
-  const temporalCli = process.env.TEMPORAL_CLI;
+  const { temporalPort, uiPort, temporalCli } = config.demo;
   if (!temporalCli) throw new DemoError('TEMPORAL_CLI is not set: run the demo with `npm run demo` (it resolves or builds the CLI).');
 
   const logDir = path.join(config.dataDir, 'logs');
   await Promise.all([logDir, config.ingestDir, path.join(config.dataDir, 'temporal')].map((d) => mkdir(d, { recursive: true })));
 
   for (const [port, what, variable] of [
-    [TEMPORAL_PORT, 'Temporal', 'DEMO_TEMPORAL_PORT'],
-    [UI_PORT, 'Temporal Web UI', 'DEMO_UI_PORT'],
+    [temporalPort, 'Temporal', 'DEMO_TEMPORAL_PORT'],
+    [uiPort, 'Temporal Web UI', 'DEMO_UI_PORT'],
     [config.api.port, 'API', 'API_PORT'],
   ] as const) {
     if (await portTaken(port)) {
@@ -95,9 +92,9 @@ async function main() {
   try {
     const childEnv: NodeJS.ProcessEnv = {
       ...process.env,
-      TEMPORAL_ADDRESS: `127.0.0.1:${TEMPORAL_PORT}`,
+      TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}`,
       TEMPORAL_NAMESPACE: 'default',
-      TEMPORAL_UI_URL: `http://localhost:${UI_PORT}`,
+      TEMPORAL_UI_URL: `http://localhost:${uiPort}`,
       BIBLIO_DATA_DIR: config.dataDir,
       BIBLIO_INGEST_DIR: config.ingestDir,
       DATABASE_URL: database.url,
@@ -121,9 +118,9 @@ async function main() {
           '--ip',
           '127.0.0.1',
           '--port',
-          String(TEMPORAL_PORT),
+          String(temporalPort),
           '--ui-port',
-          String(UI_PORT),
+          String(uiPort),
           '--log-level',
           'warn',
         ],
@@ -131,11 +128,9 @@ async function main() {
         path.join(logDir, 'temporal.log'),
       ),
     );
-    const connection = await waitFor('the Temporal dev server', 20_000, () =>
-      Connection.connect({ address: `127.0.0.1:${TEMPORAL_PORT}` }),
-    );
+    const connection = await waitFor('the Temporal dev server', 20_000, () => Connection.connect({ address: `127.0.0.1:${temporalPort}` }));
     const client = new Client({ connection, namespace: 'default' });
-    out(`  temporal   dev server on 127.0.0.1:${TEMPORAL_PORT}, history in ${dbFile}`);
+    out(`  temporal   dev server on 127.0.0.1:${temporalPort}, history in ${dbFile}`);
 
     const root = path.resolve(__dirname, '..');
     for (const role of QUEUE_ROLES) {

@@ -20,7 +20,7 @@ export interface Rung {
 /**
  * Segment lengths HLS packaging accepts (s): players expect targets of a few seconds (Apple's
  * authoring spec: 6 s), and a segment is also the smallest unit a player can switch rungs at.
- * MEDIA_SEGMENT_SEC is checked against it at start-up (src/config-cross-checks.ts).
+ * MEDIA_SEGMENT_SEC is checked against it at start-up (src/config/cross-checks.ts).
  */
 export const HLS_SEGMENT_SEC_RANGE = { min: 1, max: 60 } as const;
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { MediaLimits } from '../config/media';
 import type { ErrorTypeName } from '../errors';
 import type { MediaFacts } from '../workflows/contracts';
 
@@ -104,14 +105,8 @@ export function interpretProbe(json: string): ProbeVerdict {
   };
 }
 
-export interface MediaLimits {
-  maxWidth: number;
-  maxHeight: number;
-  maxPixels: number;
-  maxDurationSec: number;
-  minDurationSec: number;
-  minFrames: number;
-}
+/** The gate's bounds, declared with their variables in the config's media area. */
+export type { MediaLimits };
 
 /**
  * The gate before any work: a deterministic reason the upload can never succeed, phrased so

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { ConfigError, loadConfig } from '../../src/config';
+import { DEFAULT_MEDIA_LIMITS } from '../../src/config/media';
 
 /** Calls loadConfig expecting a ConfigError and returns it. */
 function configError(env: NodeJS.ProcessEnv): ConfigError {
@@ -130,7 +131,7 @@ describe('loadConfig rejects invalid values', () => {
   });
 });
 
-describe('loadConfig cross-checks between variables (issue 25)', () => {
+describe('loadConfig cross-checks between variables', () => {
   it('the defaults pass every cross-check', () => {
     const c = loadConfig({});
     // The refresh deadline fits in the run's TTL with room for the re-analysis timers.
@@ -171,5 +172,60 @@ describe('loadConfig cross-checks between variables (issue 25)', () => {
     expect(configError({ AI_REANALYZE_DELAYS_MS: Array.from({ length: 11 }, () => '1000').join(',') }).message).toContain(
       'AI_REANALYZE_DELAYS_MS lists 11 timers; a run sets at most 10',
     );
+  });
+});
+
+describe('loadConfig storage rules', () => {
+  const s3 = { STORAGE_BACKEND: 's3', S3_ENDPOINT: 'http://127.0.0.1:9000', S3_ACCESS_KEY_ID: 'id', S3_SECRET_ACCESS_KEY: 'secret' };
+
+  it('accepts s3 with its endpoint and both keys', () => {
+    expect(loadConfig(s3).storage).toMatchObject({ backend: 's3', s3: { endpoint: 'http://127.0.0.1:9000', accessKeyId: 'id' } });
+  });
+
+  it('refuses STORAGE_BACKEND=s3 without an endpoint or a key, naming what is missing on one line', () => {
+    const err = configError({ ...s3, S3_ENDPOINT: '', S3_SECRET_ACCESS_KEY: undefined });
+    expect(err.message).toContain(
+      'STORAGE_BACKEND: s3 needs S3_ENDPOINT, S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY; S3_ENDPOINT, S3_SECRET_ACCESS_KEY are not set.',
+    );
+    expect(err.message.split('\n')).toHaveLength(2);
+    expect(configError({ ...s3, S3_ACCESS_KEY_ID: '' }).message).toContain('S3_ACCESS_KEY_ID is not set');
+  });
+
+  it('does not ask for S3 settings with local storage', () => {
+    expect(loadConfig({ S3_ENDPOINT: 'http://127.0.0.1:9000' }).storage.backend).toBe('local');
+  });
+
+  it('caps uploads at MAX_SOURCE_BYTES by default, and refuses a larger upload cap the media step would then refuse', () => {
+    expect(loadConfig({ MAX_SOURCE_BYTES: '1000' }).storage.maxUploadBytes).toBe(1000);
+    expect(loadConfig({ MAX_SOURCE_BYTES: '1000', MAX_UPLOAD_BYTES: '1000' }).storage.maxUploadBytes).toBe(1000);
+    expect(configError({ MAX_SOURCE_BYTES: '1000', MAX_UPLOAD_BYTES: '1001' }).message).toContain(
+      'MAX_UPLOAD_BYTES: MAX_UPLOAD_BYTES (1001) must not exceed MAX_SOURCE_BYTES (1000)',
+    );
+  });
+});
+
+describe('loadConfig demo settings', () => {
+  it('defaults the demo to Temporal on 7233 and its UI on 8233, with the CLI path from TEMPORAL_CLI', () => {
+    expect(loadConfig({}).demo).toEqual({ temporalPort: 7233, uiPort: 8233, temporalCli: undefined });
+    expect(loadConfig({ DEMO_TEMPORAL_PORT: '17233', DEMO_UI_PORT: '18233', TEMPORAL_CLI: '/opt/temporal' }).demo).toEqual({
+      temporalPort: 17233,
+      uiPort: 18233,
+      temporalCli: '/opt/temporal',
+    });
+    expect(configError({ DEMO_UI_PORT: 'ui' }).message).toContain('DEMO_UI_PORT');
+  });
+});
+
+describe('media limit defaults', () => {
+  it('are the MEDIA_MAX_* / MEDIA_MIN_* defaults the config loads with nothing set', () => {
+    expect(DEFAULT_MEDIA_LIMITS).toEqual(loadConfig({}).media.limits);
+    expect(DEFAULT_MEDIA_LIMITS).toEqual({
+      maxWidth: 8192,
+      maxHeight: 8192,
+      maxPixels: 8192 * 4320,
+      maxDurationSec: 4 * 3600,
+      minDurationSec: 0.5,
+      minFrames: 2,
+    });
   });
 });

@@ -10,6 +10,7 @@ import { copyFile, mkdir, readFile, rename, rm, stat, statfs, writeFile } from '
 import path from 'node:path';
 import type { ObjectStorage } from '../../adapters/storage/port';
 import type { FfmpegConfig } from '../../config';
+import { DEFAULT_MEDIA_LIMITS } from '../../config/media';
 import type { SsrfPolicy } from '../../net/ssrf-guard';
 import { ErrorType, failure } from '../../errors';
 import { idetArgs, parseProgressLine, probeArgs, thumbnailArgs, thumbnailTime } from '../../media/ffmpeg-args';
@@ -42,14 +43,8 @@ export interface MediaDeps {
   sealer?: UrlSealer;
 }
 
-export const DEFAULT_LIMITS: MediaLimits = {
-  maxWidth: 8192,
-  maxHeight: 8192,
-  maxPixels: 8192 * 4320,
-  maxDurationSec: 4 * 3600,
-  minDurationSec: 0.5,
-  minFrames: 2,
-};
+/** The MEDIA_MAX_* / MEDIA_MIN_* defaults, declared once in the config's media area. */
+export const DEFAULT_LIMITS: MediaLimits = DEFAULT_MEDIA_LIMITS;
 
 /** A rendition shorter than this share of the source means ffmpeg stopped early (truncated input). */
 export const MIN_DURATION_RATIO = 0.9;

@@ -1,0 +1,37 @@
+import { z } from 'zod';
+import type { ConfigArea } from './area';
+import { nonNegativeInt, positiveInt } from './fields';
+
+export const workersArea = {
+  title: 'Worker processes',
+  about: 'Slots per worker process (one process per task queue) and how a worker stops.',
+  variables: z.object({
+    MEDIA_CONCURRENCY: positiveInt
+      .default(1)
+      .describe('Media activities (transcode, HLS, analysis inputs) one media worker process runs at once.'),
+    AI_CONCURRENCY: positiveInt.default(4).describe('Analyses one AI worker process runs at once.'),
+    INDEX_CONCURRENCY: positiveInt.default(4).describe('Index, delete and reconcile activities one indexer worker process runs at once.'),
+    PIPELINE_CONCURRENCY: positiveInt.default(20).describe('Workflow tasks one pipeline worker process runs at once.'),
+    WORKER_SHUTDOWN_GRACE_MS: nonNegativeInt
+      .default(10_000)
+      .describe('Milliseconds SIGTERM lets in-flight work drain before the worker cancels it and exits.'),
+    MEDIA_HEARTBEAT_TIMEOUT_MS: positiveInt
+      .default(10_000)
+      .describe(
+        'Heartbeat timeout of the transcode step in milliseconds: how fast a dead media worker is noticed (the encode heartbeats every second; generous because ffmpeg can starve the event loop on 2 cores).',
+      ),
+  }),
+} satisfies ConfigArea;
+
+export function workersConfig(e: z.output<typeof workersArea.variables>) {
+  return {
+    workers: {
+      mediaConcurrency: e.MEDIA_CONCURRENCY,
+      aiConcurrency: e.AI_CONCURRENCY,
+      indexConcurrency: e.INDEX_CONCURRENCY,
+      pipelineConcurrency: e.PIPELINE_CONCURRENCY,
+      shutdownGraceMs: e.WORKER_SHUTDOWN_GRACE_MS,
+      mediaHeartbeatTimeoutMs: e.MEDIA_HEARTBEAT_TIMEOUT_MS,
+    },
+  };
+}
