@@ -168,9 +168,27 @@ export function concatList(files: string[]): string {
   return files.map((f) => `file '${f.replace(/'/g, "'\\''")}'\n`).join('');
 }
 
-/** Keyframe packets of the first video stream (no decoding: flags come from the container). */
-export function keyframeProbeArgs(input: string, videoIndex: number): string[] {
-  return ['-v', 'error', '-select_streams', String(videoIndex), '-show_entries', 'packet=pts_time,flags', '-of', 'csv=p=0', input];
+/**
+ * ffprobe over the video packets (no decoding: flags come from the container), one
+ * `pts_time,flags` line per packet. `videoIndex`: the absolute index of the stream to read
+ * (skips cover art); default: the first video stream.
+ */
+export function keyframeProbeArgs(input: string, videoIndex?: number): string[] {
+  const stream = videoIndex === undefined ? 'v:0' : String(videoIndex);
+  return ['-v', 'error', '-select_streams', stream, '-show_entries', 'packet=pts_time,flags', '-of', 'csv=p=0', input];
+}
+
+/** A file's streams (codec, profile, size) and every packet's time, as JSON: what an HLS segment is checked against. */
+export function streamsAndPacketsProbeArgs(input: string): string[] {
+  return [
+    '-v',
+    'error',
+    '-show_entries',
+    'stream=index,codec_type,codec_name,profile,width,height:packet=stream_index,pts_time',
+    '-of',
+    'json',
+    input,
+  ];
 }
 
 /** Runs ffmpeg's interlace detector over the first frames (the summary goes to stderr). */
@@ -195,6 +213,7 @@ export function idetArgs(input: string, videoIndex: number, frames = 120): strin
   ];
 }
 
+/** JPEG thumbnail of one frame at `atSec`, at most 360 pixels high. */
 export function thumbnailArgs(input: string, output: string, atSec: number): string[] {
   return [
     '-hide_banner',
@@ -231,4 +250,41 @@ export function parseProgressLine(line: string): number | undefined {
   if (!m) return undefined;
   // ffmpeg 5.x writes microseconds under both keys (out_time_ms is a historical misnomer).
   return Number(m[2]) / 1_000_000;
+}
+
+export interface SampleClipOptions {
+  seconds: number;
+  width: number;
+  height: number;
+  audio: boolean;
+  ffmpegPath?: string;
+  /** 4:2:0 by default; 'yuv444p' allows odd sizes (an awkward upload to test against). */
+  pixelFormat?: 'yuv420p' | 'yuv444p';
+}
+
+/** A test-pattern clip (with a tone) from ffmpeg's lavfi sources: no media files in git. */
+export function sampleClipArgs(output: string, clip: SampleClipOptions): string[] {
+  return [
+    '-hide_banner',
+    '-nostdin',
+    '-y',
+    '-v',
+    'error',
+    '-f',
+    'lavfi',
+    '-i',
+    // testsrc2 rounds sizes to even; testsrc keeps odd ones.
+    `${clip.pixelFormat === 'yuv444p' ? 'testsrc' : 'testsrc2'}=size=${clip.width}x${clip.height}:rate=25:duration=${clip.seconds}`,
+    ...(clip.audio ? ['-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=48000:duration=${clip.seconds}`] : []),
+    '-c:v',
+    'libx264',
+    '-preset',
+    'ultrafast',
+    '-pix_fmt',
+    clip.pixelFormat ?? 'yuv420p',
+    '-threads',
+    '1',
+    ...(clip.audio ? ['-c:a', 'aac', '-shortest'] : []),
+    output,
+  ];
 }

@@ -257,12 +257,7 @@ export function forcedKeyframes(cuts: readonly number[] | 'every-segment', segme
   return cuts.map((c) => Math.max(0, c - 0.001).toFixed(3)).join(',');
 }
 
-/** ffprobe over the video packets (no decoding): one `pts_time,flags` line per packet. */
-export function keyframeProbeArgs(input: string): string[] {
-  return ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'packet=pts_time,flags', '-of', 'csv=p=0', input];
-}
-
-/** A keyframe's time from one line of `keyframeProbeArgs` output; undefined for other packets. */
+/** A keyframe's time from one line of `keyframeProbeArgs` output (ffmpeg-args.ts); undefined for other packets. */
 export function parseKeyframeLine(line: string): number | undefined {
   const m = /^(-?\d+(?:\.\d+)?),(\S*)$/.exec(line.trim());
   if (!m?.[2]?.includes('K')) return undefined;
