@@ -4,13 +4,14 @@
  * video), its audio once, then joined without re-encoding. What is done is durable twice over:
  * the workflow history records each finished segment, and each segment's file + sidecar in the
  * video's segment work area (segment-area.ts) lets a redelivered activity return without encoding.
+ * The plan they follow is made by planTranscode (plan-transcode.ts).
  */
 import { Context } from '@temporalio/activity';
 import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ErrorType, failure } from '../../errors';
 import type { Sidecar, StoredPlan } from '../../media/documents';
-import { audioArgs, concatList, joinArgs, keyframeProbeArgs, parseProgressLine, segmentArgs } from '../../media/ffmpeg-args';
+import { audioArgs, concatList, joinArgs, parseProgressLine, segmentArgs } from '../../media/ffmpeg-args';
 import { lastErrorLine } from '../../media/run-process';
 import {
   areaAudioOf,
@@ -18,27 +19,16 @@ import {
   areaSourceOf,
   commitOutput,
   finishedOutput,
-  handOverToSinglePass,
   readPlan,
-  removeIfEmpty,
   removeSegmentArea,
   segmentAreaOf,
-  writePlan,
 } from '../../media/segment-area';
-import { DEFAULT_SEGMENT_SEC, parseKeyframePackets, planDigest, planSegments, worthSegmenting } from '../../media/segment-plan';
-import { copyFileAtomic, moveFileAtomic, scratchName } from '../../media/work-area';
-import type {
-  EncodedSegment,
-  EncodeSegmentInput,
-  JoinSegmentsInput,
-  PlanTranscodeInput,
-  SegmentSpan,
-  TranscodeOutput,
-  TranscodePlan,
-} from '../../workflows/contracts';
+import { scratchName } from '../../media/work-area';
+import type { EncodedSegment, EncodeSegmentInput, JoinSegmentsInput, SegmentSpan, TranscodeOutput } from '../../workflows/contracts';
 import { rethrowDiskFull, scrub, throwIfDiskFull } from './media-failures';
+import { createPlanTranscodeActivity } from './plan-transcode';
 import { createRenditionSteps, readManifest, type MediaDeps } from './rendition';
-import { QUICK_TOOL_LIMIT, runTool, stallOf, startHeartbeats } from './run-tool';
+import { runTool, stallOf, startHeartbeats } from './run-tool';
 
 export interface SegmentDeps extends MediaDeps {
   /** Target segment length (config MEDIA_SEGMENT_SEC, default 10 s). */
@@ -60,9 +50,8 @@ interface EncodeJob {
 }
 
 export function createSegmentActivities(deps: SegmentDeps) {
-  const { ffmpegPath, ffprobePath } = deps.ffmpeg;
+  const { ffmpegPath } = deps.ffmpeg;
   const steps = createRenditionSteps(deps);
-  const segmentSec = deps.segmentSec ?? DEFAULT_SEGMENT_SEC;
   const areaOf = (videoId: string) => segmentAreaOf(deps.tmpDir, videoId);
   const sourceOf = (videoId: string) => areaSourceOf(areaOf(videoId));
   const removeArea = (videoId: string) => removeSegmentArea(deps.tmpDir, videoId);
@@ -127,104 +116,8 @@ export function createSegmentActivities(deps: SegmentDeps) {
     }
   }
 
-  /**
-   * Fetches and probes the source like `transcode`, keeps a copy in the work area, and plans
-   * keyframe-aligned segments. Short videos (and videos already published) are not segmented:
-   * the workflow then runs the single-pass `transcode`.
-   */
-  async function plan(input: PlanTranscodeInput): Promise<TranscodePlan> {
-    const ctx = Context.current();
-    const signal = ctx.cancellationSignal;
-    const attempt = ctx.info.attempt;
-    const { beat, stop } = startHeartbeats(ctx, { phase: 'fetch', percent: 0 });
-    const area = areaOf(input.videoId);
-    const fetchDir = path.join(area, scratchName('fetch', attempt));
-    const releases: (() => Promise<void>)[] = [];
-    const single: TranscodePlan = { segmented: false, segmentSec, count: 0, planDigest: '', hasAudio: false };
-    try {
-      const key = await steps.outputKey(input.source);
-      if (await steps.reusable(path.join(deps.mediaDir, input.videoId), key, signal)) return single;
-      // A plan of another source or settings left here is worthless: start the area afresh.
-      const old = await readPlan(area);
-      if (old && old.key !== key) await rm(area, { recursive: true, force: true });
-      await mkdir(fetchDir, { recursive: true }).catch((err: unknown) => rethrowDiskFull(err, 'creating the work area'));
-      const { local, source, deinterlace } = await steps.prepareSource({
-        videoId: input.videoId,
-        source: input.source,
-        workDir: fetchDir,
-        signal,
-        releases,
-        beat,
-      });
-      if (!worthSegmenting(source.facts.durationSec, segmentSec)) {
-        // A downloaded source is handed to the single pass, so a URL or upload is fetched once.
-        if (input.source.kind !== 'file' && local.startsWith(fetchDir + path.sep))
-          await handOverToSinglePass(deps.tmpDir, input.videoId, local, key);
-        else await removeArea(input.videoId);
-        return single;
-      }
-      // A stable copy every segment activity (on any worker sharing the area) can open.
-      // A fetched source is moved; a file source (the caller's own file) is copied.
-      const keep = local.startsWith(fetchDir + path.sep) ? moveFileAtomic : copyFileAtomic;
-      await keep(local, sourceOf(input.videoId)).catch((err: unknown) => rethrowDiskFull(err, 'keeping the source'));
-
-      beat({ phase: 'plan', percent: 0 });
-      const probed = await runTool(
-        ffprobePath,
-        keyframeProbeArgs(sourceOf(input.videoId), source.plan.videoIndex),
-        { signal, stall: QUICK_TOOL_LIMIT },
-        'the source',
-      );
-      const keyframes = probed.code === 0 ? parseKeyframePackets(probed.stdout) : [];
-      const segments = planSegments({ durationSec: source.facts.durationSec, keyframes, targetSec: segmentSec });
-      const stored: StoredPlan = {
-        key,
-        facts: source.facts,
-        videoIndex: source.plan.videoIndex,
-        audioIndex: source.plan.audioIndex,
-        deinterlace,
-        segments,
-        digest: planDigest(key, segments),
-      };
-      await writePlan(area, stored).catch((err: unknown) => rethrowDiskFull(err, 'writing the plan'));
-      ctx.log.info('planned a segmented transcode', {
-        videoId: input.videoId,
-        segments: segments.length,
-        keyframes: keyframes.length,
-        segmentSec,
-        longestSec: Math.max(...segments.map((s) => s.endSec - s.startSec)),
-      });
-      return {
-        segmented: true,
-        segmentSec,
-        count: segments.length,
-        planDigest: stored.digest,
-        facts: source.facts,
-        hasAudio: source.plan.audioIndex !== null,
-      };
-    } finally {
-      stop();
-      for (const release of releases) await release().catch(() => undefined);
-      await rm(fetchDir, { recursive: true, force: true });
-    }
-  }
-
   return {
-    /**
-     * `plan`, with its rejection path cleaned up: it makes the video's segment work area before
-     * it fetches and probes the source, and an upload rejected there (not media, too long, too
-     * large…) must not leave that directory behind, empty, for every poison upload. On any
-     * failure the area goes if nothing is in it; an area holding a plan, segments or a fetched
-     * source (a retry will use them) stays.
-     */
-    async planTranscode(input: PlanTranscodeInput): Promise<TranscodePlan> {
-      try {
-        return await plan(input);
-      } catch (err) {
-        await removeIfEmpty(areaOf(input.videoId));
-        throw err;
-      }
-    },
+    ...createPlanTranscodeActivity(deps),
 
     /**
      * One segment of the stored plan, video only, keyframe on its first frame; a verified earlier
