@@ -17,7 +17,7 @@ import {
 } from '../../media/analysis-args';
 import { parseProgressLine } from '../../media/ffmpeg-args';
 import { lastErrorLine } from '../../media/run-process';
-import { scratchName } from '../../media/work-area';
+import { replaceDir, scratchName } from '../../media/work-area';
 import type { AnalysisInputs, AnalysisInputsInput, HeartbeatProgress } from '../../workflows/contracts';
 import { scrub } from './media-failures';
 import { QUICK_TOOL_LIMIT, runTool, startHeartbeats, stallOf } from './run-tool';
@@ -143,8 +143,7 @@ export function createAnalysisInputsActivities(deps: AnalysisInputsDeps) {
         }
 
         beat({ phase: 'digest', percent: AUDIO_END_PERCENT });
-        await rm(finalDir, { recursive: true, force: true });
-        await rename(workDir, finalDir);
+        await replaceDir(workDir, finalDir, scratchName(`${finalDir}.old`, ctx.info.attempt));
         const keyframes: AnalysisInputs['keyframes'] = [];
         for (const p of picked) {
           const file = path.join(finalDir, path.basename(p.file));
