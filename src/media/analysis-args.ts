@@ -52,7 +52,7 @@ function round3(x: number): number {
  * (a new shot is what tells the AI something), else the first frame. `metadata=print` writes
  * each written frame's time (relative to the seek point) to stdout beside the -progress lines.
  */
-export function keyframeSampleArgs(o: {
+export function keyframeSampleArgs(sample: {
   input: string;
   window: SampleWindow;
   outPattern: string;
@@ -61,7 +61,7 @@ export function keyframeSampleArgs(o: {
 }): string[] {
   // Downscale first: the scene detector then compares small pictures (cheaper, and noise
   // matters less), and the written JPEG is already the size the AI is sent.
-  const scale = `scale='if(gt(iw,ih),min(${o.maxSide},iw),-2)':'if(gt(iw,ih),-2,min(${o.maxSide},ih))'`;
+  const scale = `scale='if(gt(iw,ih),min(${sample.maxSide},iw),-2)':'if(gt(iw,ih),-2,min(${sample.maxSide},ih))'`;
   const select = `select='eq(n\\,0)+gt(scene\\,${SCENE_THRESHOLD})'`;
   return [
     '-hide_banner',
@@ -70,12 +70,12 @@ export function keyframeSampleArgs(o: {
     '-v',
     'error',
     '-threads',
-    String(o.threads),
-    ...(o.window.startSec > 0 ? ['-ss', o.window.startSec.toFixed(3)] : []),
+    String(sample.threads),
+    ...(sample.window.startSec > 0 ? ['-ss', sample.window.startSec.toFixed(3)] : []),
     '-t',
-    o.window.scanSec.toFixed(3),
+    sample.window.scanSec.toFixed(3),
     '-i',
-    o.input,
+    sample.input,
     '-map',
     '0:v:0',
     '-an',
@@ -92,7 +92,7 @@ export function keyframeSampleArgs(o: {
     '-progress',
     'pipe:1',
     '-nostats',
-    o.outPattern,
+    sample.outPattern,
   ];
 }
 
@@ -101,7 +101,7 @@ export function keyframeSampleArgs(o: {
  * passes the audio through and prints its summary to stderr at the end): one pass over the
  * file decides "silent" and writes the chunks.
  */
-export function audioChunkArgs(o: { input: string; outPattern: string; segmentSec: number; threads: number }): string[] {
+export function audioChunkArgs(chunks: { input: string; outPattern: string; segmentSec: number; threads: number }): string[] {
   return [
     '-hide_banner',
     '-nostdin',
@@ -110,9 +110,9 @@ export function audioChunkArgs(o: { input: string; outPattern: string; segmentSe
     '-v',
     'info',
     '-threads',
-    String(o.threads),
+    String(chunks.threads),
     '-i',
-    o.input,
+    chunks.input,
     '-map',
     '0:a:0',
     '-vn',
@@ -131,13 +131,13 @@ export function audioChunkArgs(o: { input: string; outPattern: string; segmentSe
     '-f',
     'segment',
     '-segment_time',
-    String(o.segmentSec),
+    String(chunks.segmentSec),
     '-reset_timestamps',
     '1',
     '-progress',
     'pipe:1',
     '-nostats',
-    o.outPattern,
+    chunks.outPattern,
   ];
 }
 

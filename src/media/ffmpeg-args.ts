@@ -28,31 +28,31 @@ export function probeArgs(input: string): string[] {
   return ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', input];
 }
 
-export function renditionArgs(o: RenditionOptions): string[] {
+export function renditionArgs(rendition: RenditionOptions): string[] {
   return [
-    ...inputArgs(o.input),
+    ...inputArgs(rendition.input),
     // First video stream; first audio stream if there is one ("?" keeps silent clips working).
     // Only the chosen streams: subtitle, data and extra audio tracks are left behind.
     '-map',
-    o.videoIndex === undefined ? '0:v:0' : `0:${o.videoIndex}`,
-    ...(o.audioIndex === null ? ['-an'] : ['-map', o.audioIndex === undefined ? '0:a:0?' : `0:${o.audioIndex}`]),
+    rendition.videoIndex === undefined ? '0:v:0' : `0:${rendition.videoIndex}`,
+    ...(rendition.audioIndex === null ? ['-an'] : ['-map', rendition.audioIndex === undefined ? '0:a:0?' : `0:${rendition.audioIndex}`]),
     // Browsers only play 8-bit 4:2:0, and libx264 needs even sides for it: force both, never
     // upscale. -2 evens the width; the height is evened explicitly (an odd source stays odd otherwise).
     // Rotation: ffmpeg applies the display matrix before this chain (autorotate), so the
     // rendition is upright and carries no rotation flag.
     '-vf',
-    videoFilter(o),
-    ...videoCodecArgs(o.preset),
+    videoFilter(rendition),
+    ...videoCodecArgs(rendition.preset),
     ...AUDIO_CODEC_ARGS,
     '-movflags',
     '+faststart',
-    ...mp4OutputArgs(o.threads, o.output),
+    ...mp4OutputArgs(rendition.threads, rendition.output),
   ];
 }
 
 /** Deinterlace (when asked), even-sided downscale without upscaling, 8-bit 4:2:0: shared by every encode. */
-function videoFilter(o: { deinterlace?: boolean; maxHeight: number }): string {
-  return `${o.deinterlace ? 'bwdif=mode=send_frame:parity=auto:deint=all,' : ''}scale=-2:'trunc(min(${o.maxHeight},ih)/2)*2':flags=bicubic,format=yuv420p`;
+function videoFilter(video: { deinterlace?: boolean; maxHeight: number }): string {
+  return `${video.deinterlace ? 'bwdif=mode=send_frame:parity=auto:deint=all,' : ''}scale=-2:'trunc(min(${video.maxHeight},ih)/2)*2':flags=bicubic,format=yuv420p`;
 }
 
 function videoCodecArgs(preset: string): string[] {
@@ -75,7 +75,7 @@ function mp4OutputArgs(threads: number, output: string): string[] {
 const AUDIO_CODEC_ARGS = ['-c:a', 'aac', '-b:a', '128k', '-ac', '2'];
 
 /**
- * Issue 15: the seek lands this far before a segment's start, and its length is cut at the same
+ * The seek lands this far before a segment's start, and its length is cut at the same
  * offset before its end. Both neighbours use the same offset, so a frame exactly on a cut falls in
  * exactly one segment whatever the float rounding of its time stamp.
  */
@@ -99,48 +99,48 @@ export interface SegmentOptions {
  * restarted at 0 and a keyframe on the first frame, so the segments join with `-c copy`.
  * Same filter and codec settings as the single pass, so the joined file matches it.
  */
-export function segmentArgs(o: SegmentOptions): string[] {
-  const seek = o.startSec > 0 ? Math.max(0, o.startSec - SEGMENT_CUT_EPSILON_SEC) : 0;
-  const length = o.endSec - (o.startSec > 0 ? o.startSec : 0);
+export function segmentArgs(segment: SegmentOptions): string[] {
+  const seek = segment.startSec > 0 ? Math.max(0, segment.startSec - SEGMENT_CUT_EPSILON_SEC) : 0;
+  const length = segment.endSec - (segment.startSec > 0 ? segment.startSec : 0);
   return [
     '-hide_banner',
     '-nostdin',
     '-y',
     ...(seek > 0 ? ['-ss', seek.toFixed(6)] : []),
     '-i',
-    o.input,
+    segment.input,
     '-t',
     length.toFixed(6),
     '-map',
-    `0:${o.videoIndex}`,
+    `0:${segment.videoIndex}`,
     '-an',
     '-sn',
     '-dn',
     '-vf',
-    `${videoFilter(o)},setpts=PTS-STARTPTS`,
-    ...videoCodecArgs(o.preset),
+    `${videoFilter(segment)},setpts=PTS-STARTPTS`,
+    ...videoCodecArgs(segment.preset),
     '-force_key_frames',
     'expr:eq(n,0)',
-    ...mp4OutputArgs(o.threads, o.output),
+    ...mp4OutputArgs(segment.threads, segment.output),
   ];
 }
 
 /** The whole file's audio, once, with the single pass's codec settings. */
-export function audioArgs(o: { input: string; output: string; audioIndex: number; threads: number }): string[] {
+export function audioArgs(audio: { input: string; output: string; audioIndex: number; threads: number }): string[] {
   return [
-    ...inputArgs(o.input),
+    ...inputArgs(audio.input),
     '-map',
-    `0:${o.audioIndex}`,
+    `0:${audio.audioIndex}`,
     '-vn',
     '-sn',
     '-dn',
     ...AUDIO_CODEC_ARGS,
-    ...mp4OutputArgs(o.threads, o.output),
+    ...mp4OutputArgs(audio.threads, audio.output),
   ];
 }
 
 /** Joins encoded segments (concat demuxer list) without re-encoding and muxes the audio in; faststart. */
-export function joinArgs(o: { list: string; audio?: string; output: string }): string[] {
+export function joinArgs(join: { list: string; audio?: string; output: string }): string[] {
   return [
     '-hide_banner',
     '-nostdin',
@@ -150,16 +150,16 @@ export function joinArgs(o: { list: string; audio?: string; output: string }): s
     '-safe',
     '0',
     '-i',
-    o.list,
-    ...(o.audio ? ['-i', o.audio] : []),
+    join.list,
+    ...(join.audio ? ['-i', join.audio] : []),
     '-map',
     '0:v:0',
-    ...(o.audio ? ['-map', '1:a:0'] : []),
+    ...(join.audio ? ['-map', '1:a:0'] : []),
     '-c',
     'copy',
     '-movflags',
     '+faststart',
-    ...mp4OutputArgs(0, o.output),
+    ...mp4OutputArgs(0, join.output),
   ];
 }
 
@@ -168,9 +168,27 @@ export function concatList(files: string[]): string {
   return files.map((f) => `file '${f.replace(/'/g, "'\\''")}'\n`).join('');
 }
 
-/** Keyframe packets of the first video stream (no decoding: flags come from the container). */
-export function keyframeProbeArgs(input: string, videoIndex: number): string[] {
-  return ['-v', 'error', '-select_streams', String(videoIndex), '-show_entries', 'packet=pts_time,flags', '-of', 'csv=p=0', input];
+/**
+ * ffprobe over the video packets (no decoding: flags come from the container), one
+ * `pts_time,flags` line per packet. `videoIndex`: the absolute index of the stream to read
+ * (skips cover art); default: the first video stream.
+ */
+export function keyframeProbeArgs(input: string, videoIndex?: number): string[] {
+  const stream = videoIndex === undefined ? 'v:0' : String(videoIndex);
+  return ['-v', 'error', '-select_streams', stream, '-show_entries', 'packet=pts_time,flags', '-of', 'csv=p=0', input];
+}
+
+/** A file's streams (codec, profile, size) and every packet's time, as JSON: what an HLS segment is checked against. */
+export function streamsAndPacketsProbeArgs(input: string): string[] {
+  return [
+    '-v',
+    'error',
+    '-show_entries',
+    'stream=index,codec_type,codec_name,profile,width,height:packet=stream_index,pts_time',
+    '-of',
+    'json',
+    input,
+  ];
 }
 
 /** Runs ffmpeg's interlace detector over the first frames (the summary goes to stderr). */
@@ -195,6 +213,7 @@ export function idetArgs(input: string, videoIndex: number, frames = 120): strin
   ];
 }
 
+/** JPEG thumbnail of one frame at `atSec`, at most 360 pixels high. */
 export function thumbnailArgs(input: string, output: string, atSec: number): string[] {
   return [
     '-hide_banner',
@@ -231,4 +250,41 @@ export function parseProgressLine(line: string): number | undefined {
   if (!m) return undefined;
   // ffmpeg 5.x writes microseconds under both keys (out_time_ms is a historical misnomer).
   return Number(m[2]) / 1_000_000;
+}
+
+export interface SampleClipOptions {
+  seconds: number;
+  width: number;
+  height: number;
+  audio: boolean;
+  ffmpegPath?: string;
+  /** 4:2:0 by default; 'yuv444p' allows odd sizes (an awkward upload to test against). */
+  pixelFormat?: 'yuv420p' | 'yuv444p';
+}
+
+/** A test-pattern clip (with a tone) from ffmpeg's lavfi sources: no media files in git. */
+export function sampleClipArgs(output: string, clip: SampleClipOptions): string[] {
+  return [
+    '-hide_banner',
+    '-nostdin',
+    '-y',
+    '-v',
+    'error',
+    '-f',
+    'lavfi',
+    '-i',
+    // testsrc2 rounds sizes to even; testsrc keeps odd ones.
+    `${clip.pixelFormat === 'yuv444p' ? 'testsrc' : 'testsrc2'}=size=${clip.width}x${clip.height}:rate=25:duration=${clip.seconds}`,
+    ...(clip.audio ? ['-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=48000:duration=${clip.seconds}`] : []),
+    '-c:v',
+    'libx264',
+    '-preset',
+    'ultrafast',
+    '-pix_fmt',
+    clip.pixelFormat ?? 'yuv420p',
+    '-threads',
+    '1',
+    ...(clip.audio ? ['-c:a', 'aac', '-shortest'] : []),
+    output,
+  ];
 }

@@ -161,8 +161,8 @@ export interface HlsArgsOptions {
  * as fMP4 HLS. ffmpeg 5.1 writes a master playlist too, but omits CODECS for copied streams
  * and estimates BANDWIDTH from encoder settings: the activity rewrites it from measurements.
  */
-export function hlsArgs(o: HlsArgsOptions): string[] {
-  const encoded = o.rungs.map((r, i) => ({ r, i })).filter(({ r }) => !r.copy);
+export function hlsArgs(ladder: HlsArgsOptions): string[] {
+  const encoded = ladder.rungs.map((r, i) => ({ r, i })).filter(({ r }) => !r.copy);
   const filter =
     encoded.length === 0
       ? []
@@ -173,19 +173,19 @@ export function hlsArgs(o: HlsArgsOptions): string[] {
             ...encoded.map(({ r, i }) => `[s${i}]scale=${r.width}:${r.height}:flags=bicubic,format=yuv420p[v${i}]`),
           ].join(';'),
         ];
-  const forced = forcedKeyframes(o.cuts, o.segmentSec);
-  const perRung = o.rungs.flatMap((r, i) => {
-    const maps = [...(r.copy ? ['-map', '0:v:0'] : ['-map', `[v${i}]`]), ...(o.hasAudio ? ['-map', '0:a:0'] : [])];
+  const forced = forcedKeyframes(ladder.cuts, ladder.segmentSec);
+  const perRung = ladder.rungs.flatMap((r, i) => {
+    const maps = [...(r.copy ? ['-map', '0:v:0'] : ['-map', `[v${i}]`]), ...(ladder.hasAudio ? ['-map', '0:a:0'] : [])];
     return maps;
   });
-  const codecs = o.rungs.flatMap((r, i) =>
+  const codecs = ladder.rungs.flatMap((r, i) =>
     r.copy
       ? [`-c:v:${i}`, 'copy']
       : [
           `-c:v:${i}`,
           'libx264',
           `-preset:v:${i}`,
-          o.preset,
+          ladder.preset,
           `-crf:v:${i}`,
           '23',
           `-maxrate:v:${i}`,
@@ -204,24 +204,24 @@ export function hlsArgs(o: HlsArgsOptions): string[] {
           // frames up to its peak rate). Every rung keeps the frames, and the timing, it has.
           `-fps_mode:v:${i}`,
           'vfr',
-          ...(o.videoTimeBase ? [`-enc_time_base:v:${i}`, o.videoTimeBase] : []),
+          ...(ladder.videoTimeBase ? [`-enc_time_base:v:${i}`, ladder.videoTimeBase] : []),
         ],
   );
-  const streamMap = o.rungs.map((r, i) => `v:${i}${o.hasAudio ? `,a:${i}` : ''},name:${r.name}`).join(' ');
+  const streamMap = ladder.rungs.map((r, i) => `v:${i}${ladder.hasAudio ? `,a:${i}` : ''},name:${r.name}`).join(' ');
   return [
-    ...inputArgs(o.input),
+    ...inputArgs(ladder.input),
     ...filter,
     ...perRung,
     ...codecs,
-    ...(o.hasAudio ? ['-c:a', 'copy'] : []),
+    ...(ladder.hasAudio ? ['-c:a', 'copy'] : []),
     '-map_metadata',
     '-1',
     '-threads',
-    String(o.threads),
+    String(ladder.threads),
     '-f',
     'hls',
     '-hls_time',
-    String(o.segmentSec),
+    String(ladder.segmentSec),
     '-hls_playlist_type',
     'vod',
     '-hls_segment_type',
@@ -231,7 +231,7 @@ export function hlsArgs(o: HlsArgsOptions): string[] {
     '-hls_flags',
     'independent_segments',
     '-hls_segment_filename',
-    `${o.outDir}/%v/seg_%05d.m4s`,
+    `${ladder.outDir}/%v/seg_%05d.m4s`,
     '-master_pl_name',
     'master.m3u8',
     '-var_stream_map',
@@ -239,7 +239,7 @@ export function hlsArgs(o: HlsArgsOptions): string[] {
     '-progress',
     'pipe:1',
     '-nostats',
-    `${o.outDir}/%v/index.m3u8`,
+    `${ladder.outDir}/%v/index.m3u8`,
   ];
 }
 
@@ -257,12 +257,7 @@ export function forcedKeyframes(cuts: readonly number[] | 'every-segment', segme
   return cuts.map((c) => Math.max(0, c - 0.001).toFixed(3)).join(',');
 }
 
-/** ffprobe over the video packets (no decoding): one `pts_time,flags` line per packet. */
-export function keyframeProbeArgs(input: string): string[] {
-  return ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'packet=pts_time,flags', '-of', 'csv=p=0', input];
-}
-
-/** A keyframe's time from one line of `keyframeProbeArgs` output; undefined for other packets. */
+/** A keyframe's time from one line of `keyframeProbeArgs` output (ffmpeg-args.ts); undefined for other packets. */
 export function parseKeyframeLine(line: string): number | undefined {
   const m = /^(-?\d+(?:\.\d+)?),(\S*)$/.exec(line.trim());
   if (!m?.[2]?.includes('K')) return undefined;

@@ -101,7 +101,7 @@ export function renditionVideoEnd(timing: VideoTiming, span: PtsSpan, frameRate:
  * edit list presents B-frame video late by its reordering delay (two frames: 2 s at 1 fps), at
  * both ends alike; a variant that lost frames at either end spans less.
  */
-export function variantTimingProblems(o: {
+export function variantTimingProblems(variant: {
   name: string;
   /** Video packet times of the variant's first and last segment. */
   variantFirst: PtsSpan;
@@ -114,16 +114,16 @@ export function variantTimingProblems(o: {
   toleranceSec: number;
 }): string[] {
   const problems: string[] = [];
-  const t = o.toleranceSec;
-  const variantSpan = o.variantLast.last - o.variantFirst.first;
-  const renditionSpan = o.rendition.last - o.rendition.first;
+  const t = variant.toleranceSec;
+  const variantSpan = variant.variantLast.last - variant.variantFirst.first;
+  const renditionSpan = variant.rendition.last - variant.rendition.first;
   if (Math.abs(variantSpan - renditionSpan) > t)
     problems.push(
-      `HLS variant ${o.name} shows its last frame ${variantSpan.toFixed(2)} s after its first, the rendition ${renditionSpan.toFixed(2)} s`,
+      `HLS variant ${variant.name} shows its last frame ${variantSpan.toFixed(2)} s after its first, the rendition ${renditionSpan.toFixed(2)} s`,
     );
-  if (Math.abs(o.playlistSec - o.renditionSec) > t)
+  if (Math.abs(variant.playlistSec - variant.renditionSec) > t)
     problems.push(
-      `HLS variant ${o.name}'s playlist lasts ${o.playlistSec.toFixed(2)} s, the rendition's video ${o.renditionSec.toFixed(2)} s`,
+      `HLS variant ${variant.name}'s playlist lasts ${variant.playlistSec.toFixed(2)} s, the rendition's video ${variant.renditionSec.toFixed(2)} s`,
     );
   return problems;
 }

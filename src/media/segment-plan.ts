@@ -1,5 +1,5 @@
 /**
- * Pure: where a long video is cut for a segmented transcode (issue 15). Each segment is
+ * Pure: where a long video is cut for a segmented transcode. Each segment is
  * re-encoded with an accurate seek, so any cut point is correct; a cut on a source keyframe
  * only spares the decoder the frames between the previous keyframe and the cut.
  */
@@ -9,7 +9,7 @@ import type { SegmentSpan } from '../workflows/contracts';
 export const DEFAULT_SEGMENT_SEC = 10;
 
 /**
- * Issue 25: at most this many segments per video, whatever its length. Each segment costs the
+ * At most this many segments per video, whatever its length. Each segment costs the
  * run's history ≤ 6 events (scheduled/started/completed + at most one workflow task per
  * completion), so the transcode stays under ~4,400 events and leaves the rest of the ~10k a run
  * should stay under to the other steps. Up to 2 h a video keeps the configured length; a 4-hour

@@ -1,13 +1,16 @@
 // CPU-bound: transcodes on the `media` queue. Concurrency defaults to 1 — ffmpeg uses every core it gets.
-import { createMediaActivities } from '../activities/media';
-import { createAnalysisInputsActivities } from '../activities/media/analysis-inputs';
-import { createHlsActivities, sweepHlsStaging } from '../activities/media/hls';
-import { removingEmptyAreaOnFailure } from '../activities/media/rejected-plan';
-import { createSegmentActivities } from '../activities/media/segments';
+import {
+  createAnalysisInputsActivities,
+  createHlsActivities,
+  createMediaActivities,
+  createSegmentActivities,
+  sweepHlsStaging,
+} from '../activities/media';
 import { segmentQueueOf } from '../pipeline/catalogue';
 import { createLogger } from '../logging';
 import { parentDeathSignalHelper } from '../media/run-process';
-import { sweepStaleAttemptDirs, sweepStaleSegmentAreas } from '../media/work-dirs';
+import { sweepStaleSegmentAreas } from '../media/segment-area';
+import { sweepStaleAttemptDirs } from '../media/work-area';
 import { createStorage } from '../adapters/storage';
 import { SsrfPolicy } from '../net/ssrf-guard';
 import { loadUrlSealer } from '../security/sealed-url';
@@ -54,8 +57,6 @@ runWorkerProcess('media', async (config) => {
       activities: {
         ...createMediaActivities(mediaDeps),
         ...segments,
-        // An upload rejected while planning (not media, over a limit) leaves no empty work area.
-        planTranscode: removingEmptyAreaOnFailure(config.tmpDir, segments.planTranscode),
         // Keyframes + audio for the AI step.
         ...createAnalysisInputsActivities({
           ffmpeg: config.ffmpeg,

@@ -3,7 +3,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createMediaActivities } from '../../src/activities/media';
-import { removingEmptyAreaOnFailure } from '../../src/activities/media/rejected-plan';
 import { createSegmentActivities } from '../../src/activities/media/segments';
 import { makeSampleClip } from '../../src/media/sample-clip';
 import type { HeartbeatProgress, PlanTranscodeInput, TranscodeInput, TranscodeOutput } from '../../src/workflows/contracts';
@@ -84,7 +83,7 @@ describe('a poison upload rejected while planning', () => {
       maxSourceBytes: 100_000_000,
       ingestDir: ingest,
     });
-    return removingEmptyAreaOnFailure(tmpDir, segments.planTranscode);
+    return segments.planTranscode;
   };
   const poison = (videoId: string): PlanTranscodeInput => ({ videoId, source: { kind: 'file', path: path.join(ingest, 'notes.mp4') } });
 

@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, readdir, rm, utimes } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { MAX_SEGMENTS, parseKeyframePackets, planDigest, planSegments, worthSegmenting } from '../../src/media/segment-plan';
-import { sweepStaleSegmentAreas } from '../../src/media/work-dirs';
+import { sweepStaleSegmentAreas } from '../../src/media/segment-area';
 
 function covers(segs: { startSec: number; endSec: number; index: number }[], duration: number) {
   expect(segs[0]?.startSec).toBe(0);

@@ -9,7 +9,7 @@ import type { VideoIndexRepo } from '../../db/video-index-repo';
 import { ErrorType, failure } from '../../errors';
 import { hasEnded } from '../../temporal/workflow-status';
 import { HLS_STAGING_DIR } from '../media/hls';
-import { workAreaOf } from '../media/segments';
+import { segmentAreaOf } from '../../media/segment-area';
 
 export interface DeletionDeps {
   vectorStore: VectorStore;
@@ -75,7 +75,7 @@ export function createDeletionActivities(deps: DeletionDeps) {
       const tmp = await readdir(tmpDir).catch(() => [] as string[]);
       for (const name of tmp) if (name === input.videoId || name.startsWith(`${input.videoId}.`)) targets.push(path.join(tmpDir, name));
       // The per-video segment work area, and half-built HLS ladders of killed attempts.
-      targets.push(workAreaOf(tmpDir, input.videoId));
+      targets.push(segmentAreaOf(tmpDir, input.videoId));
       const staging = path.join(mediaDir, HLS_STAGING_DIR);
       for (const name of await readdir(staging).catch(() => [] as string[])) {
         if (name.startsWith(`${input.videoId}.`)) targets.push(path.join(staging, name));

@@ -10,7 +10,7 @@ import { ErrorType, failure } from '../../errors';
 import { isFailedLike } from '../../temporal/workflow-status';
 import type { ReconcileCounts } from '../../workflows/contracts';
 import { emptyCounts } from '../../workflows/reconcile-counts';
-import { workAreaOf } from '../media/segments';
+import { segmentAreaOf } from '../../media/segment-area';
 import type { ObjectStorage } from '../../adapters/storage/port';
 import { abortAbandonedUploads } from '../../app/abandoned-uploads';
 import type { UploadsRepo } from '../../db/uploads-repo';
@@ -209,7 +209,7 @@ export function createReconcileActivities(deps: ReconcileDeps) {
       const { tmpDir, ingestDir, mediaDir, artifactsDir } = deps.dirs;
       const now = Date.now();
       // Per-video segment work areas are judged one by one, not by their shared parent.
-      const segments = path.dirname(workAreaOf(tmpDir, 'any'));
+      const segments = path.dirname(segmentAreaOf(tmpDir, 'any'));
       const entries = [
         ...(await readdir(tmpDir).catch(() => [] as string[]))
           .filter((n) => path.join(tmpDir, n) !== segments)

@@ -16,9 +16,11 @@ import {
   SILENCE_MAX_DB,
 } from '../../media/analysis-args';
 import { parseProgressLine } from '../../media/ffmpeg-args';
-import { lastErrorLine, type RunOptions } from '../../media/run-process';
+import { lastErrorLine } from '../../media/run-process';
+import { replaceDir, scratchName } from '../../media/work-area';
 import type { AnalysisInputs, AnalysisInputsInput, HeartbeatProgress } from '../../workflows/contracts';
-import { runTool, scrub, startHeartbeats, stallOf } from './media-steps';
+import { scrub } from './media-failures';
+import { QUICK_TOOL_LIMIT, runTool, startHeartbeats, stallOf } from './run-tool';
 
 /**
  * What the AI step looks at: a handful of keyframes (one per equal part of the video, a scene
@@ -45,12 +47,6 @@ export interface AnalysisInputsDeps {
   stallTimeoutMs?: number;
 }
 
-/**
- * A keyframe sample reads a few seconds of video: a plain time limit far above its normal
- * second. (Its -progress time stops once its two pictures are written, so it cannot be
- * watched by position like a full pass.)
- */
-const SAMPLE_LIMIT: RunOptions['stall'] = { timeoutMs: 60_000, firstProgressMs: 60_000, progressOf: () => undefined };
 /** Share of the progress bar each phase gets (the audio pass reads the whole file: the most). */
 const KEYFRAMES_END_PERCENT = 15;
 const AUDIO_END_PERCENT = 95;
@@ -70,7 +66,7 @@ export function createAnalysisInputsActivities(deps: AnalysisInputsDeps) {
       }
       const what = `video ${input.videoId}`;
       const finalDir = path.join(deps.artifactsDir, input.videoId, 'analysis-inputs');
-      const workDir = `${finalDir}.attempt-${ctx.info.attempt}`;
+      const workDir = scratchName(finalDir, ctx.info.attempt);
       try {
         await rm(workDir, { recursive: true, force: true });
         await mkdir(workDir, { recursive: true });
@@ -90,7 +86,9 @@ export function createAnalysisInputsActivities(deps: AnalysisInputsDeps) {
               maxSide: deps.keyframeMaxSide,
               threads,
             }),
-            { signal, stall: SAMPLE_LIMIT },
+            // A sample reads a few seconds of video, and its -progress time stops once its two
+            // pictures are written: watched by a plain time limit, not by position.
+            { signal, stall: QUICK_TOOL_LIMIT },
             what,
           );
           if (res.code !== 0)
@@ -145,8 +143,7 @@ export function createAnalysisInputsActivities(deps: AnalysisInputsDeps) {
         }
 
         beat({ phase: 'digest', percent: AUDIO_END_PERCENT });
-        await rm(finalDir, { recursive: true, force: true });
-        await rename(workDir, finalDir);
+        await replaceDir(workDir, finalDir, scratchName(`${finalDir}.old`, ctx.info.attempt));
         const keyframes: AnalysisInputs['keyframes'] = [];
         for (const p of picked) {
           const file = path.join(finalDir, path.basename(p.file));

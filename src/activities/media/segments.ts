@@ -1,129 +1,71 @@
 /**
- * Issue 15: segmented, checkpointed transcode. A long video is cut on keyframes into segments
- * that are encoded one activity each (on the `<media>-segments` queue, so several media
- * workers share one video), its audio once, then joined without re-encoding. What is done is
- * durable twice over: the workflow history records each finished segment, and each segment's
- * file + sidecar in the per-video work area lets a redelivered activity return without encoding.
- *
- * The work area `<tmpDir>/segments/<videoId>/` is keyed by the video only, so a retry or a
- * replay overwrites, never duplicates. With media workers on several hosts it must be a
- * shared file system (NFS, EFS…), like the media dir.
+ * Segmented, checkpointed transcode. A long video is cut on keyframes into segments that are
+ * encoded one activity each (on the `<media>-segments` queue, so several media workers share one
+ * video), its audio once, then joined without re-encoding. What is done is durable twice over:
+ * the workflow history records each finished segment, and each segment's file + sidecar in the
+ * video's segment work area (segment-area.ts) lets a redelivered activity return without encoding.
+ * The plan they follow is made by planTranscode (plan-transcode.ts).
  */
 import { Context } from '@temporalio/activity';
-import { copyFile, mkdir, readFile, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
+import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ErrorType, failure } from '../../errors';
-import { audioArgs, concatList, joinArgs, keyframeProbeArgs, parseProgressLine, segmentArgs } from '../../media/ffmpeg-args';
+import type { Sidecar, StoredPlan } from '../../media/documents';
+import { audioArgs, concatList, joinArgs, parseProgressLine, segmentArgs } from '../../media/ffmpeg-args';
 import { lastErrorLine } from '../../media/run-process';
-import { DEFAULT_SEGMENT_SEC, parseKeyframePackets, planDigest, planSegments, worthSegmenting } from '../../media/segment-plan';
-import type {
-  EncodedSegment,
-  EncodeSegmentInput,
-  JoinSegmentsInput,
-  MediaFacts,
-  PlanTranscodeInput,
-  SegmentSpan,
-  TranscodeOutput,
-  TranscodePlan,
-} from '../../workflows/contracts';
 import {
-  createMediaSteps,
-  PROBE_LIMIT,
-  rethrowDiskFull,
-  runTool,
-  scrub,
-  stallOf,
-  startHeartbeats,
-  throwIfDiskFull,
-  type MediaDeps,
-} from './media-steps';
+  areaAudioOf,
+  areaSegmentOf,
+  areaSourceOf,
+  commitOutput,
+  finishedOutput,
+  readPlan,
+  removeSegmentArea,
+  segmentAreaOf,
+} from '../../media/segment-area';
+import { scratchName } from '../../media/work-area';
+import type { EncodedSegment, EncodeSegmentInput, JoinSegmentsInput, SegmentSpan, TranscodeOutput } from '../../workflows/contracts';
+import { rethrowDiskFull, scrub, throwIfDiskFull } from './media-failures';
+import { createPlanTranscodeActivity } from './plan-transcode';
+import { createRenditionSteps, readManifest, type MediaDeps } from './rendition';
+import { runTool, stallOf, startHeartbeats } from './run-tool';
 
 export interface SegmentDeps extends MediaDeps {
   /** Target segment length (config MEDIA_SEGMENT_SEC, default 10 s). */
   segmentSec?: number;
 }
 
-/**
- * What planTranscode leaves in the work area for the other activities: paths, and (issue 25) the
- * spans, stay out of history; the workflow holds only the count and `digest`.
- */
-interface StoredPlan {
-  key: string;
-  facts: MediaFacts;
-  videoIndex: number;
-  audioIndex: number | null;
-  deinterlace: boolean;
-  segments: SegmentSpan[];
-  /** planDigest(key, segments). */
-  digest: string;
-}
-
-/** Written after a segment's file is complete: its presence proves the file is whole. */
-interface Sidecar {
-  key: string;
-  startSec: number;
-  endSec: number;
-  bytes: number;
-  durationSec: number;
-}
-
 /** An encoded segment shorter or longer than planned by more than this is not trusted. */
 const SEGMENT_TOLERANCE_SEC = 0.25;
 
-export function workAreaOf(tmpDir: string, videoId: string): string {
-  return path.join(tmpDir, 'segments', videoId);
-}
-
-const SINGLE_PASS_SOURCE = 'single-source';
-const SINGLE_PASS_KEY = 'single-source.json';
-
-/** planTranscode → transcode hand-over of a fetched source too short to segment. */
-async function keepForSinglePass(tmpDir: string, videoId: string, local: string, key: string): Promise<void> {
-  const area = workAreaOf(tmpDir, videoId);
-  await mkdir(area, { recursive: true });
-  await rename(local, path.join(area, SINGLE_PASS_SOURCE));
-  await writeFile(path.join(area, SINGLE_PASS_KEY), JSON.stringify({ key }));
-}
-
-/** The source planTranscode fetched for this very source and settings, if it is there. */
-export async function prefetchedSource(tmpDir: string, videoId: string, key: string): Promise<string | undefined> {
-  const area = workAreaOf(tmpDir, videoId);
-  const raw = await readFile(path.join(area, SINGLE_PASS_KEY), 'utf8').catch(() => undefined);
-  if (!raw || (JSON.parse(raw) as { key?: string }).key !== key) return undefined;
-  const file = path.join(area, SINGLE_PASS_SOURCE);
-  return (await stat(file).catch(() => undefined))?.isFile() ? file : undefined;
-}
-
-/** Done with the hand-over (published, or failed for good): the area goes, and `segments` once empty. */
-export async function dropPrefetched(tmpDir: string, videoId: string): Promise<void> {
-  const area = workAreaOf(tmpDir, videoId);
-  await rm(area, { recursive: true, force: true });
-  await rmdir(path.dirname(area)).catch(() => undefined);
+/** One ffmpeg encode of the segmented path: what it is for, and where its progress goes. */
+interface EncodeJob {
+  videoId: string;
+  lengthSec: number;
+  what: string;
+  /** Its output, removed when the encode fails. */
+  tmp: string;
+  signal: AbortSignal;
+  onPercent: (percent: number, sec: number) => void;
 }
 
 export function createSegmentActivities(deps: SegmentDeps) {
-  const { ffmpegPath, ffprobePath } = deps.ffmpeg;
-  const steps = createMediaSteps(deps);
-  const segmentSec = deps.segmentSec ?? DEFAULT_SEGMENT_SEC;
-  const areaOf = (videoId: string) => workAreaOf(deps.tmpDir, videoId);
-  const sourceOf = (videoId: string) => path.join(areaOf(videoId), 'source');
-
-  /** The video's area, and the `segments` folder too once no video has one (a done video leaves nothing). */
-  async function removeArea(videoId: string): Promise<void> {
-    await rm(areaOf(videoId), { recursive: true, force: true });
-    await rmdir(path.dirname(areaOf(videoId))).catch(() => undefined);
-  }
+  const { ffmpegPath } = deps.ffmpeg;
+  const steps = createRenditionSteps(deps);
+  const areaOf = (videoId: string) => segmentAreaOf(deps.tmpDir, videoId);
+  const sourceOf = (videoId: string) => areaSourceOf(areaOf(videoId));
+  const removeArea = (videoId: string) => removeSegmentArea(deps.tmpDir, videoId);
 
   /** The stored plan; with `digest`, only the very plan the workflow was handed. */
   async function loadPlan(videoId: string, digest?: string): Promise<StoredPlan> {
-    const raw = await readFile(path.join(areaOf(videoId), 'plan.json'), 'utf8').catch(() => undefined);
-    // Gone: the work area was removed (a finished or failed run) or lives on another host's disk.
-    if (!raw)
+    const plan = await readPlan(areaOf(videoId));
+    // Gone: the work area was removed (a finished or failed run) or lives on another host's disk;
+    // or damaged (a crash, a full disk): either way nothing in the area can be trusted to it.
+    if (!plan)
       throw failure(
         ErrorType.TranscodeFailed,
         `video ${videoId}: the segment plan is missing from the work area; the transcode must be planned again`,
       );
-    const plan = JSON.parse(raw) as StoredPlan;
     // Re-planned since (another run of the same video): its segments are not the ones counted here.
     if (digest !== undefined && plan.digest !== digest)
       throw failure(
@@ -144,140 +86,38 @@ export function createSegmentActivities(deps: SegmentDeps) {
     return span;
   }
 
-  /** A finished output of an earlier delivery, if its sidecar and size still match. */
-  async function finished(file: string, expect: Omit<Sidecar, 'bytes' | 'durationSec'>): Promise<Sidecar | undefined> {
-    const raw = await readFile(`${file}.json`, 'utf8').catch(() => undefined);
-    if (!raw) return undefined;
-    const side = JSON.parse(raw) as Sidecar;
-    if (side.key !== expect.key || side.startSec !== expect.startSec || side.endSec !== expect.endSec) return undefined;
-    const size = (await stat(file).catch(() => undefined))?.size;
-    return size === side.bytes ? side : undefined;
-  }
-
-  /** Temp name → rename, then the sidecar (temp → rename): a reader sees a whole file or none. */
+  /** The encoder's output renamed into place, then its sidecar; a full disk is typed. */
   async function commit(tmp: string, file: string, side: Sidecar): Promise<void> {
-    await rename(tmp, file);
-    const sideTmp = `${file}.json.tmp-${process.pid}`;
-    await writeFile(sideTmp, JSON.stringify(side)).catch(async (err: unknown) => {
-      await rm(sideTmp, { force: true });
-      rethrowDiskFull(err, 'writing a segment');
-    });
-    await rename(sideTmp, `${file}.json`);
+    await commitOutput(tmp, file, side).catch((err: unknown) => rethrowDiskFull(err, 'writing a segment'));
   }
 
   /** Runs one encode with progress heartbeats; a failure is typed (disk full, or TranscodeFailed). */
-  async function encode(
-    args: string[],
-    o: { videoId: string; lengthSec: number; what: string; tmp: string; signal: AbortSignal; onPercent: (p: number, sec: number) => void },
-  ) {
+  async function encode(args: string[], job: EncodeJob) {
     const res = await runTool(
       ffmpegPath,
       args,
       {
-        signal: o.signal,
+        signal: job.signal,
         stall: stallOf(deps),
         onStdoutLine: (line) => {
           const sec = parseProgressLine(line);
-          if (sec !== undefined) o.onPercent(Math.min(99, Math.floor((sec / Math.max(o.lengthSec, 0.001)) * 100)), sec);
+          if (sec !== undefined) job.onPercent(Math.min(99, Math.floor((sec / Math.max(job.lengthSec, 0.001)) * 100)), sec);
         },
       },
-      `video ${o.videoId}`,
+      `video ${job.videoId}`,
     );
     if (res.code !== 0) {
-      await rm(o.tmp, { force: true });
-      await throwIfDiskFull(path.dirname(o.tmp), o.what);
+      await rm(job.tmp, { force: true });
+      await throwIfDiskFull(path.dirname(job.tmp), job.what);
       throw failure(
         ErrorType.TranscodeFailed,
-        `${o.what}: ffmpeg exited with ${res.code ?? res.signal}: ${scrub(lastErrorLine(res.stderrTail), areaOf(o.videoId))}`,
+        `${job.what}: ffmpeg exited with ${res.code ?? res.signal}: ${scrub(lastErrorLine(res.stderrTail), areaOf(job.videoId))}`,
       );
     }
   }
 
   return {
-    /**
-     * Fetches and probes the source like `transcode`, keeps a copy in the work area, and plans
-     * keyframe-aligned segments. Short videos (and videos already published) are not segmented:
-     * the workflow then runs the single-pass `transcode`.
-     */
-    async planTranscode(input: PlanTranscodeInput): Promise<TranscodePlan> {
-      const ctx = Context.current();
-      const signal = ctx.cancellationSignal;
-      const attempt = ctx.info.attempt;
-      const { beat, stop } = startHeartbeats(ctx, { phase: 'fetch', percent: 0 });
-      const area = areaOf(input.videoId);
-      const fetchDir = path.join(area, `fetch.attempt-${attempt}.pid-${process.pid}`);
-      const releases: (() => Promise<void>)[] = [];
-      const single: TranscodePlan = { segmented: false, segmentSec, count: 0, planDigest: '', hasAudio: false };
-      try {
-        const key = await steps.outputKey(input.source);
-        if (await steps.reusable(path.join(deps.mediaDir, input.videoId), key, signal)) return single;
-        // A plan of another source or settings left here is worthless: start the area afresh.
-        const old = await readFile(path.join(area, 'plan.json'), 'utf8').catch(() => undefined);
-        if (old && (JSON.parse(old) as StoredPlan).key !== key) await rm(area, { recursive: true, force: true });
-        await mkdir(fetchDir, { recursive: true }).catch((err: unknown) => rethrowDiskFull(err, 'creating the work area'));
-        const { local, source, deinterlace } = await steps.prepareSource({
-          videoId: input.videoId,
-          source: input.source,
-          workDir: fetchDir,
-          signal,
-          releases,
-          beat,
-        });
-        if (!worthSegmenting(source.facts.durationSec, segmentSec)) {
-          // A downloaded source is handed to the single pass, so a URL or upload is fetched once.
-          if (input.source.kind !== 'file' && local.startsWith(fetchDir + path.sep))
-            await keepForSinglePass(deps.tmpDir, input.videoId, local, key);
-          else await removeArea(input.videoId);
-          return single;
-        }
-        // A stable copy every segment activity (on any worker sharing the area) can open.
-        const kept = `${sourceOf(input.videoId)}.tmp-${process.pid}`;
-        if (local.startsWith(fetchDir + path.sep)) await rename(local, kept);
-        else await copyFile(local, kept).catch((err: unknown) => rethrowDiskFull(err, 'keeping the source'));
-        await rename(kept, sourceOf(input.videoId));
-
-        beat({ phase: 'plan', percent: 0 });
-        const probed = await runTool(
-          ffprobePath,
-          keyframeProbeArgs(sourceOf(input.videoId), source.plan.videoIndex),
-          { signal, stall: PROBE_LIMIT },
-          'the source',
-        );
-        const keyframes = probed.code === 0 ? parseKeyframePackets(probed.stdout) : [];
-        const segments = planSegments({ durationSec: source.facts.durationSec, keyframes, targetSec: segmentSec });
-        const plan: StoredPlan = {
-          key,
-          facts: source.facts,
-          videoIndex: source.plan.videoIndex,
-          audioIndex: source.plan.audioIndex,
-          deinterlace,
-          segments,
-          digest: planDigest(key, segments),
-        };
-        const planTmp = path.join(area, `plan.json.tmp-${process.pid}`);
-        await writeFile(planTmp, JSON.stringify(plan)).catch((err: unknown) => rethrowDiskFull(err, 'writing the plan'));
-        await rename(planTmp, path.join(area, 'plan.json'));
-        ctx.log.info('planned a segmented transcode', {
-          videoId: input.videoId,
-          segments: segments.length,
-          keyframes: keyframes.length,
-          segmentSec,
-          longestSec: Math.max(...segments.map((s) => s.endSec - s.startSec)),
-        });
-        return {
-          segmented: true,
-          segmentSec,
-          count: segments.length,
-          planDigest: plan.digest,
-          facts: source.facts,
-          hasAudio: source.plan.audioIndex !== null,
-        };
-      } finally {
-        stop();
-        for (const release of releases) await release().catch(() => undefined);
-        await rm(fetchDir, { recursive: true, force: true });
-      }
-    },
+    ...createPlanTranscodeActivity(deps),
 
     /**
      * One segment of the stored plan, video only, keyframe on its first frame; a verified earlier
@@ -287,16 +127,16 @@ export function createSegmentActivities(deps: SegmentDeps) {
       const ctx = Context.current();
       const plan = await loadPlan(input.videoId, input.planDigest);
       const { startSec, endSec } = spanOf(plan, input);
-      const file = path.join(areaOf(input.videoId), `seg-${input.index}.mp4`);
+      const file = areaSegmentOf(areaOf(input.videoId), input.index);
       const expect = { key: plan.key, startSec, endSec };
-      const earlier = await finished(file, expect);
+      const earlier = await finishedOutput(file, expect);
       if (earlier) {
         ctx.log.info('segment already encoded: reused', { videoId: input.videoId, index: input.index });
         return { index: input.index, durationSec: earlier.durationSec, reused: true };
       }
       const lengthSec = endSec - startSec;
       const { beat, stop } = startHeartbeats(ctx, { phase: 'segment', percent: 0, encodedSec: 0 });
-      const tmp = `${file}.tmp-${ctx.info.attempt}-${process.pid}`;
+      const tmp = scratchName(file, ctx.info.attempt);
       try {
         await encode(
           segmentArgs({
@@ -359,12 +199,12 @@ export function createSegmentActivities(deps: SegmentDeps) {
       const ctx = Context.current();
       const plan = await loadPlan(input.videoId);
       if (plan.audioIndex === null) throw failure(ErrorType.TranscodeFailed, `video ${input.videoId} has no audio to encode`);
-      const file = path.join(areaOf(input.videoId), 'audio.m4a');
+      const file = areaAudioOf(areaOf(input.videoId));
       const expect = { key: plan.key, startSec: 0, endSec: plan.facts.durationSec };
-      const earlier = await finished(file, expect);
+      const earlier = await finishedOutput(file, expect);
       if (earlier) return { durationSec: earlier.durationSec, reused: true };
       const { beat, stop } = startHeartbeats(ctx, { phase: 'audio', percent: 0 });
-      const tmp = `${file}.tmp-${ctx.info.attempt}-${process.pid}`;
+      const tmp = scratchName(file, ctx.info.attempt);
       try {
         await encode(
           audioArgs({ input: sourceOf(input.videoId), output: tmp, audioIndex: plan.audioIndex, threads: deps.ffmpeg.threads }),
@@ -399,13 +239,11 @@ export function createSegmentActivities(deps: SegmentDeps) {
       const area = areaOf(input.videoId);
       const outDir = path.join(deps.mediaDir, input.videoId);
       const { beat, stop } = startHeartbeats(ctx, { phase: 'join', percent: 0 });
-      const joinDir = path.join(area, `join.attempt-${attempt}.pid-${process.pid}`);
+      const joinDir = path.join(area, scratchName('join', attempt));
       try {
         const plan = await loadPlan(input.videoId, input.planDigest).catch(async (err: unknown) => {
           // Published and cleaned up by an attempt whose completion was lost: find the manifest.
-          const key = await readFile(path.join(outDir, 'manifest.json'), 'utf8')
-            .then((raw) => (JSON.parse(raw) as { key: string }).key)
-            .catch(() => undefined);
+          const key = (await readManifest(outDir))?.key;
           const done = key ? await steps.reusable(outDir, key, signal) : undefined;
           if (done) return { done };
           throw err;
@@ -421,8 +259,8 @@ export function createSegmentActivities(deps: SegmentDeps) {
 
         const files: string[] = [];
         for (const seg of plan.segments) {
-          const file = path.join(area, `seg-${seg.index}.mp4`);
-          if (!(await finished(file, { key: plan.key, startSec: seg.startSec, endSec: seg.endSec }))) {
+          const file = areaSegmentOf(area, seg.index);
+          if (!(await finishedOutput(file, { key: plan.key, startSec: seg.startSec, endSec: seg.endSec }))) {
             throw failure(
               ErrorType.TranscodeFailed,
               `video ${input.videoId}: segment ${seg.index + 1} of ${plan.segments.length} is missing or incomplete`,
@@ -430,8 +268,8 @@ export function createSegmentActivities(deps: SegmentDeps) {
           }
           files.push(file);
         }
-        const audio = input.hasAudio ? path.join(area, 'audio.m4a') : undefined;
-        if (audio && !(await finished(audio, { key: plan.key, startSec: 0, endSec: plan.facts.durationSec }))) {
+        const audio = input.hasAudio ? areaAudioOf(area) : undefined;
+        if (audio && !(await finishedOutput(audio, { key: plan.key, startSec: 0, endSec: plan.facts.durationSec }))) {
           throw failure(ErrorType.TranscodeFailed, `video ${input.videoId}: the encoded audio is missing or incomplete`);
         }
         await mkdir(joinDir, { recursive: true }).catch((err: unknown) => rethrowDiskFull(err, 'joining'));
@@ -452,7 +290,6 @@ export function createSegmentActivities(deps: SegmentDeps) {
           workDir: joinDir,
           sourceFacts: plan.facts,
           key: plan.key,
-          attempt,
           signal,
           beat,
         });

@@ -1,25 +1,27 @@
 /**
  * The pieces every way of producing the MP4 rendition shares — single pass (`transcode`) and
- * segmented (issue 15): probing, the limits gate, the interlace check, the reuse check of a
- * published output, verify → thumbnail → publish → manifest, and the typed-error helpers.
+ * segmented: probing, the limits gate, the interlace check, the reuse check of a published
+ * output, and verify → thumbnail → publish → manifest.
  */
-import type { Context } from '@temporalio/activity';
-import type { ApplicationFailure } from '@temporalio/common';
 import { createHash } from 'node:crypto';
-import { copyFile, mkdir, readFile, rename, rm, stat, statfs, writeFile } from 'node:fs/promises';
+import { mkdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { ObjectStorage } from '../../adapters/storage/port';
 import type { FfmpegConfig } from '../../config';
 import { DEFAULT_MEDIA_LIMITS } from '../../config/media';
 import type { SsrfPolicy } from '../../net/ssrf-guard';
 import { ErrorType, failure } from '../../errors';
-import { idetArgs, parseProgressLine, probeArgs, thumbnailArgs, thumbnailTime } from '../../media/ffmpeg-args';
+import { readDocument, renditionManifestSchema, type RenditionManifest } from '../../media/documents';
+import { idetArgs, probeArgs, thumbnailArgs, thumbnailTime } from '../../media/ffmpeg-args';
 import { checkLimits, declaredInterlaced, idetSaysInterlaced, interpretProbe, type MediaLimits, type StreamPlan } from '../../media/probe';
-import { lastErrorLine, ProcessStalledError, runProcess, type RunOptions } from '../../media/run-process';
+import { lastErrorLine } from '../../media/run-process';
 import { materializeSource } from '../../media/source';
-import type { UrlSealer } from '../../security/sealed-url';
 import { isFaststart, renditionProblems } from '../../media/verify';
+import { moveFileAtomic, writeFileAtomic } from '../../media/work-area';
+import type { UrlSealer } from '../../security/sealed-url';
 import type { HeartbeatProgress, MediaFacts, TranscodeOutput, VideoSource } from '../../workflows/contracts';
+import { rethrowDiskFull, scrub, throwIfDiskFull } from './media-failures';
+import { QUICK_TOOL_LIMIT, runTool } from './run-tool';
 
 export interface MediaDeps {
   ffmpeg: FfmpegConfig;
@@ -36,10 +38,10 @@ export interface MediaDeps {
   limits?: MediaLimits;
   sourceIdleTimeoutMs?: number;
   sourceMinBytesPerSec?: number;
-  /** Issue 18: where uploads are read and renditions/thumbnails published; without it, mediaDir. */
+  /** Where uploads are read and renditions/thumbnails published; without it, mediaDir. */
   storage?: ObjectStorage;
   ssrf?: SsrfPolicy;
-  /** Opens sealed URL sources (issue 26); the API seals them with the same key. */
+  /** Opens sealed URL sources; the API seals them with the same key. */
   sealer?: UrlSealer;
 }
 
@@ -48,30 +50,25 @@ export const DEFAULT_LIMITS: MediaLimits = DEFAULT_MEDIA_LIMITS;
 
 /** A rendition shorter than this share of the source means ffmpeg stopped early (truncated input). */
 export const MIN_DURATION_RATIO = 0.9;
-/** Below this much free space after a failed write, the failure is the disk's, not the media's. */
-export const DISK_FULL_BYTES = 1024 * 1024;
 /** Bumped when encoding choices change, so a published output of older settings is not reused. */
 export const OUTPUT_VERSION = 3;
-/** ffprobe and the interlace check report no progress: a plain time limit, far above their normal second or two. */
-export const PROBE_LIMIT: RunOptions['stall'] = { timeoutMs: 60_000, firstProgressMs: 60_000, progressOf: () => undefined };
-/** How often the attempt tells Temporal it is alive (the heartbeat timeout catches a dead worker, the watchdog a stuck ffmpeg). */
-export const HEARTBEAT_EVERY_MS = 1_000;
-/** After a full disk, wait longer than the default backoff: space is freed by people, not in 2 s. */
-export const DISK_FULL_RETRY_MS = 5_000;
 
-interface Manifest {
-  key: string;
-  output: TranscodeOutput;
+/** Written last beside the published files: without it nothing there is trusted. */
+const MANIFEST = 'manifest.json';
+
+/** The published output's manifest (undefined: missing or damaged — nothing there is trusted). */
+export function readManifest(outDir: string): Promise<RenditionManifest | undefined> {
+  return readDocument(path.join(outDir, MANIFEST), renditionManifestSchema);
 }
 
 /** Probing, verification and publishing, bound to the worker's tools and directories. */
-export function createMediaSteps(deps: MediaDeps) {
+export function createRenditionSteps(deps: MediaDeps) {
   const { ffmpegPath, ffprobePath } = deps.ffmpeg;
   const limits = deps.limits ?? DEFAULT_LIMITS;
   const maxHeight = deps.maxHeight ?? 720;
 
   async function probe(file: string, signal: AbortSignal, what: string): Promise<{ facts: MediaFacts; plan: StreamPlan }> {
-    const res = await runTool(ffprobePath, probeArgs(file), { signal, stall: PROBE_LIMIT }, what);
+    const res = await runTool(ffprobePath, probeArgs(file), { signal, stall: QUICK_TOOL_LIMIT }, what);
     if (res.code !== 0) {
       throw failure(ErrorType.InvalidMedia, `${what} is not readable media: ${scrub(lastErrorLine(res.stderrTail), file)}`);
     }
@@ -87,21 +84,14 @@ export function createMediaSteps(deps: MediaDeps) {
   async function interlaced(file: string, plan: StreamPlan, signal: AbortSignal): Promise<boolean> {
     const declared = declaredInterlaced(plan.fieldOrder);
     if (declared !== undefined) return declared;
-    const res = await runTool(ffmpegPath, idetArgs(file, plan.videoIndex), { signal, stall: PROBE_LIMIT }, 'the source');
+    const res = await runTool(ffmpegPath, idetArgs(file, plan.videoIndex), { signal, stall: QUICK_TOOL_LIMIT }, 'the source');
     return idetSaysInterlaced(res.stderrTail) ?? false;
   }
 
   /** A published output of this video from an earlier attempt (or run), if it is intact. */
   async function reusable(outDir: string, key: string, signal: AbortSignal): Promise<TranscodeOutput | undefined> {
-    const raw = await readFile(path.join(outDir, 'manifest.json'), 'utf8').catch(() => undefined);
-    if (!raw) return undefined;
-    let manifest: Manifest;
-    try {
-      manifest = JSON.parse(raw) as Manifest;
-    } catch {
-      return undefined;
-    }
-    if (manifest.key !== key) return undefined;
+    const manifest = await readManifest(outDir);
+    if (manifest?.key !== key) return undefined;
     const out = manifest.output;
     const thumb = await stat(out.thumbnailPath).catch(() => undefined);
     if (!thumb?.size) return undefined;
@@ -113,7 +103,7 @@ export function createMediaSteps(deps: MediaDeps) {
   }
 
   /**
-   * Issue 18: with remote object storage (S3) the published files are stored there too and the
+   * With remote object storage (S3) the published files are stored there too and the
    * output names their locations; the local copies stay as the media queue's work area (the
    * reuse check above, keyframe/audio extraction).
    */
@@ -128,18 +118,17 @@ export function createMediaSteps(deps: MediaDeps) {
    * The encoded rendition in `workDir` → verified (duration vs source, browser-playable,
    * faststart) → thumbnail → published to a path that depends only on the video, manifest last.
    */
-  async function finishRendition(o: {
+  async function finishRendition(encoded: {
     videoId: string;
     renditionTmp: string;
     workDir: string;
     sourceFacts: MediaFacts;
     key: string;
-    attempt: number;
     signal: AbortSignal;
     beat: (p: Omit<HeartbeatProgress, 'attempt'>) => void;
   }): Promise<TranscodeOutput> {
-    const { renditionTmp, workDir, sourceFacts, key, attempt, signal, beat } = o;
-    const outDir = path.join(deps.mediaDir, o.videoId);
+    const { renditionTmp, workDir, sourceFacts, key, signal, beat } = encoded;
+    const outDir = path.join(deps.mediaDir, encoded.videoId);
     const rendition = await probe(renditionTmp, signal, 'the rendition');
     const renditionFacts = rendition.facts;
     if (renditionFacts.durationSec < sourceFacts.durationSec * MIN_DURATION_RATIO - 0.5) {
@@ -155,9 +144,12 @@ export function createMediaSteps(deps: MediaDeps) {
 
     beat({ phase: 'thumbnail', percent: 99 });
     const thumbTmp = path.join(workDir, 'thumbnail.jpg');
-    const thumb = await runProcess(ffmpegPath, thumbnailArgs(renditionTmp, thumbTmp, thumbnailTime(renditionFacts.durationSec)), {
-      signal,
-    });
+    const thumb = await runTool(
+      ffmpegPath,
+      thumbnailArgs(renditionTmp, thumbTmp, thumbnailTime(renditionFacts.durationSec)),
+      { signal, stall: QUICK_TOOL_LIMIT },
+      `video ${encoded.videoId}`,
+    );
     const thumbSize = (await stat(thumbTmp).catch(() => undefined))?.size ?? 0;
     if (thumb.code !== 0 || thumbSize === 0) {
       await throwIfDiskFull(workDir, 'writing the thumbnail');
@@ -173,20 +165,18 @@ export function createMediaSteps(deps: MediaDeps) {
       source: sourceFacts,
       rendition: renditionFacts,
     };
-    await rm(path.join(outDir, 'manifest.json'), { force: true });
-    await publish(renditionTmp, output.renditionPath, attempt);
-    await publish(thumbTmp, output.thumbnailPath, attempt);
-    const manifestTmp = path.join(outDir, `.manifest.json.attempt-${attempt}`);
-    await writeFile(manifestTmp, JSON.stringify({ key, output } satisfies Manifest)).catch(async (err: unknown) => {
-      await rm(manifestTmp, { force: true });
-      rethrowDiskFull(err, 'publishing');
-    });
-    await rename(manifestTmp, path.join(outDir, 'manifest.json'));
+    await rm(path.join(outDir, MANIFEST), { force: true });
+    // Cross-device safe: the work dir may sit on another file system (tmpfs) than the media dir.
+    await moveFileAtomic(renditionTmp, output.renditionPath).catch((err: unknown) => rethrowDiskFull(err, 'publishing'));
+    await moveFileAtomic(thumbTmp, output.thumbnailPath).catch((err: unknown) => rethrowDiskFull(err, 'publishing'));
+    await writeFileAtomic(path.join(outDir, MANIFEST), JSON.stringify({ key, output } satisfies RenditionManifest)).catch((err: unknown) =>
+      rethrowDiskFull(err, 'publishing'),
+    );
     return output;
   }
 
   /** Fetch (or open) the source into `workDir`, probe it, gate it on the limits, check interlacing. */
-  async function prepareSource(o: {
+  async function prepareSource(input: {
     videoId: string;
     source: VideoSource;
     workDir: string;
@@ -196,16 +186,16 @@ export function createMediaSteps(deps: MediaDeps) {
     /** A copy of this source already fetched by planTranscode (URL and upload sources): not fetched again. */
     prefetched?: string;
   }): Promise<{ local: string; source: { facts: MediaFacts; plan: StreamPlan }; deinterlace: boolean }> {
-    const { signal, beat } = o;
+    const { signal, beat } = input;
     beat({ phase: 'fetch', percent: 0 });
     const local =
-      o.prefetched ??
-      (await materializeSource(o.source, {
-        workDir: o.workDir,
+      input.prefetched ??
+      (await materializeSource(input.source, {
+        workDir: input.workDir,
         maxBytes: deps.maxSourceBytes,
         signal,
         ingestDir: deps.ingestDir,
-        onRelease: (release) => o.releases.push(release),
+        onRelease: (release) => input.releases.push(release),
         idleTimeoutMs: deps.sourceIdleTimeoutMs,
         minBytesPerSec: deps.sourceMinBytesPerSec,
         ssrf: deps.ssrf,
@@ -217,7 +207,7 @@ export function createMediaSteps(deps: MediaDeps) {
     beat({ phase: 'probe', percent: 0 });
     const source = await probe(local, signal, 'the source');
     const limit = checkLimits(source.facts, source.plan, limits);
-    if (limit) throw failure(limit.type, `video ${o.videoId}: ${limit.reason}`);
+    if (limit) throw failure(limit.type, `video ${input.videoId}: ${limit.reason}`);
     const deinterlace = await interlaced(local, source.plan, signal);
     return { local, source, deinterlace };
   }
@@ -235,80 +225,6 @@ export function createMediaSteps(deps: MediaDeps) {
   };
 }
 
-/**
- * Progress heartbeats for one attempt: `beat` records and sends the latest progress, and a
- * ticker re-sends it every second — a long phase without progress lines (download start,
- * encoder look-ahead) must not look like a dead worker. Call `stop` in `finally`.
- */
-export function startHeartbeats(ctx: Context, first: Omit<HeartbeatProgress, 'attempt'>) {
-  const attempt = ctx.info.attempt;
-  let current: HeartbeatProgress = { ...first, attempt };
-  const beat = (p: Omit<HeartbeatProgress, 'attempt'>) => {
-    current = { ...p, attempt };
-    ctx.heartbeat(current);
-  };
-  const ticker = setInterval(() => ctx.heartbeat(current), HEARTBEAT_EVERY_MS);
-  return { beat, stop: () => clearInterval(ticker) };
-}
-
-export function stallOf(deps: Pick<MediaDeps, 'stallTimeoutMs'>): RunOptions['stall'] {
-  return { timeoutMs: deps.stallTimeoutMs ?? 10_000, progressOf: parseProgressLine };
-}
-
-/** Runs a tool under the stall watchdog; a stall becomes a typed, retryable TranscodeStalled. */
-export async function runTool(cmd: string, args: string[], opts: RunOptions, what: string) {
-  try {
-    return await runProcess(cmd, args, opts);
-  } catch (err) {
-    if (err instanceof ProcessStalledError) {
-      throw failure(ErrorType.TranscodeStalled, `${what}: ${err.message}; it was killed and the attempt will be retried`, {
-        details: { stalledForMs: err.stalledForMs, lastPositionSec: err.lastPosition ?? null },
-      });
-    }
-    throw err;
-  }
-}
-
-/** Cross-device safe: the work dir may sit on another file system (tmpfs) than the media dir. */
-export async function publish(from: string, to: string, attempt: number): Promise<void> {
-  try {
-    await rename(from, to);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EXDEV') rethrowDiskFull(err, 'publishing');
-    const staging = `${path.join(path.dirname(to), `.${path.basename(to)}`)}.attempt-${attempt}`;
-    try {
-      await copyFile(from, staging);
-      await rename(staging, to);
-    } catch (copyErr) {
-      await rm(staging, { force: true });
-      rethrowDiskFull(copyErr, 'publishing');
-    }
-  }
-}
-
-export function rethrowDiskFull(err: unknown, during: string): never {
-  const code = (err as NodeJS.ErrnoException).code;
-  if (code === 'ENOSPC' || code === 'EDQUOT') {
-    throw failure(ErrorType.DiskFull, `the disk filled up while ${during}; what this attempt wrote was removed and it will be retried`, {
-      nextRetryDelayMs: DISK_FULL_RETRY_MS,
-    });
-  }
-  throw err;
-}
-
-/** A tool failed (or wrote short): if the work disk is full, that is the reason, typed and retryable. */
-export async function throwIfDiskFull(dir: string, during: string): Promise<void> {
-  const fs = await statfs(dir).catch(() => undefined);
-  if (fs && fs.bavail * fs.bsize < DISK_FULL_BYTES) {
-    const err: ApplicationFailure = failure(
-      ErrorType.DiskFull,
-      `the work disk filled up while ${during}; what this attempt wrote was removed and it will be retried`,
-      { details: { freeBytes: fs.bavail * fs.bsize }, nextRetryDelayMs: DISK_FULL_RETRY_MS },
-    );
-    throw err;
-  }
-}
-
 /** Same source, same settings → same key; a file source also by its identity and size on disk. */
 export async function outputKey(source: VideoSource, maxHeight: number): Promise<string> {
   const parts: unknown[] = [OUTPUT_VERSION, maxHeight, source];
@@ -317,12 +233,4 @@ export async function outputKey(source: VideoSource, maxHeight: number): Promise
     parts.push(info ? [info.dev, info.ino, info.size, info.mtimeMs] : null);
   }
   return createHash('sha256').update(JSON.stringify(parts)).digest('hex');
-}
-
-/** Tool messages quote their input path: never show a server path to people. */
-export function scrub(message: string, ...paths: string[]): string {
-  let out = message;
-  for (const p of paths) if (p) out = out.split(p).join('<source>');
-  // Any other absolute path (starting a word) is cut to its file name; "1/2" is left alone.
-  return out.replace(/(^|[\s'"(])(\/[^\s:'"]+)/g, (_m, lead: string, p: string) => `${lead}${path.basename(p)}`);
 }
