@@ -31,7 +31,7 @@ const h = (ms: number) => `${+(ms / 3_600_000).toFixed(2)} h`;
 const s = (ms: number) => `${+(ms / 1000).toFixed(1)} s`;
 const { min: SEGMENT_MIN, max: SEGMENT_MAX } = HLS_SEGMENT_SEC_RANGE;
 const AI_CALL_DEADLINES = ['OPENAI_TIMEOUT_MS', 'AI_TRANSCRIBE_TIMEOUT_MS', 'AI_LIMITER_MAX_WAIT_MS'] as const;
-const S3_NEEDS = ['S3_ENDPOINT', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY'] as const;
+const S3_KEYS = ['S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY'] as const;
 
 export const CROSS_RULES: readonly CrossRule[] = [
   {
@@ -110,15 +110,15 @@ export const CROSS_RULES: readonly CrossRule[] = [
     },
   },
   {
-    says: '`STORAGE_BACKEND=s3` needs `S3_ENDPOINT`, `S3_ACCESS_KEY_ID` and `S3_SECRET_ACCESS_KEY`: without them the S3 client falls back silently to the public AWS endpoint and whatever credentials the machine has.',
+    says: "`S3_ACCESS_KEY_ID` and `S3_SECRET_ACCESS_KEY` are set together or not at all (neither: the AWS SDK's default credential chain, e.g. an IAM role; no `S3_ENDPOINT`: AWS S3 itself).",
     problems: (e) => {
       if (e.STORAGE_BACKEND !== 's3') return [];
-      const missing = S3_NEEDS.filter((v) => e[v] === undefined);
-      return missing.length
+      const set = S3_KEYS.filter((v) => e[v] !== undefined);
+      return set.length === 1
         ? [
             {
               variable: 'STORAGE_BACKEND',
-              message: `s3 needs ${S3_NEEDS.join(', ')}; ${missing.join(', ')} ${missing.length > 1 ? 'are' : 'is'} not set.`,
+              message: `s3 needs both ${S3_KEYS.join(' and ')} or neither; only ${set[0]} is set.`,
             },
           ]
         : [];

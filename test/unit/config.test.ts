@@ -182,13 +182,17 @@ describe('loadConfig storage rules', () => {
     expect(loadConfig(s3).storage).toMatchObject({ backend: 's3', s3: { endpoint: 'http://127.0.0.1:9000', accessKeyId: 'id' } });
   });
 
-  it('refuses STORAGE_BACKEND=s3 without an endpoint or a key, naming what is missing on one line', () => {
-    const err = configError({ ...s3, S3_ENDPOINT: '', S3_SECRET_ACCESS_KEY: undefined });
+  it('refuses STORAGE_BACKEND=s3 with one key of the pair, naming it on one line', () => {
+    const err = configError({ ...s3, S3_SECRET_ACCESS_KEY: undefined });
     expect(err.message).toContain(
-      'STORAGE_BACKEND: s3 needs S3_ENDPOINT, S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY; S3_ENDPOINT, S3_SECRET_ACCESS_KEY are not set.',
+      'STORAGE_BACKEND: s3 needs both S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY or neither; only S3_ACCESS_KEY_ID is set.',
     );
     expect(err.message.split('\n')).toHaveLength(2);
-    expect(configError({ ...s3, S3_ACCESS_KEY_ID: '' }).message).toContain('S3_ACCESS_KEY_ID is not set');
+    expect(configError({ ...s3, S3_ACCESS_KEY_ID: '' }).message).toContain('only S3_SECRET_ACCESS_KEY is set');
+  });
+
+  it('accepts s3 on AWS with the default credential chain (no endpoint, no keys: an IAM role)', () => {
+    expect(loadConfig({ STORAGE_BACKEND: 's3' }).storage).toMatchObject({ backend: 's3' });
   });
 
   it('does not ask for S3 settings with local storage', () => {
