@@ -1,8 +1,8 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import type { DeadLetterService } from './dead-letter-service';
+import type { DeadLetterService } from '../app/dead-letter-service';
 import type { Pool } from 'pg';
-import { HttpError, typeForStatus } from './http-error';
-import { asDatabaseUnavailable } from './database-unavailable';
+import { HttpError } from './http-error';
+import { answerError } from './error-handler';
 import { OutageTolerantKeys } from './outage-tolerant-keys';
 import fp from 'fastify-plugin';
 import { installInputHygiene } from './input-hygiene';
@@ -13,15 +13,15 @@ import { describeIssues, startVideoSchema, videoIdSchema } from './schemas';
 import { registerSearchRoutes } from './routes/search';
 import { registerVideoDeleteRoutes } from './routes/videos-delete';
 import { registerReanalyzeRoutes } from './routes/videos-reanalyze';
-import type { VideoService } from './video-service';
+import type { VideoService } from '../app/video-service';
 import { registerOpsRoutes, type OpsDeps } from './routes/ops';
 import { installAuth, type AuthOptions } from './auth';
 import { ApiKeysRepo } from '../db/api-keys-repo';
 import type { LocalObjectStorage } from '../adapters/storage/local-storage';
 import { registerStorageRoutes } from './routes/storage';
 import { registerUploadRoutes } from './routes/uploads';
-import { UploadService, type UploadServiceDeps } from './upload-service';
-import { registerRefreshUrlRoutes, type RefreshUrlDeps } from './routes/refresh-url';
+import { UploadService, type UploadServiceDeps } from '../app/upload-service';
+import { registerRefreshUrlRoutes } from './routes/refresh-url';
 import { registerKeyRoutes } from './routes/keys';
 
 /** Issue 18's optional parts of the app: auth (default: keys in the service's DB), uploads, signed local transfers, refresh-url. */
@@ -31,11 +31,14 @@ export interface AccessOptions {
   uploads?: Omit<UploadServiceDeps, 'pool' | 'multipartThresholdBytes' | 'multipartPartBytes'> &
     Partial<Pick<UploadServiceDeps, 'multipartThresholdBytes' | 'multipartPartBytes'>>;
   localStorage?: LocalObjectStorage;
-  refresh?: Omit<RefreshUrlDeps, 'service'>;
+  /** POST /videos/:id/refresh-url (operators hand a waiting run a new source URL). */
+  refresh?: boolean;
 }
 import { registerDashboardRoutes } from './routes/dashboard';
 import { registerVideosListRoutes } from './routes/videos-list';
 import { registerHlsRoutes } from './routes/hls-files';
+import { PublishedMedia } from '../app/published-media';
+import { VideoListService } from '../app/video-list-service';
 import { registerUsageRoutes } from './routes/usage';
 import { DEFAULT_PRICES, type PriceTable } from '../app/usage-report';
 
@@ -80,24 +83,7 @@ export function buildApp(
     : undefined;
   if (opts.ops) void app.register(registerOpsRoutes, opts.ops);
 
-  app.setErrorHandler((raw: Error & { statusCode?: number; validation?: unknown }, req, reply) => {
-    // Issue 26: a database outage (also in the auth key lookup) is a typed 503, not a 500.
-    const err = asDatabaseUnavailable(raw) ?? raw;
-    if (err instanceof HttpError) {
-      if (err.opts.headers) void reply.headers(err.opts.headers);
-      return reply.status(err.status).send(err.toBody());
-    }
-    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
-    if (status === 500) req.log.error({ err }, 'unhandled error');
-    const body = new HttpError(
-      status,
-      typeForStatus(status),
-      // Never a stack trace; for 500s not even the message, which may carry internals.
-      status === 500 ? 'the server failed to handle this request' : err.message,
-      { hint: status === 500 ? 'Retry; if it persists, check the API logs.' : 'See README "HTTP API".' },
-    ).toBody();
-    return reply.status(status).send(body);
-  });
+  app.setErrorHandler(answerError);
 
   app.setNotFoundHandler((req, reply) =>
     reply.status(404).send(
@@ -136,10 +122,13 @@ export function buildApp(
   if (opts.deadLetters) registerDeadLetterRoutes(app, opts.deadLetters);
   if (opts.localStorage) registerStorageRoutes(app, { storage: opts.localStorage });
   if (uploads) registerUploadRoutes(app, { uploads });
-  if (opts.refresh) registerRefreshUrlRoutes(app, { ...opts.refresh, service });
+  if (opts.refresh) registerRefreshUrlRoutes(app, { service });
   registerKeyRoutes(app, { keys: new ApiKeysRepo(service.pool) });
-  if (opts.people) registerVideosListRoutes(app, opts.people);
-  if (opts.people?.mediaDir) registerHlsRoutes(app, { pool: opts.people.pool, mediaDir: opts.people.mediaDir });
+  if (opts.people) {
+    const media = new PublishedMedia(opts.people);
+    registerVideosListRoutes(app, { list: new VideoListService(opts.people), media });
+    if (opts.people.mediaDir) registerHlsRoutes(app, { media });
+  }
   if (opts.people) registerUsageRoutes(app, { pool: opts.people.pool, prices: opts.usagePrices ?? DEFAULT_PRICES });
   registerDashboardRoutes(app);
 

@@ -7,8 +7,8 @@ import { createLogger } from '../logging';
 import { taskQueues } from '../pipeline/catalogue';
 import { connectClient } from '../temporal/connection';
 import { buildApp } from './app';
-import { DeadLetterService } from './dead-letter-service';
-import { VideoService } from './video-service';
+import { DeadLetterService } from '../app/dead-letter-service';
+import { VideoService } from '../app/video-service';
 import { wireOps } from './ops-wiring';
 import { createStorage } from '../adapters/storage';
 import { LocalObjectStorage } from '../adapters/storage/local-storage';
@@ -71,7 +71,7 @@ async function main() {
       multipartPartBytes: config.storage.multipartPartBytes,
     },
     localStorage: storage instanceof LocalObjectStorage ? storage : undefined,
-    refresh: { client, ssrf, sealer },
+    refresh: true,
   });
   const outbox = ops.startOutbox(service);
   if (!config.authEnabled) log.warn('BIBLIO_AUTH=off: every caller is treated as an operator');

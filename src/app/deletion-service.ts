@@ -1,6 +1,7 @@
 import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
-import { TEMPORAL_DEADLINE_MS, temporalUnavailable, withTemporalDeadline } from '../api/temporal-deadline';
+import { temporalDeadlineIn, withTemporalDeadline } from '../temporal/deadline';
+import { temporalUnavailable } from './errors';
 import { VideoIndexRepo } from '../db/video-index-repo';
 import type { TaskQueues } from '../pipeline/catalogue';
 import type { deleteVideo } from '../workflows';
@@ -41,7 +42,7 @@ export class DeletionService {
             workflowIdConflictPolicy: 'USE_EXISTING',
             workflowIdReusePolicy: 'ALLOW_DUPLICATE',
           }),
-        Date.now() + (this.deps.startDeadlineMs ?? TEMPORAL_DEADLINE_MS),
+        temporalDeadlineIn(this.deps.startDeadlineMs),
       );
     } catch (err) {
       throw temporalUnavailable(`could not start the deletion of ${videoId}: ${(err as Error).message}`, {

@@ -5,7 +5,7 @@ import { OfflineAnalyzer } from '../../src/adapters/analyzer/offline-analyzer';
 import { LanceDbVectorStore } from '../../src/adapters/vector-store/lancedb-store';
 import { buildApp } from '../../src/api/app';
 import { wireOps } from '../../src/api/ops-wiring';
-import { VideoService } from '../../src/api/video-service';
+import { VideoService } from '../../src/app/video-service';
 import { loadConfig } from '../../src/config';
 import { ApiKeysRepo } from '../../src/db/api-keys-repo';
 import { createPool, ensureDatabase, migrate } from '../../src/db/database';

@@ -5,13 +5,12 @@ import type { FastifyInstance } from 'fastify';
 import { OfflineAnalyzer } from '../../src/adapters/analyzer/offline-analyzer';
 import { LanceDbVectorStore } from '../../src/adapters/vector-store/lancedb-store';
 import { buildApp } from '../../src/api/app';
-import { DeadLetterService } from '../../src/api/dead-letter-service';
+import { DeadLetterService } from '../../src/app/dead-letter-service';
 import { wireOps } from '../../src/api/ops-wiring';
-import { VideoService } from '../../src/api/video-service';
+import { VideoService } from '../../src/app/video-service';
 import { loadConfig } from '../../src/config';
 import { DeadLettersRepo } from '../../src/db/dead-letters-repo';
 import { VideosRepo } from '../../src/db/videos-repo';
-import { SsrfPolicy } from '../../src/net/ssrf-guard';
 import { freePort } from '../../src/workers/observability';
 import { workflowIdFor } from '../../src/workflows/ids';
 import { makeTinyClip } from '../support/media';
@@ -92,7 +91,7 @@ beforeAll(async () => {
     temporalUiUrl: 'http://localhost:8233',
   });
   // Auth has its own tests (uploads-auth.test.ts, db-unavailable.test.ts): off here, explicitly.
-  app = buildApp(service, { ops: ops.deps, deadLetters, refresh: { client, ssrf: new SsrfPolicy(), sealer }, auth: { disabled: true } });
+  app = buildApp(service, { ops: ops.deps, deadLetters, refresh: true, auth: { disabled: true } });
   await app.ready();
   stack.onStop(() => app.close());
 

@@ -6,8 +6,8 @@ import { LocalObjectStorage } from '../../src/adapters/storage/local-storage';
 import type { ObjectStorage } from '../../src/adapters/storage/port';
 import { LanceDbVectorStore } from '../../src/adapters/vector-store/lancedb-store';
 import { buildApp } from '../../src/api/app';
-import { DeadLetterService } from '../../src/api/dead-letter-service';
-import { VideoService } from '../../src/api/video-service';
+import { DeadLetterService } from '../../src/app/dead-letter-service';
+import { VideoService } from '../../src/app/video-service';
 import type { Role } from '../../src/auth/roles';
 import { loadConfig, type OpenAiConfig } from '../../src/config';
 import { ApiKeysRepo } from '../../src/db/api-keys-repo';
@@ -101,7 +101,7 @@ export async function startApi(o: {
     auth: { keys },
     uploads: { storage, maxUploadBytes: o.maxUploadBytes ?? 50 * 1024 * 1024, uploadUrlTtlSec: 900 },
     localStorage: storage instanceof LocalObjectStorage ? storage : undefined,
-    refresh: { client, ssrf, sealer },
+    refresh: true,
   });
   await raw.ready();
   const key = (await keys.create('operator', 'test')).key;

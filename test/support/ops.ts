@@ -7,8 +7,8 @@ import { OfflineAnalyzer } from '../../src/adapters/analyzer/offline-analyzer';
 import { loadUrlSealer } from '../../src/security/sealed-url';
 import { buildApp } from '../../src/api/app';
 import { wireOps } from '../../src/api/ops-wiring';
-import type { OutboxSweeper } from '../../src/api/start-outbox';
-import { VideoService } from '../../src/api/video-service';
+import type { OutboxSweeper } from '../../src/app/start-outbox';
+import { VideoService } from '../../src/app/video-service';
 import { loadConfig } from '../../src/config';
 import type { TaskQueues } from '../../src/pipeline/catalogue';
 

@@ -4,7 +4,7 @@ import type { PipelineState } from '../workflows/contracts';
 /**
  * What the status document may still say when Temporal cannot answer (issue 19): the last state
  * this API process saw for a video, and what the server's describe() alone tells about progress.
- * Kept apart from status.ts so the status document's merge logic stays readable.
+ * Kept apart from status.ts and derive-status.ts so the status document's merge logic stays readable.
  */
 export interface LastKnown {
   status: 'queued' | 'processing' | 'waiting_for_source' | 'ready' | 'failed';
