@@ -16,7 +16,6 @@ import { registerReanalyzeRoutes } from './routes/videos-reanalyze';
 import type { VideoService } from '../app/video-service';
 import { registerOpsRoutes, type OpsDeps } from './routes/ops';
 import { installAuth, type AuthOptions } from './auth';
-import { ApiKeysRepo } from '../db/api-keys-repo';
 import type { LocalObjectStorage } from '../adapters/storage/local-storage';
 import { registerStorageRoutes } from './routes/storage';
 import { registerUploadRoutes } from './routes/uploads';
@@ -28,7 +27,7 @@ import { registerKeyRoutes } from './routes/keys';
 export interface AccessOptions {
   auth?: AuthOptions;
   /** Uploads (issue 26: bound to their caller; multipart above the threshold, default 64 MiB in 16 MiB parts). */
-  uploads?: Omit<UploadServiceDeps, 'pool' | 'multipartThresholdBytes' | 'multipartPartBytes'> &
+  uploads?: Omit<UploadServiceDeps, 'uploads' | 'videos' | 'multipartThresholdBytes' | 'multipartPartBytes'> &
     Partial<Pick<UploadServiceDeps, 'multipartThresholdBytes' | 'multipartPartBytes'>>;
   localStorage?: LocalObjectStorage;
   /** POST /videos/:id/refresh-url (operators hand a waiting run a new source URL). */
@@ -40,7 +39,7 @@ import { registerHlsRoutes } from './routes/hls-files';
 import { PublishedMedia } from '../app/published-media';
 import { VideoListService } from '../app/video-list-service';
 import { registerUsageRoutes } from './routes/usage';
-import { DEFAULT_PRICES, type PriceTable } from '../app/usage-report';
+import { DEFAULT_PRICES, UsageReportService, type PriceTable } from '../app/usage-report';
 
 /** Thin routes: validate at the edge, call the service, answer one status or error shape. */
 export function buildApp(
@@ -70,7 +69,7 @@ export function buildApp(
   void app.register(
     fp(async (root: FastifyInstance) => {
       installInputHygiene(root);
-      installAuth(root, opts.auth ?? { keys: new OutageTolerantKeys(new ApiKeysRepo(service.pool)) });
+      installAuth(root, opts.auth ?? { keys: new OutageTolerantKeys(service.repos.apiKeys) });
     }),
   );
   const uploads = opts.uploads
@@ -78,7 +77,8 @@ export function buildApp(
         multipartThresholdBytes: 64 * 1024 ** 2,
         multipartPartBytes: 16 * 1024 ** 2,
         ...opts.uploads,
-        pool: service.pool,
+        uploads: service.repos.uploads,
+        videos: service.repos.videos,
       })
     : undefined;
   if (opts.ops) void app.register(registerOpsRoutes, opts.ops);
@@ -123,13 +123,15 @@ export function buildApp(
   if (opts.localStorage) registerStorageRoutes(app, { storage: opts.localStorage });
   if (uploads) registerUploadRoutes(app, { uploads });
   if (opts.refresh) registerRefreshUrlRoutes(app, { service });
-  registerKeyRoutes(app, { keys: new ApiKeysRepo(service.pool) });
+  registerKeyRoutes(app, { keys: service.repos.apiKeys });
   if (opts.people) {
     const media = new PublishedMedia(opts.people);
     registerVideosListRoutes(app, { list: new VideoListService(opts.people), media });
     if (opts.people.mediaDir) registerHlsRoutes(app, { media });
   }
-  if (opts.people) registerUsageRoutes(app, { pool: opts.people.pool, prices: opts.usagePrices ?? DEFAULT_PRICES });
+  if (opts.people) {
+    registerUsageRoutes(app, { usage: new UsageReportService(service.repos.usageLedger, opts.usagePrices ?? DEFAULT_PRICES) });
+  }
   registerDashboardRoutes(app);
 
   return app;

@@ -24,7 +24,7 @@ export function wireOps(o: { client: Client; pool: Pool; queues: TaskQueues; con
     deps,
     startOutbox(service: VideoService): OutboxSweeper {
       return startOutboxSweeper({
-        pool: o.pool,
+        outbox: service.repos.startOutbox,
         intervalMs: ops.outboxSweepMs,
         log: o.log,
         start: (row) => service.ensureStarted(row.id, row.source, row.workflowId),

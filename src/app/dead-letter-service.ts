@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import type { Pool } from 'pg';
-import { DeadLettersRepo, type DeadLetterRow, type DeadLetterState } from '../db/dead-letters-repo';
+import type { DeadLetterRow, DeadLetterState, DeadLettersRepo } from '../db/dead-letters-repo';
 import { displayPath } from '../media/source';
 import { activitiesOfStep, STEPS, type StepName } from '../pipeline/catalogue';
 import type { ProcessVideoInput } from '../workflows/contracts';
@@ -13,7 +12,7 @@ import { withoutServerPaths } from '../security/server-paths';
 
 export interface DeadLetterServiceDeps {
   client: Client;
-  pool: Pool;
+  deadLetters: DeadLettersRepo;
   ingestDir: string;
   temporalUiUrl: string;
 }
@@ -24,7 +23,7 @@ export class DeadLetterService {
   readonly repo: DeadLettersRepo;
 
   constructor(private readonly deps: DeadLetterServiceDeps) {
-    this.repo = new DeadLettersRepo(deps.pool);
+    this.repo = deps.deadLetters;
   }
 
   async list(filter: { state?: DeadLetterState; errorType?: string; limit: number; beforeId?: string }): Promise<DeadLetterView[]> {

@@ -1,8 +1,7 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import type { Pool } from 'pg';
 import { temporalDeadlineIn, withTemporalDeadline } from '../temporal/deadline';
 import { AppError, temporalUnavailable } from './errors';
-import { VideosRepo, type VideoRow } from '../db/videos-repo';
+import type { VideoRow, VideosRepo } from '../db/videos-repo';
 import type { TaskQueues } from '../pipeline/catalogue';
 import type { reanalyzeVideo } from '../workflows';
 import type { PipelineState, ReanalyzeVideoInput, TranscodeOutput } from '../workflows/contracts';
@@ -18,7 +17,7 @@ export interface ReanalysisOutcome {
 
 export interface ReanalysisServiceDeps {
   client: Client;
-  pool: Pool;
+  videos: VideosRepo;
   queues: TaskQueues;
   mediaHeartbeatTimeoutMs: number;
   /** How long a call may wait for Temporal before answering 503 (default TEMPORAL_DEADLINE_MS). */
@@ -36,7 +35,7 @@ export class ReanalysisService {
   private readonly videos: VideosRepo;
 
   constructor(private readonly deps: ReanalysisServiceDeps) {
-    this.videos = new VideosRepo(deps.pool);
+    this.videos = deps.videos;
   }
 
   async reanalyze(videoId: string): Promise<ReanalysisOutcome> {

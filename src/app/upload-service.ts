@@ -1,14 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import type { Pool } from 'pg';
 import { isVideoContentType, partPlan, type ObjectStorage, type PresignedPart, type ReceivedPart } from '../adapters/storage/port';
-import { UploadsRepo, type UploadRow } from '../db/uploads-repo';
+import type { UploadRow, UploadsRepo } from '../db/uploads-repo';
+import type { VideosRepo } from '../db/videos-repo';
 import { AppError } from './errors';
 
 /** An open upload left alone this long is abandoned: the retention sweep aborts it (src/activities/indexer/abandoned-uploads.ts). */
 export const UPLOAD_ABANDON_AFTER_MS = 24 * 60 * 60 * 1000;
 
 export interface UploadServiceDeps {
-  pool: Pool;
+  uploads: UploadsRepo;
+  videos: Pick<VideosRepo, 'exists'>;
   storage: ObjectStorage;
   maxUploadBytes: number;
   uploadUrlTtlSec: number;
@@ -57,7 +58,7 @@ export class UploadService {
   private readonly repo: UploadsRepo;
 
   constructor(private readonly deps: UploadServiceDeps) {
-    this.repo = new UploadsRepo(deps.pool);
+    this.repo = deps.uploads;
   }
 
   async open(req: OpenUploadRequest, caller: string): Promise<{ created: boolean; ticket: UploadTicket }> {
@@ -229,8 +230,7 @@ export class UploadService {
   }
 
   private async refuseExistingVideo(videoId: string): Promise<void> {
-    const { rowCount } = await this.deps.pool.query('SELECT 1 FROM videos WHERE id = $1', [videoId]);
-    if ((rowCount ?? 0) > 0) throw conflict(videoId);
+    if (await this.deps.videos.exists(videoId)) throw conflict(videoId);
   }
 
   private async ticket(row: UploadRow): Promise<UploadTicket> {

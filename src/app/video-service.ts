@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import { realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
-import type { Pool } from 'pg';
 import type { Analyzer } from '../adapters/analyzer/port';
 import type { VectorStore } from '../adapters/vector-store/port';
 import type { ObjectStorage } from '../adapters/storage/port';
@@ -11,7 +10,8 @@ import { redactUrl, sameStoredSource, storedSource, workflowSource, type StoredS
 import type { UrlSealer } from '../security/sealed-url';
 import { checkUploadKey, checkUploadSource, checkUrlSource } from './source-checks';
 import type { UploadService } from './upload-service';
-import { VideosRepo, type VideoRow } from '../db/videos-repo';
+import type { VideoRow, VideosRepo } from '../db/videos-repo';
+import type { Repositories } from '../db/repositories';
 import type { TaskQueues } from '../pipeline/catalogue';
 import type { processVideo } from '../workflows';
 import type { ProcessVideoInput, VideoSource } from '../workflows/contracts';
@@ -26,12 +26,12 @@ import { isTemporalUnreachable, temporalDeadlineIn, withTemporalDeadline } from 
 import { AppError, temporalUnavailable, VideoUnreadableError } from './errors';
 import { isDatabaseUnavailable } from '../db/unavailable';
 import { buildStatus, type VideoStatus } from './status';
-import { StartOutboxRepo } from '../db/start-outbox-repo';
 import type { QueueStatsCache } from '../temporal/queue-stats';
 
 export interface VideoServiceDeps {
   client: Client;
-  pool: Pool;
+  /** The main database's repositories, built once by the process (src/db/repositories.ts). */
+  repos: Repositories;
   analyzer: Analyzer;
   vectorStore: VectorStore;
   queues: TaskQueues;
@@ -77,26 +77,27 @@ export class VideoService {
   readonly reanalysis: ReanalysisService;
 
   constructor(private readonly deps: VideoServiceDeps) {
-    this.videos = new VideosRepo(deps.pool);
-    this.searcher = new SearchService({ pool: deps.pool, analyzer: deps.analyzer, vectorStore: deps.vectorStore });
+    this.videos = deps.repos.videos;
+    this.searcher = new SearchService({ videoIndex: deps.repos.videoIndex, analyzer: deps.analyzer, vectorStore: deps.vectorStore });
     this.deletion = new DeletionService({
       client: deps.client,
-      pool: deps.pool,
+      videoIndex: deps.repos.videoIndex,
       queues: deps.queues,
       waitMs: deps.deleteWaitMs,
       startDeadlineMs: deps.startDeadlineMs,
     });
     this.reanalysis = new ReanalysisService({
       client: deps.client,
-      pool: deps.pool,
+      videos: deps.repos.videos,
       queues: deps.queues,
       mediaHeartbeatTimeoutMs: deps.mediaHeartbeatTimeoutMs,
       deadlineMs: deps.startDeadlineMs,
     });
   }
 
-  get pool(): Pool {
-    return this.deps.pool;
+  /** The repositories it was given: the API's routes (keys, uploads) use the same ones. */
+  get repos(): Repositories {
+    return this.deps.repos;
   }
 
   /**
@@ -238,7 +239,7 @@ export class VideoService {
 
   /** The start is in Temporal now: take the row out of the start outbox. */
   private markStarted(videoId: string): Promise<void> {
-    return new StartOutboxRepo(this.deps.pool).markStarted(videoId);
+    return this.deps.repos.startOutbox.markStarted(videoId);
   }
 
   private async claimUpload(key: string, videoId: string | undefined, ctx: StartContext): Promise<string> {

@@ -8,6 +8,7 @@ import { buildApp } from '../../src/api/app';
 import { DeadLetterService } from '../../src/app/dead-letter-service';
 import { wireOps } from '../../src/api/ops-wiring';
 import { VideoService } from '../../src/app/video-service';
+import { createRepositories } from '../../src/db/repositories';
 import { loadConfig } from '../../src/config';
 import { DeadLettersRepo } from '../../src/db/dead-letters-repo';
 import { VideosRepo } from '../../src/db/videos-repo';
@@ -72,9 +73,10 @@ beforeAll(async () => {
   const vectorStore = await LanceDbVectorStore.open(path.join(stack.dataDir, 'lancedb'));
   stack.onStop(() => vectorStore.close());
   const sealer = await loadUrlSealer({ dataDir: stack.dataDir });
+  const repos = createRepositories(stack.db.pool);
   const service = new VideoService({
     client,
-    pool: stack.db.pool,
+    repos,
     analyzer: new OfflineAnalyzer(),
     vectorStore,
     queues: stack.queues,
@@ -86,7 +88,7 @@ beforeAll(async () => {
   });
   const deadLetters = new DeadLetterService({
     client,
-    pool: stack.db.pool,
+    deadLetters: repos.deadLetters,
     ingestDir: stack.ingestDir,
     temporalUiUrl: 'http://localhost:8233',
   });
