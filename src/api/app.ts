@@ -22,6 +22,13 @@ import { registerUploadRoutes } from './routes/uploads';
 import { UploadService, type UploadServiceDeps } from '../app/upload-service';
 import { registerRefreshUrlRoutes } from './routes/refresh-url';
 import { registerKeyRoutes } from './routes/keys';
+import { registerDashboardRoutes } from './routes/dashboard';
+import { registerVideosListRoutes } from './routes/videos-list';
+import { registerHlsRoutes } from './routes/hls-files';
+import { PublishedMedia } from '../app/published-media';
+import { VideoListService } from '../app/video-list-service';
+import { registerUsageRoutes } from './routes/usage';
+import { DEFAULT_PRICES, UsageReportService, type PriceTable } from '../app/usage-report';
 
 /** Issue 18's optional parts of the app: auth (default: keys in the service's DB), uploads, signed local transfers, refresh-url. */
 export interface AccessOptions {
@@ -33,13 +40,6 @@ export interface AccessOptions {
   /** POST /videos/:id/refresh-url (operators hand a waiting run a new source URL). */
   refresh?: boolean;
 }
-import { registerDashboardRoutes } from './routes/dashboard';
-import { registerVideosListRoutes } from './routes/videos-list';
-import { registerHlsRoutes } from './routes/hls-files';
-import { PublishedMedia } from '../app/published-media';
-import { VideoListService } from '../app/video-list-service';
-import { registerUsageRoutes } from './routes/usage';
-import { DEFAULT_PRICES, UsageReportService, type PriceTable } from '../app/usage-report';
 
 /** Thin routes: validate at the edge, call the service, answer one status or error shape. */
 export function buildApp(
