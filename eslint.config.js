@@ -2,6 +2,19 @@
 const js = require('@eslint/js');
 const tseslint = require('typescript-eslint');
 
+/** An import pattern refusing the folders `above` (src/<name>, at any relative depth) to code of `who`. */
+function layer(who, above) {
+  return {
+    group: above.flatMap((dir) => [`**/${dir}`, `**/${dir}/*`]),
+    message: `${who} must not import from a layer above them (see the layer comment in eslint.config.js)`,
+  };
+}
+const HTTP_FRAMEWORK = {
+  group: ['fastify', 'fastify-*', '@fastify/*'],
+  message: 'services know nothing of HTTP: routes in src/api translate',
+};
+const CONFIG = (who) => ({ group: ['**/config', '**/config-*'], message: `${who} does not read the server's configuration` });
+
 module.exports = tseslint.config(
   { ignores: ['dist/', 'node_modules/', '.biblio/', 'coverage/'] },
   js.configs.recommended,
@@ -33,6 +46,57 @@ module.exports = tseslint.config(
             },
           ],
         },
+      ],
+    },
+  },
+  // Layers: which folder may import which. Entry points (api, workers, cli, demo) sit on top;
+  // services (app) below the API; activities below their workers; adapters, db and media at the
+  // bottom. An import that points up a layer is an error:
+  //   api        → app, db, adapters, …   (routes translate HTTP ↔ service calls)
+  //   app        ↛ api, fastify, workers, activities, cli, demo
+  //   cli        ↛ api, app, db, config  (it speaks HTTP; response types from contracts/)
+  //   demo       ↛ api, app, workers, activities (it may start the embedded database: db)
+  //   activities ↛ api, app, workers, cli, demo
+  //   adapters, db, media ↛ api, app, workers, activities, cli, demo
+  //   workflows, pipeline: deterministic (the block above)
+  // test/unit/layer-rules.test.ts proves the rule fires.
+  {
+    files: ['src/app/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [layer('services', ['api', 'workers', 'activities', 'cli', 'demo']), HTTP_FRAMEWORK] },
+      ],
+    },
+  },
+  {
+    files: ['src/cli/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [layer('the CLI', ['api', 'app', 'db', 'workers', 'activities']), CONFIG('the CLI')] },
+      ],
+    },
+  },
+  {
+    // `npm run keys`: key admin on the database itself, for when no API (or no key) exists yet.
+    files: ['src/cli/keys.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [layer('the key admin tool', ['api', 'app', 'workers', 'activities'])] }] },
+  },
+  {
+    files: ['src/demo/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [layer('the demo', ['api', 'app', 'workers', 'activities'])] }] },
+  },
+  {
+    files: ['src/activities/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [layer('activities', ['api', 'app', 'workers', 'cli', 'demo'])] }] },
+  },
+  {
+    files: ['src/adapters/**/*.ts', 'src/db/**/*.ts', 'src/media/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [layer('adapters, db and media', ['api', 'app', 'workers', 'activities', 'cli', 'demo'])] },
       ],
     },
   },

@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { VideoStatus } from '../src/api/status';
+import type { VideoStatus } from '../src/app/status';
 import { renditionArgs } from '../src/media/ffmpeg-args';
 import { lastErrorLine, runProcess } from '../src/media/run-process';
 import { STEPS } from '../src/pipeline/catalogue';

@@ -1,8 +1,6 @@
 import { Context } from '@temporalio/activity';
 import { temporal } from '@temporalio/proto';
-import type { Pool } from 'pg';
-import { DeadLettersRepo } from '../db/dead-letters-repo';
-import { VideosRepo } from '../db/videos-repo';
+import type { Repositories } from '../db/repositories';
 import { ErrorType } from '../errors';
 import { activitiesOfStep, STEPS, type StepName } from '../pipeline/catalogue';
 import type { RecordFailureInput } from '../workflows/contracts';
@@ -13,13 +11,16 @@ import { workflowIdFor } from '../workflows/ids';
  * cancelled the run — the dead-letter queue gets (or reopens) its entry. Both writes are
  * idempotent upserts, so a redelivered recordFailure changes nothing.
  */
-export async function recordFailureAndDeadLetter(pool: Pool, input: RecordFailureInput): Promise<void> {
+export async function recordFailureAndDeadLetter(
+  repos: Pick<Repositories, 'videos' | 'deadLetters'>,
+  input: RecordFailureInput,
+): Promise<void> {
   const video = { id: input.videoId, source: input.source, workflowId: workflowIdFor(input.videoId) };
-  await new VideosRepo(pool).markFailed(video, input.step, input.errorType, input.message);
+  await repos.videos.markFailed(video, input.step, input.errorType, input.message);
   if (input.errorType === ErrorType.WorkflowCancelled) return;
   const ctx = Context.current();
   const execution = ctx.info.workflowExecution;
-  await new DeadLettersRepo(pool).record({
+  await repos.deadLetters.record({
     videoId: input.videoId,
     workflowId: execution?.workflowId ?? video.workflowId,
     runId: execution?.runId ?? null,

@@ -1,5 +1,6 @@
 import type { Client } from '@temporalio/client';
 import type { TaskQueues } from '../pipeline/catalogue';
+import { temporalDeadlineIn, withTemporalDeadline } from '../temporal/deadline';
 import type { QueueStats, QueueStatsCache } from '../temporal/queue-stats';
 
 /**
@@ -105,7 +106,7 @@ export class AdmissionController {
    */
   async check(): Promise<Verdict> {
     // Waits at most ADMISSION_WAIT_MS (a local measurement takes tens of ms): POST /videos must still
-    // answer in ~5 s (temporal-deadline.ts) when Temporal is unreachable; the measurement goes on and
+    // answer in ~5 s (temporal/deadline.ts) when Temporal is unreachable; the measurement goes on and
     // serves the next requests. A measurement slower than that admits this one request unchecked.
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<undefined>((resolve) => {
@@ -123,10 +124,11 @@ export class AdmissionController {
       this.stats.get(q.ai, 'activity'),
       this.stats.get(q.index, 'activity'),
     ]);
-    const running = await this.client.connection
-      .withDeadline(Date.now() + 2_000, () =>
-        this.client.workflow.count(`ExecutionStatus = 'Running' AND TaskQueue = '${q.pipeline.replace(/'/g, "\\'")}'`),
-      )
+    const running = await withTemporalDeadline(
+      this.client,
+      () => this.client.workflow.count(`ExecutionStatus = 'Running' AND TaskQueue = '${q.pipeline.replace(/'/g, "\\'")}'`),
+      temporalDeadlineIn(2_000),
+    )
       .then((r) => r.count)
       .catch(() => null);
     return { at: Date.now(), queues, running };

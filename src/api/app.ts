@@ -1,8 +1,8 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import type { DeadLetterService } from './dead-letter-service';
+import type { DeadLetterService } from '../app/dead-letter-service';
 import type { Pool } from 'pg';
-import { HttpError, typeForStatus } from './http-error';
-import { asDatabaseUnavailable } from './database-unavailable';
+import { HttpError } from './http-error';
+import { answerError } from './error-handler';
 import { OutageTolerantKeys } from './outage-tolerant-keys';
 import fp from 'fastify-plugin';
 import { installInputHygiene } from './input-hygiene';
@@ -13,31 +13,33 @@ import { describeIssues, startVideoSchema, videoIdSchema } from './schemas';
 import { registerSearchRoutes } from './routes/search';
 import { registerVideoDeleteRoutes } from './routes/videos-delete';
 import { registerReanalyzeRoutes } from './routes/videos-reanalyze';
-import type { VideoService } from './video-service';
+import type { VideoService } from '../app/video-service';
 import { registerOpsRoutes, type OpsDeps } from './routes/ops';
 import { installAuth, type AuthOptions } from './auth';
-import { ApiKeysRepo } from '../db/api-keys-repo';
 import type { LocalObjectStorage } from '../adapters/storage/local-storage';
 import { registerStorageRoutes } from './routes/storage';
 import { registerUploadRoutes } from './routes/uploads';
-import { UploadService, type UploadServiceDeps } from './upload-service';
-import { registerRefreshUrlRoutes, type RefreshUrlDeps } from './routes/refresh-url';
+import { UploadService, type UploadServiceDeps } from '../app/upload-service';
+import { registerRefreshUrlRoutes } from './routes/refresh-url';
 import { registerKeyRoutes } from './routes/keys';
+import { registerDashboardRoutes } from './routes/dashboard';
+import { registerVideosListRoutes } from './routes/videos-list';
+import { registerHlsRoutes } from './routes/hls-files';
+import { PublishedMedia } from '../app/published-media';
+import { VideoListService } from '../app/video-list-service';
+import { registerUsageRoutes } from './routes/usage';
+import { DEFAULT_PRICES, UsageReportService, type PriceTable } from '../app/usage-report';
 
 /** Issue 18's optional parts of the app: auth (default: keys in the service's DB), uploads, signed local transfers, refresh-url. */
 export interface AccessOptions {
   auth?: AuthOptions;
   /** Uploads (issue 26: bound to their caller; multipart above the threshold, default 64 MiB in 16 MiB parts). */
-  uploads?: Omit<UploadServiceDeps, 'pool' | 'multipartThresholdBytes' | 'multipartPartBytes'> &
+  uploads?: Omit<UploadServiceDeps, 'uploads' | 'videos' | 'multipartThresholdBytes' | 'multipartPartBytes'> &
     Partial<Pick<UploadServiceDeps, 'multipartThresholdBytes' | 'multipartPartBytes'>>;
   localStorage?: LocalObjectStorage;
-  refresh?: Omit<RefreshUrlDeps, 'service'>;
+  /** POST /videos/:id/refresh-url (operators hand a waiting run a new source URL). */
+  refresh?: boolean;
 }
-import { registerDashboardRoutes } from './routes/dashboard';
-import { registerVideosListRoutes } from './routes/videos-list';
-import { registerHlsRoutes } from './routes/hls-files';
-import { registerUsageRoutes } from './routes/usage';
-import { DEFAULT_PRICES, type PriceTable } from '../app/usage-report';
 
 /** Thin routes: validate at the edge, call the service, answer one status or error shape. */
 export function buildApp(
@@ -67,7 +69,7 @@ export function buildApp(
   void app.register(
     fp(async (root: FastifyInstance) => {
       installInputHygiene(root);
-      installAuth(root, opts.auth ?? { keys: new OutageTolerantKeys(new ApiKeysRepo(service.pool)) });
+      installAuth(root, opts.auth ?? { keys: new OutageTolerantKeys(service.repos.apiKeys) });
     }),
   );
   const uploads = opts.uploads
@@ -75,29 +77,13 @@ export function buildApp(
         multipartThresholdBytes: 64 * 1024 ** 2,
         multipartPartBytes: 16 * 1024 ** 2,
         ...opts.uploads,
-        pool: service.pool,
+        uploads: service.repos.uploads,
+        videos: service.repos.videos,
       })
     : undefined;
   if (opts.ops) void app.register(registerOpsRoutes, opts.ops);
 
-  app.setErrorHandler((raw: Error & { statusCode?: number; validation?: unknown }, req, reply) => {
-    // Issue 26: a database outage (also in the auth key lookup) is a typed 503, not a 500.
-    const err = asDatabaseUnavailable(raw) ?? raw;
-    if (err instanceof HttpError) {
-      if (err.opts.headers) void reply.headers(err.opts.headers);
-      return reply.status(err.status).send(err.toBody());
-    }
-    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
-    if (status === 500) req.log.error({ err }, 'unhandled error');
-    const body = new HttpError(
-      status,
-      typeForStatus(status),
-      // Never a stack trace; for 500s not even the message, which may carry internals.
-      status === 500 ? 'the server failed to handle this request' : err.message,
-      { hint: status === 500 ? 'Retry; if it persists, check the API logs.' : 'See README "HTTP API".' },
-    ).toBody();
-    return reply.status(status).send(body);
-  });
+  app.setErrorHandler(answerError);
 
   app.setNotFoundHandler((req, reply) =>
     reply.status(404).send(
@@ -136,11 +122,16 @@ export function buildApp(
   if (opts.deadLetters) registerDeadLetterRoutes(app, opts.deadLetters);
   if (opts.localStorage) registerStorageRoutes(app, { storage: opts.localStorage });
   if (uploads) registerUploadRoutes(app, { uploads });
-  if (opts.refresh) registerRefreshUrlRoutes(app, { ...opts.refresh, service });
-  registerKeyRoutes(app, { keys: new ApiKeysRepo(service.pool) });
-  if (opts.people) registerVideosListRoutes(app, opts.people);
-  if (opts.people?.mediaDir) registerHlsRoutes(app, { pool: opts.people.pool, mediaDir: opts.people.mediaDir });
-  if (opts.people) registerUsageRoutes(app, { pool: opts.people.pool, prices: opts.usagePrices ?? DEFAULT_PRICES });
+  if (opts.refresh) registerRefreshUrlRoutes(app, { service });
+  registerKeyRoutes(app, { keys: service.repos.apiKeys });
+  if (opts.people) {
+    const media = new PublishedMedia(opts.people);
+    registerVideosListRoutes(app, { list: new VideoListService(opts.people), media });
+    if (opts.people.mediaDir) registerHlsRoutes(app, { media });
+  }
+  if (opts.people) {
+    registerUsageRoutes(app, { usage: new UsageReportService(service.repos.usageLedger, opts.usagePrices ?? DEFAULT_PRICES) });
+  }
   registerDashboardRoutes(app);
 
   return app;

@@ -1,7 +1,8 @@
 import { ErrorType } from '../errors';
 import { DATABASE_RETRY_AFTER_SEC, isDatabaseUnavailable } from '../db/unavailable';
 import { HttpError, type ErrorBody } from './http-error';
-import type { StaleVideoStatus } from './last-known-status';
+import type { StaleVideoStatus } from '../app/last-known-status';
+import { VideoUnreadableError } from '../app/errors';
 
 /**
  * 503 DatabaseUnavailable in the one error shape, with Retry-After; for GET /videos/:id of a
@@ -26,9 +27,11 @@ export class DatabaseUnavailableError extends HttpError {
   }
 }
 
-/** The typed 503 for an error that means the database is down (see db/unavailable.ts), else undefined. */
+/** The typed 503 for an error that means the database is down (see db/unavailable.ts, app/errors.ts), else undefined. */
 export function asDatabaseUnavailable(err: unknown): DatabaseUnavailableError | undefined {
   if (err instanceof DatabaseUnavailableError) return err;
+  if (err instanceof VideoUnreadableError)
+    return new DatabaseUnavailableError(err.message, { videoId: err.videoId, lastKnown: err.lastKnown });
   if (err instanceof HttpError || !isDatabaseUnavailable(err)) return undefined;
   return new DatabaseUnavailableError('the main database is unreachable');
 }

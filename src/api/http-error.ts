@@ -1,3 +1,4 @@
+import type { AppErrorKind, AppError } from '../app/errors';
 import type { ErrorBody } from '../contracts/http';
 
 /** The one error body every endpoint answers with: { error: { type, message, videoId, hint } }. */
@@ -54,4 +55,27 @@ const STATUS_TYPES: Record<number, string> = {
 
 export function typeForStatus(status: number): string {
   return STATUS_TYPES[status] ?? (status >= 500 ? 'InternalError' : 'BadRequest');
+}
+
+/** The one place a service's refusal (src/app/errors.ts) becomes an HTTP status. */
+const STATUS_OF_KIND: Record<AppErrorKind, number> = {
+  invalid: 400,
+  forbidden: 403,
+  'not-found': 404,
+  conflict: 409,
+  gone: 410,
+  'too-large': 413,
+  'unsupported-type': 415,
+  unprocessable: 422,
+  unavailable: 503,
+};
+
+/** A service's AppError in the one error shape, Retry-After included when it says when to retry. */
+export function httpErrorOf(err: AppError): HttpError {
+  const { videoId, hint, retryAfterSec } = err.opts;
+  return new HttpError(STATUS_OF_KIND[err.kind], err.type, err.message, {
+    videoId,
+    hint,
+    ...(retryAfterSec !== undefined ? { headers: { 'retry-after': String(retryAfterSec) } } : {}),
+  });
 }

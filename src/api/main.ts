@@ -3,16 +3,16 @@ import { createAnalyzer } from '../adapters/analyzer';
 import { createVectorStore } from '../adapters/vector-store';
 import { loadConfig } from '../config';
 import { createPool, ensureDatabase, migrate } from '../db/database';
+import { createRepositories } from '../db/repositories';
 import { createLogger } from '../logging';
 import { taskQueues } from '../pipeline/catalogue';
 import { connectClient } from '../temporal/connection';
 import { buildApp } from './app';
-import { DeadLetterService } from './dead-letter-service';
-import { VideoService } from './video-service';
+import { DeadLetterService } from '../app/dead-letter-service';
+import { VideoService } from '../app/video-service';
 import { wireOps } from './ops-wiring';
 import { createStorage } from '../adapters/storage';
 import { LocalObjectStorage } from '../adapters/storage/local-storage';
-import { ApiKeysRepo } from '../db/api-keys-repo';
 import { OutageTolerantKeys } from './outage-tolerant-keys';
 import { SsrfPolicy } from '../net/ssrf-guard';
 import { loadDataConverter } from '../temporal/data-converter';
@@ -27,6 +27,8 @@ async function main() {
   await ensureDatabase(config.databaseUrl);
   await migrate(config.databaseUrl);
   const pool = createPool(config.databaseUrl);
+  // The composition root: every service and route below shares these repositories.
+  const repos = createRepositories(pool);
   const vectorStore = await createVectorStore(config);
   const client = await connectClient({ dataConverter: await loadDataConverter(config) });
   const queues = taskQueues(config.queuePrefix);
@@ -36,7 +38,7 @@ async function main() {
   const sealer = await loadUrlSealer(config);
   const service = new VideoService({
     client,
-    pool,
+    repos,
     analyzer: createAnalyzer(config),
     vectorStore,
     queues,
@@ -50,7 +52,12 @@ async function main() {
     sourceRefreshDeadlineMs: config.sourceRefreshDeadlineMs,
     sealer,
   });
-  const deadLetters = new DeadLetterService({ client, pool, ingestDir: config.ingestDir, temporalUiUrl: config.temporalUiUrl });
+  const deadLetters = new DeadLetterService({
+    client,
+    deadLetters: repos.deadLetters,
+    ingestDir: config.ingestDir,
+    temporalUiUrl: config.temporalUiUrl,
+  });
   const app = buildApp(service, {
     logger: {
       level: config.logLevel,
@@ -62,7 +69,7 @@ async function main() {
     ops: ops.deps,
     people: { pool, temporalUiUrl: config.temporalUiUrl, namespace: client.options.namespace, mediaDir: config.mediaDir },
     usagePrices,
-    auth: config.authEnabled ? { keys: new OutageTolerantKeys(new ApiKeysRepo(pool)) } : { disabled: true },
+    auth: config.authEnabled ? { keys: new OutageTolerantKeys(repos.apiKeys) } : { disabled: true },
     uploads: {
       storage,
       maxUploadBytes: config.storage.maxUploadBytes,
@@ -71,7 +78,7 @@ async function main() {
       multipartPartBytes: config.storage.multipartPartBytes,
     },
     localStorage: storage instanceof LocalObjectStorage ? storage : undefined,
-    refresh: { client, ssrf, sealer },
+    refresh: true,
   });
   const outbox = ops.startOutbox(service);
   if (!config.authEnabled) log.warn('BIBLIO_AUTH=off: every caller is treated as an operator');

@@ -7,8 +7,8 @@ import { QueueStatsCache } from '../temporal/queue-stats';
 import { AdmissionController } from './admission';
 import { createApiMetrics } from './metrics';
 import type { OpsDeps } from './routes/ops';
-import { startOutboxSweeper, type OutboxSweeper } from './start-outbox';
-import type { VideoService } from './video-service';
+import { startOutboxSweeper, type OutboxSweeper } from '../app/start-outbox';
+import type { VideoService } from '../app/video-service';
 
 /** Builds the API's operations parts (issue 19) from config: one call in main.ts and in tests. */
 export function wireOps(o: { client: Client; pool: Pool; queues: TaskQueues; config: Pick<Config, 'ops'>; log?: Logger }) {
@@ -24,7 +24,7 @@ export function wireOps(o: { client: Client; pool: Pool; queues: TaskQueues; con
     deps,
     startOutbox(service: VideoService): OutboxSweeper {
       return startOutboxSweeper({
-        pool: o.pool,
+        outbox: service.repos.startOutbox,
         intervalMs: ops.outboxSweepMs,
         log: o.log,
         start: (row) => service.ensureStarted(row.id, row.source, row.workflowId),

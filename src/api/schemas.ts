@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { VIDEO_ID_PATTERN } from '../workflows/ids';
+import { noControlChars } from '../security/control-chars';
 
 export const videoIdSchema = z.string().regex(VIDEO_ID_PATTERN, 'videoId must be 1–64 characters of letters, digits, "_" or "-"');
 
@@ -13,8 +14,7 @@ function isHttpUrl(u: string): boolean {
 }
 
 // A NUL or other control character used to reach the database (500); it is a bad request.
-// eslint-disable-next-line no-control-regex -- matching control characters is the point
-export const noControlChars = (u: string) => !/[\u0000-\u001f\u007f-\u009f]/.test(u);
+export { noControlChars };
 
 const sourceSchema = z.discriminatedUnion('kind', [
   z

@@ -1,7 +1,7 @@
 import type { Client } from '@temporalio/client';
-import type { Pool } from 'pg';
-import { TEMPORAL_DEADLINE_MS, temporalUnavailable, withTemporalDeadline } from '../api/temporal-deadline';
-import { VideoIndexRepo } from '../db/video-index-repo';
+import { temporalDeadlineIn, withTemporalDeadline } from '../temporal/deadline';
+import { temporalUnavailable } from './errors';
+import type { VideoIndexRepo } from '../db/video-index-repo';
 import type { TaskQueues } from '../pipeline/catalogue';
 import type { deleteVideo } from '../workflows';
 import type { DeleteVideoInput, DeleteVideoResult } from '../workflows/contracts';
@@ -18,8 +18,10 @@ export type DeletionOutcome =
 export class DeletionService {
   private readonly rows: VideoIndexRepo;
 
-  constructor(private readonly deps: { client: Client; pool: Pool; queues: TaskQueues; waitMs?: number; startDeadlineMs?: number }) {
-    this.rows = new VideoIndexRepo(deps.pool);
+  constructor(
+    private readonly deps: { client: Client; videoIndex: VideoIndexRepo; queues: TaskQueues; waitMs?: number; startDeadlineMs?: number },
+  ) {
+    this.rows = deps.videoIndex;
   }
 
   async delete(videoId: string): Promise<DeletionOutcome> {
@@ -41,7 +43,7 @@ export class DeletionService {
             workflowIdConflictPolicy: 'USE_EXISTING',
             workflowIdReusePolicy: 'ALLOW_DUPLICATE',
           }),
-        Date.now() + (this.deps.startDeadlineMs ?? TEMPORAL_DEADLINE_MS),
+        temporalDeadlineIn(this.deps.startDeadlineMs),
       );
     } catch (err) {
       throw temporalUnavailable(`could not start the deletion of ${videoId}: ${(err as Error).message}`, {

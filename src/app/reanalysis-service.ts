@@ -1,7 +1,7 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import type { Pool } from 'pg';
-import { HttpError } from '../api/http-error';
-import { VideosRepo, type VideoRow } from '../db/videos-repo';
+import { temporalDeadlineIn, withTemporalDeadline } from '../temporal/deadline';
+import { AppError, temporalUnavailable } from './errors';
+import type { VideoRow, VideosRepo } from '../db/videos-repo';
 import type { TaskQueues } from '../pipeline/catalogue';
 import type { reanalyzeVideo } from '../workflows';
 import type { PipelineState, ReanalyzeVideoInput, TranscodeOutput } from '../workflows/contracts';
@@ -17,10 +17,10 @@ export interface ReanalysisOutcome {
 
 export interface ReanalysisServiceDeps {
   client: Client;
-  pool: Pool;
+  videos: VideosRepo;
   queues: TaskQueues;
   mediaHeartbeatTimeoutMs: number;
-  /** How long a call may wait for Temporal before answering 503 (default 5 s). */
+  /** How long a call may wait for Temporal before answering 503 (default TEMPORAL_DEADLINE_MS). */
   deadlineMs?: number;
 }
 
@@ -35,21 +35,21 @@ export class ReanalysisService {
   private readonly videos: VideosRepo;
 
   constructor(private readonly deps: ReanalysisServiceDeps) {
-    this.videos = new VideosRepo(deps.pool);
+    this.videos = deps.videos;
   }
 
   async reanalyze(videoId: string): Promise<ReanalysisOutcome> {
     const row = await this.videos.get(videoId);
-    if (!row) throw new HttpError(404, 'VideoNotFound', `no video with id ${videoId}`, { videoId });
+    if (!row) throw new AppError('not-found', 'VideoNotFound', `no video with id ${videoId}`, { videoId });
     if (row.status !== 'ready') {
-      throw new HttpError(409, 'VideoNotReady', `video ${videoId} is ${row.status}, not ready: there is no analysis to redo yet`, {
+      throw new AppError('conflict', 'VideoNotReady', `video ${videoId} is ${row.status}, not ready: there is no analysis to redo yet`, {
         videoId,
         hint:
           row.status === 'failed' ? 'A failed video is replayed from the dead-letter queue (biblio dlq list).' : 'Wait until it is ready.',
       });
     }
     if (row.analysisState === 'complete') {
-      throw new HttpError(409, 'AnalysisComplete', `video ${videoId} already has its full AI analysis`, {
+      throw new AppError('conflict', 'AnalysisComplete', `video ${videoId} already has its full AI analysis`, {
         videoId,
         hint: 'Only videos whose analysis is delayed or failed are re-analysed (GET /videos?status=delayed lists them).',
       });
@@ -71,7 +71,7 @@ export class ReanalysisService {
       throw unavailable(row.id, err, 'no pipeline worker answered the status query');
     });
     if (state.step !== 'done') {
-      throw new HttpError(409, 'VideoStillProcessing', `video ${row.id} is still being processed (step ${state.step})`, {
+      throw new AppError('conflict', 'VideoStillProcessing', `video ${row.id} is still being processed (step ${state.step})`, {
         videoId: row.id,
         hint: 'Its run analyses it; re-analyse only once the video is ready with its analysis delayed.',
       });
@@ -90,7 +90,7 @@ export class ReanalysisService {
       }
     }
     if (state.analysisState === 'complete') {
-      throw new HttpError(409, 'AnalysisComplete', `video ${row.id} was just analysed by its run`, { videoId: row.id });
+      throw new AppError('conflict', 'AnalysisComplete', `video ${row.id} was just analysed by its run`, { videoId: row.id });
     }
     return this.startReanalysis(row, state);
   }
@@ -98,7 +98,7 @@ export class ReanalysisService {
   private async startReanalysis(row: VideoRow, known?: PipelineState): Promise<ReanalysisOutcome> {
     const media = row.media ?? known?.media ?? (await this.mediaFromEndedRun(row));
     if (!media) {
-      throw new HttpError(409, 'NotReanalysable', `video ${row.id} has no recorded media step output to re-analyse from`, {
+      throw new AppError('conflict', 'NotReanalysable', `video ${row.id} has no recorded media step output to re-analyse from`, {
         videoId: row.id,
         hint: 'Its run is gone from Temporal and the row predates re-analysis; delete and upload it again.',
       });
@@ -135,14 +135,13 @@ export class ReanalysisService {
   }
 
   private withDeadline<T>(fn: () => Promise<T>): Promise<T> {
-    return this.deps.client.connection.withDeadline(Date.now() + (this.deps.deadlineMs ?? 5_000), fn);
+    return withTemporalDeadline(this.deps.client, fn, temporalDeadlineIn(this.deps.deadlineMs));
   }
 }
 
-function unavailable(videoId: string, err: unknown, why?: string): HttpError {
-  return new HttpError(503, 'TemporalUnavailable', `could not re-analyse ${videoId}: ${why ?? (err as Error).message}`, {
+function unavailable(videoId: string, err: unknown, why?: string): AppError {
+  return temporalUnavailable(`could not re-analyse ${videoId}: ${why ?? (err as Error).message}`, {
     videoId,
     hint: 'Retry once Temporal and the pipeline workers are reachable.',
-    headers: { 'retry-after': '5' },
   });
 }

@@ -1,7 +1,6 @@
-import type { Pool } from 'pg';
 import type { Analyzer } from '../adapters/analyzer/port';
 import { collectionName, type VectorStore } from '../adapters/vector-store/port';
-import { VideoIndexRepo, type SearchFilters } from '../db/video-index-repo';
+import type { SearchFilters, VideoIndexRepo } from '../db/video-index-repo';
 
 export interface SearchRequest extends SearchFilters {
   q: string;
@@ -46,8 +45,8 @@ const MAX_CANDIDATES = 1_000;
 export class SearchService {
   private readonly rows: VideoIndexRepo;
 
-  constructor(private readonly deps: { pool: Pool; analyzer: Analyzer; vectorStore: VectorStore }) {
-    this.rows = new VideoIndexRepo(deps.pool);
+  constructor(private readonly deps: { videoIndex: VideoIndexRepo; analyzer: Analyzer; vectorStore: VectorStore }) {
+    this.rows = deps.videoIndex;
   }
 
   async search(req: SearchRequest): Promise<SearchPage> {

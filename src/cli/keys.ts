@@ -4,7 +4,7 @@ import { isRole, ROLES } from '../auth/roles';
 import { loadConfig } from '../config';
 import { ApiKeysRepo } from '../db/api-keys-repo';
 import { createPool, ensureDatabase, migrate } from '../db/database';
-import { noControlChars } from '../api/schemas';
+import { noControlChars } from '../security/control-chars';
 import { printable } from './context';
 
 const USAGE = `usage: npm run keys -- create --role ${ROLES.join('|')} [--name NAME] [--json]

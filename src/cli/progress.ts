@@ -1,5 +1,5 @@
 import cliProgress from 'cli-progress';
-import type { VideoStatus } from '../api/status';
+import type { VideoStatus } from '../contracts/http';
 import { STEPS } from '../pipeline/catalogue';
 
 /**

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
-import type { UploadTicket } from '../api/upload-service';
+import type { UploadTicket } from '../contracts/http';
 import { ApiError, type ErrorBody } from './api-client';
 
 /** What the uploader needs of the API: the CLI's ApiClient (tests pass one pointed at a proxy). */

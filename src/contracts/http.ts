@@ -7,8 +7,10 @@
  * Types only: no runtime code, so any side may import it.
  */
 import type { Role } from '../auth/roles';
-import type { VideoStatus } from '../api/derive-status';
+import type { VideoStatus } from '../app/derive-status';
 import type { SearchPage, SearchResult } from '../app/search-service';
+import type { UploadTicket } from '../app/upload-service';
+import type { UsageReport, UsageTotals } from '../app/usage-report';
 
 /** Every 4xx/5xx: `{ error: { type, message, videoId, hint } }`. */
 export interface ErrorBody {
@@ -17,6 +19,13 @@ export interface ErrorBody {
 
 /** GET /videos/:id, POST /videos (202/200), POST /videos/:id/refresh-url (202). */
 export type VideoStatusResponse = VideoStatus;
+export type { VideoStatus };
+
+/** POST /uploads, GET /uploads/:id, POST /uploads/:id/complete. */
+export type { UploadTicket };
+
+/** GET /usage. */
+export type { UsageReport, UsageTotals };
 
 /** GET /search. */
 export type SearchResponse = SearchPage;

@@ -54,6 +54,12 @@ export class VideosRepo {
     return { created: false, row: existing };
   }
 
+  /** Whether any row has this id, deleted (tombstoned) ones included: the id is taken. */
+  async exists(id: string): Promise<boolean> {
+    const { rowCount } = await this.pool.query('SELECT 1 FROM videos WHERE id = $1', [id]);
+    return (rowCount ?? 0) > 0;
+  }
+
   async get(id: string): Promise<VideoRow | undefined> {
     const { rows } = await this.pool.query<VideoRow>(`SELECT ${COLUMNS} FROM videos WHERE id = $1 AND deleted_at IS NULL`, [id]);
     return rows[0];

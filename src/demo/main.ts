@@ -13,7 +13,7 @@ import { makeSampleClip } from '../media/sample-clip';
 import { QUEUE_ROLES, taskQueues, WORKERS, type TaskQueues } from '../pipeline/catalogue';
 import { pollerCount } from '../temporal/pollers';
 import { traceSteps } from '../temporal/step-trace';
-import type { VideoStatus } from '../api/status';
+import type { VideoStatus } from '../contracts/http';
 import { assertAlive, ProcessDiedError, portTaken, startProcess, stopProcess, waitFor, type ManagedProcess } from './processes';
 import { ProgressLine } from './progress';
 import { demoDatabase } from './database';

@@ -1,4 +1,4 @@
-import type { VideoStatus } from '../api/status';
+import type { VideoStatus } from '../contracts/http';
 import { STEP_QUEUE, type TaskQueues } from '../pipeline/catalogue';
 
 /**

@@ -2,8 +2,8 @@
 // cannot hold media or index work.
 import { createResilientAnalyzer } from '../adapters/analyzer';
 import { createAiActivities } from '../activities/ai';
-import { AiDeferralsRepo } from '../db/ai-deferrals-repo';
 import { createPool } from '../db/database';
+import { createRepositories } from '../db/repositories';
 import { runWorkerProcess } from './run-worker';
 
 runWorkerProcess('ai', async (config) => {
@@ -15,7 +15,7 @@ runWorkerProcess('ai', async (config) => {
       activities: createAiActivities({
         analyzer,
         artifactsDir: config.artifactsDir,
-        deferrals: new AiDeferralsRepo(pool),
+        deferrals: createRepositories(pool).aiDeferrals,
         resilience: {
           backoff: { baseMs: config.ai.retryBaseMs, capMs: config.ai.retryMaxMs },
           degradeAfterMs: config.ai.degradeAfterMs,

@@ -6,7 +6,7 @@ import { createVectorStore } from '../adapters/vector-store';
 import { createIndexerActivities } from '../activities/indexer';
 import { PgAdvisoryLock } from '../db/advisory-lock';
 import { createPool } from '../db/database';
-import { VideosRepo } from '../db/videos-repo';
+import { createRepositories } from '../db/repositories';
 import { createLogger } from '../logging';
 import { taskQueues } from '../pipeline/catalogue';
 import { connectClient } from '../temporal/connection';
@@ -33,7 +33,7 @@ runWorkerProcess('index', async (config) => {
     options: {
       activities: createIndexerActivities({
         pool,
-        videos: new VideosRepo(pool),
+        repos: createRepositories(pool),
         vectorStore,
         dirs: {
           mediaDir: config.mediaDir,

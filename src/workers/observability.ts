@@ -6,6 +6,7 @@ import type { ActivityInterceptorsFactory, NativeConnection } from '@temporalio/
 import type { Logger } from 'pino';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { QueueRole } from '../pipeline/catalogue';
+import { temporalDeadlineIn, withTemporalDeadline } from '../temporal/deadline';
 
 /**
  * Each worker process's operations surface: GET /metrics (this process's metrics plus
@@ -129,7 +130,7 @@ export async function startHealthServer(surface: {
     const all: HealthChecks = {
       temporal: async () => {
         if (!conn) throw new Error('not connected');
-        await conn.withDeadline(Date.now() + 2_000, () => conn.workflowService.getSystemInfo({}));
+        await withTemporalDeadline(conn, () => conn.workflowService.getSystemInfo({}), temporalDeadlineIn(2_000));
       },
       ...surface.checks,
     };

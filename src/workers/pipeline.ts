@@ -3,7 +3,7 @@
 import { createStorageActivities } from '../activities/storage';
 import { createStorage } from '../adapters/storage';
 import { createPool } from '../db/database';
-import { UploadsRepo } from '../db/uploads-repo';
+import { createRepositories } from '../db/repositories';
 import { NON_RETRYABLE_ERROR_TYPES } from '../errors';
 import { loadUrlSealer } from '../security/sealed-url';
 import { workflowCode } from '../temporal/workflow-bundle';
@@ -16,7 +16,7 @@ runWorkerProcess('pipeline', async (config, log) => {
   const storage = await createStorage(config);
   // Only to read the ETag an upload was completed with, which every signed GET of it carries.
   const pool = createPool(config.databaseUrl, 2);
-  const uploads = new UploadsRepo(pool);
+  const { uploads } = createRepositories(pool);
   return {
     options: {
       ...code.options,

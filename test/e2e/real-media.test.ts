@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { VideoStatus } from '../../src/api/status';
+import type { VideoStatus } from '../../src/app/status';
 import { runProcess, lastErrorLine } from '../../src/media/run-process';
 import { startHttpStack, type HttpStack } from '../support/http-stack';
 

@@ -1,7 +1,7 @@
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { VideoStatus } from '../../src/api/status';
+import type { VideoStatus } from '../../src/app/status';
 import { makeSampleClip } from '../../src/media/sample-clip';
 import { workflowIdFor } from '../../src/workflows/ids';
 import { statusQuery } from '../../src/workflows/messages';

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { VideoStatus } from '../../src/api/status';
+import type { VideoStatus } from '../../src/app/status';
 import type { UsageReport } from '../../src/app/usage-report';
 import { makeSampleClip } from '../../src/media/sample-clip';
 import { workflowIdFor } from '../../src/workflows/ids';

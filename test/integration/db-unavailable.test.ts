@@ -5,7 +5,8 @@ import { OfflineAnalyzer } from '../../src/adapters/analyzer/offline-analyzer';
 import { LanceDbVectorStore } from '../../src/adapters/vector-store/lancedb-store';
 import { buildApp } from '../../src/api/app';
 import { wireOps } from '../../src/api/ops-wiring';
-import { VideoService } from '../../src/api/video-service';
+import { VideoService } from '../../src/app/video-service';
+import { createRepositories } from '../../src/db/repositories';
 import { loadConfig } from '../../src/config';
 import { ApiKeysRepo } from '../../src/db/api-keys-repo';
 import { createPool, ensureDatabase, migrate } from '../../src/db/database';
@@ -50,7 +51,7 @@ beforeAll(async () => {
   const sealer = await loadUrlSealer({ dataDir: stack.dataDir });
   const service = new VideoService({
     client: stack.temporal.client,
-    pool,
+    repos: createRepositories(pool),
     analyzer: new OfflineAnalyzer(),
     vectorStore,
     queues: stack.queues,

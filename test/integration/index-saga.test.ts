@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { VectorSpace } from '../../src/adapters/vector-store/port';
 import { LanceDbVectorStore } from '../../src/adapters/vector-store/lancedb-store';
-import type { VideoStatus } from '../../src/api/status';
+import type { VideoStatus } from '../../src/app/status';
 import { makeSampleClip } from '../../src/media/sample-clip';
 import { traceSteps } from '../../src/temporal/step-trace';
 import { reconcileScheduleId } from '../../src/temporal/reconcile-schedule';

@@ -3,7 +3,7 @@ import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { VideoStatus } from '../../src/api/status';
+import type { VideoStatus } from '../../src/app/status';
 import type { HeartbeatProgress } from '../../src/workflows/contracts';
 import { workflowIdFor } from '../../src/workflows/ids';
 import type { TestApi } from '../support/api';

@@ -4,7 +4,9 @@ import path from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { LanceDbVectorStore } from '../../src/adapters/vector-store/lancedb-store';
 import { createReconcileActivities } from '../../src/activities/indexer/reconcile';
-import { HttpError } from '../../src/api/http-error';
+import { answerError } from '../../src/api/error-handler';
+import { PublishedMedia } from '../../src/app/published-media';
+import { VideoListService } from '../../src/app/video-list-service';
 import { registerHlsRoutes } from '../../src/api/routes/hls-files';
 import { registerVideosListRoutes } from '../../src/api/routes/videos-list';
 import { loadConfig } from '../../src/config';
@@ -51,11 +53,10 @@ beforeAll(async () => {
 
   // The two media routes as src/api/app.ts registers them, with its error shape.
   app = Fastify();
-  app.setErrorHandler((err, _req, reply) =>
-    err instanceof HttpError ? reply.status(err.status).send(err.toBody()) : reply.status(500).send({ error: { type: 'InternalError' } }),
-  );
-  registerVideosListRoutes(app, { pool: db.pool });
-  registerHlsRoutes(app, { pool: db.pool, mediaDir });
+  app.setErrorHandler(answerError);
+  const media = new PublishedMedia({ pool: db.pool, mediaDir });
+  registerVideosListRoutes(app, { list: new VideoListService({ pool: db.pool }), media });
+  registerHlsRoutes(app, { media });
   await app.ready();
 });
 

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { VideoStatus } from '../../src/api/status';
+import type { VideoStatus } from '../../src/app/status';
 import { traceSteps } from '../../src/temporal/step-trace';
 import type { TestApi } from '../support/api';
 import type { TestDatabase } from '../support/database';

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { VideoStatus } from '../../src/api/status';
+import type { VideoStatus } from '../../src/app/status';
 import type { QueueRole } from '../../src/pipeline/catalogue';
 import type { TestDatabase } from '../support/database';
 import { makeTinyClip } from '../support/media';

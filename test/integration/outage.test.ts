@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import type { VideoStatus } from '../../src/api/status';
+import type { VideoStatus } from '../../src/app/status';
 import { StartOutboxRepo } from '../../src/db/start-outbox-repo';
 import type { QueueRole } from '../../src/pipeline/catalogue';
 import { freePort } from '../../src/workers/observability';

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { VideoStatus } from '../../src/api/status';
+import type { VideoStatus } from '../../src/app/status';
 import { loadConfig } from '../../src/config';
 import { VideosRepo } from '../../src/db/videos-repo';
 import { interpretProbe } from '../../src/media/probe';
@@ -237,7 +237,8 @@ test('a file that is not a video fails with a typed InvalidMedia error and is no
 });
 
 test('a step whose queue has no worker says so in the status instead of spinning', async () => {
-  const { VideoService } = await import('../../src/api/video-service');
+  const { VideoService } = await import('../../src/app/video-service');
+  const { createRepositories } = await import('../../src/db/repositories');
   const { LanceDbVectorStore } = await import('../../src/adapters/vector-store/lancedb-store');
   const { OfflineAnalyzer } = await import('../../src/adapters/analyzer/offline-analyzer');
   const { loadUrlSealer } = await import('../../src/security/sealed-url');
@@ -245,7 +246,7 @@ test('a step whose queue has no worker says so in the status instead of spinning
   const store = await LanceDbVectorStore.open(path.join(dataDir, 'lancedb'));
   const service = new VideoService({
     client: env.client,
-    pool: db.pool,
+    repos: createRepositories(db.pool),
     analyzer: new OfflineAnalyzer(),
     vectorStore: store,
     queues: orphanQueues,
@@ -272,7 +273,8 @@ test('a step whose queue has no worker says so in the status instead of spinning
 });
 
 test('with Temporal unreachable the upload stays registered, answers 503 quickly, and a retry starts it', async () => {
-  const { VideoService } = await import('../../src/api/video-service');
+  const { VideoService } = await import('../../src/app/video-service');
+  const { createRepositories } = await import('../../src/db/repositories');
   const { LanceDbVectorStore } = await import('../../src/adapters/vector-store/lancedb-store');
   const { OfflineAnalyzer } = await import('../../src/adapters/analyzer/offline-analyzer');
   const { loadUrlSealer } = await import('../../src/security/sealed-url');
@@ -283,7 +285,7 @@ test('with Temporal unreachable the upload stays registered, answers 503 quickly
   const down = buildApp(
     new VideoService({
       client: deadClient,
-      pool: db.pool,
+      repos: createRepositories(db.pool),
       analyzer: new OfflineAnalyzer(),
       vectorStore: store,
       queues,

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import type { VideoStatus } from '../../src/api/status';
+import type { VideoStatus } from '../../src/app/status';
 import type { VideoListItem } from '../../src/api/routes/videos-list';
 import { VideosRepo } from '../../src/db/videos-repo';
 import { taskQueues } from '../../src/pipeline/catalogue';

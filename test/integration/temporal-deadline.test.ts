@@ -5,13 +5,13 @@ import type { FastifyInstance } from 'fastify';
 import { OfflineAnalyzer } from '../../src/adapters/analyzer/offline-analyzer';
 import { LanceDbVectorStore } from '../../src/adapters/vector-store/lancedb-store';
 import { buildApp } from '../../src/api/app';
-import { DeadLetterService } from '../../src/api/dead-letter-service';
+import { DeadLetterService } from '../../src/app/dead-letter-service';
 import { wireOps } from '../../src/api/ops-wiring';
-import { VideoService } from '../../src/api/video-service';
+import { VideoService } from '../../src/app/video-service';
+import { createRepositories } from '../../src/db/repositories';
 import { loadConfig } from '../../src/config';
 import { DeadLettersRepo } from '../../src/db/dead-letters-repo';
 import { VideosRepo } from '../../src/db/videos-repo';
-import { SsrfPolicy } from '../../src/net/ssrf-guard';
 import { freePort } from '../../src/workers/observability';
 import { workflowIdFor } from '../../src/workflows/ids';
 import { makeTinyClip } from '../support/media';
@@ -73,9 +73,10 @@ beforeAll(async () => {
   const vectorStore = await LanceDbVectorStore.open(path.join(stack.dataDir, 'lancedb'));
   stack.onStop(() => vectorStore.close());
   const sealer = await loadUrlSealer({ dataDir: stack.dataDir });
+  const repos = createRepositories(stack.db.pool);
   const service = new VideoService({
     client,
-    pool: stack.db.pool,
+    repos,
     analyzer: new OfflineAnalyzer(),
     vectorStore,
     queues: stack.queues,
@@ -87,12 +88,12 @@ beforeAll(async () => {
   });
   const deadLetters = new DeadLetterService({
     client,
-    pool: stack.db.pool,
+    deadLetters: repos.deadLetters,
     ingestDir: stack.ingestDir,
     temporalUiUrl: 'http://localhost:8233',
   });
   // Auth has its own tests (uploads-auth.test.ts, db-unavailable.test.ts): off here, explicitly.
-  app = buildApp(service, { ops: ops.deps, deadLetters, refresh: { client, ssrf: new SsrfPolicy(), sealer }, auth: { disabled: true } });
+  app = buildApp(service, { ops: ops.deps, deadLetters, refresh: true, auth: { disabled: true } });
   await app.ready();
   stack.onStop(() => app.close());
 

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { LocalObjectStorage } from '../../src/adapters/storage/local-storage';
 import { S3ObjectStorage } from '../../src/adapters/storage/s3-storage';
-import type { VideoStatus } from '../../src/api/status';
+import type { VideoStatus } from '../../src/app/status';
 import { runKeysCli } from '../../src/cli/keys';
 import { VideosRepo } from '../../src/db/videos-repo';
 import { traceSteps } from '../../src/temporal/step-trace';

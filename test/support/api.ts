@@ -6,11 +6,12 @@ import { LocalObjectStorage } from '../../src/adapters/storage/local-storage';
 import type { ObjectStorage } from '../../src/adapters/storage/port';
 import { LanceDbVectorStore } from '../../src/adapters/vector-store/lancedb-store';
 import { buildApp } from '../../src/api/app';
-import { DeadLetterService } from '../../src/api/dead-letter-service';
-import { VideoService } from '../../src/api/video-service';
+import { DeadLetterService } from '../../src/app/dead-letter-service';
+import { VideoService } from '../../src/app/video-service';
 import type { Role } from '../../src/auth/roles';
 import { loadConfig, type OpenAiConfig } from '../../src/config';
-import { ApiKeysRepo } from '../../src/db/api-keys-repo';
+import { createRepositories } from '../../src/db/repositories';
+import type { ApiKeysRepo } from '../../src/db/api-keys-repo';
 import { SsrfPolicy } from '../../src/net/ssrf-guard';
 import type { TaskQueues } from '../../src/pipeline/catalogue';
 import { loadSecret } from '../../src/security/dev-secrets';
@@ -69,9 +70,10 @@ export async function startApi(o: {
     });
   const ssrf = new SsrfPolicy(o.ssrfAllow ?? ['127.0.0.1']);
   const sealer = await loadUrlSealer({ dataDir: o.dataDir });
+  const repos = createRepositories(o.pool);
   const service = new VideoService({
     client,
-    pool: o.pool,
+    repos,
     analyzer: createAnalyzer({ openai: o.openai }),
     vectorStore,
     queues: o.queues,
@@ -90,18 +92,18 @@ export async function startApi(o: {
   });
   const deadLetters = new DeadLetterService({
     client,
-    pool: o.pool,
+    deadLetters: repos.deadLetters,
     ingestDir: o.ingestDir,
     temporalUiUrl: 'http://localhost:8233',
   });
-  const keys = new ApiKeysRepo(o.pool);
+  const keys = repos.apiKeys;
   const raw = buildApp(service, {
     deadLetters,
     people: { pool: o.pool, mediaDir: `${o.dataDir}/media` },
     auth: { keys },
     uploads: { storage, maxUploadBytes: o.maxUploadBytes ?? 50 * 1024 * 1024, uploadUrlTtlSec: 900 },
     localStorage: storage instanceof LocalObjectStorage ? storage : undefined,
-    refresh: { client, ssrf, sealer },
+    refresh: true,
   });
   await raw.ready();
   const key = (await keys.create('operator', 'test')).key;

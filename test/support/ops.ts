@@ -7,8 +7,9 @@ import { OfflineAnalyzer } from '../../src/adapters/analyzer/offline-analyzer';
 import { loadUrlSealer } from '../../src/security/sealed-url';
 import { buildApp } from '../../src/api/app';
 import { wireOps } from '../../src/api/ops-wiring';
-import type { OutboxSweeper } from '../../src/api/start-outbox';
-import { VideoService } from '../../src/api/video-service';
+import type { OutboxSweeper } from '../../src/app/start-outbox';
+import { VideoService } from '../../src/app/video-service';
+import { createRepositories } from '../../src/db/repositories';
 import { loadConfig } from '../../src/config';
 import type { TaskQueues } from '../../src/pipeline/catalogue';
 
@@ -36,7 +37,7 @@ export async function startOpsApi(o: {
   const vectorStore = await LanceDbVectorStore.open(`${o.dataDir}/lancedb`);
   const service = new VideoService({
     client: o.client,
-    pool: o.pool,
+    repos: createRepositories(o.pool),
     analyzer: new OfflineAnalyzer(),
     vectorStore,
     queues: o.queues,

@@ -1,5 +1,5 @@
 import { decide, type AdmissionLimits, type Measurement } from '../../src/api/admission';
-import { inferStep } from '../../src/api/status-signals';
+import { inferStep } from '../../src/app/status-fallbacks';
 import type { QueueStats } from '../../src/temporal/queue-stats';
 
 const limits: AdmissionLimits = { maxBacklog: 10, maxBacklogAgeMs: 60_000, maxRunning: 100, cacheMs: 1_000 };

@@ -1,4 +1,4 @@
-import type { VideoStatus } from '../../src/api/status';
+import type { VideoStatus } from '../../src/app/status';
 import { StepProgress, stepPercent } from '../../src/cli/progress';
 
 /** The fields progress reads; the rest of the status document does not matter here. */

@@ -4,9 +4,9 @@ import { Client } from 'pg';
 import { withTypedDatabaseErrors } from '../../src/activities/indexer/database-errors';
 import { asDatabaseUnavailable, DatabaseUnavailableError } from '../../src/api/database-unavailable';
 import { HttpError } from '../../src/api/http-error';
-import { LastKnownStatus } from '../../src/api/last-known-status';
+import { LastKnownStatus } from '../../src/app/last-known-status';
 import { OutageTolerantKeys } from '../../src/api/outage-tolerant-keys';
-import type { VideoStatus } from '../../src/api/status';
+import type { VideoStatus } from '../../src/app/status';
 import { createPool } from '../../src/db/database';
 import { isDatabaseUnavailable } from '../../src/db/unavailable';
 

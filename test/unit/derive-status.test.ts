@@ -1,4 +1,4 @@
-import { deriveStatus, queueAwaitedByFirstAttempt, type StatusFacts, type VideoStatus } from '../../src/api/derive-status';
+import { deriveStatus, queueAwaitedByFirstAttempt, type StatusFacts, type VideoStatus } from '../../src/app/derive-status';
 import type { VideoRow } from '../../src/db/videos-repo';
 import { taskQueues } from '../../src/pipeline/catalogue';
 import type { MediaFacts, PipelineState, TranscodeOutput } from '../../src/workflows/contracts';

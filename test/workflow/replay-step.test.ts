@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
-import { resetPoint } from '../../src/api/dead-letter-service';
+import { resetPoint } from '../../src/app/dead-letter-service';
 import { stepAttempts } from '../../src/activities/record-failure';
 import { ErrorType } from '../../src/errors';
 import { maximumAttemptsOf } from '../../src/pipeline/retry-presets';

@@ -1,11 +1,7 @@
 import type { Pool } from 'pg';
-import { UploadsRepo } from '../../db/uploads-repo';
 import type { ObjectStorage } from '../../adapters/storage/port';
 import type { VectorStore } from '../../adapters/vector-store/port';
-import { StepResultsRepo } from '../../db/step-results-repo';
-import { UsageLedgerRepo } from '../../db/usage-ledger-repo';
-import { VideoIndexRepo } from '../../db/video-index-repo';
-import type { VideosRepo } from '../../db/videos-repo';
+import type { Repositories } from '../../db/repositories';
 import { recordFailureAndDeadLetter } from '../record-failure';
 import type { RecordFailureInput } from '../../workflows/contracts';
 import { createDeletionActivities } from './deletion';
@@ -14,9 +10,10 @@ import { createIndexSagaActivities } from './saga';
 import { withTypedDatabaseErrors } from './database-errors';
 
 export interface IndexerDeps {
+  /** For the index saga's transaction (one connection for the row and the step result). */
   pool: Pool;
-  /** Injected (not built here), so a test or another wiring can pass its own. */
-  videos: VideosRepo;
+  /** Injected (built once by the worker), so a test or another wiring can pass its own. */
+  repos: Pick<Repositories, 'videos' | 'videoIndex' | 'stepResults' | 'usageLedger' | 'uploads' | 'deadLetters'>;
   vectorStore: VectorStore;
   dirs: { mediaDir: string; artifactsDir: string; tmpDir: string; ingestDir: string; uploadTmpDir?: string };
   /** Object storage, so a deletion also removes the video's uploaded original and published copies. */
@@ -26,10 +23,7 @@ export interface IndexerDeps {
 }
 
 export function createIndexerActivities(deps: IndexerDeps) {
-  const { videos } = deps;
-  const index = new VideoIndexRepo(deps.pool);
-  const stepResults = new StepResultsRepo(deps.pool);
-  const ledger = new UsageLedgerRepo(deps.pool);
+  const { videos, videoIndex: index, stepResults, usageLedger: ledger } = deps.repos;
 
   return withTypedDatabaseErrors({
     // The index saga (writeIndexRow → upsertVector → markSearchable, compensateIndex).
@@ -42,12 +36,12 @@ export function createIndexerActivities(deps: IndexerDeps) {
       videos,
       index,
       dirs: deps.dirs,
-      uploads: deps.storage ? { repo: new UploadsRepo(deps.pool), storage: deps.storage } : undefined,
+      uploads: deps.storage ? { repo: deps.repos.uploads, storage: deps.storage } : undefined,
     }),
 
     /** Makes a failed run visible in the main DB too (the API lists from it after Temporal forgets), and dead-letters it. */
     async recordFailure(input: RecordFailureInput): Promise<void> {
-      await recordFailureAndDeadLetter(deps.pool, input);
+      await recordFailureAndDeadLetter(deps.repos, input);
     },
   });
 }

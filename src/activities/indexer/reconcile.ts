@@ -12,7 +12,7 @@ import type { ReconcileCounts } from '../../workflows/contracts';
 import { emptyCounts } from '../../workflows/reconcile-counts';
 import { segmentAreaOf } from '../../media/segment-area';
 import type { ObjectStorage } from '../../adapters/storage/port';
-import { abortAbandonedUploads } from '../../app/abandoned-uploads';
+import { abortAbandonedUploads } from './abandoned-uploads';
 import type { UploadsRepo } from '../../db/uploads-repo';
 
 export interface ReconcileDeps {

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import type { DeadLetterService } from '../dead-letter-service';
+import type { DeadLetterService } from '../../app/dead-letter-service';
 import type { DeadLetterListResponse } from '../../contracts/http';
 import { HttpError } from '../http-error';
 import { describeIssues } from '../schemas';

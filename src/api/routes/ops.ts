@@ -4,6 +4,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Pool } from 'pg';
 import { ErrorType } from '../../errors';
+import { temporalDeadlineIn, withTemporalDeadline } from '../../temporal/deadline';
 import type { AdmissionController } from '../admission';
 import { HttpError } from '../http-error';
 import type { ApiMetrics } from '../metrics';
@@ -87,7 +88,9 @@ export const registerOpsRoutes = fp(async (app: FastifyInstance, deps: OpsDeps) 
     const [database, temporal] = await Promise.all([
       check(() => deps.pool.query('SELECT 1').then(() => undefined)),
       check(() =>
-        deps.client.connection.withDeadline(Date.now() + 2_000, () => deps.client.workflowService.getSystemInfo({})).then(() => undefined),
+        withTemporalDeadline(deps.client, () => deps.client.workflowService.getSystemInfo({}), temporalDeadlineIn(2_000)).then(
+          () => undefined,
+        ),
       ),
     ]);
     const ready = database.ok && temporal.ok;

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { HttpError } from '../http-error';
 import { describeIssues, videoIdSchema } from '../schemas';
-import type { UploadService } from '../upload-service';
+import type { UploadService } from '../../app/upload-service';
 
 export const uploadRequestSchema = z
   .object({

@@ -1,8 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import type { Pool } from 'pg';
 import { z } from 'zod';
-import { UsageReportService, type PriceTable } from '../../app/usage-report';
-import { UsageLedgerRepo } from '../../db/usage-ledger-repo';
+import type { UsageReportService } from '../../app/usage-report';
 import { HttpError } from '../http-error';
 import { describeIssues } from '../schemas';
 
@@ -27,8 +25,7 @@ export function usageRange(q: { from?: string; to?: string }, now = new Date()):
 }
 
 /** The cost report (issue 25): what the AI provider and the media step cost, per video and per day. Operators only. */
-export function registerUsageRoutes(app: FastifyInstance, deps: { pool: Pool; prices: PriceTable }): void {
-  const service = new UsageReportService(new UsageLedgerRepo(deps.pool), deps.prices);
+export function registerUsageRoutes(app: FastifyInstance, deps: { usage: UsageReportService }): void {
   app.get('/usage', { config: { access: 'operator' } }, async (req) => {
     const q = usageQuery.safeParse(req.query ?? {});
     if (!q.success) throw new HttpError(400, 'ValidationError', describeIssues(q.error), { hint: HINT });
@@ -37,6 +34,6 @@ export function registerUsageRoutes(app: FastifyInstance, deps: { pool: Pool; pr
     if (to.getTime() - from.getTime() > MAX_RANGE_DAYS * DAY_MS) {
       throw new HttpError(400, 'ValidationError', `the range is longer than ${MAX_RANGE_DAYS} days`, { hint: HINT });
     }
-    return service.report(from, to);
+    return deps.usage.report(from, to);
   });
 }

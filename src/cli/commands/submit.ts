@@ -2,9 +2,10 @@ import { copyFile, mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
-import type { VideoStatus } from '../../api/status';
+import type { UploadTicket, VideoStatus } from '../../contracts/http';
+// A local API without uploads reads file sources from its ingest dir; the CLI copies the file there.
+// eslint-disable-next-line no-restricted-imports -- the same BIBLIO_INGEST_DIR setting the local API reads
 import { loadConfig } from '../../config';
-import type { UploadTicket } from '../../api/upload-service';
 import { ApiError, type ApiClient } from '../api-client';
 import { sendUpload } from '../resumable-upload';
 import { action, client, CliError, EXIT, globals } from '../context';

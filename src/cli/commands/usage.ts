@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { UsageReport, UsageTotals } from '../../app/usage-report';
+import type { UsageReport, UsageTotals } from '../../contracts/http';
 import { query } from '../api-client';
 import { action, client, print, table } from '../context';
 

@@ -1,6 +1,4 @@
-import type { Client } from '@temporalio/client';
-import { ErrorType } from '../errors';
-import { HttpError } from './http-error';
+import type { Client, Connection } from '@temporalio/client';
 
 /**
  * What the API promises (README "HTTP API"): a route that needs Temporal answers within ~5 s,
@@ -20,13 +18,23 @@ export const TEMPORAL_DEADLINE_MS = 4_000;
 /** Seconds a client should wait before retrying a request refused because Temporal was unreachable. */
 export const TEMPORAL_RETRY_AFTER_SEC = 5;
 
+/** The absolute deadline `ms` from now: start the clock once and pass it to every call of one request. */
+export function temporalDeadlineIn(ms: number = TEMPORAL_DEADLINE_MS): number {
+  return Date.now() + ms;
+}
+
 /**
  * Runs every Temporal call `fn` makes under one absolute deadline (the SDK applies it to each
- * call started inside `fn`), so a route making several calls still answers in time. Callers
- * start the clock once per request and pass it on.
+ * call started inside `fn`), so a request making several calls still answers in time. The one
+ * place this process bounds a Temporal call: without it gRPC retries an unreachable server ~20 s.
  */
-export function withTemporalDeadline<T>(client: Client, fn: () => Promise<T>, deadlineAt = Date.now() + TEMPORAL_DEADLINE_MS): Promise<T> {
-  return client.connection.withDeadline(deadlineAt, fn);
+export function withTemporalDeadline<T>(
+  temporal: Pick<Client, 'connection'> | Pick<Connection, 'withDeadline'>,
+  fn: () => Promise<T>,
+  deadlineAt = temporalDeadlineIn(),
+): Promise<T> {
+  const connection = 'connection' in temporal ? temporal.connection : temporal;
+  return connection.withDeadline(deadlineAt, fn);
 }
 
 /** gRPC UNAVAILABLE (server down, connection refused) or DEADLINE_EXCEEDED (our deadline), anywhere in the cause chain. */
@@ -38,12 +46,3 @@ export function isTemporalUnreachable(err: unknown, depth = 0): boolean {
 }
 const GRPC_DEADLINE_EXCEEDED = 4;
 const GRPC_UNAVAILABLE = 14;
-
-/** The one 503 every route answers when Temporal could not be reached in time. */
-export function temporalUnavailable(message: string, o: { videoId?: string; hint?: string } = {}): HttpError {
-  return new HttpError(503, ErrorType.TemporalUnavailable, message, {
-    videoId: o.videoId,
-    hint: o.hint ?? 'Temporal is unreachable; nothing was changed. Retry after Retry-After.',
-    headers: { 'retry-after': String(TEMPORAL_RETRY_AFTER_SEC) },
-  });
-}

@@ -1,14 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import type { Pool } from 'pg';
 import { isVideoContentType, partPlan, type ObjectStorage, type PresignedPart, type ReceivedPart } from '../adapters/storage/port';
-import { UploadsRepo, type UploadRow } from '../db/uploads-repo';
-import { HttpError } from './http-error';
+import type { UploadRow, UploadsRepo } from '../db/uploads-repo';
+import type { VideosRepo } from '../db/videos-repo';
+import { AppError } from './errors';
 
-/** An open upload left alone this long is abandoned: the retention sweep aborts it (src/app/abandoned-uploads.ts). */
+/** An open upload left alone this long is abandoned: the retention sweep aborts it (src/activities/indexer/abandoned-uploads.ts). */
 export const UPLOAD_ABANDON_AFTER_MS = 24 * 60 * 60 * 1000;
 
 export interface UploadServiceDeps {
-  pool: Pool;
+  uploads: UploadsRepo;
+  videos: Pick<VideosRepo, 'exists'>;
   storage: ObjectStorage;
   maxUploadBytes: number;
   uploadUrlTtlSec: number;
@@ -57,19 +58,19 @@ export class UploadService {
   private readonly repo: UploadsRepo;
 
   constructor(private readonly deps: UploadServiceDeps) {
-    this.repo = new UploadsRepo(deps.pool);
+    this.repo = deps.uploads;
   }
 
   async open(req: OpenUploadRequest, caller: string): Promise<{ created: boolean; ticket: UploadTicket }> {
     const videoId = req.videoId ?? `v_${randomBytes(9).toString('base64url')}`;
     if (!isVideoContentType(req.contentType)) {
-      throw new HttpError(415, 'UnsupportedContentType', `${req.contentType} is not a video content type`, {
+      throw new AppError('unsupported-type', 'UnsupportedContentType', `${req.contentType} is not a video content type`, {
         videoId,
         hint: 'Upload video files only (content type video/*, e.g. video/mp4).',
       });
     }
     if (req.sizeBytes > this.deps.maxUploadBytes) {
-      throw new HttpError(413, 'UploadTooLarge', `${req.sizeBytes} bytes is over the ${this.deps.maxUploadBytes}-byte upload cap`, {
+      throw new AppError('too-large', 'UploadTooLarge', `${req.sizeBytes} bytes is over the ${this.deps.maxUploadBytes}-byte upload cap`, {
         videoId,
         hint: 'Compress or trim the video (MAX_UPLOAD_BYTES sets the cap).',
       });
@@ -130,8 +131,8 @@ export class UploadService {
       const missing = plan.map((size, i) => (have.get(i + 1)?.sizeBytes === size ? 0 : i + 1)).filter((n) => n > 0);
       const differing = (named ?? []).filter((p) => have.get(p.partNumber)?.etag !== p.etag).map((p) => p.partNumber);
       if (missing.length > 0 || differing.length > 0) {
-        throw new HttpError(
-          409,
+        throw new AppError(
+          'conflict',
           'UploadIncomplete',
           `parts missing or not as sent: ${[...missing, ...differing].slice(0, 20).join(', ')}`,
           {
@@ -149,14 +150,14 @@ export class UploadService {
     const pin = await this.deps.storage.pin(row.objectKey);
     const info = pin ? await this.deps.storage.head(row.objectKey) : undefined;
     if (!pin || !info) {
-      throw new HttpError(409, 'UploadIncomplete', `nothing was uploaded for ${row.id} yet`, {
+      throw new AppError('conflict', 'UploadIncomplete', `nothing was uploaded for ${row.id} yet`, {
         videoId: row.videoId,
         hint: 'PUT the file to the upload URL first.',
       });
     }
     if (info.size !== row.sizeBytes || !isVideoContentType(info.contentType ?? '')) {
-      throw new HttpError(
-        409,
+      throw new AppError(
+        'conflict',
         'UploadIncomplete',
         `the object is ${info.size} bytes of ${info.contentType ?? 'unknown type'}, not the announced upload`,
         {
@@ -176,23 +177,23 @@ export class UploadService {
   async claimForVideo(key: string, caller: string, videoId: string | undefined): Promise<string> {
     const row = await this.repo.byKey(key);
     if (!row || row.state === 'aborted') {
-      throw new HttpError(422, 'SourceNotFound', `no upload with key ${key}`, { videoId, hint: 'Call POST /uploads first.' });
+      throw new AppError('unprocessable', 'SourceNotFound', `no upload with key ${key}`, { videoId, hint: 'Call POST /uploads first.' });
     }
     if (row.ownerKeyId !== caller) {
-      throw new HttpError(403, 'UploadNotOwned', 'this upload was opened by another API key', {
+      throw new AppError('forbidden', 'UploadNotOwned', 'this upload was opened by another API key', {
         videoId,
         hint: 'Start videos only from uploads your key opened.',
       });
     }
     if (videoId !== undefined && videoId !== row.videoId) {
-      throw new HttpError(409, 'VideoIdConflict', `upload ${row.id} is for video ${row.videoId}, not ${videoId}`, {
+      throw new AppError('conflict', 'VideoIdConflict', `upload ${row.id} is for video ${row.videoId}, not ${videoId}`, {
         videoId,
         hint: `Use videoId ${row.videoId} (or omit it).`,
       });
     }
     if (row.state === 'open') {
       if (row.multipartId) {
-        throw new HttpError(409, 'UploadIncomplete', `upload ${row.id} is not completed`, {
+        throw new AppError('conflict', 'UploadIncomplete', `upload ${row.id} is not completed`, {
           videoId: row.videoId,
           hint: `POST /uploads/${row.id}/complete first.`,
         });
@@ -204,9 +205,9 @@ export class UploadService {
 
   private async owned(uploadId: string, caller: string): Promise<UploadRow> {
     const row = await this.repo.get(uploadId);
-    if (!row) throw new HttpError(404, 'UploadNotFound', `no upload ${uploadId}`, { hint: 'POST /uploads opens one.' });
+    if (!row) throw new AppError('not-found', 'UploadNotFound', `no upload ${uploadId}`, { hint: 'POST /uploads opens one.' });
     if (row.ownerKeyId !== caller) {
-      throw new HttpError(403, 'UploadNotOwned', 'this upload was opened by another API key', { videoId: row.videoId });
+      throw new AppError('forbidden', 'UploadNotOwned', 'this upload was opened by another API key', { videoId: row.videoId });
     }
     return row;
   }
@@ -215,17 +216,21 @@ export class UploadService {
   private async resume(row: UploadRow, caller: string, req: OpenUploadRequest): Promise<UploadTicket> {
     if (row.ownerKeyId !== caller || row.state !== 'open') throw conflict(row.videoId);
     if (row.sizeBytes !== req.sizeBytes || row.contentType !== req.contentType) {
-      throw new HttpError(409, 'UploadConflict', `an upload of ${row.sizeBytes} bytes of ${row.contentType} is open for ${row.videoId}`, {
-        videoId: row.videoId,
-        hint: 'Resume it with the same size and type, or use another videoId.',
-      });
+      throw new AppError(
+        'conflict',
+        'UploadConflict',
+        `an upload of ${row.sizeBytes} bytes of ${row.contentType} is open for ${row.videoId}`,
+        {
+          videoId: row.videoId,
+          hint: 'Resume it with the same size and type, or use another videoId.',
+        },
+      );
     }
     return this.describe(row.id, caller);
   }
 
   private async refuseExistingVideo(videoId: string): Promise<void> {
-    const { rowCount } = await this.deps.pool.query('SELECT 1 FROM videos WHERE id = $1', [videoId]);
-    if ((rowCount ?? 0) > 0) throw conflict(videoId);
+    if (await this.deps.videos.exists(videoId)) throw conflict(videoId);
   }
 
   private async ticket(row: UploadRow): Promise<UploadTicket> {
@@ -259,15 +264,15 @@ export class UploadService {
   }
 }
 
-function conflict(videoId: string): HttpError {
-  return new HttpError(409, 'VideoIdConflict', `video ${videoId} exists or has an upload in progress`, {
+function conflict(videoId: string): AppError {
+  return new AppError('conflict', 'VideoIdConflict', `video ${videoId} exists or has an upload in progress`, {
     videoId,
     hint: 'Omit videoId to have one generated, or use a new one.',
   });
 }
 
-function gone(row: UploadRow): HttpError {
-  return new HttpError(410, 'UploadAborted', `upload ${row.id} was abandoned and aborted`, {
+function gone(row: UploadRow): AppError {
+  return new AppError('gone', 'UploadAborted', `upload ${row.id} was abandoned and aborted`, {
     videoId: row.videoId,
     hint: 'Start a new upload (POST /uploads).',
   });

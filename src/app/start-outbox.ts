@@ -1,6 +1,5 @@
 import type { Logger } from 'pino';
-import type { Pool } from 'pg';
-import { StartOutboxRepo, type PendingStart } from '../db/start-outbox-repo';
+import type { PendingStart, StartOutboxRepo } from '../db/start-outbox-repo';
 
 export interface OutboxSweeper {
   /** One pass; resolves with the ids it started. */
@@ -14,7 +13,7 @@ export interface OutboxSweeper {
  * and the start is idempotent per workflow id, so each upload gets exactly one run.
  */
 export function startOutboxSweeper(o: {
-  pool: Pool;
+  outbox: StartOutboxRepo;
   start: (row: PendingStart) => Promise<void>;
   intervalMs: number;
   /** Rows younger than this belong to a POST still in flight. */
@@ -23,7 +22,7 @@ export function startOutboxSweeper(o: {
   log?: Logger;
   onStarted?: (ids: string[]) => void;
 }): OutboxSweeper {
-  const repo = new StartOutboxRepo(o.pool);
+  const repo = o.outbox;
   let running: Promise<string[]> | undefined;
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;

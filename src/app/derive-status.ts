@@ -2,7 +2,7 @@ import type { VideoRow } from '../db/videos-repo';
 import { STEP_QUEUE, STEPS, stepOfActivity, type StepName, type TaskQueues } from '../pipeline/catalogue';
 import type { HeartbeatProgress, PipelineState } from '../workflows/contracts';
 import { closedRunError, isFailedLike } from '../temporal/workflow-status';
-import { inferStep, type LastKnown } from './status-signals';
+import { inferStep, type LastKnown } from './status-fallbacks';
 import { withoutServerPaths } from '../security/server-paths';
 import type { ProductStatus } from '../contracts/product-status';
 
@@ -81,7 +81,7 @@ export interface StatusFacts {
   run?: RunFacts;
   /** The workflow's answer to its status query; absent when not asked or not answered. */
   state?: PipelineState;
-  /** What this API process last saw of the video (status-signals.ts). */
+  /** What this API process last saw of the video (status-fallbacks.ts). */
   lastKnown?: LastKnown;
   workflowQueue?: string;
   /** Recent workflow pollers, asked only when a running workflow left its query unanswered. */

@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import { realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
-import type { Pool } from 'pg';
 import type { Analyzer } from '../adapters/analyzer/port';
 import type { VectorStore } from '../adapters/vector-store/port';
 import type { ObjectStorage } from '../adapters/storage/port';
@@ -11,35 +10,35 @@ import { redactUrl, sameStoredSource, storedSource, workflowSource, type StoredS
 import type { UrlSealer } from '../security/sealed-url';
 import { checkUploadKey, checkUploadSource, checkUrlSource } from './source-checks';
 import type { UploadService } from './upload-service';
-import { VideosRepo, type VideoRow } from '../db/videos-repo';
+import type { VideoRow, VideosRepo } from '../db/videos-repo';
+import type { Repositories } from '../db/repositories';
 import type { TaskQueues } from '../pipeline/catalogue';
 import type { processVideo } from '../workflows';
 import type { ProcessVideoInput, VideoSource } from '../workflows/contracts';
 import { workflowIdFor } from '../workflows/ids';
-import { HttpError } from './http-error';
-import type { StartVideoBody } from './schemas';
-import { DeletionService } from '../app/deletion-service';
-import { SearchService } from '../app/search-service';
-import { ReanalysisService } from '../app/reanalysis-service';
+import { refreshSourceUrlSignal, statusQuery } from '../workflows/messages';
+import { DeletionService } from './deletion-service';
+import { SearchService } from './search-service';
+import { ReanalysisService } from './reanalysis-service';
 import { repairStaleRow } from './stale-row';
-import { DatabaseUnavailableError } from './database-unavailable';
 import { LastKnownStatus } from './last-known-status';
-import { TEMPORAL_DEADLINE_MS, temporalUnavailable, withTemporalDeadline } from './temporal-deadline';
+import { isTemporalUnreachable, temporalDeadlineIn, withTemporalDeadline } from '../temporal/deadline';
+import { AppError, temporalUnavailable, VideoUnreadableError } from './errors';
 import { isDatabaseUnavailable } from '../db/unavailable';
 import { buildStatus, type VideoStatus } from './status';
-import { StartOutboxRepo } from '../db/start-outbox-repo';
 import type { QueueStatsCache } from '../temporal/queue-stats';
 
 export interface VideoServiceDeps {
   client: Client;
-  pool: Pool;
+  /** The main database's repositories, built once by the process (src/db/repositories.ts). */
+  repos: Repositories;
   analyzer: Analyzer;
   vectorStore: VectorStore;
   queues: TaskQueues;
   ingestDir: string;
   temporalUiUrl: string;
   mediaHeartbeatTimeoutMs: number;
-  /** The gRPC deadline of POST /videos' start before it answers 503 (default TEMPORAL_DEADLINE_MS: the answer comes in ~5 s). */
+  /** The gRPC deadline of POST /videos' start before it answers 503 (default TEMPORAL_DEADLINE_MS in temporal/deadline.ts: the answer comes in ~5 s). */
   startDeadlineMs?: number;
   /** Issue 19: the run's TTL (workflow execution timeout; 0 = none), and cached queue facts for status. */
   workflowExecutionTimeoutMs?: number;
@@ -52,6 +51,12 @@ export interface VideoServiceDeps {
   deleteWaitMs?: number;
   /** Seals URL sources for the media worker (issue 26): the workflow input never holds a URL's secrets. */
   sealer: UrlSealer;
+}
+
+/** What POST /videos asks for, validated at the edge (src/api/schemas.ts). */
+export interface StartVideoRequest {
+  videoId?: string;
+  source: { kind: 'file'; path: string } | { kind: 'url'; url: string } | { kind: 'upload'; key: string };
 }
 
 /** Who is starting a video, and the uploads they may start it from (issue 26). */
@@ -72,26 +77,27 @@ export class VideoService {
   readonly reanalysis: ReanalysisService;
 
   constructor(private readonly deps: VideoServiceDeps) {
-    this.videos = new VideosRepo(deps.pool);
-    this.searcher = new SearchService({ pool: deps.pool, analyzer: deps.analyzer, vectorStore: deps.vectorStore });
+    this.videos = deps.repos.videos;
+    this.searcher = new SearchService({ videoIndex: deps.repos.videoIndex, analyzer: deps.analyzer, vectorStore: deps.vectorStore });
     this.deletion = new DeletionService({
       client: deps.client,
-      pool: deps.pool,
+      videoIndex: deps.repos.videoIndex,
       queues: deps.queues,
       waitMs: deps.deleteWaitMs,
       startDeadlineMs: deps.startDeadlineMs,
     });
     this.reanalysis = new ReanalysisService({
       client: deps.client,
-      pool: deps.pool,
+      videos: deps.repos.videos,
       queues: deps.queues,
       mediaHeartbeatTimeoutMs: deps.mediaHeartbeatTimeoutMs,
       deadlineMs: deps.startDeadlineMs,
     });
   }
 
-  get pool(): Pool {
-    return this.deps.pool;
+  /** The repositories it was given: the API's routes (keys, uploads) use the same ones. */
+  get repos(): Repositories {
+    return this.deps.repos;
   }
 
   /**
@@ -100,7 +106,7 @@ export class VideoService {
    * the start itself is idempotent, so a client retry after a crash between the two steps
    * completes the registration instead of creating a second run.
    */
-  async start(body: StartVideoBody, ctx: StartContext = {}): Promise<{ created: boolean; status: VideoStatus }> {
+  async start(body: StartVideoRequest, ctx: StartContext = {}): Promise<{ created: boolean; status: VideoStatus }> {
     // An upload names its video: only the caller's own completed upload, for the id it was opened for.
     const uploadVideoId = body.source.kind === 'upload' ? await this.claimUpload(body.source.key, body.videoId, ctx) : undefined;
     const videoId = uploadVideoId ?? body.videoId ?? generateVideoId();
@@ -111,7 +117,7 @@ export class VideoService {
     const stored: StoredSource = { ...storedSource(plain), ...(source.kind === 'url' && source.sealed ? { sealed: source.sealed } : {}) };
     const { created, row } = await this.videos.claim(videoId, stored, workflowId);
     if (!created && !sameStoredSource(row.source, storedSource(stored))) {
-      throw new HttpError(409, 'VideoIdConflict', `video ${videoId} already exists with a different source`, {
+      throw new AppError('conflict', 'VideoIdConflict', `video ${videoId} already exists with a different source`, {
         videoId,
         hint: 'Use a new videoId for a different file, or omit videoId to have one generated.',
       });
@@ -126,14 +132,15 @@ export class VideoService {
   async get(videoId: string): Promise<VideoStatus> {
     const row = await this.videos.get(videoId).catch((err: unknown) => {
       if (!isDatabaseUnavailable(err)) throw err;
-      throw new DatabaseUnavailableError(`the main database is unreachable: cannot read video ${videoId} now`, {
+      throw new VideoUnreadableError(
+        `the main database is unreachable: cannot read video ${videoId} now`,
         videoId,
-        lastKnown: this.lastKnown.recall(videoId),
-      });
+        this.lastKnown.recall(videoId),
+      );
     });
     if (!row) {
       this.lastKnown.forget(videoId);
-      throw new HttpError(404, 'VideoNotFound', `no video with id ${videoId}`, {
+      throw new AppError('not-found', 'VideoNotFound', `no video with id ${videoId}`, {
         videoId,
         hint: 'Start it with POST /videos first.',
       });
@@ -152,7 +159,49 @@ export class VideoService {
     return status;
   }
 
-  /** Public for the start outbox (src/api/start-outbox.ts), which resumes starts answered 503. */
+  /**
+   * POST /videos/:id/refresh-url: hands a run that waits for a new URL of its external source
+   * (status waiting_for_source) the new one, checked against the SSRF policy first and sealed
+   * for the media worker like the start's. Answers the status document after the signal.
+   */
+  async refreshSourceUrl(videoId: string, url: string): Promise<VideoStatus> {
+    const row = await this.videos.get(videoId);
+    if (!row) throw new AppError('not-found', 'VideoNotFound', `no video with id ${videoId}`, { videoId });
+    if (row.source.kind !== 'url') {
+      throw new AppError(
+        'conflict',
+        'NotAnExternalSource',
+        `video ${videoId} is not a URL source; its URL is refreshed by the workflow itself`,
+        {
+          videoId,
+        },
+      );
+    }
+    await checkUrlSource(url, this.deps.ssrf ?? new SsrfPolicy(), videoId);
+    const { client } = this.deps;
+    const handle = client.workflow.getHandle(row.workflowId);
+    // One deadline for the query and the signal; unreachable → 503, not a misleading 409.
+    const deadlineAt = temporalDeadlineIn();
+    const unreachable = (err: unknown) => {
+      if (!isTemporalUnreachable(err)) return undefined;
+      throw temporalUnavailable(`could not reach the run of video ${videoId}: ${(err as Error).message}`, { videoId });
+    };
+    const state = await withTemporalDeadline(client, () => handle.query(statusQuery), deadlineAt).catch(unreachable);
+    if (!state?.waitingForSource) {
+      throw new AppError('conflict', 'NotWaitingForSource', `video ${videoId} is not waiting for a new source URL`, {
+        videoId,
+        hint: 'Only a run whose status is waiting_for_source takes a new URL.',
+      });
+    }
+    const offer = { url: redactUrl(url), sealed: this.deps.sealer.seal(url) };
+    await withTemporalDeadline(client, () => handle.signal(refreshSourceUrlSignal, offer), deadlineAt).catch((err: unknown) => {
+      unreachable(err);
+      throw err;
+    });
+    return this.get(videoId);
+  }
+
+  /** Public for the start outbox (start-outbox.ts), which resumes starts answered 503. */
   async ensureStarted(videoId: string, source: StoredSource, workflowId: string): Promise<void> {
     const input: ProcessVideoInput = {
       version: 1,
@@ -163,7 +212,7 @@ export class VideoService {
       sourceRefreshDeadlineMs: this.deps.sourceRefreshDeadlineMs,
     };
     try {
-      // Bounded (temporal-deadline.ts): with Temporal down the client gets its 503 in ~5 s, not ~20 s.
+      // Bounded (temporal/deadline.ts): with Temporal down the client gets its 503 in ~5 s, not ~20 s.
       await withTemporalDeadline(
         this.deps.client,
         () =>
@@ -176,7 +225,7 @@ export class VideoService {
             workflowIdReusePolicy: 'REJECT_DUPLICATE',
             ...(this.deps.workflowExecutionTimeoutMs ? { workflowExecutionTimeout: this.deps.workflowExecutionTimeoutMs } : {}),
           }),
-        Date.now() + (this.deps.startDeadlineMs ?? TEMPORAL_DEADLINE_MS),
+        temporalDeadlineIn(this.deps.startDeadlineMs),
       );
     } catch (err) {
       if (err instanceof WorkflowExecutionAlreadyStartedError) return this.markStarted(videoId);
@@ -190,13 +239,13 @@ export class VideoService {
 
   /** The start is in Temporal now: take the row out of the start outbox. */
   private markStarted(videoId: string): Promise<void> {
-    return new StartOutboxRepo(this.deps.pool).markStarted(videoId);
+    return this.deps.repos.startOutbox.markStarted(videoId);
   }
 
   private async claimUpload(key: string, videoId: string | undefined, ctx: StartContext): Promise<string> {
     checkUploadKey(key, videoId);
     if (!ctx.uploads || !ctx.caller) {
-      throw new HttpError(400, 'InvalidKey', 'this API takes no uploads', { videoId, hint: 'Submit a URL or a file source.' });
+      throw new AppError('invalid', 'InvalidKey', 'this API takes no uploads', { videoId, hint: 'Submit a URL or a file source.' });
     }
     return ctx.uploads.claimForVideo(key, ctx.caller, videoId);
   }
@@ -208,7 +257,7 @@ export class VideoService {
   }
 
   /** File sources must resolve inside the ingest directory (no reading /etc/passwd through the API). */
-  private async normalizeSource(source: StartVideoBody['source'], videoId: string | undefined): Promise<VideoSource> {
+  private async normalizeSource(source: StartVideoRequest['source'], videoId: string | undefined): Promise<VideoSource> {
     if (source.kind === 'url') {
       await checkUrlSource(source.url, this.deps.ssrf ?? new SsrfPolicy(), videoId);
       return { kind: 'url', url: source.url };
@@ -222,20 +271,20 @@ export class VideoService {
     const real = await realpath(candidate).catch(() => undefined);
     const inside = (p: string) => p === root || p.startsWith(root + path.sep);
     if (!inside(candidate) || (real !== undefined && !inside(real))) {
-      throw new HttpError(400, 'SourceOutsideIngestDir', `file ${source.path} is outside the ingest directory`, {
+      throw new AppError('invalid', 'SourceOutsideIngestDir', `file ${source.path} is outside the ingest directory`, {
         videoId,
         hint: 'Put the file in the ingest directory (BIBLIO_INGEST_DIR) and pass a path relative to it.',
       });
     }
     if (real === undefined) {
-      throw new HttpError(422, 'SourceNotFound', `file ${source.path} does not exist in the ingest directory`, {
+      throw new AppError('unprocessable', 'SourceNotFound', `file ${source.path} does not exist in the ingest directory`, {
         videoId,
         hint: 'Copy the file into the ingest directory (BIBLIO_INGEST_DIR) first.',
       });
     }
     // A directory, FIFO or device would only fail later, inside the transcode.
     if (!(await stat(real).catch(() => undefined))?.isFile()) {
-      throw new HttpError(422, 'SourceNotRegularFile', `${source.path} is not a regular file`, {
+      throw new AppError('unprocessable', 'SourceNotRegularFile', `${source.path} is not a regular file`, {
         videoId,
         hint: 'Pass the path of a video file (not a directory, FIFO or device) relative to the ingest directory.',
       });

@@ -5,14 +5,16 @@ import type { VideoRow } from '../db/videos-repo';
 import type { TaskQueues } from '../pipeline/catalogue';
 import type { HeartbeatProgress, PipelineState } from '../workflows/contracts';
 import { statusQuery } from '../workflows/messages';
+import { temporalDeadlineIn, withTemporalDeadline } from '../temporal/deadline';
 import { pollerCount } from '../temporal/pollers';
 import type { QueueStatsCache } from '../temporal/queue-stats';
 import { deriveStatus, queueAwaitedByFirstAttempt, type PendingActivityFacts, type StatusFacts, type VideoStatus } from './derive-status';
-import { pauseQueries, queryPaused, recallState, rememberState } from './status-signals';
+import { pauseQueries, queryPaused, recallState, rememberState } from './status-fallbacks';
 
 export type { VideoStatus } from './derive-status';
 
-const TEMPORAL_DEADLINE_MS = 3_000;
+/** Shorter than a route's: a status read falls back to the row rather than wait on Temporal. */
+const STATUS_DEADLINE_MS = 3_000;
 
 interface StatusOptions {
   temporalUiUrl: string;
@@ -36,14 +38,16 @@ export async function gatherStatusFacts(client: Client, row: VideoRow, opts: Sta
   // Bounded: with Temporal down, gRPC keeps retrying for ~20 s; the row answers instead.
   // Only "not found" means never started (or forgotten); any other failure means we cannot know.
   let temporalReachable = true;
-  const description = await client.connection
-    .withDeadline(Date.now() + TEMPORAL_DEADLINE_MS, () => client.workflow.getHandle(row.workflowId).describe())
-    .catch((err: unknown) => {
-      if (!(err instanceof WorkflowNotFoundError)) temporalReachable = false;
-      return undefined;
-    });
+  const description = await withTemporalDeadline(
+    client,
+    () => client.workflow.getHandle(row.workflowId).describe(),
+    temporalDeadlineIn(STATUS_DEADLINE_MS),
+  ).catch((err: unknown) => {
+    if (!(err instanceof WorkflowNotFoundError)) temporalReachable = false;
+    return undefined;
+  });
   // A query needs a workflow worker: without one it waits out its deadline, so after one timeout
-  // queries pause for a while (status-signals.ts). Poller counts only explain a missing answer:
+  // queries pause for a while (status-fallbacks.ts). Poller counts only explain a missing answer:
   // DescribeTaskQueue sees the root partition's pollers, so a 0 is not proof enough to skip a query.
   const state = description && !queryPaused(workflowQueue) ? await queryState(client, row.workflowId, workflowQueue) : undefined;
   const workflowPollers =
@@ -82,12 +86,14 @@ function activityPollers(client: Client, queue: string, queueStats: QueueStatsCa
 
 async function queryState(client: Client, workflowId: string, workflowQueue?: string): Promise<PipelineState | undefined> {
   // A query needs a workflow worker; without one it would wait. Bound it and fall back to the row.
-  return client.connection
-    .withDeadline(Date.now() + TEMPORAL_DEADLINE_MS, () => client.workflow.getHandle(workflowId).query(statusQuery))
-    .catch(() => {
-      pauseQueries(workflowQueue);
-      return undefined;
-    });
+  return withTemporalDeadline(
+    client,
+    () => client.workflow.getHandle(workflowId).query(statusQuery),
+    temporalDeadlineIn(STATUS_DEADLINE_MS),
+  ).catch(() => {
+    pauseQueries(workflowQueue);
+    return undefined;
+  });
 }
 
 function pendingActivity(d: WorkflowExecutionDescription): PendingActivityFacts | undefined {

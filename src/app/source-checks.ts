@@ -1,6 +1,6 @@
 import { InvalidKeyError, isVideoContentType, validateKey, type ObjectStorage } from '../adapters/storage/port';
 import { assertUrlAllowed, SourceFetchError, SsrfBlockedError, type SsrfPolicy } from '../net/ssrf-guard';
-import { HttpError } from './http-error';
+import { AppError } from './errors';
 
 /** URL sources: refuse private/loopback/metadata targets at the edge (the worker checks again at connect time). */
 export async function checkUrlSource(url: string, ssrf: SsrfPolicy, videoId: string | undefined): Promise<void> {
@@ -8,10 +8,10 @@ export async function checkUrlSource(url: string, ssrf: SsrfPolicy, videoId: str
     await assertUrlAllowed(url, ssrf);
   } catch (err) {
     if (err instanceof SsrfBlockedError) {
-      throw new HttpError(400, 'SourceForbidden', err.message, { videoId, hint: 'Use a publicly reachable http(s) URL.' });
+      throw new AppError('invalid', 'SourceForbidden', err.message, { videoId, hint: 'Use a publicly reachable http(s) URL.' });
     }
     if (err instanceof SourceFetchError) {
-      throw new HttpError(422, 'SourceNotFound', err.message, { videoId, hint: 'Check the URL host name.' });
+      throw new AppError('unprocessable', 'SourceNotFound', err.message, { videoId, hint: 'Check the URL host name.' });
     }
     throw err;
   }
@@ -23,11 +23,11 @@ export function checkUploadKey(key: string, videoId: string | undefined): void {
     validateKey(key);
   } catch (err) {
     if (err instanceof InvalidKeyError)
-      throw new HttpError(400, 'InvalidKey', err.message, { videoId, hint: 'Pass the key POST /uploads returned.' });
+      throw new AppError('invalid', 'InvalidKey', err.message, { videoId, hint: 'Pass the key POST /uploads returned.' });
     throw err;
   }
   if (!key.startsWith('uploads/')) {
-    throw new HttpError(400, 'InvalidKey', 'upload sources must be keys returned by POST /uploads', {
+    throw new AppError('invalid', 'InvalidKey', 'upload sources must be keys returned by POST /uploads', {
       videoId,
       hint: 'Call POST /uploads first.',
     });
@@ -39,12 +39,15 @@ export async function checkUploadSource(key: string, storage: ObjectStorage | un
   checkUploadKey(key, videoId);
   const info = storage ? await storage.head(key) : undefined;
   if (!info) {
-    throw new HttpError(422, 'SourceNotFound', `nothing was uploaded to ${key} yet`, {
+    throw new AppError('unprocessable', 'SourceNotFound', `nothing was uploaded to ${key} yet`, {
       videoId,
       hint: 'PUT the file to the upload URL first.',
     });
   }
   if (!isVideoContentType(info.contentType ?? '')) {
-    throw new HttpError(415, 'UnsupportedContentType', `the object at ${key} is not a video`, { videoId, hint: 'Upload a video file.' });
+    throw new AppError('unsupported-type', 'UnsupportedContentType', `the object at ${key} is not a video`, {
+      videoId,
+      hint: 'Upload a video file.',
+    });
   }
 }

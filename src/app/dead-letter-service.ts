@@ -1,19 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import type { Pool } from 'pg';
-import { DeadLettersRepo, type DeadLetterRow, type DeadLetterState } from '../db/dead-letters-repo';
+import type { DeadLetterRow, DeadLetterState, DeadLettersRepo } from '../db/dead-letters-repo';
 import { displayPath } from '../media/source';
 import { activitiesOfStep, STEPS, type StepName } from '../pipeline/catalogue';
 import type { ProcessVideoInput } from '../workflows/contracts';
 import type { DeadLetterView } from '../contracts/http';
-import { HttpError } from './http-error';
-import { temporalUnavailable, withTemporalDeadline } from './temporal-deadline';
+import { withTemporalDeadline } from '../temporal/deadline';
+import { AppError, temporalUnavailable } from './errors';
 import { withoutServerPaths } from '../security/server-paths';
 
 export interface DeadLetterServiceDeps {
   client: Client;
-  pool: Pool;
+  deadLetters: DeadLettersRepo;
   ingestDir: string;
   temporalUiUrl: string;
 }
@@ -24,7 +23,7 @@ export class DeadLetterService {
   readonly repo: DeadLettersRepo;
 
   constructor(private readonly deps: DeadLetterServiceDeps) {
-    this.repo = new DeadLettersRepo(deps.pool);
+    this.repo = deps.deadLetters;
   }
 
   async list(filter: { state?: DeadLetterState; errorType?: string; limit: number; beforeId?: string }): Promise<DeadLetterView[]> {
@@ -50,7 +49,8 @@ export class DeadLetterService {
   async replay(id: string): Promise<DeadLetterView> {
     const row = await this.mustGet(id);
     const runId = row.runId;
-    if (!runId) throw new HttpError(409, 'DeadLetterNotReplayable', `dead letter ${id} has no run to reset`, { videoId: row.videoId });
+    if (!runId)
+      throw new AppError('conflict', 'DeadLetterNotReplayable', `dead letter ${id} has no run to reset`, { videoId: row.videoId });
     const claimed = await this.repo.claimReplay(id);
     if (!claimed) throw notOpen(row);
     try {
@@ -58,7 +58,7 @@ export class DeadLetterService {
       return await withTemporalDeadline(this.deps.client, () => this.reset(id, { ...row, runId }, claimed));
     } catch (err) {
       await this.repo.reopen(id);
-      if (err instanceof HttpError) throw err;
+      if (err instanceof AppError) throw err;
       throw temporalUnavailable(`could not reset the run of video ${row.videoId}: ${(err as Error).message}`, {
         videoId: row.videoId,
         hint: 'The dead letter is still open; retry once Temporal is reachable.',
@@ -73,14 +73,14 @@ export class DeadLetterService {
     // Someone may already have reset it (Web UI): never reset a run that is not the latest.
     const latest = await this.deps.client.workflow.getHandle(row.workflowId).describe();
     if (latest.runId !== row.runId) {
-      throw new HttpError(409, 'DeadLetterNotReplayable', `video ${row.videoId} already has a newer run (${latest.runId})`, {
+      throw new AppError('conflict', 'DeadLetterNotReplayable', `video ${row.videoId} already has a newer run (${latest.runId})`, {
         videoId: row.videoId,
         hint: 'See the newer run in the Temporal Web UI; discard this dead letter if it is resolved.',
       });
     }
     if (description.status.name !== 'FAILED') {
-      throw new HttpError(
-        409,
+      throw new AppError(
+        'conflict',
         'DeadLetterNotReplayable',
         `run ${row.runId} of video ${row.videoId} is ${description.status.name}, not FAILED`,
         {
@@ -107,7 +107,8 @@ export class DeadLetterService {
 
   private async mustGet(id: string): Promise<DeadLetterRow> {
     const row = await this.repo.get(id);
-    if (!row) throw new HttpError(404, 'DeadLetterNotFound', `no dead letter with id ${id}`, { hint: 'GET /dead-letters lists them.' });
+    if (!row)
+      throw new AppError('not-found', 'DeadLetterNotFound', `no dead letter with id ${id}`, { hint: 'GET /dead-letters lists them.' });
     return row;
   }
 
@@ -156,7 +157,7 @@ export function resetPoint(events: temporal.api.history.v1.IHistoryEvent[], step
     if (marker && types.includes(localActivityTypeOf(marker) ?? '')) return Number(marker.workflowTaskCompletedEventId);
   }
   const first = events.find((e) => eventTypeName(e) === WFT_COMPLETED);
-  if (!first) throw new HttpError(409, 'DeadLetterNotReplayable', 'the failed run has no workflow task to reset to');
+  if (!first) throw new AppError('conflict', 'DeadLetterNotReplayable', 'the failed run has no workflow task to reset to');
   return Number(first.eventId);
 }
 
@@ -195,8 +196,8 @@ function sourceView(input: ProcessVideoInput | null, ingestDir: string): DeadLet
   return { kind: (source as { kind: string }).kind };
 }
 
-function notOpen(row: DeadLetterRow): HttpError {
-  return new HttpError(409, 'DeadLetterNotOpen', `dead letter ${row.id} is ${row.state}, not open`, {
+function notOpen(row: DeadLetterRow): AppError {
+  return new AppError('conflict', 'DeadLetterNotOpen', `dead letter ${row.id} is ${row.state}, not open`, {
     videoId: row.videoId,
     hint: 'Only open dead letters can be replayed or discarded.',
   });

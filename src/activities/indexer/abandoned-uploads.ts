@@ -1,5 +1,5 @@
-import type { ObjectStorage } from '../adapters/storage/port';
-import type { UploadsRepo } from '../db/uploads-repo';
+import type { ObjectStorage } from '../../adapters/storage/port';
+import type { UploadsRepo } from '../../db/uploads-repo';
 
 /**
  * Aborts uploads left open past their expiry (the client never came back): a multipart

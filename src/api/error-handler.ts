@@ -1,0 +1,28 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { AppError } from '../app/errors';
+import { asDatabaseUnavailable } from './database-unavailable';
+import { HttpError, httpErrorOf, typeForStatus } from './http-error';
+
+/**
+ * The app's error handler: every error a route or service throws leaves in the one error shape.
+ * Services throw AppErrors (src/app/errors.ts): their HTTP status is decided here, once.
+ */
+export function answerError(raw: Error & { statusCode?: number }, req: FastifyRequest, reply: FastifyReply): FastifyReply {
+  // Issue 26: a database outage (also in the auth key lookup) is a typed 503, not a 500.
+  const typed = asDatabaseUnavailable(raw) ?? raw;
+  const err = typed instanceof AppError ? httpErrorOf(typed) : typed;
+  if (err instanceof HttpError) {
+    if (err.opts.headers) void reply.headers(err.opts.headers);
+    return reply.status(err.status).send(err.toBody());
+  }
+  const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
+  if (status === 500) req.log.error({ err }, 'unhandled error');
+  const body = new HttpError(
+    status,
+    typeForStatus(status),
+    // Never a stack trace; for 500s not even the message, which may carry internals.
+    status === 500 ? 'the server failed to handle this request' : err.message,
+    { hint: status === 500 ? 'Retry; if it persists, check the API logs.' : 'See README "HTTP API".' },
+  ).toBody();
+  return reply.status(status).send(body);
+}
