@@ -21,7 +21,7 @@ function layer(name, dirs, setup) {
   };
 }
 
-// test/cluster/ needs the local Temporal cluster: `npm run test:cluster` runs it (README "Operations").
+// test/cluster/ needs the local Temporal cluster: `npm run test:cluster` runs it (docs/operations.md).
 const cluster = process.env.TEMPORAL_TARGET === 'cluster' ? ['cluster'] : [];
 
 const layers = [

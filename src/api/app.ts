@@ -30,10 +30,10 @@ import { VideoListService } from '../app/video-list-service';
 import { registerUsageRoutes } from './routes/usage';
 import { DEFAULT_PRICES, UsageReportService, type PriceTable } from '../app/usage-report';
 
-/** Issue 18's optional parts of the app: auth (default: keys in the service's DB), uploads, signed local transfers, refresh-url. */
+/** Optional parts of the app: auth (default: keys in the service's DB), uploads, signed local transfers, refresh-url. */
 export interface AccessOptions {
   auth?: AuthOptions;
-  /** Uploads (issue 26: bound to their caller; multipart above the threshold, default 64 MiB in 16 MiB parts). */
+  /** Uploads (bound to their caller; multipart above the threshold, default 64 MiB in 16 MiB parts). */
   uploads?: Omit<UploadServiceDeps, 'uploads' | 'videos' | 'multipartThresholdBytes' | 'multipartPartBytes'> &
     Partial<Pick<UploadServiceDeps, 'multipartThresholdBytes' | 'multipartPartBytes'>>;
   localStorage?: LocalObjectStorage;
@@ -48,10 +48,10 @@ export function buildApp(
     logger?: FastifyServerOptions['logger'];
     deadLetters?: DeadLetterService;
     ops?: OpsDeps;
-    /** Video list + media files + dashboard (issue 20); without a pool only the dashboard is served. */
-    /** `mediaDir` (where media workers publish) also serves each video's HLS ladder (issue 15). */
+    /** Video list + media files + dashboard; without a pool only the dashboard is served. */
+    /** `mediaDir` (where media workers publish) also serves each video's HLS ladder. */
     people?: { pool: Pool; temporalUiUrl?: string; namespace?: string; mediaDir?: string };
-    /** Prices of the cost report, GET /usage (issue 25; served with `people`'s pool). */
+    /** Prices of the cost report, GET /usage (served with `people`'s pool). */
     usagePrices?: PriceTable;
   } & AccessOptions = {},
 ): FastifyInstance {
@@ -88,7 +88,7 @@ export function buildApp(
   app.setNotFoundHandler((req, reply) =>
     reply.status(404).send(
       new HttpError(404, 'RouteNotFound', `no route ${req.method} ${req.url.split('?')[0] ?? ''}`, {
-        hint: 'See README "HTTP API".',
+        hint: 'See docs/api.md.',
       }).toBody(),
     ),
   );

@@ -8,7 +8,7 @@ import { HttpError, httpErrorOf, typeForStatus } from './http-error';
  * Services throw AppErrors (src/app/errors.ts): their HTTP status is decided here, once.
  */
 export function answerError(raw: Error & { statusCode?: number }, req: FastifyRequest, reply: FastifyReply): FastifyReply {
-  // Issue 26: a database outage (also in the auth key lookup) is a typed 503, not a 500.
+  // A database outage (also in the auth key lookup) is a typed 503, not a 500.
   const typed = asDatabaseUnavailable(raw) ?? raw;
   const err = typed instanceof AppError ? httpErrorOf(typed) : typed;
   if (err instanceof HttpError) {
@@ -22,7 +22,7 @@ export function answerError(raw: Error & { statusCode?: number }, req: FastifyRe
     typeForStatus(status),
     // Never a stack trace; for 500s not even the message, which may carry internals.
     status === 500 ? 'the server failed to handle this request' : err.message,
-    { hint: status === 500 ? 'Retry; if it persists, check the API logs.' : 'See README "HTTP API".' },
+    { hint: status === 500 ? 'Retry; if it persists, check the API logs.' : 'See docs/api.md.' },
   ).toBody();
   return reply.status(status).send(body);
 }

@@ -13,7 +13,7 @@ export function answerFrameworkError(err: FastifyError, _req: FastifyRequest, re
     FST_ERR_MAX_PARAM_LENGTH: [414, 'UriTooLong', 'a path parameter is longer than any id this API uses'],
   };
   const [status, type, message] = known[err.code] ?? [500, 'InternalError', 'the server failed to route this request'];
-  void reply.status(status).send(new HttpError(status, type, message, { hint: 'See README "HTTP API".' }).toBody());
+  void reply.status(status).send(new HttpError(status, type, message, { hint: 'See docs/api.md.' }).toBody());
 }
 
 /**
@@ -29,7 +29,7 @@ export function answerClientError(err: NodeJS.ErrnoException, socket: Socket): v
       : err.code === 'HPE_HEADER_OVERFLOW'
         ? [431, 'HeadersTooLarge', 'the request headers are too large']
         : [400, 'BadRequest', 'the request is not valid HTTP (is the body longer than its Content-Length?)'];
-  const body = JSON.stringify(new HttpError(status, type, message, { hint: 'See README "HTTP API".' }).toBody());
+  const body = JSON.stringify(new HttpError(status, type, message, { hint: 'See docs/api.md.' }).toBody());
   if (socket.writable) {
     socket.write(
       `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nContent-Type: application/json; charset=utf-8\r\n` +

@@ -112,7 +112,7 @@ export function createApiMetrics(o: { admission: AdmissionController; pool: Pool
 }
 
 /**
- * DLQ depth. The dead_letters table belongs to the dead-letter feature (issue 14); until its
+ * DLQ depth. The dead_letters table belongs to the dead-letter feature; until its
  * migration has run there is nothing to report, so a missing table yields no series, not an error.
  */
 export async function deadLetterDepth(pool: Pool): Promise<{ state: string; n: number }[]> {

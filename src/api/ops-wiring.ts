@@ -10,7 +10,7 @@ import type { OpsDeps } from './routes/ops';
 import { startOutboxSweeper, type OutboxSweeper } from '../app/start-outbox';
 import type { VideoService } from '../app/video-service';
 
-/** Builds the API's operations parts (issue 19) from config: one call in main.ts and in tests. */
+/** Builds the API's operations parts from config: one call in main.ts and in tests. */
 export function wireOps(o: { client: Client; pool: Pool; queues: TaskQueues; config: Pick<Config, 'ops'>; log?: Logger }) {
   const { ops } = o.config;
   const queueStats = new QueueStatsCache(o.client, Math.max(500, ops.admission.cacheMs), { freshPollerMs: ops.pollerStaleAfterMs });

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 
 /**
- * Response headers of every answer (issue 26), by @fastify/helmet: a CSP the dashboard passes
+ * Response headers of every answer, by @fastify/helmet: a CSP the dashboard passes
  * (its script and styles are files of our own origin, no inline script or handler), nosniff, and
  * no framing by anyone (frame-ancestors 'none' and X-Frame-Options DENY for old browsers).
  * Media: the player reads same-origin MP4/HLS, and hls.js (when loaded) feeds the <video> through

@@ -33,7 +33,7 @@ export interface VideoStatus {
   analysis: 'complete' | 'delayed' | 'failed' | null;
   /** False while Temporal cannot be reached: workflowStatus is UNKNOWN, status/step are the last known. */
   temporalReachable: boolean;
-  /** `rendition` and `thumbnail` are API URLs (never server paths: issue 26). */
+  /** `rendition` and `thumbnail` are API URLs (never server paths). */
   result: {
     rendition: string;
     thumbnail: string;
@@ -100,7 +100,7 @@ export function deriveStatus(facts: StatusFacts): VideoStatus {
   const step = stepOf(facts);
   const pending = pendingOfStep(facts, step);
   const status = productStatusOf(facts, workflowStatus, step);
-  // A re-analysis after the run ended (workflow reanalyzeVideo, issue 25) updates the row only:
+  // A re-analysis after the run ended (workflow reanalyzeVideo) updates the row only:
   // when the row has the full analysis and the ended run's query still says otherwise, the row is newer.
   const rowIsNewer = row.analysisState === 'complete' && state?.analysisState !== undefined && state.analysisState !== 'complete';
   const result = resultOf(row, rowIsNewer ? undefined : state);

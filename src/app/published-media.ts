@@ -53,7 +53,7 @@ export class PublishedMedia {
       });
     }
     const paths = await this.paths(videoId);
-    // The ladder is served exactly when the MP4 is (issue 26): a failed video's files may still be
+    // The ladder is served exactly when the MP4 is: a failed video's files may still be
     // on disk until retention removes them, but its row names no rendition, so neither is served.
     if (!paths.renditionPath || paths.status === 'failed') {
       throw new AppError('not-found', 'MediaNotFound', `video ${videoId} has no HLS ladder`, {

@@ -25,7 +25,7 @@ export interface ReanalysisServiceDeps {
 }
 
 /**
- * POST /videos/:id/reanalyze (issue 25): analyses a video again whose analysis is a stand-in
+ * POST /videos/:id/reanalyze: analyses a video again whose analysis is a stand-in
  * (delayed: the provider was unavailable; failed: it refused). While the video's processVideo run
  * still waits on a re-analysis timer, it is signalled to try now (one run per video keeps doing
  * the work); once that run has ended, workflow reanalyzeVideo runs analyze + the index saga, under

@@ -15,7 +15,7 @@ export interface SearchResult {
   tags: string[];
   durationSec: number | null;
   createdAt: string;
-  /** API URLs of the media (never server paths: issue 26). */
+  /** API URLs of the media (never server paths). */
   thumbnail: string | null;
   rendition: string | null;
 }
@@ -36,7 +36,7 @@ export interface SearchPage {
 const MAX_CANDIDATES = 1_000;
 
 /**
- * Semantic search (issue 17): the query is embedded by the analyzer whose collection is
+ * Semantic search: the query is embedded by the analyzer whose collection is
  * searched (same analyzer, model and dimension — another model's vectors mean nothing here),
  * the nearest points are joined with their rows, and only rows that are fully indexed, not
  * deleted and match every filter come back. Filters apply after the vector search, so it

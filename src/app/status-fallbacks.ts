@@ -3,7 +3,7 @@ import type { PipelineState } from '../workflows/contracts';
 import type { ProductStatus } from '../contracts/product-status';
 
 /**
- * What the status document may still say when Temporal cannot answer (issue 19): the last state
+ * What the status document may still say when Temporal cannot answer: the last state
  * this API process saw for a video, and what the server's describe() alone tells about progress.
  * Kept apart from status.ts and derive-status.ts so the status document's merge logic stays readable.
  */

@@ -50,7 +50,7 @@ export interface UploadTicket {
 }
 
 /**
- * Uploads bound to their video and their caller (issue 26). The object key is random per
+ * Uploads bound to their video and their caller. The object key is random per
  * upload (never derived from a filename or the video id alone), the row names the API key
  * that opened it, and only that key can resume, complete or start a video from it.
  */

@@ -2,9 +2,9 @@ import { z } from 'zod';
 import type { UsageGroup, UsageLedgerRepo } from '../db/usage-ledger-repo';
 
 /**
- * The cost report (issue 25): the usage ledger priced per video and per UTC day. Prices come
+ * The cost report: the usage ledger priced per video and per UTC day. Prices come
  * from DEFAULT_PRICES (list prices in USD when this was written) overridden per model by the
- * AI_PRICE_TABLE environment variable (README "Usage and cost"); a model in neither is counted
+ * AI_PRICE_TABLE environment variable (docs/index-search-delete.md, "Usage and cost"); a model in neither is counted
  * but left unpriced, and named in the report, never guessed.
  */
 export interface ModelPrice {

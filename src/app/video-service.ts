@@ -40,16 +40,16 @@ export interface VideoServiceDeps {
   mediaHeartbeatTimeoutMs: number;
   /** The gRPC deadline of POST /videos' start before it answers 503 (default TEMPORAL_DEADLINE_MS in temporal/deadline.ts: the answer comes in ~5 s). */
   startDeadlineMs?: number;
-  /** Issue 19: the run's TTL (workflow execution timeout; 0 = none), and cached queue facts for status. */
+  /** The run's TTL (workflow execution timeout; 0 = none), and cached queue facts for status. */
   workflowExecutionTimeoutMs?: number;
   queueStats?: QueueStatsCache;
-  /** Issue 18: where uploads live; which private hosts URL sources may reach (default none). */
+  /** Where uploads live; which private hosts URL sources may reach (default none). */
   storage?: ObjectStorage;
   ssrf?: SsrfPolicy;
   sourceRefreshDeadlineMs?: number;
   /** How long DELETE waits for the deletion saga before answering 202 (default 5 s). */
   deleteWaitMs?: number;
-  /** Seals URL sources for the media worker (issue 26): the workflow input never holds a URL's secrets. */
+  /** Seals URL sources for the media worker: the workflow input never holds a URL's secrets. */
   sealer: UrlSealer;
 }
 
@@ -59,7 +59,7 @@ export interface StartVideoRequest {
   source: { kind: 'file'; path: string } | { kind: 'url'; url: string } | { kind: 'upload'; key: string };
 }
 
-/** Who is starting a video, and the uploads they may start it from (issue 26). */
+/** Who is starting a video, and the uploads they may start it from. */
 export interface StartContext {
   caller?: string;
   uploads?: Pick<UploadService, 'claimForVideo'>;
@@ -69,11 +69,11 @@ export class VideoService {
   private readonly videos: VideosRepo;
   /** What GET /videos/:id answers (as `lastKnown`, stale) while the main database is down. */
   private readonly lastKnown = new LastKnownStatus();
-  /** GET /search (issue 17): only fully indexed, not deleted videos. */
+  /** GET /search: only fully indexed, not deleted videos. */
   readonly searcher: SearchService;
-  /** DELETE /videos/:id (issue 17): the deletion saga. */
+  /** DELETE /videos/:id: the deletion saga. */
   readonly deletion: DeletionService;
-  /** POST /videos/:id/reanalyze (issue 25). */
+  /** POST /videos/:id/reanalyze. */
   readonly reanalysis: ReanalysisService;
 
   constructor(private readonly deps: VideoServiceDeps) {

@@ -1,7 +1,7 @@
 import type { Client, Connection } from '@temporalio/client';
 
 /**
- * What the API promises (README "HTTP API"): a route that needs Temporal answers within ~5 s,
+ * What the API promises (docs/api.md): a route that needs Temporal answers within ~5 s,
  * with 503 TemporalUnavailable when Temporal does not answer. Without a deadline the SDK's gRPC
  * channel keeps retrying an unreachable server for ~20 s.
  */

@@ -16,7 +16,7 @@ const URL_PATTERN = /[a-z][a-z0-9+.-]*:\/\//i;
  * key id (a hash of the key) rides in the metadata so a rotated key fails loudly.
  *
  * Web UI: run the API's codec endpoint or `temporal server start-dev --ui-codec-endpoint` against
- * a codec server using this class (README "Payload encryption").
+ * a codec server using this class (docs/security.md).
  */
 export class UrlEncryptionCodec implements PayloadCodec {
   private readonly keyId: string;

@@ -10,7 +10,7 @@
  * a redelivered segment whose file is already complete returns without encoding. History stays
  * small whatever the video's length: the plan's spans stay in the work area and the
  * workflow holds only their count and digest, and a plan has at most MAX_SEGMENTS segments
- * (src/media/segment-plan.ts), ≤ 6 events each (README "Long videos" has the arithmetic).
+ * (src/media/segment-plan.ts), ≤ 6 events each (docs/media.md has the arithmetic).
  *
  * Deterministic: no I/O, clock or config; activities are imported as types only.
  */

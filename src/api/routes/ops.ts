@@ -22,7 +22,7 @@ export interface OpsDeps {
 const OPS_PATHS = new Set(['/metrics', '/healthz', '/readyz', '/health']);
 
 /**
- * Operations surface of the API (issue 19), one plugin registered from app.ts:
+ * Operations surface of the API, one plugin registered from app.ts:
  * - per-client request-rate limit (@fastify/rate-limit; keyed by the authenticated key, else the address);
  * - admission control on POST /videos (429 + Retry-After, see admission.ts);
  * - GET /metrics (Prometheus), GET /healthz (liveness + lag signal), GET /readyz (Temporal + DB).
@@ -119,7 +119,7 @@ export async function check(fn: () => Promise<void>, timeoutMs = 2_500): Promise
 /**
  * One identity per request: the key auth verified (its hook runs before this one), else the
  * address. Never a header the caller chooses freely: a random header per request would be a
- * fresh bucket per request (issue 26). Failed authentications are limited by auth itself.
+ * fresh bucket per request. Failed authentications are limited by auth itself.
  */
 function clientKey(req: FastifyRequest): string {
   return req.apiKey && req.apiKey.id !== 'auth-disabled' ? `key:${req.apiKey.id}` : `ip:${req.ip}`;

@@ -24,7 +24,7 @@ export function usageRange(q: { from?: string; to?: string }, now = new Date()):
   return { from, to };
 }
 
-/** The cost report (issue 25): what the AI provider and the media step cost, per video and per day. Operators only. */
+/** The cost report: what the AI provider and the media step cost, per video and per day. Operators only. */
 export function registerUsageRoutes(app: FastifyInstance, deps: { usage: UsageReportService }): void {
   app.get('/usage', { config: { access: 'operator' } }, async (req) => {
     const q = usageQuery.safeParse(req.query ?? {});
