@@ -50,8 +50,8 @@ export function buildApp(
     ops?: OpsDeps;
     /** Video list + media files + dashboard; without a pool only the dashboard is served. */
     /** `mediaDir` (where media workers publish) also serves each video's HLS ladder. */
-    people?: { pool: Pool; temporalUiUrl?: string; namespace?: string; mediaDir?: string };
-    /** Prices of the cost report, GET /usage (served with `people`'s pool). */
+    library?: { pool: Pool; temporalUiUrl?: string; namespace?: string; mediaDir?: string };
+    /** Prices of the cost report, GET /usage (served with `library`'s pool). */
     usagePrices?: PriceTable;
   } & AccessOptions = {},
 ): FastifyInstance {
@@ -124,12 +124,12 @@ export function buildApp(
   if (uploads) registerUploadRoutes(app, { uploads });
   if (opts.refresh) registerRefreshUrlRoutes(app, { service });
   registerKeyRoutes(app, { keys: service.repos.apiKeys });
-  if (opts.people) {
-    const media = new PublishedMedia(opts.people);
-    registerVideosListRoutes(app, { list: new VideoListService(opts.people), media });
-    if (opts.people.mediaDir) registerHlsRoutes(app, { media });
+  if (opts.library) {
+    const media = new PublishedMedia(opts.library);
+    registerVideosListRoutes(app, { list: new VideoListService(opts.library), media });
+    if (opts.library.mediaDir) registerHlsRoutes(app, { media });
   }
-  if (opts.people) {
+  if (opts.library) {
     registerUsageRoutes(app, { usage: new UsageReportService(service.repos.usageLedger, opts.usagePrices ?? DEFAULT_PRICES) });
   }
   registerDashboardRoutes(app);

@@ -67,7 +67,7 @@ async function main() {
     },
     deadLetters,
     ops: ops.deps,
-    people: { pool, temporalUiUrl: config.temporalUiUrl, namespace: client.options.namespace, mediaDir: config.mediaDir },
+    library: { pool, temporalUiUrl: config.temporalUiUrl, namespace: client.options.namespace, mediaDir: config.mediaDir },
     usagePrices,
     auth: config.authEnabled ? { keys: new OutageTolerantKeys(repos.apiKeys) } : { disabled: true },
     uploads: {
