@@ -6,6 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { ErrorType, failure } from '../errors';
 import type { ObjectStorage } from '../adapters/storage/port';
+import { redactUrl } from '../net/redact';
 import { guardedFetch, SsrfBlockedError, SsrfPolicy } from '../net/ssrf-guard';
 import type { UrlSealer } from '../security/sealed-url';
 import type { VideoSource } from '../workflows/contracts';
@@ -150,14 +151,14 @@ async function downloadWith(url: string, opts: MaterializeOptions, ctrl: AbortCo
       if (now - lastByteAt >= idleMs) {
         guardFailure = failure(
           ErrorType.SourceUnavailable,
-          `download of ${redact(url)} stalled: no data for ${Math.round(idleMs / 1000)} s`,
+          `download of ${redactUrl(url)} stalled: no data for ${Math.round(idleMs / 1000)} s`,
         );
       } else if (minRate > 0 && now - windowStart >= idleMs) {
         const rate = windowBytes / ((now - windowStart) / 1000);
         if (rate < minRate) {
           guardFailure = failure(
             ErrorType.SourceUnavailable,
-            `download of ${redact(url)} is too slow: ${Math.round(rate)} bytes/s over ${Math.round(idleMs / 1000)} s, below the ${minRate} bytes/s minimum`,
+            `download of ${redactUrl(url)} is too slow: ${Math.round(rate)} bytes/s over ${Math.round(idleMs / 1000)} s, below the ${minRate} bytes/s minimum`,
           );
         }
         windowStart = now;
@@ -190,7 +191,7 @@ async function fetchTo(url: string, opts: MaterializeOptions, signal: AbortSigna
   } catch (err) {
     if (signal.aborted) throw err;
     if (err instanceof SsrfBlockedError) throw failure(ErrorType.SourceForbidden, err.message);
-    throw failure(ErrorType.SourceUnavailable, `could not reach ${redact(url)}: ${(err as Error).message}`);
+    throw failure(ErrorType.SourceUnavailable, `could not reach ${redactUrl(url)}: ${(err as Error).message}`);
   }
   if (res.status === 401 || res.status === 403) {
     await res.body?.cancel().catch(() => undefined);
@@ -201,10 +202,10 @@ async function fetchTo(url: string, opts: MaterializeOptions, signal: AbortSigna
     );
   }
   if (res.status === 404 || res.status === 410) {
-    throw failure(ErrorType.SourceNotFound, `${redact(url)} answered ${res.status}`);
+    throw failure(ErrorType.SourceNotFound, `${redactUrl(url)} answered ${res.status}`);
   }
   if (!res.ok || !res.body) {
-    throw failure(ErrorType.SourceUnavailable, `${redact(url)} answered ${res.status}`);
+    throw failure(ErrorType.SourceUnavailable, `${redactUrl(url)} answered ${res.status}`);
   }
   const declared = Number(res.headers.get('content-length') ?? NaN);
   if (declared > opts.maxBytes) {
@@ -229,19 +230,9 @@ async function fetchTo(url: string, opts: MaterializeOptions, signal: AbortSigna
     if (signal.aborted || (err as { type?: string }).type === ErrorType.SourceTooLarge) throw err;
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOSPC' || code === 'EDQUOT') {
-      throw failure(ErrorType.DiskFull, `the work disk filled up while downloading ${redact(url)}; the attempt will be retried`);
+      throw failure(ErrorType.DiskFull, `the work disk filled up while downloading ${redactUrl(url)}; the attempt will be retried`);
     }
-    throw failure(ErrorType.SourceUnavailable, `download of ${redact(url)} broke off: ${(err as Error).message}`);
+    throw failure(ErrorType.SourceUnavailable, `download of ${redactUrl(url)} broke off: ${(err as Error).message}`);
   }
   return target;
-}
-
-/** Presigned URLs carry credentials in the query string: never log or store them. */
-export function redact(url: string): string {
-  try {
-    const u = new URL(url);
-    return u.search ? `${u.origin}${u.pathname}?…` : `${u.origin}${u.pathname}`;
-  } catch {
-    return '<invalid url>';
-  }
 }

@@ -4,7 +4,8 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
-import { materializeSource, redact } from '../../src/media/source';
+import { materializeSource } from '../../src/media/source';
+import { redactUrl as redact } from '../../src/net/redact';
 import { SsrfPolicy } from '../../src/net/ssrf-guard';
 
 // The local test servers listen on loopback, which the SSRF guard refuses unless allowed.
@@ -21,7 +22,7 @@ async function failureOf(p: Promise<unknown>): Promise<ApplicationFailure> {
   throw new Error('expected a rejection, but it resolved');
 }
 
-describe('redact', () => {
+describe('redactUrl (what download errors quote)', () => {
   it('drops the query string of a presigned URL', () => {
     const out = redact('https://bucket.s3.amazonaws.com/v.mp4?X-Amz-Credential=AKIA123&X-Amz-Signature=deadbeef');
     expect(out).toBe('https://bucket.s3.amazonaws.com/v.mp4?…');
