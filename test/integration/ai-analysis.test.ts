@@ -277,7 +277,10 @@ test('hung endpoint: each call ends at its timeout; other videos keep transcodin
   // From the run itself: the status document may have answered from the row (its query timed out under load).
   const transcoded = Date.parse(bState.steps.transcode!.finishedAt!);
   expect(transcoded).toBeLessThan(hangEnd);
-  expect(bReadyAt).toBeLessThan(hangEnd + 3_000);
+  // Ready on its stand-in (AI_DEGRADE_AFTER_MS 8 s after its analysis began), not after A's calls:
+  // nominally within a second of the hang's end. The margin is for a loaded 2-core CI (the status
+  // is polled, and the degrade timer fires on a busy worker); 3 s was missed by 62 ms there.
+  expect(bReadyAt).toBeLessThan(hangEnd + 6_000);
   console.log(
     `hung: ${hung.length} chat calls held ${hung.map((r) => r.closedAt! - r.at).join(', ')} ms; video B transcoded ${transcoded - hangStart} ms and ready ${bReadyAt - hangStart} ms into a ${(hangEnd - hangStart) / 1000} s hang (analysis ${b.analysis}); final ${bState.analysisState}`,
   );
