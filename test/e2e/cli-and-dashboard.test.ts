@@ -4,17 +4,16 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { STEPS } from '../../src/pipeline/catalogue';
 import { makeNotAVideo, makeTinyClip } from '../support/media';
-import { waitForExpression } from '../support/browser';
+import { CHROMIUM, launchChromium, waitForExpression } from '../support/browser';
 import { startHttpStack, type HttpStack } from '../support/http-stack';
 
 // What people look at, on the real stack (Temporal, PostgreSQL, ffmpeg, LanceDB, the four
 // worker processes and the API process): the `biblio` CLI in a real terminal (tmux) and the
 // web dashboard in a real browser (Debian's Chromium driven by playwright-core).
 const CLI = path.resolve(__dirname, '..', '..', 'dist', 'cli', 'main.js');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const TMUX = (() => {
   try {
     return execFileSync('which', ['tmux'], { encoding: 'utf8' }).trim();
@@ -172,20 +171,7 @@ describe('web dashboard', () => {
 
   beforeAll(async () => {
     if (!existsSync(CHROMIUM)) return;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--autoplay-policy=no-user-gesture-required',
-      ],
-    });
+    browser = await launchChromium();
   });
   afterAll(async () => browser?.close());
 

@@ -4,14 +4,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
+import { CHROMIUM, launchChromium } from '../support/browser';
 import { portTaken } from '../../src/demo/processes';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { temporalCliPath } from '../support/temporal';
 
 // README command 1, end to end: the demo as a user runs it (built entry, real dev server with
 // Web UI, four worker processes, API), the run seen in the Web UI in a real browser, Ctrl-C.
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const DEMO = path.resolve(__dirname, '..', '..', 'dist', 'demo', 'main.js');
 
 function freePort(): Promise<number> {
@@ -95,19 +94,7 @@ browserTest('the run is visible as Completed in the Temporal Web UI', async () =
   const link = /Temporal Web UI: (\S+)/.exec(output)?.[1];
   expect(link).toBeDefined();
   const workflowId = /workflows\/(video-demo-\d+-[0-9a-f]{6})\//.exec(link!)?.[1];
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  const browser = await launchChromium();
   try {
     const page = await browser.newPage();
     await page.goto(link!, { waitUntil: 'domcontentloaded' });

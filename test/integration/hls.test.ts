@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { createHlsActivities, sweepHlsStaging } from '../../src/activities/media/hls';
 import { VideoIndexRepo } from '../../src/db/video-index-repo';
 import {
@@ -20,12 +20,11 @@ import type { HeartbeatProgress, HlsOutput, MediaFacts } from '../../src/workflo
 import type { TestApi } from '../support/api';
 import type { TestDatabase } from '../support/database';
 import { startStack, type Stack } from '../support/stack';
-import { waitForExpression } from '../support/browser';
+import { CHROMIUM, launchChromium, waitForExpression } from '../support/browser';
 
 // The HLS ladder on real parts: ffmpeg packages a 30 s 640x360 H.264/AAC rendition, the real
 // API route serves it (auth on, PostgreSQL), and Debian's Chromium plays it with hls.js.
 const run = promisify(execFile);
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SEGMENT_SEC = 4;
 const CLIP_SEC = 30;
 
@@ -39,24 +38,6 @@ let alignedBeats: HeartbeatProgress[];
 let sparse: HlsOutput;
 /** A 9 s portrait 360x640 rendition without audio. */
 let portrait: HlsOutput;
-
-/** Debian's Chromium, headless, allowed to autoplay (stack-facts.md: "Playing video in Debian's Chromium"). */
-function launchChromium(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--autoplay-policy=no-user-gesture-required',
-    ],
-  });
-}
 
 /** A 640x360 (30 s) H.264/AAC faststart MP4 at `<mediaDir>/<id>/rendition.mp4`. */
 async function makeRendition(id: string, keyframes: string[], o = { size: '640x360', seconds: CLIP_SEC, audio: true }): Promise<string> {
