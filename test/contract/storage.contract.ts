@@ -230,5 +230,30 @@ export function describeStorageContract(name: string, setup: () => Promise<Stora
       },
       60_000,
     );
+
+    it_('keeps the file it stores, and reads objects back whole (getFile, getBytes); a missing one is false/undefined', async (s) => {
+      const file = path.join(dir, 'artifact.bin');
+      const body = randomBytes(300 * 1024);
+      await writeFile(file, body);
+      const base = `work/contract-${randomBytes(4).toString('hex')}`;
+      await s.storage.putFile(`${base}/seg-0.mp4`, file, 'video/mp4');
+      // The data plane publishes a worker's file and keeps it as the worker's cache.
+      expect((await readFile(file)).equals(body)).toBe(true);
+      const back = path.join(dir, 'back.bin');
+      expect(await s.storage.getFile(`${base}/seg-0.mp4`, back)).toBe(true);
+      expect((await readFile(back)).equals(body)).toBe(true);
+      expect(await s.storage.getFile(`${base}/missing.mp4`, path.join(dir, 'none.bin'))).toBe(false);
+
+      await s.storage.putBytes(`${base}/plan.json`, '{"a":1}', 'application/json');
+      expect((await s.storage.getBytes(`${base}/plan.json`))?.toString('utf8')).toBe('{"a":1}');
+      expect(await s.storage.head(`${base}/plan.json`)).toEqual({ size: 7, contentType: 'application/json' });
+      await s.storage.putBytes(`${base}/plan.json`, '{"a":2}', 'application/json');
+      expect((await s.storage.getBytes(`${base}/plan.json`))?.toString('utf8')).toBe('{"a":2}');
+      expect(await s.storage.getBytes(`${base}/nothing.json`)).toBeUndefined();
+      expect(await s.storage.list(`${base}/`)).toEqual([`${base}/plan.json`, `${base}/seg-0.mp4`]);
+      for (const k of await s.storage.list(`${base}/`)) await s.storage.delete(k);
+      expect(await s.storage.list(`${base}/`)).toEqual([]);
+      if (s.leftovers) expect(await s.leftovers()).toEqual([]);
+    });
   });
 }

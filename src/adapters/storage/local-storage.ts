@@ -317,13 +317,52 @@ export class LocalObjectStorage implements ObjectStorage {
 
   async putFile(key: string, file: string, contentType: string): Promise<{ location: string }> {
     const target = this.fileOf(key);
+    await this.place(target, contentType, async (tmp) => {
+      // A hard link when the file is on the store's disk (no copy; objects are never modified in
+      // place, so sharing the inode is safe); a copy otherwise. The caller keeps its file.
+      await link(file, tmp).catch(() => copyFile(file, tmp));
+    });
+    return { location: target };
+  }
+
+  async getFile(key: string, file: string, options: { signal?: AbortSignal } = {}): Promise<boolean> {
+    const source = this.fileOf(key);
+    if (!(await exists(source))) return false;
+    options.signal?.throwIfAborted();
+    await rm(file, { force: true });
+    // The caller's file is its own: a copy (a link would let a caller that writes in place change the object).
+    return copyFile(source, file).then(
+      () => true,
+      (err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT') return false;
+        throw err;
+      },
+    );
+  }
+
+  async putBytes(key: string, data: string | Uint8Array, contentType: string): Promise<void> {
+    await this.place(this.fileOf(key), contentType, (tmp) => writeFile(tmp, data));
+  }
+
+  async getBytes(key: string): Promise<Buffer | undefined> {
+    return readFile(this.fileOf(key)).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT' || err.code === 'EISDIR') return undefined;
+      throw err;
+    });
+  }
+
+  /** Written under a temp name beside `target`, then renamed: a reader sees the old object or the new one. */
+  private async place(target: string, contentType: string, write: (tmp: string) => Promise<void>): Promise<void> {
     await mkdir(path.dirname(target), { recursive: true });
     const tmp = `${target}.${randomBytes(4).toString('hex')}.tmp`;
-    // Rename when possible (same disk); copy then rename otherwise: readers never see a partial file.
-    await rename(file, tmp).catch(() => copyFile(file, tmp));
-    await writeFile(`${target}.meta.json`, JSON.stringify({ contentType } satisfies ObjectMeta));
-    await rename(tmp, target);
-    return { location: target };
+    try {
+      await write(tmp);
+      await writeFile(`${target}.meta.json`, JSON.stringify({ contentType } satisfies ObjectMeta));
+      await rename(tmp, target);
+    } catch (err) {
+      await rm(tmp, { force: true });
+      throw err;
+    }
   }
 
   async head(key: string): Promise<ObjectInfo | undefined> {

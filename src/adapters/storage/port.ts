@@ -34,8 +34,21 @@ export interface ObjectStorage {
    * workflow carries). Expired or rejected → `SourceUrlExpired`; missing → `SourceNotFound`.
    */
   download(url: string, file: string, options: DownloadOptions): Promise<void>;
-  /** Stores a local file (multipart on S3 above the part size: one S3 PUT stops at 5 GB). Returns where it lives. */
+  /**
+   * Stores a local file (multipart on S3 above the part size: one S3 PUT stops at 5 GB); the file
+   * stays where it is. Readers see the whole object or none (S3 publishes on completion; the local
+   * store writes a temp name, then renames). Returns where it lives.
+   */
   putFile(key: string, file: string, contentType: string): Promise<{ location: string }>;
+  /**
+   * The object at `key` written to `file` (streamed; created or replaced), or false when there is
+   * no such object. The caller names `file` (a temp name it renames into place when whole).
+   */
+  getFile(key: string, file: string, options?: { signal?: AbortSignal }): Promise<boolean>;
+  /** A small document (a plan, a sidecar, a playlist) stored whole. */
+  putBytes(key: string, data: string | Uint8Array, contentType: string): Promise<void>;
+  /** A small object's bytes, or undefined when there is none. */
+  getBytes(key: string): Promise<Buffer | undefined>;
   head(key: string): Promise<ObjectInfo | undefined>;
   list(prefix: string): Promise<string[]>;
   delete(key: string): Promise<void>;

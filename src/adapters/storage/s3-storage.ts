@@ -224,6 +224,37 @@ export class S3ObjectStorage implements ObjectStorage {
     return { location: `s3://${this.settings.bucket}/${key}` };
   }
 
+  async getFile(key: string, file: string, options: { signal?: AbortSignal } = {}): Promise<boolean> {
+    validateKey(key);
+    let body: Readable;
+    try {
+      const res = await this.s3.send(new GetObjectCommand({ Bucket: this.settings.bucket, Key: key }), { abortSignal: options.signal });
+      if (!res.Body) return false;
+      body = res.Body as Readable;
+    } catch (err) {
+      if (isNotFound(err)) return false;
+      throw err;
+    }
+    await pipeline(body, createWriteStream(file), { signal: options.signal });
+    return true;
+  }
+
+  async putBytes(key: string, data: string | Uint8Array, contentType: string): Promise<void> {
+    validateKey(key);
+    await this.s3.send(new PutObjectCommand({ Bucket: this.settings.bucket, Key: key, Body: data, ContentType: contentType }));
+  }
+
+  async getBytes(key: string): Promise<Buffer | undefined> {
+    validateKey(key);
+    try {
+      const res = await this.s3.send(new GetObjectCommand({ Bucket: this.settings.bucket, Key: key }));
+      return res.Body ? Buffer.from(await res.Body.transformToByteArray()) : undefined;
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
   async head(key: string): Promise<ObjectInfo | undefined> {
     validateKey(key);
     try {
@@ -271,4 +302,10 @@ export class S3ObjectStorage implements ObjectStorage {
   async close(): Promise<void> {
     this.s3.destroy();
   }
+}
+
+/** NoSuchKey / NotFound / a bare 404: the object is not there. */
+function isNotFound(err: unknown): boolean {
+  const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+  return e.name === 'NoSuchKey' || e.name === 'NotFound' || e.$metadata?.httpStatusCode === 404;
 }
