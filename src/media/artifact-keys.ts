@@ -1,0 +1,46 @@
+/**
+ * Where every artifact of a video lives in object storage: the data plane. Activities hand each
+ * other keys, never local paths: a worker's disk is only a scratch cache it may lose at any time
+ * (a missing cache entry is fetched again from these keys). One layout, declared here, read by
+ * the media, AI and index workers, the API (which serves published media from it), deletion,
+ * retention and the reconciler (which find a video's objects by listing its prefixes).
+ *
+ *   uploads/<videoId>/<uploadId>             the client's upload (written once, pinned at completion)
+ *   work/<videoId>/…                         intermediates of the media step (plan, source copy,
+ *                                            segments, audio, hand-over); gone when the step ends
+ *   media/<videoId>/rendition.mp4            published: the MP4, its thumbnail, the HLS ladder
+ *   media/<videoId>/thumbnail.jpg
+ *   media/<videoId>/hls/<name>               master.m3u8 is written last: it publishes the ladder
+ *   analysis/<videoId>/…                     what the AI step looks at (keyframes, audio chunks)
+ *                                            and the embedding artifact the reconciler repairs from
+ *
+ * Keys are attempt-scoped where two attempts (on two hosts) may write the same artifact: the
+ * attempt writes its own key, then a small pointer document names it, so a reader never sees
+ * another attempt's half-written object (and S3 publishes an object only when it is whole).
+ */
+export const VIDEO_PREFIXES = ['uploads', 'work', 'media', 'analysis'] as const;
+export type VideoPrefix = (typeof VIDEO_PREFIXES)[number];
+
+/** `<prefix>/<videoId>/`: everything of one video under one prefix (deletion lists these). */
+export function videoPrefix(prefix: VideoPrefix, videoId: string): string {
+  return `${prefix}/${videoId}/`;
+}
+
+/** Every prefix a video's objects can live under. */
+export function videoPrefixes(videoId: string): string[] {
+  return VIDEO_PREFIXES.map((p) => videoPrefix(p, videoId));
+}
+
+/** The video id an object key belongs to (its second segment), if it follows the layout. */
+export function videoIdOfKey(key: string): string | undefined {
+  const [prefix, videoId, rest] = key.split('/', 3);
+  return (VIDEO_PREFIXES as readonly string[]).includes(prefix ?? '') && videoId && rest !== undefined ? videoId : undefined;
+}
+
+export const workKey = (videoId: string, name: string) => `${videoPrefix('work', videoId)}${name}`;
+export const mediaKey = (videoId: string, name: string) => `${videoPrefix('media', videoId)}${name}`;
+export const analysisKey = (videoId: string, name: string) => `${videoPrefix('analysis', videoId)}${name}`;
+
+export const renditionKey = (videoId: string) => mediaKey(videoId, 'rendition.mp4');
+export const thumbnailKey = (videoId: string) => mediaKey(videoId, 'thumbnail.jpg');
+export const hlsKey = (videoId: string, name: string) => mediaKey(videoId, `hls/${name}`);
