@@ -12,7 +12,8 @@ export interface TcpProxy {
   close(): Promise<void>;
 }
 
-export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
+/** `listenHost`: loopback by default; a lab's gateway address to reach host A's services from other hosts. */
+export async function startTcpProxy(target: { host: string; port: number }, listenHost = '127.0.0.1'): Promise<TcpProxy> {
   const sockets = new Set<net.Socket>();
   let server: net.Server | undefined;
   let port = 0;
@@ -39,7 +40,7 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
         upstream.on('close', () => client.destroy());
       });
       s.once('error', reject);
-      s.listen(port, '127.0.0.1', () => {
+      s.listen(port, listenHost, () => {
         port = (s.address() as net.AddressInfo).port;
         server = s;
         resolve();
