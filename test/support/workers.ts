@@ -25,6 +25,8 @@ export interface WorkerEnv {
   productDefaults?: boolean;
   /** How long each worker may take to report ready (slow on a loaded machine, slower without dist/workflow-bundle.js). */
   readyTimeoutMs?: number;
+  /** A command the worker runs under, e.g. `ip netns exec <ns>` for a host of a multi-host lab (it execs: the pid stays the worker's). */
+  wrap?: string[];
 }
 
 /**
@@ -67,7 +69,8 @@ export async function startWorkers(roles: QueueRole[], e: WorkerEnv): Promise<Wo
   const ready = roles.map((role) => {
     const file = path.join(DIST, WORKERS[role].entry);
     if (!existsSync(file)) throw new Error(`${file} is missing: run \`npm test\` (it builds dist/) or \`npm run build\``);
-    const child = spawn(process.execPath, [file], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const [command = process.execPath, ...args] = [...(e.wrap ?? []), process.execPath, file];
+    const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     procs.set(role, child);
     output.set(role, '');
     const append = (chunk: Buffer) => output.set(role, (output.get(role) ?? '') + chunk.toString());
