@@ -5,6 +5,8 @@ export interface TcpProxy {
   port: number;
   /** Bytes the clients sent through the proxy so far (headers included): what a resumed upload re-sent shows here. */
   bytesUp(): number;
+  /** Bytes the upstream sent back to the clients so far. */
+  bytesDown(): number;
   /** Cuts (like `cut`) the moment the clients have sent this many bytes in all: mid-request, deterministically. */
   cutAt(bytesUp: number): Promise<void>;
   cut(): Promise<void>;
@@ -18,6 +20,7 @@ export async function startTcpProxy(target: { host: string; port: number }, list
   let server: net.Server | undefined;
   let port = 0;
   let up = 0;
+  let down = 0;
   const cutters: { at: number; done: () => void }[] = [];
   const listen = () =>
     new Promise<void>((resolve, reject) => {
@@ -35,6 +38,7 @@ export async function startTcpProxy(target: { host: string; port: number }, list
           cutters.splice(0, cutters.length, ...cutters.filter((c) => up < c.at));
           void stop().then(() => due.forEach((c) => c.done()));
         });
+        upstream.on('data', (chunk: Buffer) => (down += chunk.length));
         client.pipe(upstream).pipe(client);
         client.on('close', () => upstream.destroy());
         upstream.on('close', () => client.destroy());
@@ -57,6 +61,7 @@ export async function startTcpProxy(target: { host: string; port: number }, list
   return {
     port,
     bytesUp: () => up,
+    bytesDown: () => down,
     cutAt: (at) => new Promise<void>((done) => cutters.push({ at, done })),
     cut: stop,
     restore: listen,
