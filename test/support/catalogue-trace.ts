@@ -56,7 +56,7 @@ export function completedRunViolations(trace: StepTrace[], queues: TaskQueues): 
   for (const step of STEPS) if (!stepsDone.has(step)) problems.push(`step ${step} ran no activity`);
   const seen = new Set<ActivityName>();
   for (const activity of done) {
-    if (ACTIVITIES[activity].lane === undefined && seen.has(activity)) problems.push(`${activity} was scheduled more than once`);
+    if (!('lane' in ACTIVITIES[activity]) && seen.has(activity)) problems.push(`${activity} was scheduled more than once`);
     seen.add(activity);
   }
   return problems;
