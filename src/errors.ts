@@ -85,6 +85,11 @@ export const ErrorType = {
   AiUnsupported: 'AiUnsupported',
   /** The AI service answered (and was paid) but not in the shape asked for, even after one cheaper repair: the analysis degrades. */
   AiBadAnswer: 'AiBadAnswer',
+  /**
+   * A payload was encrypted under another payload key than this process holds: the hosts do not
+   * share BIBLIO_PAYLOAD_KEY. Retryable: another worker with the right key may take the retry.
+   */
+  PayloadKeyMismatch: 'PayloadKeyMismatch',
 } as const;
 
 export type ErrorTypeName = (typeof ErrorType)[keyof typeof ErrorType];

@@ -33,7 +33,41 @@ const { min: SEGMENT_MIN, max: SEGMENT_MAX } = HLS_SEGMENT_SEC_RANGE;
 const AI_CALL_DEADLINES = ['OPENAI_TIMEOUT_MS', 'AI_TRANSCRIBE_TIMEOUT_MS', 'AI_LIMITER_MAX_WAIT_MS'] as const;
 const S3_KEYS = ['S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY'] as const;
 
+/** Secrets every host must share; without them each host generates its own in its data directory. */
+const SHARED_SECRETS = [
+  { variable: 'BIBLIO_PAYLOAD_KEY', needed: () => true, why: 'payloads one host encrypts the next host cannot decrypt' },
+  { variable: 'BIBLIO_SOURCE_URL_KEY', needed: () => true, why: 'a source URL the API seals no media host can open' },
+  {
+    variable: 'STORAGE_SIGNING_SECRET',
+    needed: (e: Env) => e.STORAGE_BACKEND === 'local',
+    why: 'URLs one host signs the API host rejects',
+  },
+] as const;
+
 export const CROSS_RULES: readonly CrossRule[] = [
+  {
+    says: "`BIBLIO_DEPLOYMENT=multi-host` needs the shared secrets configured: `BIBLIO_PAYLOAD_KEY`, `BIBLIO_SOURCE_URL_KEY` and, with `STORAGE_BACKEND=local`, `STORAGE_SIGNING_SECRET` — the same value on every host (a generated key lives in one host's data directory).",
+    problems: (e) =>
+      e.BIBLIO_DEPLOYMENT !== 'multi-host'
+        ? []
+        : SHARED_SECRETS.filter((s) => s.needed(e) && e[s.variable] === undefined).map((s) => ({
+            variable: s.variable,
+            message: `BIBLIO_DEPLOYMENT=multi-host needs ${s.variable} set to the same value on every host (e.g. \`openssl rand -base64 32\`): a generated one lives in this host's data directory, and ${s.why}.`,
+          })),
+  },
+  {
+    says: '`BIBLIO_DEPLOYMENT=multi-host` needs a vector store every host reaches: `QDRANT_URL`, or `VECTOR_LANCEDB_URI` (an `s3://` prefix, or a directory every host mounts).',
+    problems: (e) =>
+      e.BIBLIO_DEPLOYMENT === 'multi-host' && e.QDRANT_URL === undefined && e.VECTOR_LANCEDB_URI === undefined
+        ? [
+            {
+              variable: 'VECTOR_LANCEDB_URI',
+              message:
+                "BIBLIO_DEPLOYMENT=multi-host needs VECTOR_LANCEDB_URI (e.g. s3://<bucket>/vectors) or QDRANT_URL: the default LanceDB directory is in this host's data directory, so other hosts would index into stores search never reads.",
+            },
+          ]
+        : [],
+  },
   {
     says: `\`MEDIA_SEGMENT_SEC\` is within ${SEGMENT_MIN}–${SEGMENT_MAX} s, what HLS packaging accepts.`,
     problems: (e) =>

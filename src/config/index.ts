@@ -48,6 +48,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
   const e = parsed.data;
   const core = coreConfig(e);
   const api = apiConfig(e);
+  const storage = storageConfig(e, { dataDir: core.dataDir, api: api.api });
   return {
     ...core,
     ...api,
@@ -55,8 +56,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     ...workersConfig(e),
     ...mediaConfig(e),
     ...aiConfig(e),
-    ...searchIndexConfig(e),
-    ...storageConfig(e, { dataDir: core.dataDir, api: api.api }),
+    ...searchIndexConfig(e, { vectorDir: core.vectorDir, s3: storage.storage.s3 }),
+    ...storage,
     ...securityConfig(e),
     ...operationsConfig(e),
     ...retentionConfig(e),
@@ -67,6 +68,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
 export type OpenAiConfig = NonNullable<Config['openai']>;
 export type AiConfig = Config['ai'];
 export type QdrantConfig = NonNullable<Config['qdrant']>;
+export type LanceDbConfig = Config['lancedb'];
 export type FfmpegConfig = Config['ffmpeg'];
 export type MediaConfig = Config['media'];
 export type StorageConfig = Config['storage'];

@@ -5,8 +5,14 @@ import { commaList, onOff } from './fields';
 export const securityArea = {
   title: 'Security: API keys, encryption keys, SSRF guard',
   about:
-    'Auth is on unless switched off explicitly; there is no implicit development mode. Keys left unset are generated once and kept in `$BIBLIO_DATA_DIR/secrets/` (fine for one machine; production sets them).',
+    'Auth is on unless switched off explicitly; there is no implicit development mode. Keys left unset are generated once and kept in `$BIBLIO_DATA_DIR/secrets/` (fine for one machine; production sets them, and `BIBLIO_DEPLOYMENT=multi-host` requires them).',
   variables: z.object({
+    BIBLIO_DEPLOYMENT: z
+      .enum(['single-host', 'multi-host'])
+      .default('single-host')
+      .describe(
+        "`multi-host` when the API and workers run on machines that share no data directory: start-up then refuses generated keys (`BIBLIO_PAYLOAD_KEY`, `BIBLIO_SOURCE_URL_KEY`, and `STORAGE_SIGNING_SECRET` with local storage) and a vector store in one host's data directory.",
+      ),
     BIBLIO_AUTH: onOff.default('on').describe('`off` disables API keys (every request is allowed).'),
     BIBLIO_PAYLOAD_KEY: z
       .string()
@@ -31,6 +37,7 @@ export const securityArea = {
 
 export function securityConfig(e: z.output<typeof securityArea.variables>) {
   return {
+    deployment: e.BIBLIO_DEPLOYMENT,
     authEnabled: e.BIBLIO_AUTH === 'on',
     payloadKey: e.BIBLIO_PAYLOAD_KEY,
     sourceUrlKey: e.BIBLIO_SOURCE_URL_KEY,

@@ -33,7 +33,11 @@ export class UrlSealer {
   open(sealed: string): string {
     if (!isSealed(sealed)) throw new Error('not a sealed URL');
     const [keyId, body] = sealed.slice(PREFIX.length).split(':');
-    if (keyId !== this.keyId) throw new Error(`the source URL was sealed with key ${keyId}, this process has ${this.keyId}`);
+    if (keyId !== this.keyId) {
+      throw new Error(
+        `the source URL was sealed with key ${keyId}, this process has ${this.keyId}: BIBLIO_SOURCE_URL_KEY differs between hosts or processes (set the same one on the API, pipeline and media hosts)`,
+      );
+    }
     const buf = Buffer.from(body ?? '', 'base64url');
     if (buf.length < 28) throw new Error('the sealed source URL is truncated');
     const decipher = createDecipheriv('aes-256-gcm', this.key, buf.subarray(0, 12));

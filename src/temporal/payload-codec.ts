@@ -1,6 +1,7 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import type { DataConverter, Payload, PayloadCodec } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
+import { ErrorType, failure } from '../errors';
 
 const ENCODING = 'binary/encrypted';
 const URL_PATTERN = /[a-z][a-z0-9+.-]*:\/\//i;
@@ -44,7 +45,7 @@ export class UrlEncryptionCodec implements PayloadCodec {
     return payloads.map((p) => {
       if (Buffer.from(p.metadata?.encoding ?? []).toString() !== ENCODING) return p;
       const keyId = Buffer.from(p.metadata?.['encryption-key-id'] ?? []).toString();
-      if (keyId !== this.keyId) throw new Error(`payload was encrypted with key ${keyId}, this process has ${this.keyId}`);
+      if (keyId !== this.keyId) throw keyMismatch(keyId, this.keyId);
       const buf = Buffer.from(p.data ?? []);
       const decipher = createDecipheriv('aes-256-gcm', this.key, buf.subarray(0, 12));
       decipher.setAuthTag(buf.subarray(buf.length - 16));
@@ -52,6 +53,17 @@ export class UrlEncryptionCodec implements PayloadCodec {
       return temporal.api.common.v1.Payload.decode(plain) as Payload;
     });
   }
+}
+
+/**
+ * Typed, so an activity whose input this worker cannot decrypt fails as PayloadKeyMismatch (the
+ * SDK keeps an ApplicationFailure's type) instead of an untyped codec Error, and says why.
+ */
+function keyMismatch(theirs: string, ours: string) {
+  return failure(
+    ErrorType.PayloadKeyMismatch,
+    `payload was encrypted with payload key ${theirs || '(none named)'}, this process has ${ours}: the payload key differs between hosts or processes. Set the same BIBLIO_PAYLOAD_KEY on every host (a key generated in one host's data directory is not shared).`,
+  );
 }
 
 export function dataConverterWith(key: Buffer): DataConverter {

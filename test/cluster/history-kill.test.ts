@@ -6,10 +6,10 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { VideoStatus } from '../../src/app/status';
-import { taskQueues } from '../../src/pipeline/catalogue';
+import { QUEUE_ROLES, taskQueues } from '../../src/pipeline/catalogue';
 import { traceSteps } from '../../src/temporal/step-trace';
-import { stepOfActivity, STEPS } from '../../src/pipeline/catalogue';
-import { catalogueViolations, stepActivities } from '../support/catalogue-trace';
+import { workflowIdFor } from '../../src/workflows/ids';
+import { completedRunViolations } from '../support/catalogue-trace';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { makeTinyClip } from '../support/media';
 import { sleep, startOpsApi, waitFor, type OpsApi } from '../support/ops';
@@ -19,7 +19,9 @@ import { startWorkers, type WorkerProcesses } from '../support/workers';
 // Issue 19, only with TEMPORAL_TARGET=cluster (npm run test:cluster): the production engine —
 // frontend/history/matching/worker as separate processes on PostgreSQL — survives kill -9 of its
 // history service under load: every workflow completes, none runs twice, no activity runs more
-// often than its retry policy allows.
+// often than its retry policy allows. This suite runs outside `npm test`, so it names no step,
+// activity or queue itself: the worker roles, steps and per-run invariants come from the catalogue
+// and test/support/catalogue-trace.ts, which test/unit/catalogue-trace.test.ts exercises.
 const ROOT = path.resolve(__dirname, '..', '..');
 const CLUSTER_DIR = process.env.CLUSTER_DIR ?? path.join(ROOT, '.biblio', 'cluster');
 const prefix = `t${process.pid}-hk-`;
@@ -40,7 +42,7 @@ beforeAll(async () => {
   await makeTinyClip(path.join(ingestDir, 'clip.mp4'));
   env = await startTemporal();
   db = await createTestDatabase();
-  workers = await startWorkers(['pipeline', 'media', 'ai', 'index'], {
+  workers = await startWorkers([...QUEUE_ROLES], {
     temporalAddress: env.address,
     databaseUrl: db.url,
     dataDir,
@@ -115,14 +117,11 @@ test('kill -9 of the history service under load loses no workflow and runs no ac
   let retried = 0;
   for (const id of ids) {
     const runs: string[] = [];
-    for await (const wf of env.client.workflow.list({ query: `WorkflowId = 'video-${id}'` })) runs.push(wf.runId);
+    for await (const wf of env.client.workflow.list({ query: `WorkflowId = '${workflowIdFor(id)}'` })) runs.push(wf.runId);
     expect(runs).toHaveLength(1);
-    const trace = await traceSteps(env.client, `video-${id}`);
+    const trace = await traceSteps(env.client, workflowIdFor(id));
     // Every step done, each activity scheduled once, on its catalogued queue, within its retry preset.
-    const done = stepActivities(trace);
-    expect(new Set(done.map(stepOfActivity))).toEqual(new Set(STEPS));
-    expect(new Set(done).size).toBe(done.length);
-    expect(catalogueViolations(trace, queues)).toEqual([]);
+    expect(completedRunViolations(trace, queues)).toEqual([]);
     retried += trace.filter((t) => t.attempt > 1).length;
   }
   console.log(`history kill: ${VIDEOS} workflows, all completed once; ${retried} activity attempt(s) retried within policy`);

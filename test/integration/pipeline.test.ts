@@ -12,7 +12,7 @@ import { loadConfig } from '../../src/config';
 import { VideosRepo } from '../../src/db/videos-repo';
 import { interpretProbe } from '../../src/media/probe';
 import { runProcess } from '../../src/media/run-process';
-import { catalogueViolations } from '../support/catalogue-trace';
+import { completedRunViolations } from '../support/catalogue-trace';
 import { traceSteps } from '../../src/temporal/step-trace';
 import type { TestApi } from '../support/api';
 import type { TestDatabase } from '../support/database';
@@ -91,7 +91,7 @@ test('runs transcode, analyze and index on their own task queues and makes the v
     ['upsertVector', queues.index],
     ['markSearchable', queues.index],
   ]);
-  expect(catalogueViolations(trace, queues)).toEqual([]);
+  expect(completedRunViolations(trace, queues)).toEqual([]);
   const by = (activity: string) => trace.find((t) => t.activity === activity)?.workerIdentity;
   expect(by('transcode')).toBe(`media@${os.hostname()}:${workers.procs.get('media')?.pid}`);
   expect(by('analyze')).toBe(`ai@${os.hostname()}:${workers.procs.get('ai')?.pid}`);

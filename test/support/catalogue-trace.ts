@@ -1,4 +1,12 @@
-import { ACTIVITIES, segmentQueueOf, STEPS, type ActivityName, type ActivitySpec, type TaskQueues } from '../../src/pipeline/catalogue';
+import {
+  ACTIVITIES,
+  segmentQueueOf,
+  stepOfActivity,
+  STEPS,
+  type ActivityName,
+  type ActivitySpec,
+  type TaskQueues,
+} from '../../src/pipeline/catalogue';
 import { maximumAttemptsOf } from '../../src/pipeline/retry-presets';
 import type { StepTrace } from '../../src/temporal/step-trace';
 
@@ -32,4 +40,24 @@ export function catalogueViolations(trace: StepTrace[], queues: TaskQueues): str
 /** The activity types of a trace that belong to steps, in order, each once: a run that did every step once. */
 export function stepActivities(trace: StepTrace[]): ActivityName[] {
   return trace.map((t) => t.activity).filter((a): a is ActivityName => (ACTIVITIES as Record<string, ActivitySpec>)[a]?.step != null);
+}
+
+/**
+ * What a run that completed once must show on top of catalogueViolations: every step of the
+ * catalogue did work, and no activity was scheduled twice — except the segment lane, whose one
+ * activity type runs once per segment by design. The chaos tests (test/cluster/) assert only
+ * this, so the step list they check is the catalogue's and test/unit/catalogue-trace.test.ts
+ * proves the check in `npm test` without a cluster.
+ */
+export function completedRunViolations(trace: StepTrace[], queues: TaskQueues): string[] {
+  const problems = catalogueViolations(trace, queues);
+  const done = stepActivities(trace);
+  const stepsDone = new Set(done.map(stepOfActivity));
+  for (const step of STEPS) if (!stepsDone.has(step)) problems.push(`step ${step} ran no activity`);
+  const seen = new Set<ActivityName>();
+  for (const activity of done) {
+    if (!('lane' in ACTIVITIES[activity]) && seen.has(activity)) problems.push(`${activity} was scheduled more than once`);
+    seen.add(activity);
+  }
+  return problems;
 }

@@ -1,6 +1,7 @@
 // A writer *process* for the LanceDB concurrency test: the production adapter, with or without
 // the PostgreSQL advisory lock the index workers use.
-// argv: dir databaseUrl tag lock(1|0) sharedIds ownIds rounds
+// argv: dir databaseUrl tag lock(1|0) sharedIds ownIds rounds (dir may be s3://bucket/prefix, with the
+// object-store options as JSON in LANCE_STORAGE_OPTIONS)
 // Protocol on stdio: prints "ready" once loaded, waits for a "go <start> <interval>" line on
 // stdin (round r starts at start + r * interval, epoch ms), writes, prints
 // "done <ms>" and exits. The parent must not need to close stdin for the process to end: stdin
@@ -46,7 +47,10 @@ async function main() {
   const [dir, databaseUrl, tag, lock, shared, own, rounds] = process.argv.slice(2);
   if (!dir || !databaseUrl || !tag) throw new Error('usage: lance-writer dir databaseUrl tag lock shared own rounds');
   const pool = createPool(databaseUrl, 4);
-  const store = await LanceDbVectorStore.open(dir, { lock: lock === '1' ? new PgAdvisoryLock(pool) : undefined });
+  const storageOptions = process.env.LANCE_STORAGE_OPTIONS
+    ? (JSON.parse(process.env.LANCE_STORAGE_OPTIONS) as Record<string, string>)
+    : undefined;
+  const store = await LanceDbVectorStore.open(dir, { lock: lock === '1' ? new PgAdvisoryLock(pool) : undefined, storageOptions });
   const space = { analyzer: 'concurrency', model: 'test', dim: 8 };
   const vec = (i: number) => Array.from({ length: 8 }, (_, j) => (j === i % 8 ? 1 : 0.01 * j));
   // Touch the pool now so the first locked write does not pay for the connection.

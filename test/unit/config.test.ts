@@ -208,6 +208,44 @@ describe('loadConfig storage rules', () => {
   });
 });
 
+describe('loadConfig vector store location', () => {
+  const s3 = { STORAGE_BACKEND: 's3', S3_ENDPOINT: 'http://127.0.0.1:9000', S3_ACCESS_KEY_ID: 'id', S3_SECRET_ACCESS_KEY: 'secret' };
+
+  it('keeps LanceDB in the data directory by default, with no object-store options', () => {
+    expect(loadConfig({ BIBLIO_DATA_DIR: '/srv/biblio' }).lancedb).toEqual({ uri: '/srv/biblio/lancedb', storageOptions: undefined });
+    expect(loadConfig({ ...s3, BIBLIO_DATA_DIR: '/srv/biblio' }).lancedb.uri).toBe('/srv/biblio/lancedb');
+  });
+
+  it('puts LanceDB in the bucket with the storage port endpoint and credentials for an s3:// URI', () => {
+    expect(loadConfig({ ...s3, VECTOR_LANCEDB_URI: 's3://biblio/vectors' }).lancedb).toEqual({
+      uri: 's3://biblio/vectors',
+      storageOptions: {
+        region: 'us-east-1',
+        endpoint: 'http://127.0.0.1:9000',
+        allow_http: 'true',
+        virtual_hosted_style_request: 'false',
+        aws_access_key_id: 'id',
+        aws_secret_access_key: 'secret',
+      },
+    });
+  });
+
+  it('leaves credentials to the AWS default chain on AWS without keys, over https', () => {
+    expect(
+      loadConfig({ STORAGE_BACKEND: 's3', S3_FORCE_PATH_STYLE: 'false', VECTOR_LANCEDB_URI: 's3://b/v' }).lancedb.storageOptions,
+    ).toEqual({
+      region: 'us-east-1',
+    });
+  });
+
+  it('refuses a relative directory or another scheme', () => {
+    expect(configError({ VECTOR_LANCEDB_URI: 'vectors' }).message).toContain(
+      'VECTOR_LANCEDB_URI: an absolute directory or s3://bucket/prefix',
+    );
+    expect(configError({ VECTOR_LANCEDB_URI: 'gs://b/v' }).message).toContain('VECTOR_LANCEDB_URI');
+  });
+});
+
 describe('loadConfig demo settings', () => {
   it('defaults the demo to Temporal on 7233 and its UI on 8233, with the CLI path from TEMPORAL_CLI', () => {
     expect(loadConfig({}).demo).toEqual({ temporalPort: 7233, uiPort: 8233, temporalCli: undefined });

@@ -1,4 +1,4 @@
-import type { QdrantConfig } from '../../config';
+import type { LanceDbConfig, QdrantConfig } from '../../config';
 import { FaultInjectingVectorStore } from './fault-injecting-store';
 import { LanceDbVectorStore } from './lancedb-store';
 import type { VectorStore, WriteLock } from './port';
@@ -10,7 +10,8 @@ export { QdrantVectorStore } from './qdrant-store';
 
 /** Qdrant when configured (production), otherwise the embedded LanceDB needing no server. */
 export async function createVectorStore(cfg: {
-  vectorDir: string;
+  /** A directory or s3:// prefix, with the object-store options an s3:// one needs. */
+  lancedb: LanceDbConfig;
   qdrant?: QdrantConfig;
   /** Cross-process write lock for LanceDB (index workers pass PgAdvisoryLock). */
   lock?: WriteLock;
@@ -18,6 +19,10 @@ export async function createVectorStore(cfg: {
 }): Promise<VectorStore> {
   const store: VectorStore = cfg.qdrant
     ? new QdrantVectorStore(cfg.qdrant)
-    : await LanceDbVectorStore.open(cfg.vectorDir, { lock: cfg.lock, annThreshold: cfg.index?.annThreshold });
+    : await LanceDbVectorStore.open(cfg.lancedb.uri, {
+        lock: cfg.lock,
+        annThreshold: cfg.index?.annThreshold,
+        storageOptions: cfg.lancedb.storageOptions,
+      });
   return cfg.index?.testFaultFile ? new FaultInjectingVectorStore(store, cfg.index.testFaultFile) : store;
 }

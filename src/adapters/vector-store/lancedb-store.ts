@@ -25,6 +25,8 @@ export interface LanceDbOptions {
   annMaxUnindexed?: number;
   /** Small (uncompacted) fragments above which `maintain()` compacts the table. */
   maxSmallFragments?: number;
+  /** Object-store options of an s3:// location (endpoint, credentials; config/search-index.ts). */
+  storageOptions?: Record<string, string>;
 }
 
 export interface MaintenanceReport {
@@ -70,7 +72,7 @@ const KEEP_OLD_VERSIONS_MS = 60 * 60 * 1000;
 process.env.LANCE_INCLUDE_VECTOR_CENTROIDS ??= 'false';
 
 /**
- * Embedded vector store: one LanceDB table per VectorSpace, on local disk.
+ * Embedded vector store: one LanceDB table per VectorSpace, on local disk or in S3-compatible storage.
  *
  * LanceDB does not enforce key uniqueness: mergeInsert with the same id twice in one batch,
  * or two concurrent mergeInserts of a new id, both leave duplicate rows. So each batch is
@@ -91,10 +93,15 @@ export class LanceDbVectorStore implements VectorStore {
     private readonly opts: LanceDbOptions,
   ) {}
 
-  static async open(dir: string, opts: LanceDbOptions = {}): Promise<LanceDbVectorStore> {
+  /** `uri`: a directory, or `s3://bucket/prefix` with `opts.storageOptions` naming the server. */
+  static async open(uri: string, opts: LanceDbOptions = {}): Promise<LanceDbVectorStore> {
     // 0 = check for newer table versions on every read: the API process must see what the
-    // index worker (another process) wrote, and the check is a cheap local stat.
-    const conn = await connect(dir, { readConsistencyInterval: 0 });
+    // index worker (another process or host) wrote; the check is a local stat, or one object
+    // listing per read on S3.
+    const conn = await connect(uri, {
+      readConsistencyInterval: 0,
+      ...(opts.storageOptions ? { storageOptions: opts.storageOptions } : {}),
+    });
     return new LanceDbVectorStore(conn, opts);
   }
 
