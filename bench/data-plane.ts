@@ -51,7 +51,10 @@ function transcodeSec(status: VideoStatus): number {
   return t?.finishedAt ? (Date.parse(t.finishedAt) - Date.parse(t.startedAt)) / 1000 : NaN;
 }
 
-async function storedBy(storage: { list(p: string): Promise<string[]>; head(k: string): Promise<{ size: number } | undefined> }, videoId: string) {
+async function storedBy(
+  storage: { list(p: string): Promise<string[]>; head(k: string): Promise<{ size: number } | undefined> },
+  videoId: string,
+) {
   const keys = (await Promise.all(videoPrefixes(videoId).map((p) => storage.list(p)))).flat();
   let bytes = 0;
   for (const k of keys) bytes += (await storage.head(k))?.size ?? 0;
@@ -72,8 +75,15 @@ async function main() {
       try {
         const { status, wallSec } = await runOnce(stack, clip, 'dp-local');
         const { LocalObjectStorage } = await import('../src/adapters/storage/local-storage');
-        const local = new LocalObjectStorage({ root: path.join(stack.dataDir, 'objects'), secret: Buffer.alloc(32), publicBaseUrl: 'http://127.0.0.1' });
-        rows.push(['local', { status: status.status, wallSec, transcodeSec: transcodeSec(status), ...(await storedBy(local, 'dp-local')) }]);
+        const local = new LocalObjectStorage({
+          root: path.join(stack.dataDir, 'objects'),
+          secret: Buffer.alloc(32),
+          publicBaseUrl: 'http://127.0.0.1',
+        });
+        rows.push([
+          'local',
+          { status: status.status, wallSec, transcodeSec: transcodeSec(status), ...(await storedBy(local, 'dp-local')) },
+        ]);
       } finally {
         await stack.stop();
       }
@@ -107,7 +117,10 @@ async function main() {
         const [up0, down0] = [proxy.bytesUp(), proxy.bytesDown()];
         const { status, wallSec } = await runOnce(stack, clip, 'dp-s3');
         const [upMb, downMb] = [(proxy.bytesUp() - up0) / MB, (proxy.bytesDown() - down0) / MB];
-        rows.push(['s3', { status: status.status, wallSec, transcodeSec: transcodeSec(status), ...(await storedBy(s3, 'dp-s3')), upMb, downMb }]);
+        rows.push([
+          's3',
+          { status: status.status, wallSec, transcodeSec: transcodeSec(status), ...(await storedBy(s3, 'dp-s3')), upMb, downMb },
+        ]);
       } finally {
         await stack.stop();
         await proxy.close();
@@ -126,7 +139,10 @@ async function main() {
       `${name.padEnd(6)} ${o.status.padEnd(7)} ${f(o.wallSec).padStart(6)} ${f(o.transcodeSec).padStart(12)} ${String(o.objects).padStart(8)} ${f(o.storedMb).padStart(10)} ${f(o.upMb).padStart(9)} ${f(o.downMb).padStart(11)}`,
     );
   const [local, s3] = [rows.find((r) => r[0] === 'local')?.[1], rows.find((r) => r[0] === 's3')?.[1]];
-  if (local && s3) console.log(`S3 / local: wall ${(s3.wallSec / local.wallSec).toFixed(2)}, transcode ${(s3.transcodeSec / local.transcodeSec).toFixed(2)}`);
+  if (local && s3)
+    console.log(
+      `S3 / local: wall ${(s3.wallSec / local.wallSec).toFixed(2)}, transcode ${(s3.transcodeSec / local.transcodeSec).toFixed(2)}`,
+    );
 }
 
 main().catch((err) => {

@@ -28,7 +28,10 @@ describeLab('network-namespace lab', () => {
 
   const curl = async (host: string, url: string) => {
     try {
-      return await lab.exec(host, 'node', ['-e', `fetch(${JSON.stringify(url)},{signal:AbortSignal.timeout(1500)}).then(r=>r.text()).then(t=>process.stdout.write(t),()=>process.stdout.write('UNREACHABLE'))`]);
+      return await lab.exec(host, 'node', [
+        '-e',
+        `fetch(${JSON.stringify(url)},{signal:AbortSignal.timeout(1500)}).then(r=>r.text()).then(t=>process.stdout.write(t),()=>process.stdout.write('UNREACHABLE'))`,
+      ]);
     } catch {
       return 'UNREACHABLE';
     }
