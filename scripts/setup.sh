@@ -74,6 +74,13 @@ ensure_minio() {
   if bin="$(bash "$ROOT/scripts/ensure-minio.sh")"; then export MINIO_BIN="$bin"; else say "no MinIO: the S3 storage tests will be skipped."; fi
 }
 
+# The Helm chart's test (test/integration/helm-chart.test.ts) renders and lints deploy/helm/biblio with
+# Helm v4 (called by test.sh, not the demo: a cold build takes minutes); without it that test fails.
+ensure_helm() {
+  local bin
+  if bin="$(bash "$ROOT/scripts/ensure-helm.sh")"; then export HELM_BIN="$bin"; else say "no Helm: test/integration/helm-chart.test.ts will fail (see above)."; fi
+}
+
 ensure_node
 ensure_npm_deps
 if [ -n "${FFMPEG_PATH:-}" ] && [ -n "${FFPROBE_PATH:-}" ]; then :; else ensure_ffmpeg; fi

@@ -5,7 +5,7 @@
 # `scripts/test.sh --layer <name> [jest args]` runs one layer with only what it needs
 # (`npm run test:workflow`, `test:integration`, `test:e2e`; `npm run test:unit` is plain jest):
 #   workflow     the Temporal CLI; no apt, no build (workflow code is bundled from src/)
-#   integration  set-up (ffmpeg, Temporal CLI), Chromium, MinIO, docker-compose, the build
+#   integration  set-up (ffmpeg, Temporal CLI), Chromium, MinIO, Helm, docker-compose, the build
 #   e2e          set-up, Chromium, the build
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -22,6 +22,7 @@ case "$layer" in
     source "$ROOT/scripts/setup.sh"
     ensure_chromium
     ensure_minio
+    ensure_helm
     ensure_docker_compose
     npm run --silent typecheck
     npm run --silent build
@@ -34,6 +35,7 @@ case "$layer" in
     source "$ROOT/scripts/setup.sh"
     ensure_chromium
     ensure_minio
+    ensure_helm
     ensure_docker_compose
     npm run --silent build
     ;;

@@ -67,6 +67,18 @@ export function describeComposeProperties(loadedBy: string, load: () => ComposeF
       expect(cpus(services['worker-media']!)).toBeGreaterThan(cpus(services['worker-indexer']!));
     });
 
+    test('every app service keeps its artifacts in the MinIO service (STORAGE_BACKEND=s3), as the Helm chart does', () => {
+      const { services } = compose;
+      for (const name of APP) {
+        const env = services[name]?.environment ?? {};
+        expect({ name, backend: env.STORAGE_BACKEND, endpoint: env.S3_ENDPOINT }).toEqual({
+          name,
+          backend: 's3',
+          endpoint: 'http://minio:9000',
+        });
+      }
+    });
+
     test('workers get a stop grace period longer than their drain grace', () => {
       const { services } = compose;
       for (const name of WORKERS) {
