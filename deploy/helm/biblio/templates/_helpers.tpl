@@ -86,10 +86,12 @@ startupProbe:
   httpGet: { path: /healthz, port: {{ . }} }
   periodSeconds: 5
   failureThreshold: 60
+# The API's /healthz also reports the lag it measures, bounded by Temporal deadlines of a few
+# seconds: a generous timeout keeps a Temporal outage from restarting healthy pods.
 livenessProbe:
   httpGet: { path: /healthz, port: {{ . }} }
   periodSeconds: 15
-  timeoutSeconds: 5
+  timeoutSeconds: 10
   failureThreshold: 4
 readinessProbe:
   httpGet: { path: /readyz, port: {{ . }} }
