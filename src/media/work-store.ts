@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, rename, rm, rmdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { ObjectStorage } from '../adapters/storage/port';
 import { videoPrefix, workKey } from './artifact-keys';
 import { handOverSchema, parseDocument, readDocument, sidecarSchema, storedPlanSchema, type Sidecar, type StoredPlan } from './documents';
-import { removeSegmentArea, segmentAreaOf } from './segment-area';
+import { removeIfEmpty, removeSegmentArea, segmentAreaOf } from './segment-area';
 import { writeFileAtomic } from './work-area';
 
 /**
@@ -23,8 +23,9 @@ import { writeFileAtomic } from './work-area';
  * (on any host) sees a whole object of one attempt or none, never another attempt's half.
  *
  * The segment work area on local disk (`<tmpDir>/segments/<videoId>/`) is only a cache of these
- * objects, shared by the activities running at once in this process: each activity holds a
- * lease (`lease`) and the area goes when the last one ends, so a host keeps nothing of a video
+ * objects: each process caches in its own `cache.pid-<pid>/` inside it, shared by the activities
+ * of the video running at once in that process; each activity holds a lease (`lease`) and the
+ * cache goes when the last one ends (the area too once empty), so a host keeps nothing of a video
  * after its activities. A missing cache entry is fetched again; only an object missing from the
  * store too is a failure (the caller's, typed).
  */
@@ -48,8 +49,13 @@ const removals = new Map<string, Promise<void>>();
 
 export function createWorkStore(deps: WorkStoreDeps) {
   const { storage } = deps;
-  const areaOf = (videoId: string) => segmentAreaOf(deps.tmpDir, videoId);
-  const cacheFileOf = (videoId: string, object: string) => path.join(areaOf(videoId), path.posix.basename(object));
+  // Each process caches in a folder of its own: two workers sharing a data dir on one machine
+  // must not remove each other's files in use when one of them ends its last activity.
+  const areaOf = (videoId: string) => path.join(segmentAreaOf(deps.tmpDir, videoId), `pid-${process.pid}`);
+  // This process's own cache inside the area: media workers on one host may share a tmpDir, and
+  // one process releasing the video must not delete what another is still encoding from.
+  const cacheOf = (videoId: string) => path.join(areaOf(videoId), `cache.pid-${process.pid}`);
+  const cacheFileOf = (videoId: string, object: string) => path.join(cacheOf(videoId), path.posix.basename(object));
 
   async function getDocument<T>(key: string, schema: Parameters<typeof parseDocument<T>>[1]): Promise<T | undefined> {
     return parseDocument(await storage.getBytes(key), schema);
@@ -74,6 +80,13 @@ export function createWorkStore(deps: WorkStoreDeps) {
     }
   }
 
+  /** This process's cache of the video, then the area and `segments` if nothing else is in them. */
+  async function releaseCache(videoId: string): Promise<void> {
+    await rm(cacheOf(videoId), { recursive: true, force: true });
+    await rmdir(areaOf(videoId)).catch(() => undefined);
+    await rmdir(path.dirname(areaOf(videoId))).catch(() => undefined);
+  }
+
   /** Every object under `work/<videoId>/`. */
   async function removeObjects(videoId: string): Promise<void> {
     for (const key of await storage.list(videoPrefix('work', videoId))) await storage.delete(key);
@@ -81,6 +94,7 @@ export function createWorkStore(deps: WorkStoreDeps) {
 
   return {
     areaOf,
+    cacheOf,
 
     /**
      * Holds the video's local cache for one activity; the returned release removes the area
@@ -100,7 +114,7 @@ export function createWorkStore(deps: WorkStoreDeps) {
           return;
         }
         leases.delete(area);
-        const removal = removeSegmentArea(deps.tmpDir, videoId).finally(() => removals.delete(area));
+        const removal = releaseCache(videoId).finally(() => removals.delete(area));
         removals.set(area, removal);
         await removal;
       };
@@ -111,14 +125,14 @@ export function createWorkStore(deps: WorkStoreDeps) {
      * very plan is used (a digest names one plan); without, the store's is read (it is the truth).
      */
     async readPlan(videoId: string, digest?: string): Promise<StoredPlan | undefined> {
-      const cacheFile = path.join(areaOf(videoId), PLAN);
+      const cacheFile = path.join(cacheOf(videoId), PLAN);
       if (digest !== undefined) {
         const cached = await readDocument(cacheFile, storedPlanSchema);
         if (cached?.digest === digest) return cached;
       }
       const plan = await getDocument(workKey(videoId, PLAN), storedPlanSchema);
       if (plan && leases.has(areaOf(videoId)))
-        await mkdir(areaOf(videoId), { recursive: true })
+        await mkdir(cacheOf(videoId), { recursive: true })
           .then(() => writeFileAtomic(cacheFile, JSON.stringify(plan)))
           .catch(() => undefined);
       return plan;
@@ -183,7 +197,7 @@ export function createWorkStore(deps: WorkStoreDeps) {
       return (await fetchTo(note.object, note.bytes, file, signal)) ? file : undefined;
     },
 
-    /** Everything of the video's media step: its objects under `work/<videoId>/` and the local area. */
+    /** Everything of the video's media step: its objects under `work/<videoId>/` and the video's local area (every process's). */
     async remove(videoId: string): Promise<void> {
       await removeObjects(videoId);
       await removeSegmentArea(deps.tmpDir, videoId);

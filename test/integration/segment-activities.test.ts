@@ -7,7 +7,6 @@ import type { ObjectStorage } from '../../src/adapters/storage/port';
 import { S3ObjectStorage } from '../../src/adapters/storage/s3-storage';
 import { renditionKey, videoPrefix } from '../../src/media/artifact-keys';
 import { makeSampleClip } from '../../src/media/sample-clip';
-import { segmentAreaOf } from '../../src/media/segment-area';
 import { createWorkStore } from '../../src/media/work-store';
 import type { EncodedSegment, TranscodeOutput, TranscodePlan } from '../../src/workflows/contracts';
 import { decodeErrors, streamTimes } from '../support/av-checks';
@@ -172,14 +171,16 @@ test('a lost cache entry is fetched again; discard leaves no work object and no 
   const plan = await call(host.planTranscode, { videoId, source: { kind: 'file', path: path.join(ingest, 'clip.mp4') } });
   const ref = { videoId, count: plan.count, planDigest: plan.planDigest };
   // Hold the video's cache on this host (as a concurrent activity would) so what is cached stays.
-  const release = await createWorkStore(deps).lease(videoId);
+  const work = createWorkStore(deps);
+  const release = await work.lease(videoId);
   try {
     await call(host.encodeSegment, { ...ref, index: 0 });
-    const area = segmentAreaOf(deps.tmpDir, videoId);
-    const cached = (await readdir(area)).filter((f) => f.startsWith('source.'));
+    const area = work.areaOf(videoId);
+    const cache = createWorkStore(deps).cacheOf(videoId);
+    const cached = (await readdir(cache)).filter((f) => f.startsWith('source.'));
     expect(cached).toHaveLength(1);
     // The host lost its copy (a cleaner, a full disk, a restart): fetched again, not an error.
-    await rm(path.join(area, cached[0]!));
+    await rm(path.join(cache, cached[0]!));
     expect(await call(host.encodeSegment, { ...ref, index: 1 })).toMatchObject({ reused: false });
     await rm(area, { recursive: true, force: true });
     expect(await call(host.encodeSegment, { ...ref, index: 2 })).toMatchObject({ reused: false });

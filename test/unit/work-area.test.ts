@@ -142,13 +142,26 @@ describe('on-disk documents', () => {
     const work = createWorkStore({ storage: localStore(path.join(dir, 'objects')), tmpDir: dir });
     const a = await work.lease('v3');
     const b = await work.lease('v3');
-    await mkdir(work.areaOf('v3'), { recursive: true });
-    await writeFile(path.join(work.areaOf('v3'), 'cached'), 'x');
+    await mkdir(work.cacheOf('v3'), { recursive: true });
+    await writeFile(path.join(work.cacheOf('v3'), 'cached'), 'x');
     await a();
     await a();
-    expect(await readdir(work.areaOf('v3'))).toEqual(['cached']);
+    expect(await readdir(work.cacheOf('v3'))).toEqual(['cached']);
     await b();
     expect(await readdir(dir)).not.toContain('segments');
+  });
+
+  test('releasing removes only this process cache: another worker sharing the tmp dir keeps its own', async () => {
+    const work = createWorkStore({ storage: localStore(path.join(dir, 'objects')), tmpDir: dir });
+    const other = path.join(work.areaOf('v4'), 'cache.pid-1');
+    await mkdir(other, { recursive: true });
+    await writeFile(path.join(other, 'source.abc'), 'x');
+    const release = await work.lease('v4');
+    await mkdir(work.cacheOf('v4'), { recursive: true });
+    await writeFile(path.join(work.cacheOf('v4'), 'source.abc'), 'x');
+    await release();
+    expect(await readdir(work.areaOf('v4'))).toEqual(['cache.pid-1']);
+    expect(await readdir(other)).toEqual(['source.abc']);
   });
 });
 

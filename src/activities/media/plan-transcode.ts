@@ -9,7 +9,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { StoredPlan } from '../../media/documents';
 import { keyframeProbeArgs } from '../../media/ffmpeg-args';
-import { removeIfEmpty } from '../../media/segment-area';
+import { removeIfEmpty, segmentAreaOf } from '../../media/segment-area';
 import { DEFAULT_SEGMENT_SEC, parseKeyframePackets, planDigest, planSegments, worthSegmenting } from '../../media/segment-plan';
 import { scratchName } from '../../media/work-area';
 import { createWorkStore } from '../../media/work-store';
@@ -119,7 +119,7 @@ export function createPlanTranscodeActivity(deps: SegmentDeps) {
       try {
         return await plan(input);
       } catch (err) {
-        await removeIfEmpty(areaOf(input.videoId));
+        await removeIfEmpty(segmentAreaOf(deps.tmpDir, input.videoId));
         throw err;
       }
     },

@@ -143,7 +143,7 @@ export function createSegmentActivities(deps: SegmentDeps) {
       const lengthSec = endSec - startSec;
       const { beat, stop } = startHeartbeats(ctx, { phase: 'segment', percent: 0, encodedSec: 0 });
       const unlease = await work.lease(input.videoId);
-      const tmp = scratchName(path.join(areaOf(input.videoId), `${name}.mp4`), ctx.info.attempt);
+      const tmp = scratchName(path.join(work.cacheOf(input.videoId), `${name}.mp4`), ctx.info.attempt);
       try {
         const source = await sourceOf(input.videoId, plan, ctx.cancellationSignal);
         await encode(
@@ -212,7 +212,7 @@ export function createSegmentActivities(deps: SegmentDeps) {
       if (earlier) return { durationSec: earlier.durationSec, reused: true };
       const { beat, stop } = startHeartbeats(ctx, { phase: 'audio', percent: 0 });
       const unlease = await work.lease(input.videoId);
-      const tmp = scratchName(path.join(areaOf(input.videoId), 'audio.m4a'), ctx.info.attempt);
+      const tmp = scratchName(path.join(work.cacheOf(input.videoId), 'audio.m4a'), ctx.info.attempt);
       try {
         const source = await sourceOf(input.videoId, plan, ctx.cancellationSignal);
         await encode(
