@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, rename, rm, rmdir, stat } from 'node:fs/promises';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { ObjectStorage } from '../adapters/storage/port';
 import { videoPrefix, workKey } from './artifact-keys';
@@ -23,7 +23,7 @@ import { writeFileAtomic } from './work-area';
  * (on any host) sees a whole object of one attempt or none, never another attempt's half.
  *
  * The segment work area on local disk (`<tmpDir>/segments/<videoId>/`) is only a cache of these
- * objects: each process caches in its own `cache.pid-<pid>/` inside it, shared by the activities
+ * objects: each process caches in its own `pid-<pid>/` inside it, shared by the activities
  * of the video running at once in that process; each activity holds a lease (`lease`) and the
  * cache goes when the last one ends (the area too once empty), so a host keeps nothing of a video
  * after its activities. A missing cache entry is fetched again; only an object missing from the
@@ -52,9 +52,8 @@ export function createWorkStore(deps: WorkStoreDeps) {
   // Each process caches in a folder of its own: two workers sharing a data dir on one machine
   // must not remove each other's files in use when one of them ends its last activity.
   const areaOf = (videoId: string) => path.join(segmentAreaOf(deps.tmpDir, videoId), `pid-${process.pid}`);
-  // This process's own cache inside the area: media workers on one host may share a tmpDir, and
-  // one process releasing the video must not delete what another is still encoding from.
-  const cacheOf = (videoId: string) => path.join(areaOf(videoId), `cache.pid-${process.pid}`);
+  // Cached objects live beside this process's attempt scratch, in its own folder.
+  const cacheOf = areaOf;
   const cacheFileOf = (videoId: string, object: string) => path.join(cacheOf(videoId), path.posix.basename(object));
 
   async function getDocument<T>(key: string, schema: Parameters<typeof parseDocument<T>>[1]): Promise<T | undefined> {
@@ -82,9 +81,8 @@ export function createWorkStore(deps: WorkStoreDeps) {
 
   /** This process's cache of the video, then the area and `segments` if nothing else is in them. */
   async function releaseCache(videoId: string): Promise<void> {
-    await rm(cacheOf(videoId), { recursive: true, force: true });
-    await rmdir(areaOf(videoId)).catch(() => undefined);
-    await rmdir(path.dirname(areaOf(videoId))).catch(() => undefined);
+    await rm(areaOf(videoId), { recursive: true, force: true });
+    await removeIfEmpty(segmentAreaOf(deps.tmpDir, videoId));
   }
 
   /** Every object under `work/<videoId>/`. */
@@ -160,14 +158,24 @@ export function createWorkStore(deps: WorkStoreDeps) {
      * A finished output of an earlier attempt (`name` is `seg-<i>` or `audio`), if its sidecar
      * matches the plan and span and the object it names is there at its size.
      */
-    async finishedOutput(videoId: string, name: string, expect: Pick<Sidecar, 'key' | 'startSec' | 'endSec'>): Promise<Sidecar | undefined> {
+    async finishedOutput(
+      videoId: string,
+      name: string,
+      expect: Pick<Sidecar, 'key' | 'startSec' | 'endSec'>,
+    ): Promise<Sidecar | undefined> {
       const side = await getDocument(workKey(videoId, `${name}.json`), sidecarSchema);
       if (!side || side.key !== expect.key || side.startSec !== expect.startSec || side.endSec !== expect.endSec) return undefined;
       return (await storage.head(side.object))?.size === side.bytes ? side : undefined;
     },
 
     /** The encoder's output stored under a key of this attempt, then its sidecar naming it (the publish). */
-    async publishOutput(videoId: string, name: string, ext: string, file: string, side: Omit<Sidecar, 'object' | 'bytes'>): Promise<Sidecar> {
+    async publishOutput(
+      videoId: string,
+      name: string,
+      ext: string,
+      file: string,
+      side: Omit<Sidecar, 'object' | 'bytes'>,
+    ): Promise<Sidecar> {
       const object = attemptKey(videoId, name, ext);
       await storage.putFile(object, file, 'application/octet-stream');
       const published: Sidecar = { ...side, bytes: (await stat(file)).size, object };

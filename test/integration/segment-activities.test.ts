@@ -106,7 +106,9 @@ async function acrossHosts(storage: ObjectStorage, videoId: string): Promise<voi
   expect(plan.segmented).toBe(true);
   // The plan and the source copy are in the store, not on A (a host keeps nothing after its activity).
   const work = await storage.list(videoPrefix('work', videoId));
-  expect(work).toEqual(expect.arrayContaining([`work/${videoId}/plan.json`, expect.stringMatching(new RegExp(`^work/${videoId}/source\\.`))]));
+  expect(work).toEqual(
+    expect.arrayContaining([`work/${videoId}/plan.json`, expect.stringMatching(new RegExp(`^work/${videoId}/source\\.`))]),
+  );
   await noArea();
 
   const ref = { videoId, count: plan.count, planDigest: plan.planDigest };
@@ -116,7 +118,9 @@ async function acrossHosts(storage: ObjectStorage, videoId: string): Promise<voi
   }
   // Each output under a key of its attempt, published by its sidecar; another host sees it done.
   const keys = await storage.list(videoPrefix('work', videoId));
-  expect(keys).toEqual(expect.arrayContaining([`work/${videoId}/seg-0.json`, expect.stringMatching(new RegExp(`^work/${videoId}/seg-0\\.[0-9a-f]+\\.mp4$`))]));
+  expect(keys).toEqual(
+    expect.arrayContaining([`work/${videoId}/seg-0.json`, expect.stringMatching(new RegExp(`^work/${videoId}/seg-0\\.[0-9a-f]+\\.mp4$`))]),
+  );
   expect(await call(a!.encodeSegment, { ...ref, index: 0 })).toMatchObject({ reused: true });
   await call(b!.encodeAudio, { videoId });
   await noArea();

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { readDocument, renditionManifestSchema } from '../../src/media/documents';
 import { keyframeProbeArgs, sampleClipArgs, streamsAndPacketsProbeArgs } from '../../src/media/ffmpeg-args';
 import { copyFileAtomic, moveFileAtomic, replaceDir, scratchName, sweepStaleAttemptDirs, writeFileAtomic } from '../../src/media/work-area';
+import { segmentAreaOf } from '../../src/media/segment-area';
 import { createWorkStore } from '../../src/media/work-store';
 import { localStore } from '../support/media';
 
@@ -153,14 +154,14 @@ describe('on-disk documents', () => {
 
   test('releasing removes only this process cache: another worker sharing the tmp dir keeps its own', async () => {
     const work = createWorkStore({ storage: localStore(path.join(dir, 'objects')), tmpDir: dir });
-    const other = path.join(work.areaOf('v4'), 'cache.pid-1');
+    const other = path.join(segmentAreaOf(dir, 'v4'), 'pid-1');
     await mkdir(other, { recursive: true });
     await writeFile(path.join(other, 'source.abc'), 'x');
     const release = await work.lease('v4');
     await mkdir(work.cacheOf('v4'), { recursive: true });
     await writeFile(path.join(work.cacheOf('v4'), 'source.abc'), 'x');
     await release();
-    expect(await readdir(work.areaOf('v4'))).toEqual(['cache.pid-1']);
+    expect(await readdir(segmentAreaOf(dir, 'v4'))).toEqual(['pid-1']);
     expect(await readdir(other)).toEqual(['source.abc']);
   });
 });

@@ -215,17 +215,14 @@ export function createSegmentActivities(deps: SegmentDeps) {
       const tmp = scratchName(path.join(work.cacheOf(input.videoId), 'audio.m4a'), ctx.info.attempt);
       try {
         const source = await sourceOf(input.videoId, plan, ctx.cancellationSignal);
-        await encode(
-          audioArgs({ input: source, output: tmp, audioIndex: plan.audioIndex, threads: deps.ffmpeg.threads }),
-          {
-            videoId: input.videoId,
-            lengthSec: plan.facts.durationSec,
-            what: 'the audio',
-            tmp,
-            signal: ctx.cancellationSignal,
-            onPercent: (percent) => beat({ phase: 'audio', percent }),
-          },
-        );
+        await encode(audioArgs({ input: source, output: tmp, audioIndex: plan.audioIndex, threads: deps.ffmpeg.threads }), {
+          videoId: input.videoId,
+          lengthSec: plan.facts.durationSec,
+          what: 'the audio',
+          tmp,
+          signal: ctx.cancellationSignal,
+          onPercent: (percent) => beat({ phase: 'audio', percent }),
+        });
         const durationSec =
           (await steps.probe(tmp, ctx.cancellationSignal, 'the audio').catch(() => undefined))?.facts.durationSec ?? plan.facts.durationSec;
         await work.publishOutput(input.videoId, 'audio', '.m4a', tmp, { ...expect, durationSec });
