@@ -42,13 +42,18 @@ export const ladderManifestSchema = z.object({
 });
 export type LadderManifest = z.infer<typeof ladderManifestSchema>;
 
+/** An object in the store a document points at, and its size (a reader checks both). */
+const storedObjectSchema = z.object({ object: z.string(), bytes: z.number() });
+
 /**
- * `plan.json` in a video's segment work area: what planTranscode leaves for the other segment
- * activities. Paths and the spans stay out of workflow history; the workflow holds only the
- * count and `digest`.
+ * `work/<videoId>/plan.json` in object storage (and cached in the segment work area): what
+ * planTranscode leaves for the other segment activities. Paths and the spans stay out of
+ * workflow history; the workflow holds only the count and `digest`.
  */
 export const storedPlanSchema = z.object({
   key: z.string(),
+  /** The source copy every segment is cut from (`work/<videoId>/source.<attempt>`). */
+  source: storedObjectSchema,
   facts: mediaFactsSchema,
   videoIndex: z.number(),
   audioIndex: z.number().nullable(),
@@ -59,27 +64,35 @@ export const storedPlanSchema = z.object({
 });
 export type StoredPlan = z.infer<typeof storedPlanSchema>;
 
-/** `<output>.json` beside an encoded segment or the audio, written after the file is complete: its presence proves the file whole. */
+/**
+ * `work/<videoId>/seg-<i>.json` or `audio.json`, written after the encoded object it names
+ * (`object`, a key of that attempt alone): its presence publishes the output.
+ */
 export const sidecarSchema = z.object({
   key: z.string(),
   startSec: z.number(),
   endSec: z.number(),
   bytes: z.number(),
   durationSec: z.number(),
+  object: z.string(),
 });
 export type Sidecar = z.infer<typeof sidecarSchema>;
 
-/** `single-source.json`: the output key of the source planTranscode handed over to the single pass. */
-export const handOverSchema = z.object({ key: z.string() });
+/** `work/<videoId>/single-source.json`: the source planTranscode handed over to the single pass, and its output key. */
+export const handOverSchema = storedObjectSchema.extend({ key: z.string() });
 export type HandOver = z.infer<typeof handOverSchema>;
 
 /** The document at `file`, or undefined when it is missing, not JSON or not of this schema. */
 export async function readDocument<T>(file: string, schema: z.ZodType<T>): Promise<T | undefined> {
-  const raw = await readFile(file, 'utf8').catch(() => undefined);
+  return parseDocument(await readFile(file, 'utf8').catch(() => undefined), schema);
+}
+
+/** `raw` (a file's or an object's bytes) as a document of this schema, or undefined. */
+export function parseDocument<T>(raw: string | Buffer | undefined, schema: z.ZodType<T>): T | undefined {
   if (raw === undefined) return undefined;
   let json: unknown;
   try {
-    json = JSON.parse(raw);
+    json = JSON.parse(raw.toString());
   } catch {
     return undefined;
   }

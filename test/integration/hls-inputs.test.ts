@@ -8,6 +8,7 @@ import { loadConfig } from '../../src/config';
 import { parseMasterPlaylist, parseMediaPlaylist } from '../../src/media/hls-playlist';
 import type { HlsOutput, TranscodeInput, TranscodeOutput } from '../../src/workflows/contracts';
 import { ffmpeg, interlacedByIdet, probeJson } from '../support/media-corpus';
+import { localStore } from '../support/media';
 
 // HLS for any input the MP4 path accepts: each awkward source goes through the real transcode
 // and packageHls activities (MockActivityEnvironment, real ffmpeg) on the product's defaults
@@ -180,6 +181,7 @@ beforeAll(async () => {
     maxSourceBytes: defaults.api.maxSourceBytes,
     ingestDir: ingest,
     limits: defaults.media.limits,
+    storage: localStore(path.join(root, 'objects')),
   });
   hls = createHlsActivities(deps);
   for (const c of CASES) await c.make(path.join(ingest, c.file));

@@ -6,6 +6,7 @@ import { createMediaActivities } from '../../src/activities/media';
 import { createSegmentActivities } from '../../src/activities/media/segments';
 import { makeSampleClip } from '../../src/media/sample-clip';
 import type { HeartbeatProgress, PlanTranscodeInput, TranscodeInput, TranscodeOutput } from '../../src/workflows/contracts';
+import { localStore } from '../support/media';
 
 // The media activity in-process (MockActivityEnvironment), on real ffmpeg with a tiny clip.
 let root: string;
@@ -23,6 +24,7 @@ beforeAll(async () => {
     tmpDir: path.join(root, 'tmp'),
     maxSourceBytes: 100_000_000,
     ingestDir: ingest,
+    storage: localStore(path.join(root, 'objects')),
   });
 }, 60_000);
 
@@ -82,6 +84,7 @@ describe('a poison upload rejected while planning', () => {
       tmpDir,
       maxSourceBytes: 100_000_000,
       ingestDir: ingest,
+      storage: localStore(path.join(root, 'objects')),
     });
     return segments.planTranscode;
   };

@@ -1,4 +1,6 @@
+import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
+import { LocalObjectStorage } from '../../src/adapters/storage/local-storage';
 import { makeSampleClip } from '../../src/media/sample-clip';
 
 /** Small and short: two cores are shared with the Temporal server and the workers. */
@@ -9,4 +11,12 @@ export function makeTinyClip(file: string, seconds = 2): Promise<void> {
 /** A file with a video extension and no video inside. */
 export function makeNotAVideo(file: string): Promise<void> {
   return writeFile(file, 'this is a text file pretending to be a video\n');
+}
+
+/**
+ * The local object store under `root` (what the demo runs): the store media activities hand
+ * their intermediates over through. Not served over HTTP here; nothing in these tests signs URLs.
+ */
+export function localStore(root: string): LocalObjectStorage {
+  return new LocalObjectStorage({ root, secret: randomBytes(32), publicBaseUrl: 'http://127.0.0.1:1' });
 }

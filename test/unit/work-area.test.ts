@@ -1,10 +1,12 @@
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { readDocument, renditionManifestSchema, sidecarSchema } from '../../src/media/documents';
-import { finishedOutput, handedOverSource, handOverToSinglePass, readPlan, segmentAreaOf } from '../../src/media/segment-area';
+import { readDocument, renditionManifestSchema } from '../../src/media/documents';
 import { keyframeProbeArgs, sampleClipArgs, streamsAndPacketsProbeArgs } from '../../src/media/ffmpeg-args';
 import { copyFileAtomic, moveFileAtomic, replaceDir, scratchName, sweepStaleAttemptDirs, writeFileAtomic } from '../../src/media/work-area';
+import { segmentAreaOf } from '../../src/media/segment-area';
+import { createWorkStore } from '../../src/media/work-store';
+import { localStore } from '../support/media';
 
 let dir: string;
 beforeEach(async () => {
@@ -98,31 +100,69 @@ describe('on-disk documents', () => {
   });
 
   test('a damaged sidecar does not vouch for its segment (it is encoded again)', async () => {
+    const work = createWorkStore({ storage: localStore(path.join(dir, 'objects')), tmpDir: dir });
     const file = path.join(dir, 'seg-0.mp4');
     await writeFile(file, 'x');
-    await writeFile(`${file}.json`, '{"key":"k","startSec":0,');
-    expect(await finishedOutput(file, { key: 'k', startSec: 0, endSec: 1 })).toBeUndefined();
-    await writeFile(`${file}.json`, JSON.stringify({ key: 'k', startSec: 0, endSec: 1, bytes: 1, durationSec: 1 }));
-    expect(await readDocument(`${file}.json`, sidecarSchema)).toMatchObject({ bytes: 1 });
-    expect(await finishedOutput(file, { key: 'k', startSec: 0, endSec: 1 })).toMatchObject({ durationSec: 1 });
+    const side = await work.publishOutput('v1', 'seg-0', '.mp4', file, { key: 'k', startSec: 0, endSec: 1, durationSec: 1 });
+    expect(side).toMatchObject({ bytes: 1, object: expect.stringMatching(/^work\/v1\/seg-0\.[0-9a-f]+\.mp4$/) });
+    expect(await work.finishedOutput('v1', 'seg-0', { key: 'k', startSec: 0, endSec: 1 })).toMatchObject({ durationSec: 1 });
+    // Another span or plan: not this output.
+    expect(await work.finishedOutput('v1', 'seg-0', { key: 'k2', startSec: 0, endSec: 1 })).toBeUndefined();
+    const store = path.join(dir, 'objects', 'work', 'v1');
+    await writeFile(path.join(store, 'seg-0.json'), '{"key":"k","startSec":0,');
+    expect(await work.finishedOutput('v1', 'seg-0', { key: 'k', startSec: 0, endSec: 1 })).toBeUndefined();
+    // A sidecar whose object is gone (or of another size) vouches for nothing either.
+    await writeFile(path.join(store, 'seg-0.json'), JSON.stringify(side));
+    await writeFile(path.join(dir, 'objects', side.object), 'xx');
+    expect(await work.finishedOutput('v1', 'seg-0', { key: 'k', startSec: 0, endSec: 1 })).toBeUndefined();
   });
 
   test('a damaged plan reads as missing', async () => {
-    const area = segmentAreaOf(dir, 'v1');
-    await mkdir(area, { recursive: true });
-    await writeFile(path.join(area, 'plan.json'), '{"key":');
-    expect(await readPlan(area)).toBeUndefined();
+    const work = createWorkStore({ storage: localStore(path.join(dir, 'objects')), tmpDir: dir });
+    await mkdir(path.join(dir, 'objects', 'work', 'v1'), { recursive: true });
+    await writeFile(path.join(dir, 'objects', 'work', 'v1', 'plan.json'), '{"key":');
+    expect(await work.readPlan('v1')).toBeUndefined();
   });
 
   test('the single-pass hand-over is found for its own key only, and not when its note is damaged', async () => {
+    const work = createWorkStore({ storage: localStore(path.join(dir, 'objects')), tmpDir: dir });
     const fetched = path.join(dir, 'fetched.mp4');
     await writeFile(fetched, 'video');
-    await handOverToSinglePass(dir, 'v2', fetched, 'key-1');
-    const handed = await handedOverSource(dir, 'v2', 'key-1');
+    await work.handOver('v2', fetched, 'key-1');
+    const into = path.join(dir, 'attempt');
+    const handed = await work.handedOver('v2', 'key-1', into);
     expect(handed && (await readFile(handed, 'utf8'))).toBe('video');
-    expect(await handedOverSource(dir, 'v2', 'key-2')).toBeUndefined();
-    await writeFile(path.join(segmentAreaOf(dir, 'v2'), 'single-source.json'), 'garbage');
-    expect(await handedOverSource(dir, 'v2', 'key-1')).toBeUndefined();
+    expect(await work.handedOver('v2', 'key-2', into)).toBeUndefined();
+    await writeFile(path.join(dir, 'objects', 'work', 'v2', 'single-source.json'), 'garbage');
+    expect(await work.handedOver('v2', 'key-1', into)).toBeUndefined();
+    await work.remove('v2');
+    expect(await readdir(path.join(dir, 'objects', 'work', 'v2')).catch(() => [])).toEqual([]);
+  });
+
+  test('the local area lives while an activity of the video holds it, and goes with the last', async () => {
+    const work = createWorkStore({ storage: localStore(path.join(dir, 'objects')), tmpDir: dir });
+    const a = await work.lease('v3');
+    const b = await work.lease('v3');
+    await mkdir(work.cacheOf('v3'), { recursive: true });
+    await writeFile(path.join(work.cacheOf('v3'), 'cached'), 'x');
+    await a();
+    await a();
+    expect(await readdir(work.cacheOf('v3'))).toEqual(['cached']);
+    await b();
+    expect(await readdir(dir)).not.toContain('segments');
+  });
+
+  test('releasing removes only this process cache: another worker sharing the tmp dir keeps its own', async () => {
+    const work = createWorkStore({ storage: localStore(path.join(dir, 'objects')), tmpDir: dir });
+    const other = path.join(segmentAreaOf(dir, 'v4'), 'pid-1');
+    await mkdir(other, { recursive: true });
+    await writeFile(path.join(other, 'source.abc'), 'x');
+    const release = await work.lease('v4');
+    await mkdir(work.cacheOf('v4'), { recursive: true });
+    await writeFile(path.join(work.cacheOf('v4'), 'source.abc'), 'x');
+    await release();
+    expect(await readdir(segmentAreaOf(dir, 'v4'))).toEqual(['pid-1']);
+    expect(await readdir(other)).toEqual(['source.abc']);
   });
 });
 

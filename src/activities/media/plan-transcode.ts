@@ -1,25 +1,18 @@
 /**
  * planTranscode, the first activity of every transcode: fetches and probes the source, then
  * decides. Too short to be worth splitting (or already published): the single pass runs, handed
- * the fetched copy. Long: a keyframe-aligned segment plan is stored in the video's segment work
- * area (segment-area.ts) for the activities of segments.ts.
+ * the fetched copy. Long: the source copy and a keyframe-aligned segment plan are stored in
+ * object storage (work-store.ts) for the activities of segments.ts, on any media host.
  */
 import { Context } from '@temporalio/activity';
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { StoredPlan } from '../../media/documents';
 import { keyframeProbeArgs } from '../../media/ffmpeg-args';
-import {
-  areaSourceOf,
-  handOverToSinglePass,
-  readPlan,
-  removeIfEmpty,
-  removeSegmentArea,
-  segmentAreaOf,
-  writePlan,
-} from '../../media/segment-area';
+import { removeIfEmpty, segmentAreaOf } from '../../media/segment-area';
 import { DEFAULT_SEGMENT_SEC, parseKeyframePackets, planDigest, planSegments, worthSegmenting } from '../../media/segment-plan';
-import { copyFileAtomic, moveFileAtomic, scratchName } from '../../media/work-area';
+import { scratchName } from '../../media/work-area';
+import { createWorkStore } from '../../media/work-store';
 import type { PlanTranscodeInput, TranscodePlan } from '../../workflows/contracts';
 import { rethrowDiskFull } from './media-failures';
 import { createRenditionSteps } from './rendition';
@@ -30,12 +23,12 @@ export function createPlanTranscodeActivity(deps: SegmentDeps) {
   const { ffprobePath } = deps.ffmpeg;
   const steps = createRenditionSteps(deps);
   const segmentSec = deps.segmentSec ?? DEFAULT_SEGMENT_SEC;
-  const areaOf = (videoId: string) => segmentAreaOf(deps.tmpDir, videoId);
-  const sourceOf = (videoId: string) => areaSourceOf(areaOf(videoId));
+  const work = createWorkStore(deps);
+  const areaOf = work.areaOf;
 
   /**
-   * Fetches and probes the source like `transcode`, keeps a copy in the work area, and plans
-   * keyframe-aligned segments. Short videos (and videos already published) are not segmented:
+   * Fetches and probes the source like `transcode`, stores a copy for the segment activities,
+   * and plans keyframe-aligned segments. Short videos (and videos already published) are not segmented:
    * the workflow then runs the single-pass `transcode`.
    */
   async function plan(input: PlanTranscodeInput): Promise<TranscodePlan> {
@@ -46,13 +39,14 @@ export function createPlanTranscodeActivity(deps: SegmentDeps) {
     const area = areaOf(input.videoId);
     const fetchDir = path.join(area, scratchName('fetch', attempt));
     const releases: (() => Promise<void>)[] = [];
+    const unlease = await work.lease(input.videoId);
     const single: TranscodePlan = { segmented: false, segmentSec, count: 0, planDigest: '', hasAudio: false };
     try {
       const key = await steps.outputKey(input.source);
       if (await steps.reusable(path.join(deps.mediaDir, input.videoId), key, signal)) return single;
-      // A plan of another source or settings left here is worthless: start the area afresh.
-      const old = await readPlan(area);
-      if (old && old.key !== key) await rm(area, { recursive: true, force: true });
+      // A plan of another source or settings left in the store is worthless: start afresh.
+      const old = await work.readPlan(input.videoId);
+      if (old && old.key !== key) await work.removeObjects(input.videoId);
       await mkdir(fetchDir, { recursive: true }).catch((err: unknown) => rethrowDiskFull(err, 'creating the work area'));
       const { local, source, deinterlace } = await steps.prepareSource({
         videoId: input.videoId,
@@ -64,27 +58,25 @@ export function createPlanTranscodeActivity(deps: SegmentDeps) {
       });
       if (!worthSegmenting(source.facts.durationSec, segmentSec)) {
         // A downloaded source is handed to the single pass, so a URL or upload is fetched once.
-        if (input.source.kind !== 'file' && local.startsWith(fetchDir + path.sep))
-          await handOverToSinglePass(deps.tmpDir, input.videoId, local, key);
-        else await removeSegmentArea(deps.tmpDir, input.videoId);
+        if (input.source.kind !== 'file' && local.startsWith(fetchDir + path.sep)) await work.handOver(input.videoId, local, key);
+        else await work.remove(input.videoId);
         return single;
       }
-      // A stable copy every segment activity (on any worker sharing the area) can open.
-      // A fetched source is moved; a file source (the caller's own file) is copied.
-      const keep = local.startsWith(fetchDir + path.sep) ? moveFileAtomic : copyFileAtomic;
-      await keep(local, sourceOf(input.videoId)).catch((err: unknown) => rethrowDiskFull(err, 'keeping the source'));
 
       beat({ phase: 'plan', percent: 0 });
       const probed = await runTool(
         ffprobePath,
-        keyframeProbeArgs(sourceOf(input.videoId), source.plan.videoIndex),
+        keyframeProbeArgs(local, source.plan.videoIndex),
         { signal, stall: QUICK_TOOL_LIMIT },
         'the source',
       );
       const keyframes = probed.code === 0 ? parseKeyframePackets(probed.stdout) : [];
       const segments = planSegments({ durationSec: source.facts.durationSec, keyframes, targetSec: segmentSec });
+      // The copy every segment activity (on any media host) is cut from; the plan, written
+      // after it, publishes both.
       const stored: StoredPlan = {
         key,
+        source: await work.publishSource(input.videoId, local),
         facts: source.facts,
         videoIndex: source.plan.videoIndex,
         audioIndex: source.plan.audioIndex,
@@ -92,7 +84,7 @@ export function createPlanTranscodeActivity(deps: SegmentDeps) {
         segments,
         digest: planDigest(key, segments),
       };
-      await writePlan(area, stored).catch((err: unknown) => rethrowDiskFull(err, 'writing the plan'));
+      await work.publishPlan(input.videoId, stored);
       ctx.log.info('planned a segmented transcode', {
         videoId: input.videoId,
         segments: segments.length,
@@ -112,6 +104,7 @@ export function createPlanTranscodeActivity(deps: SegmentDeps) {
       stop();
       for (const release of releases) await release().catch(() => undefined);
       await rm(fetchDir, { recursive: true, force: true });
+      await unlease();
     }
   }
 
@@ -120,14 +113,13 @@ export function createPlanTranscodeActivity(deps: SegmentDeps) {
      * `plan`, with its rejection path cleaned up: it makes the video's segment work area before
      * it fetches and probes the source, and an upload rejected there (not media, too long, too
      * large…) must not leave that directory behind, empty, for every poison upload. On any
-     * failure the area goes if nothing is in it; an area holding a plan, segments or a fetched
-     * source (a retry will use them) stays.
+     * failure the area goes if nothing is in it (what a retry may use is in the store).
      */
     async planTranscode(input: PlanTranscodeInput): Promise<TranscodePlan> {
       try {
         return await plan(input);
       } catch (err) {
-        await removeIfEmpty(areaOf(input.videoId));
+        await removeIfEmpty(segmentAreaOf(deps.tmpDir, input.videoId));
         throw err;
       }
     },

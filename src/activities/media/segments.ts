@@ -2,28 +2,20 @@
  * Segmented, checkpointed transcode. A long video is cut on keyframes into segments that are
  * encoded one activity each (on the `<media>-segments` queue, so several media workers share one
  * video), its audio once, then joined without re-encoding. What is done is durable twice over:
- * the workflow history records each finished segment, and each segment's file + sidecar in the
- * video's segment work area (segment-area.ts) lets a redelivered activity return without encoding.
- * The plan they follow is made by planTranscode (plan-transcode.ts).
+ * the workflow history records each finished segment, and each segment's object + sidecar in
+ * object storage (work-store.ts) lets a redelivered activity, on any media host, return without
+ * encoding. The plan they follow is made by planTranscode (plan-transcode.ts).
  */
 import { Context } from '@temporalio/activity';
-import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { ObjectStorage } from '../../adapters/storage/port';
 import { ErrorType, failure } from '../../errors';
 import type { Sidecar, StoredPlan } from '../../media/documents';
 import { audioArgs, concatList, joinArgs, parseProgressLine, segmentArgs } from '../../media/ffmpeg-args';
 import { lastErrorLine } from '../../media/run-process';
-import {
-  areaAudioOf,
-  areaSegmentOf,
-  areaSourceOf,
-  commitOutput,
-  finishedOutput,
-  readPlan,
-  removeSegmentArea,
-  segmentAreaOf,
-} from '../../media/segment-area';
 import { scratchName } from '../../media/work-area';
+import { createWorkStore } from '../../media/work-store';
 import type { EncodedSegment, EncodeSegmentInput, JoinSegmentsInput, SegmentSpan, TranscodeOutput } from '../../workflows/contracts';
 import { rethrowDiskFull, scrub, throwIfDiskFull } from './media-failures';
 import { createPlanTranscodeActivity } from './plan-transcode';
@@ -33,6 +25,8 @@ import { runTool, stallOf, startHeartbeats } from './run-tool';
 export interface SegmentDeps extends MediaDeps {
   /** Target segment length (config MEDIA_SEGMENT_SEC, default 10 s). */
   segmentSec?: number;
+  /** Where the plan, the source copy, segments and audio cross from one activity (and host) to the next. */
+  storage: ObjectStorage;
 }
 
 /** An encoded segment shorter or longer than planned by more than this is not trusted. */
@@ -52,25 +46,24 @@ interface EncodeJob {
 export function createSegmentActivities(deps: SegmentDeps) {
   const { ffmpegPath } = deps.ffmpeg;
   const steps = createRenditionSteps(deps);
-  const areaOf = (videoId: string) => segmentAreaOf(deps.tmpDir, videoId);
-  const sourceOf = (videoId: string) => areaSourceOf(areaOf(videoId));
-  const removeArea = (videoId: string) => removeSegmentArea(deps.tmpDir, videoId);
+  const work = createWorkStore(deps);
+  const areaOf = work.areaOf;
 
   /** The stored plan; with `digest`, only the very plan the workflow was handed. */
   async function loadPlan(videoId: string, digest?: string): Promise<StoredPlan> {
-    const plan = await readPlan(areaOf(videoId));
-    // Gone: the work area was removed (a finished or failed run) or lives on another host's disk;
-    // or damaged (a crash, a full disk): either way nothing in the area can be trusted to it.
+    const plan = await work.readPlan(videoId, digest);
+    // Gone: the run's intermediates were removed (a finished or failed run); or damaged: either
+    // way nothing stored can be trusted to it.
     if (!plan)
       throw failure(
         ErrorType.TranscodeFailed,
-        `video ${videoId}: the segment plan is missing from the work area; the transcode must be planned again`,
+        `video ${videoId}: the segment plan is missing from the work store; the transcode must be planned again`,
       );
     // Re-planned since (another run of the same video): its segments are not the ones counted here.
     if (digest !== undefined && plan.digest !== digest)
       throw failure(
         ErrorType.TranscodeFailed,
-        `video ${videoId}: the segment plan in the work area is not the one this run made; the transcode must be planned again`,
+        `video ${videoId}: the stored segment plan is not the one this run made; the transcode must be planned again`,
       );
     return plan;
   }
@@ -86,9 +79,22 @@ export function createSegmentActivities(deps: SegmentDeps) {
     return span;
   }
 
-  /** The encoder's output renamed into place, then its sidecar; a full disk is typed. */
-  async function commit(tmp: string, file: string, side: Sidecar): Promise<void> {
-    await commitOutput(tmp, file, side).catch((err: unknown) => rethrowDiskFull(err, 'writing a segment'));
+  /** The plan's source copy, from this host's cache or fetched from the store. */
+  async function sourceOf(videoId: string, plan: StoredPlan, signal: AbortSignal): Promise<string> {
+    const file = await work.sourceFile(videoId, plan, signal).catch((err: unknown) => rethrowDiskFull(err, 'fetching the source copy'));
+    if (!file)
+      throw failure(
+        ErrorType.TranscodeFailed,
+        `video ${videoId}: the source copy is missing from the work store; the transcode must be planned again`,
+      );
+    return file;
+  }
+
+  /** A published segment or audio track as a local file in `dir`; gone from the store is typed. */
+  async function outputOf(videoId: string, side: Sidecar, dir: string, what: string, signal: AbortSignal): Promise<string> {
+    const file = await work.outputFile(side, dir, signal).catch((err: unknown) => rethrowDiskFull(err, 'fetching the segments'));
+    if (!file) throw failure(ErrorType.TranscodeFailed, `video ${videoId}: ${what} is missing or incomplete`);
+    return file;
   }
 
   /** Runs one encode with progress heartbeats; a failure is typed (disk full, or TranscodeFailed). */
@@ -127,20 +133,22 @@ export function createSegmentActivities(deps: SegmentDeps) {
       const ctx = Context.current();
       const plan = await loadPlan(input.videoId, input.planDigest);
       const { startSec, endSec } = spanOf(plan, input);
-      const file = areaSegmentOf(areaOf(input.videoId), input.index);
+      const name = `seg-${input.index}`;
       const expect = { key: plan.key, startSec, endSec };
-      const earlier = await finishedOutput(file, expect);
+      const earlier = await work.finishedOutput(input.videoId, name, expect);
       if (earlier) {
         ctx.log.info('segment already encoded: reused', { videoId: input.videoId, index: input.index });
         return { index: input.index, durationSec: earlier.durationSec, reused: true };
       }
       const lengthSec = endSec - startSec;
       const { beat, stop } = startHeartbeats(ctx, { phase: 'segment', percent: 0, encodedSec: 0 });
-      const tmp = scratchName(file, ctx.info.attempt);
+      const unlease = await work.lease(input.videoId);
+      const tmp = scratchName(path.join(work.cacheOf(input.videoId), `${name}.mp4`), ctx.info.attempt);
       try {
+        const source = await sourceOf(input.videoId, plan, ctx.cancellationSignal);
         await encode(
           segmentArgs({
-            input: sourceOf(input.videoId),
+            input: source,
             output: tmp,
             startSec,
             endSec,
@@ -178,8 +186,7 @@ export function createSegmentActivities(deps: SegmentDeps) {
             `segment ${input.index + 1} of video ${input.videoId} is ${decodedSec} s long, planned ${lengthSec.toFixed(3)} s`,
           );
         }
-        const bytes = (await stat(tmp)).size;
-        await commit(tmp, file, { ...expect, bytes, durationSec: decodedSec });
+        await work.publishOutput(input.videoId, name, '.mp4', tmp, { ...expect, durationSec: decodedSec });
         beat({ phase: 'segment', percent: 100 });
         ctx.log.info('encoded segment', {
           videoId: input.videoId,
@@ -191,6 +198,7 @@ export function createSegmentActivities(deps: SegmentDeps) {
       } finally {
         stop();
         await rm(tmp, { force: true });
+        await unlease();
       }
     },
 
@@ -199,38 +207,38 @@ export function createSegmentActivities(deps: SegmentDeps) {
       const ctx = Context.current();
       const plan = await loadPlan(input.videoId);
       if (plan.audioIndex === null) throw failure(ErrorType.TranscodeFailed, `video ${input.videoId} has no audio to encode`);
-      const file = areaAudioOf(areaOf(input.videoId));
       const expect = { key: plan.key, startSec: 0, endSec: plan.facts.durationSec };
-      const earlier = await finishedOutput(file, expect);
+      const earlier = await work.finishedOutput(input.videoId, 'audio', expect);
       if (earlier) return { durationSec: earlier.durationSec, reused: true };
       const { beat, stop } = startHeartbeats(ctx, { phase: 'audio', percent: 0 });
-      const tmp = scratchName(file, ctx.info.attempt);
+      const unlease = await work.lease(input.videoId);
+      const tmp = scratchName(path.join(work.cacheOf(input.videoId), 'audio.m4a'), ctx.info.attempt);
       try {
-        await encode(
-          audioArgs({ input: sourceOf(input.videoId), output: tmp, audioIndex: plan.audioIndex, threads: deps.ffmpeg.threads }),
-          {
-            videoId: input.videoId,
-            lengthSec: plan.facts.durationSec,
-            what: 'the audio',
-            tmp,
-            signal: ctx.cancellationSignal,
-            onPercent: (percent) => beat({ phase: 'audio', percent }),
-          },
-        );
+        const source = await sourceOf(input.videoId, plan, ctx.cancellationSignal);
+        await encode(audioArgs({ input: source, output: tmp, audioIndex: plan.audioIndex, threads: deps.ffmpeg.threads }), {
+          videoId: input.videoId,
+          lengthSec: plan.facts.durationSec,
+          what: 'the audio',
+          tmp,
+          signal: ctx.cancellationSignal,
+          onPercent: (percent) => beat({ phase: 'audio', percent }),
+        });
         const durationSec =
           (await steps.probe(tmp, ctx.cancellationSignal, 'the audio').catch(() => undefined))?.facts.durationSec ?? plan.facts.durationSec;
-        await commit(tmp, file, { ...expect, bytes: (await stat(tmp)).size, durationSec });
+        await work.publishOutput(input.videoId, 'audio', '.m4a', tmp, { ...expect, durationSec });
         return { durationSec, reused: false };
       } finally {
         stop();
         await rm(tmp, { force: true });
+        await unlease();
       }
     },
 
     /**
      * Concatenates the segments without re-encoding, muxes the audio in (faststart), then the
-     * same verify → thumbnail → publish → manifest path as `transcode`. The work area is removed
-     * once the output is published.
+     * same verify → thumbnail → publish → manifest path as `transcode`. The segments and audio
+     * are fetched from the store into this attempt's scratch; the video's work objects and area
+     * are removed once the output is published.
      */
     async joinSegments(input: JoinSegmentsInput): Promise<TranscodeOutput> {
       const ctx = Context.current();
@@ -240,6 +248,7 @@ export function createSegmentActivities(deps: SegmentDeps) {
       const outDir = path.join(deps.mediaDir, input.videoId);
       const { beat, stop } = startHeartbeats(ctx, { phase: 'join', percent: 0 });
       const joinDir = path.join(area, scratchName('join', attempt));
+      const unlease = await work.lease(input.videoId);
       try {
         const plan = await loadPlan(input.videoId, input.planDigest).catch(async (err: unknown) => {
           // Published and cleaned up by an attempt whose completion was lost: find the manifest.
@@ -257,22 +266,32 @@ export function createSegmentActivities(deps: SegmentDeps) {
             `video ${input.videoId}: the stored plan has ${plan.segments.length} segments, this run encoded ${input.count}`,
           );
 
-        const files: string[] = [];
+        const sides: Sidecar[] = [];
         for (const seg of plan.segments) {
-          const file = areaSegmentOf(area, seg.index);
-          if (!(await finishedOutput(file, { key: plan.key, startSec: seg.startSec, endSec: seg.endSec }))) {
+          const side = await work.finishedOutput(input.videoId, `seg-${seg.index}`, {
+            key: plan.key,
+            startSec: seg.startSec,
+            endSec: seg.endSec,
+          });
+          if (!side) {
             throw failure(
               ErrorType.TranscodeFailed,
               `video ${input.videoId}: segment ${seg.index + 1} of ${plan.segments.length} is missing or incomplete`,
             );
           }
-          files.push(file);
+          sides.push(side);
         }
-        const audio = input.hasAudio ? areaAudioOf(area) : undefined;
-        if (audio && !(await finishedOutput(audio, { key: plan.key, startSec: 0, endSec: plan.facts.durationSec }))) {
+        const audioSide = input.hasAudio
+          ? await work.finishedOutput(input.videoId, 'audio', { key: plan.key, startSec: 0, endSec: plan.facts.durationSec })
+          : undefined;
+        if (input.hasAudio && !audioSide) {
           throw failure(ErrorType.TranscodeFailed, `video ${input.videoId}: the encoded audio is missing or incomplete`);
         }
         await mkdir(joinDir, { recursive: true }).catch((err: unknown) => rethrowDiskFull(err, 'joining'));
+        const files: string[] = [];
+        for (const [i, side] of sides.entries())
+          files.push(await outputOf(input.videoId, side, joinDir, `segment ${i + 1} of ${sides.length}`, signal));
+        const audio = audioSide && (await outputOf(input.videoId, audioSide, joinDir, 'the encoded audio', signal));
         const list = path.join(joinDir, 'segments.txt');
         await writeFile(list, concatList(files));
         const renditionTmp = path.join(joinDir, 'rendition.mp4');
@@ -301,17 +320,18 @@ export function createSegmentActivities(deps: SegmentDeps) {
           segments: plan.segments.length,
           segmented: true,
         });
-        await removeArea(input.videoId);
+        await work.remove(input.videoId);
         return await steps.toObjectStorage(input.videoId, output);
       } finally {
         stop();
         await rm(joinDir, { recursive: true, force: true });
+        await unlease();
       }
     },
 
-    /** The failure path: a run that ends without joining leaves no segment files behind. */
+    /** The failure path: a run that ends without joining leaves no work objects and no local area behind. */
     async discardSegments(input: { videoId: string }): Promise<void> {
-      await removeArea(input.videoId);
+      await work.remove(input.videoId);
     },
   };
 }

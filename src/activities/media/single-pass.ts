@@ -9,15 +9,18 @@ import path from 'node:path';
 import { ErrorType, failure } from '../../errors';
 import { parseProgressLine, renditionArgs } from '../../media/ffmpeg-args';
 import { lastErrorLine } from '../../media/run-process';
-import { dropHandOver, handedOverSource } from '../../media/segment-area';
+import type { ObjectStorage } from '../../adapters/storage/port';
 import { scratchName, sweepStaleAttemptDirs } from '../../media/work-area';
+import { createWorkStore } from '../../media/work-store';
 import type { HeartbeatProgress, TranscodeInput, TranscodeOutput } from '../../workflows/contracts';
 import { rethrowDiskFull, scrub, throwIfDiskFull } from './media-failures';
 import { createRenditionSteps, type MediaDeps } from './rendition';
 import { runTool, stallOf, startHeartbeats } from './run-tool';
 
-export function createMediaActivities(deps: MediaDeps) {
+/** The store is required here: planTranscode hands a short video's fetched source over through it. */
+export function createMediaActivities(deps: MediaDeps & { storage: ObjectStorage }) {
   const { ffmpegPath } = deps.ffmpeg;
+  const work = createWorkStore(deps);
   const { prepareSource, reusable, toObjectStorage, finishRendition, outputKey, maxHeight } = createRenditionSteps(deps);
 
   return {
@@ -52,7 +55,7 @@ export function createMediaActivities(deps: MediaDeps) {
           return await toObjectStorage(input.videoId, done);
         }
 
-        const prefetched = await handedOverSource(deps.tmpDir, input.videoId, key);
+        const prefetched = await work.handedOver(input.videoId, key, workDir, signal);
         if (prefetched) ctx.log.info('using the source planTranscode fetched', { videoId: input.videoId });
         const { local, source, deinterlace } = await prepareSource({
           videoId: input.videoId,
@@ -123,11 +126,11 @@ export function createMediaActivities(deps: MediaDeps) {
           maxProgressGapMs: maxGapMs,
         });
         const stored = await toObjectStorage(input.videoId, output);
-        if (prefetched) await dropHandOver(deps.tmpDir, input.videoId);
+        if (prefetched) await work.remove(input.videoId);
         return stored;
       } catch (err) {
         // A retry may still use the fetched copy; a failure no retry can fix leaves nothing behind.
-        if ((err as ApplicationFailure).nonRetryable) await dropHandOver(deps.tmpDir, input.videoId);
+        if ((err as ApplicationFailure).nonRetryable) await work.remove(input.videoId);
         throw err;
       } finally {
         stop();
