@@ -32,6 +32,12 @@ import { writeFileAtomic } from './work-area';
 export interface WorkStoreDeps {
   storage: ObjectStorage;
   tmpDir: string;
+  /**
+   * How long this process keeps a video's cache after its last activity ended (0: removed at
+   * once). The segments of one video reach a worker one after another: without a short linger
+   * every segment would fetch the whole source copy again.
+   */
+  cacheLingerMs?: number;
 }
 
 const PLAN = 'plan.json';
@@ -46,6 +52,7 @@ function attemptKey(videoId: string, stem: string, ext = ''): string {
 /** Leases per local area in this process, and the removal under way once the last one ended. */
 const leases = new Map<string, number>();
 const removals = new Map<string, Promise<void>>();
+const lingering = new Map<string, NodeJS.Timeout>();
 
 export function createWorkStore(deps: WorkStoreDeps) {
   const { storage } = deps;
@@ -100,6 +107,8 @@ export function createWorkStore(deps: WorkStoreDeps) {
      */
     async lease(videoId: string): Promise<() => Promise<void>> {
       const area = areaOf(videoId);
+      clearTimeout(lingering.get(area));
+      lingering.delete(area);
       await removals.get(area);
       leases.set(area, (leases.get(area) ?? 0) + 1);
       let released = false;
@@ -112,9 +121,16 @@ export function createWorkStore(deps: WorkStoreDeps) {
           return;
         }
         leases.delete(area);
-        const removal = releaseCache(videoId).finally(() => removals.delete(area));
-        removals.set(area, removal);
-        await removal;
+        const remove = () => {
+          lingering.delete(area);
+          if (leases.has(area)) return Promise.resolve();
+          const removal = releaseCache(videoId).finally(() => removals.delete(area));
+          removals.set(area, removal);
+          return removal;
+        };
+        if (!deps.cacheLingerMs) return remove();
+        // Unref'd: a worker shutting down does not wait for it (the next start's sweep removes the folder).
+        lingering.set(area, setTimeout(() => void remove().catch(() => undefined), deps.cacheLingerMs).unref());
       };
     },
 

@@ -20,6 +20,9 @@ import { writableDir } from './observability';
 /** Longer than any media attempt may run (start-to-close 2 h) and than a run's segments take. */
 const SEGMENT_AREA_MAX_AGE_MS = 24 * 3600 * 1000;
 
+/** Longer than the gap between two segments of one video on a busy worker; short enough that a host soon keeps nothing. */
+const WORK_CACHE_LINGER_MS = 30_000;
+
 runWorkerProcess('media', async (config) => {
   const log = createLogger('worker:media', config.logLevel);
   // Work dirs of attempts whose worker died (SIGKILL, crash, reboot) are swept before polling.
@@ -43,6 +46,8 @@ runWorkerProcess('media', async (config) => {
     maxSourceBytes: config.api.maxSourceBytes,
     ingestDir: config.ingestDir,
     stallTimeoutMs: config.media.stallTimeoutMs,
+    // Consecutive segments of one video on this worker reuse its cached source copy.
+    cacheLingerMs: WORK_CACHE_LINGER_MS,
     limits: config.media.limits,
     sourceIdleTimeoutMs: config.media.sourceIdleTimeoutMs,
     sourceMinBytesPerSec: config.media.sourceMinBytesPerSec,

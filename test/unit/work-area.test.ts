@@ -152,6 +152,21 @@ describe('on-disk documents', () => {
     expect(await readdir(dir)).not.toContain('segments');
   });
 
+  test('with a linger, the cache outlives the last activity briefly: the next segment reuses it, then it goes', async () => {
+    const work = createWorkStore({ storage: localStore(path.join(dir, 'objects')), tmpDir: dir, cacheLingerMs: 300 });
+    const first = await work.lease('v5');
+    await mkdir(work.cacheOf('v5'), { recursive: true });
+    await writeFile(path.join(work.cacheOf('v5'), 'source.abc'), 'x');
+    await first();
+    const second = await work.lease('v5');
+    await new Promise((r) => setTimeout(r, 400));
+    expect(await readdir(work.cacheOf('v5'))).toEqual(['source.abc']);
+    await second();
+    expect(await readdir(work.cacheOf('v5'))).toEqual(['source.abc']);
+    await new Promise((r) => setTimeout(r, 600));
+    expect(await readdir(dir)).not.toContain('segments');
+  });
+
   test('releasing removes only this process cache: another worker sharing the tmp dir keeps its own', async () => {
     const work = createWorkStore({ storage: localStore(path.join(dir, 'objects')), tmpDir: dir });
     const other = path.join(segmentAreaOf(dir, 'v4'), 'pid-1');

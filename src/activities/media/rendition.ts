@@ -34,6 +34,8 @@ export interface MediaDeps {
   ingestDir?: string;
   /** ffmpeg's output time not advancing for this long → kill it, fail the attempt TranscodeStalled (default 10 s). */
   stallTimeoutMs?: number;
+  /** How long a video's cached intermediates outlive its last activity in this process (src/media/work-store.ts). */
+  cacheLingerMs?: number;
   /** The ffprobe gate (defaults: DEFAULT_LIMITS). */
   limits?: MediaLimits;
   sourceIdleTimeoutMs?: number;
