@@ -85,6 +85,8 @@ export const ErrorType = {
   AiUnsupported: 'AiUnsupported',
   /** The AI service answered (and was paid) but not in the shape asked for, even after one cheaper repair: the analysis degrades. */
   AiBadAnswer: 'AiBadAnswer',
+  /** The keyframes or audio chunks the AI step was handed are in neither its cache nor the store: cut them again; the analysis degrades. */
+  AnalysisInputsMissing: 'AnalysisInputsMissing',
 } as const;
 
 export type ErrorTypeName = (typeof ErrorType)[keyof typeof ErrorType];
@@ -112,6 +114,7 @@ export const NON_RETRYABLE_ERROR_TYPES: readonly ErrorTypeName[] = [
   ErrorType.AiUnsupported,
   ErrorType.AiBadAnswer,
   ErrorType.SourceChanged,
+  ErrorType.AnalysisInputsMissing,
 ];
 
 export interface FailureOptions {
