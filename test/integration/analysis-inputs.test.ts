@@ -239,7 +239,10 @@ describe.each([
     await rm(path.join(artifactsDir(), videoId), { recursive: true, force: true });
     const read: string[] = [];
     const ai = aiHost(storage, read);
-    const analyzeInput = { videoId, title: 'tone', facts: {
+    const analyzeInput = {
+      videoId,
+      title: 'tone',
+      facts: {
         durationSec: 4,
         width: 320,
         height: 240,
@@ -248,7 +251,10 @@ describe.each([
         frameRate: 25,
         sizeBytes: 1,
         container: 'mov,mp4',
-      } satisfies MediaFacts, inputs, degradable: true };
+      } satisfies MediaFacts,
+      inputs,
+      degradable: true,
+    };
     const out = (await new MockActivityEnvironment({ attempt: 1 }, { logger: quiet }).run(ai.analyze, analyzeInput)) as AnalyzeOutput;
     expect(read.sort()).toEqual(items.map((i) => path.basename(i.path)).sort());
     expect(out.embeddingPath).toBe(`analysis/${videoId}/embedding.reader.json`);
@@ -291,7 +297,11 @@ describe.each([
 });
 
 async function startLocalStore(): Promise<{ storage: ObjectStorage; close(): Promise<void> }> {
-  const storage = new LocalObjectStorage({ root: path.join(root, 'objects'), secret: randomBytes(32), publicBaseUrl: 'http://127.0.0.1:1' });
+  const storage = new LocalObjectStorage({
+    root: path.join(root, 'objects'),
+    secret: randomBytes(32),
+    publicBaseUrl: 'http://127.0.0.1:1',
+  });
   return { storage, close: async () => storage.close() };
 }
 

@@ -32,7 +32,10 @@ export async function resolveAnalysisInputs(
         found = await opts.storage.getFile(item.key, part, { signal: opts.signal });
       } catch (err) {
         if (opts.signal?.aborted) throw err;
-        throw failure(ErrorType.StorageUnavailable, `could not fetch analysis input ${name} of video ${videoId}: ${(err as Error).message}`);
+        throw failure(
+          ErrorType.StorageUnavailable,
+          `could not fetch analysis input ${name} of video ${videoId}: ${(err as Error).message}`,
+        );
       }
       if (found && (await sha256Of(part)) === item.sha256) {
         await rename(part, file);

@@ -270,7 +270,8 @@ export function createReconcileActivities(deps: ReconcileDeps) {
               },
             );
         const orphans = await removeOrphanObjects(deps.storage, deps.index, deps.uploads?.repo, running, input.limit);
-        if (orphans.length > 0) Context.current().log.info('removed orphan objects', { videoIds: orphans.slice(0, 20), videos: orphans.length });
+        if (orphans.length > 0)
+          Context.current().log.info('removed orphan objects', { videoIds: orphans.slice(0, 20), videos: orphans.length });
       }
       if (deps.uploads) {
         // Not in the counts: their shape is part of the reconciler workflow's contract.

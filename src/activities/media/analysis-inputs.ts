@@ -203,7 +203,13 @@ async function localRendition(input: AnalysisInputsInput, deps: AnalysisInputsDe
   if (deps.mediaDir) candidates.push(path.join(deps.mediaDir, input.videoId, 'rendition.mp4'));
   for (const file of candidates) {
     if (file.includes('://')) continue;
-    if (await access(file).then(() => true, () => false)) return file;
+    if (
+      await access(file).then(
+        () => true,
+        () => false,
+      )
+    )
+      return file;
   }
   if (deps.storage) {
     await mkdir(path.dirname(scratch), { recursive: true });
@@ -218,7 +224,10 @@ async function storageCall<T>(fn: () => Promise<T>, videoId: string): Promise<T>
     return await fn();
   } catch (err) {
     if (err instanceof Error && err.name === 'AbortError') throw err;
-    throw failure(ErrorType.StorageUnavailable, `object storage failed for the analysis inputs of video ${videoId}: ${(err as Error).message}`);
+    throw failure(
+      ErrorType.StorageUnavailable,
+      `object storage failed for the analysis inputs of video ${videoId}: ${(err as Error).message}`,
+    );
   }
 }
 
