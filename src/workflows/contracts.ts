@@ -178,8 +178,8 @@ export interface Chapter {
   title: string;
 }
 
-/** Keyframes and audio chunks extracted from the rendition for the AI step (paths + digests only). */
 /**
+ * Keyframes and audio chunks extracted from the rendition for the AI step (keys, paths + digests only).
  * `key`: the input's object in the store (absent in histories recorded before the data plane);
  * `path`: where the extracting host left it, read only when this host has it with the same digest.
  */

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
@@ -232,11 +232,11 @@ describe.each([
       expect(await storage.getFile(item.key!, copy)).toBe(true);
       expect(await sha256(copy)).toBe(item.sha256);
     }
-    // No fetched rendition left behind on the media host.
-    expect((await readdir(artifactsDir())).filter((n) => n.startsWith(`${videoId}.`))).toEqual([]);
+    // Published: the media host keeps nothing of the video (no fetched rendition, no inputs).
+    expect((await readdir(artifactsDir())).filter((n) => n.startsWith(videoId))).toEqual([]);
+    for (const item of items) await expect(stat(item.path)).rejects.toThrow();
 
-    // Another host: the extracting host's copies are not there.
-    await rm(path.join(artifactsDir(), videoId), { recursive: true, force: true });
+    // The AI host has no local copy either: it analyses from the store.
     const read: string[] = [];
     const ai = aiHost(storage, read);
     const analyzeInput = {

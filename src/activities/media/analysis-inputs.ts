@@ -1,7 +1,7 @@
 import { Context } from '@temporalio/activity';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { access, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { access, mkdir, readdir, rename, rm, rmdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { ObjectStorage } from '../../adapters/storage/port';
 import type { FfmpegConfig } from '../../config';
@@ -175,6 +175,11 @@ export function createAnalysisInputsActivities(deps: AnalysisInputsDeps) {
             item.key = key;
             beat({ phase: 'digest', percent: AUDIO_END_PERCENT });
           }
+        }
+        if (deps.storage) {
+          // Published: this host keeps nothing of the video (the AI step fetches by key on a miss).
+          await rm(finalDir, { recursive: true, force: true });
+          await rmdir(path.dirname(finalDir)).catch(() => undefined);
         }
         beat({ phase: 'digest', percent: 100 });
         ctx.log.info('analysis inputs extracted', {
