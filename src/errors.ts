@@ -90,6 +90,8 @@ export const ErrorType = {
    * share BIBLIO_PAYLOAD_KEY. Retryable: another worker with the right key may take the retry.
    */
   PayloadKeyMismatch: 'PayloadKeyMismatch',
+  /** The keyframes or audio chunks the AI step was handed are in neither its cache nor the store: cut them again; the analysis degrades. */
+  AnalysisInputsMissing: 'AnalysisInputsMissing',
 } as const;
 
 export type ErrorTypeName = (typeof ErrorType)[keyof typeof ErrorType];
@@ -117,6 +119,7 @@ export const NON_RETRYABLE_ERROR_TYPES: readonly ErrorTypeName[] = [
   ErrorType.AiUnsupported,
   ErrorType.AiBadAnswer,
   ErrorType.SourceChanged,
+  ErrorType.AnalysisInputsMissing,
 ];
 
 export interface FailureOptions {

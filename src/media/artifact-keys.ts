@@ -44,3 +44,11 @@ export const analysisKey = (videoId: string, name: string) => `${videoPrefix('an
 export const renditionKey = (videoId: string) => mediaKey(videoId, 'rendition.mp4');
 export const thumbnailKey = (videoId: string) => mediaKey(videoId, 'thumbnail.jpg');
 export const hlsKey = (videoId: string, name: string) => mediaKey(videoId, `hls/${name}`);
+/**
+ * A keyframe or audio chunk the AI step reads: content-addressed, so a retried attempt on
+ * another host publishes its own object and never replaces one a reader is fetching.
+ */
+export const analysisInputKey = (videoId: string, name: string, sha256: string) =>
+  analysisKey(videoId, `inputs/${sha256.slice(0, 16)}-${name}`);
+/** The embedding artifact the index step and the reconciler read (one per analyzer). */
+export const embeddingKey = (videoId: string, analyzer: string) => analysisKey(videoId, `embedding.${analyzer}.json`);

@@ -68,6 +68,7 @@ runWorkerProcess('media', async (config) => {
           artifactsDir: config.artifactsDir,
           mediaDir: config.mediaDir,
           stallTimeoutMs: config.media.stallTimeoutMs,
+          storage: mediaDeps.storage,
           ...config.ai,
         }),
         // The adaptive HLS ladder, packaged from the published MP4.

@@ -149,7 +149,10 @@ export interface AnalyzeOutput {
   offline: boolean;
   summary: string;
   tags: string[];
-  /** The embedding lives in this artifact file, not in the workflow history. */
+  /**
+   * The embedding lives in this artifact, not in the workflow history: an object key in the store
+   * (`analysis/<videoId>/embedding.<analyzer>.json`), or a local file path in older histories.
+   */
   embeddingPath: string;
   // Set by a provider's analysis (absent for the offline analyzer) and by a degraded stand-in.
   /** Chapters the model found (start second + title); absent for the offline analyzer. */
@@ -175,11 +178,15 @@ export interface Chapter {
   title: string;
 }
 
-/** Keyframes and audio chunks extracted from the rendition for the AI step (paths + digests only). */
+/**
+ * Keyframes and audio chunks extracted from the rendition for the AI step (keys, paths + digests only).
+ * `key`: the input's object in the store (absent in histories recorded before the data plane);
+ * `path`: where the extracting host left it, read only when this host has it with the same digest.
+ */
 export interface AnalysisInputs {
-  keyframes: { path: string; sha256: string; bytes: number; atSec: number }[];
+  keyframes: { path: string; key?: string; sha256: string; bytes: number; atSec: number }[];
   /** Empty when the video has no audio track or its audio is silent. */
-  audioChunks: { path: string; sha256: string; bytes: number; startSec: number; durationSec: number }[];
+  audioChunks: { path: string; key?: string; sha256: string; bytes: number; startSec: number; durationSec: number }[];
   /** Why there are no audio chunks, when there are none. */
   audio: 'present' | 'none' | 'silent';
 }

@@ -1,11 +1,20 @@
-import { createHash } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
+import { createAiActivities } from '../../src/activities/ai';
 import { createAnalysisInputsActivities } from '../../src/activities/media/analysis-inputs';
+import type { Analyzer } from '../../src/adapters/analyzer/port';
+import { LocalObjectStorage } from '../../src/adapters/storage/local-storage';
+import type { ObjectStorage } from '../../src/adapters/storage/port';
+import { S3ObjectStorage } from '../../src/adapters/storage/s3-storage';
 import { loadConfig } from '../../src/config';
-import type { AnalysisInputs, AnalysisInputsInput, HeartbeatProgress } from '../../src/workflows/contracts';
+import { ErrorType } from '../../src/errors';
+import { renditionKey } from '../../src/media/artifact-keys';
+import type { AnalysisInputs, AnalysisInputsInput, AnalyzeOutput, HeartbeatProgress, MediaFacts } from '../../src/workflows/contracts';
+import { startMinio } from '../support/minio';
 import { cachedMedia, ffmpeg, hdClipArgs, probeJson } from '../support/media-corpus';
 
 // extractAnalysisInputs in-process (MockActivityEnvironment) on real ffmpeg, with the product's
@@ -139,3 +148,181 @@ test('a silent audio track gives no chunks and says so', async () => {
     'keyframe-03.jpg',
   ]);
 }, 120_000);
+
+// The data plane: the AI worker may run on another host than the media worker, so what it reads
+// comes from the store, and its own disk is a cache it may have lost. Local store and MinIO.
+describe.each([
+  ['the local store', startLocalStore],
+  ['S3 (MinIO)', startMinioStore],
+])('through %s', (_name, start) => {
+  let store: { storage: ObjectStorage; close(): Promise<void> } | undefined;
+  let clip: string;
+  let withStore: ReturnType<typeof createAnalysisInputsActivities>;
+  const artifactsDir = () => path.join(root, 'artifacts');
+  const aiDir = () => path.join(root, 'ai-host');
+  const quiet = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} };
+
+  beforeAll(async () => {
+    store = await start();
+    if (!store) return;
+    clip = path.join(root, 'tone.mp4');
+    // prettier-ignore
+    await ffmpeg([
+      '-y', '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=25:duration=4',
+      '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000:duration=4',
+      '-c:v', 'libx264', '-preset', 'ultrafast', '-threads', '1', '-c:a', 'aac', '-shortest', clip,
+    ]);
+    withStore = createAnalysisInputsActivities({
+      ffmpeg: defaults.ffmpeg,
+      artifactsDir: artifactsDir(),
+      stallTimeoutMs: defaults.media.stallTimeoutMs,
+      storage: store.storage,
+      ...defaults.ai,
+    });
+  }, 120_000);
+
+  afterAll(async () => {
+    await store?.close();
+  });
+
+  /** The AI activity on a host of its own (its own artifacts dir), with an analyzer that reads every input. */
+  function aiHost(storage: ObjectStorage, read: string[], deferrals = new Map<string, string>()) {
+    const analyzer: Analyzer = {
+      name: 'reader',
+      model: 'reader-1',
+      offline: true,
+      async analyze(req) {
+        for (const item of [...(req.inputs?.keyframes ?? []), ...(req.inputs?.audioChunks ?? [])]) {
+          expect(await sha256(item.path)).toBe(item.sha256);
+          read.push(path.basename(item.path));
+        }
+        return { summary: 'read', tags: ['read'], embedding: [1, 0, 0] };
+      },
+      embedQuery: async () => [1, 0, 0],
+    };
+    return createAiActivities({
+      analyzer,
+      artifactsDir: aiDir(),
+      storage,
+      deferrals: { record: async (id, cause) => void deferrals.set(id, cause), causeOf: async (id) => deferrals.get(id) },
+      resilience: { backoff: { baseMs: 1_000, capMs: 10_000 }, degradeAfterMs: 60_000, reanalyzeDelaysMs: [60_000] },
+    });
+  }
+
+  test('the inputs are published; an AI attempt whose local copies are gone analyses from the store; gone from both → typed, degraded, no path', async () => {
+    if (!store) return;
+    const { storage } = store;
+    const videoId = `dp-${storage.backend}`;
+    // The rendition is not on this host: the media step fetches the published one.
+    await storage.putFile(renditionKey(videoId), clip, 'video/mp4');
+    const env = new MockActivityEnvironment({ attempt: 1 }, { logger: quiet });
+    const inputs = (await env.run(withStore.extractAnalysisInputs, {
+      videoId,
+      renditionPath: path.join(root, 'elsewhere', videoId, 'rendition.mp4'),
+      durationSec: 4,
+      hasAudio: true,
+    })) as AnalysisInputs;
+    expect(inputs.audio).toBe('present');
+    const items = [...inputs.keyframes, ...inputs.audioChunks];
+    expect(inputs.keyframes.length).toBeGreaterThan(0);
+    expect(inputs.audioChunks.length).toBeGreaterThan(0);
+    for (const item of items) {
+      expect(item.key).toMatch(new RegExp(`^analysis/${videoId}/inputs/`));
+      const copy = path.join(root, 'check.bin');
+      expect(await storage.getFile(item.key!, copy)).toBe(true);
+      expect(await sha256(copy)).toBe(item.sha256);
+    }
+    // Published: the media host keeps nothing of the video (no fetched rendition, no inputs).
+    expect((await readdir(artifactsDir())).filter((n) => n.startsWith(videoId))).toEqual([]);
+    for (const item of items) await expect(stat(item.path)).rejects.toThrow();
+
+    // The AI host has no local copy either: it analyses from the store.
+    const read: string[] = [];
+    const ai = aiHost(storage, read);
+    const analyzeInput = {
+      videoId,
+      title: 'tone',
+      facts: {
+        durationSec: 4,
+        width: 320,
+        height: 240,
+        videoCodec: 'h264',
+        audioCodec: 'aac',
+        frameRate: 25,
+        sizeBytes: 1,
+        container: 'mov,mp4',
+      } satisfies MediaFacts,
+      inputs,
+      degradable: true,
+    };
+    const out = (await new MockActivityEnvironment({ attempt: 1 }, { logger: quiet }).run(ai.analyze, analyzeInput)) as AnalyzeOutput;
+    expect(read.sort()).toEqual(items.map((i) => path.basename(i.path)).sort());
+    expect(out.embeddingPath).toBe(`analysis/${videoId}/embedding.reader.json`);
+    expect(JSON.parse((await storage.getBytes(out.embeddingPath))!.toString('utf8'))).toMatchObject({ videoId, vector: [1, 0, 0] });
+    // Fetched inputs lived for the attempt only.
+    expect(await readdir(path.join(aiDir(), '.ai-inputs')).catch(() => [])).toEqual([]);
+
+    // Gone from the store too: a typed failure the workflow degrades on, never a raw ENOENT or a path.
+    for (const item of items) await storage.delete(item.key!);
+    const deferrals = new Map<string, string>();
+    const degradable = aiHost(storage, [], deferrals);
+    const err = await new MockActivityEnvironment({ attempt: 1 }, { logger: quiet }).run(degradable.analyze, analyzeInput).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(ApplicationFailure);
+    expect(err).toMatchObject({ type: ErrorType.AiDeferred, nonRetryable: true });
+    expect((err as ApplicationFailure).details?.[0]).toMatchObject({ cause: ErrorType.AnalysisInputsMissing });
+    expect(deferrals.get(videoId)).toBe(ErrorType.AnalysisInputsMissing);
+    const strict = await new MockActivityEnvironment({ attempt: 1 }, { logger: quiet })
+      .run(degradable.analyze, { ...analyzeInput, degradable: false })
+      .then(
+        () => undefined,
+        (e: unknown) => e as ApplicationFailure,
+      );
+    expect(strict).toMatchObject({ type: ErrorType.AnalysisInputsMissing, nonRetryable: true });
+    for (const message of [(err as Error).message, strict!.message]) {
+      expect(message).not.toMatch(/ENOENT/);
+      expect(message).not.toContain(root);
+      expect(message).not.toMatch(/\/[\w.-]+\/[\w.-]+/);
+    }
+    // What the workflow runs next: the stand-in, saying why.
+    const standIn = (await new MockActivityEnvironment({ attempt: 1 }, { logger: quiet }).run(degradable.analyzeDegraded, {
+      ...analyzeInput,
+      reason: ErrorType.AiDeferred,
+    })) as AnalyzeOutput;
+    expect(standIn).toMatchObject({ degraded: true, offline: true });
+    expect(standIn.summary).toMatch(/keyframes and audio cut for the analysis were no longer available/);
+  }, 120_000);
+});
+
+async function startLocalStore(): Promise<{ storage: ObjectStorage; close(): Promise<void> }> {
+  const storage = new LocalObjectStorage({
+    root: path.join(root, 'objects'),
+    secret: randomBytes(32),
+    publicBaseUrl: 'http://127.0.0.1:1',
+  });
+  return { storage, close: async () => storage.close() };
+}
+
+async function startMinioStore(): Promise<{ storage: ObjectStorage; close(): Promise<void> } | undefined> {
+  const minio = await startMinio();
+  if (!minio) return undefined;
+  const storage = new S3ObjectStorage({
+    endpoint: minio.endpoint,
+    region: 'us-east-1',
+    bucket: 'biblio-analysis',
+    accessKeyId: minio.accessKeyId,
+    secretAccessKey: minio.secretAccessKey,
+    forcePathStyle: true,
+    partSize: 5 * 1024 * 1024,
+  });
+  await storage.ensureBucket();
+  return {
+    storage,
+    close: async () => {
+      await storage.close();
+      await minio.stop();
+    },
+  };
+}

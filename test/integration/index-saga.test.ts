@@ -5,6 +5,8 @@ import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { VectorSpace } from '../../src/adapters/vector-store/port';
 import { LanceDbVectorStore } from '../../src/adapters/vector-store/lancedb-store';
+import { LocalObjectStorage } from '../../src/adapters/storage/local-storage';
+import { videoPrefixes } from '../../src/media/artifact-keys';
 import type { VideoStatus } from '../../src/app/status';
 import { makeSampleClip } from '../../src/media/sample-clip';
 import { traceSteps } from '../../src/temporal/step-trace';
@@ -32,6 +34,8 @@ let store: LanceDbVectorStore;
 let dataDir: string;
 let ingestDir: string;
 let faultFile: string;
+/** The workers' object store (the product default: the local store under the data dir). */
+let objects: LocalObjectStorage;
 
 beforeAll(async () => {
   // DELETE answers 202 after 3 s of waiting for its saga (the product waits 5 s): the "vector store
@@ -63,6 +67,7 @@ beforeAll(async () => {
   indexWorker = await stack.startWorkers(['index'], { extraEnv: workerEnv });
   store = await LanceDbVectorStore.open(path.join(dataDir, 'lancedb'));
   stack.onStop(() => store.close());
+  objects = new LocalObjectStorage({ root: path.join(dataDir, 'objects'), secret: Buffer.alloc(32), publicBaseUrl: 'http://127.0.0.1:1' });
 }, 300_000);
 
 afterAll(() => stack?.stop());
@@ -343,6 +348,8 @@ describe('reconciler on a Temporal Schedule', () => {
 
     // A second pass, by hand, in pages of 2 (continue-as-new after 2 pages), with retention of 1 s:
     // nothing is left to repair; a crashed attempt's old work dir and the failed video's input go.
+    // An object of a video the database never knew (a run whose row was purged under it).
+    await objects.putBytes('work/orphan-obj-1/x', 'left behind', 'application/octet-stream');
     const leftover = path.join(dataDir, 'tmp', 'gone-1.attempt-1.pid-999999');
     await mkdir(leftover, { recursive: true });
     const old = new Date(Date.now() - 3_600_000);
@@ -361,6 +368,9 @@ describe('reconciler on a Temporal Schedule', () => {
     expect(existsSync(leftover)).toBe(false);
     expect(again.deadLetterInputsRemoved).toBeGreaterThanOrEqual(1);
     expect(existsSync(path.join(ingestDir, 'long river.mp4'))).toBe(false);
+    expect(await objects.list('work/orphan-obj-1/')).toEqual([]);
+    // A live video's objects stay (its AI inputs and embedding).
+    expect((await objects.list('analysis/caravan-1/')).length).toBeGreaterThan(0);
   }, 180_000);
 });
 
@@ -369,12 +379,16 @@ describe('DELETE /videos/:id', () => {
     expect(await row(videoId)).toBeUndefined();
     expect(await pointsOf(videoId)).toBe(0);
     expect(await filesOf(videoId)).toEqual([]);
+    for (const prefix of videoPrefixes(videoId)) expect(await objects.list(prefix)).toEqual([]);
     expect((await status(videoId)).statusCode).toBe(404);
   }
 
   test('a finished video: files, point and row go; a second DELETE is a no-op; search never returns it', async () => {
     expect((await search('q=lighthouse%20harbor')).ids).toContain('lh-1');
     expect((await filesOf('lh-1')).length).toBeGreaterThan(0);
+    // Its AI inputs and embedding are in the store, and a work object a crashed step left.
+    expect((await objects.list('analysis/lh-1/')).length).toBeGreaterThan(0);
+    await objects.putBytes('work/lh-1/leftover', 'x', 'application/octet-stream');
     const res = await api.app.inject({ method: 'DELETE', url: '/videos/lh-1' });
     expect(res.statusCode).toBe(200);
     expect(res.json()).toMatchObject({ videoId: 'lh-1', deleted: true, existed: true });

@@ -16,7 +16,7 @@ async function decide(err: unknown, degradable = true): Promise<ApplicationFailu
 }
 
 describe('retryDecision for providers that cannot do the analysis', () => {
-  it.each([ErrorType.AiUnsupported, ErrorType.AiBadAnswer, ErrorType.AiQuotaExhausted])(
+  it.each([ErrorType.AiUnsupported, ErrorType.AiBadAnswer, ErrorType.AiQuotaExhausted, ErrorType.AnalysisInputsMissing])(
     'defers a degradable analysis failing with %s, keeping the cause',
     async (type) => {
       const out = await decide(failure(type, 'nope'));
@@ -43,6 +43,7 @@ describe('the stand-in summary names the cause', () => {
     [ErrorType.AiUnavailable, /unavailable \(outage or timeouts\)/],
     [ErrorType.AiUnsupported, /does not support this analysis/],
     [ErrorType.AiBadAnswer, /answers were not usable/],
+    [ErrorType.AnalysisInputsMissing, /keyframes and audio cut for the analysis were no longer available/],
   ])('%s', (cause, words) => {
     const s = delayedSummary('A 12 s video.', cause);
     expect(s).toMatch(/^Analysis delayed: /);

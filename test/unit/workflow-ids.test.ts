@@ -76,6 +76,8 @@ describe('failure', () => {
     // Issue 25: the provider cannot do this, or its answer stayed unusable after a repair.
     'AiUnsupported',
     'AiBadAnswer',
+    // The AI step's inputs are gone from cache and store: only cutting them again helps.
+    'AnalysisInputsMissing',
   ];
   const retryable = (Object.values(ErrorType) as ErrorTypeName[]).filter((t) => !nonRetryable.includes(t));
 

@@ -7,6 +7,7 @@ const CAUSES: Record<string, string> = {
   [ErrorType.AiUnavailable]: 'the AI service is unavailable (outage or timeouts)',
   [ErrorType.AiUnsupported]: 'the AI provider does not support this analysis (missing route or model)',
   [ErrorType.AiBadAnswer]: "the AI service's answers were not usable",
+  [ErrorType.AnalysisInputsMissing]: 'the keyframes and audio cut for the analysis were no longer available',
 };
 
 /**

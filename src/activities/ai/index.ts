@@ -1,17 +1,24 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { Context } from '@temporalio/activity';
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
 import { fullJitterDelayMs, type BackoffPolicy } from '../../adapters/analyzer/backoff';
 import { OfflineAnalyzer } from '../../adapters/analyzer/offline-analyzer';
 import type { Analyzer } from '../../adapters/analyzer/port';
-import { writeEmbeddingArtifact } from '../../artifacts/embedding-artifact';
+import { putEmbeddingArtifact, writeEmbeddingArtifact } from '../../artifacts/embedding-artifact';
+import type { ObjectStorage } from '../../adapters/storage/port';
 import type { DeferralCauses } from '../../db/ai-deferrals-repo';
 import { ErrorType, failure } from '../../errors';
 import type { AnalyzeInput, AnalyzeOutput } from '../../workflows/contracts';
 import { delayedSummary } from './degraded';
+import { resolveAnalysisInputs } from './resolve-inputs';
 
 export interface AiDeps {
   analyzer: Analyzer;
+  /** Scratch: inputs fetched from the store live here for one attempt; without a store, the embedding artifact. */
   artifactsDir: string;
+  /** The data plane: the inputs are fetched from it and the embedding artifact written to it. */
+  storage?: ObjectStorage;
   /** Where a deferral's real cause is kept for the stand-in's summary; absent = the generic wording. */
   deferrals?: DeferralCauses;
   /** Retry spacing and degradation. */
@@ -37,12 +44,17 @@ export function createAiActivities(deps: AiDeps) {
     result: Awaited<ReturnType<Analyzer['analyze']>>,
     degraded: boolean,
   ): Promise<AnalyzeOutput> {
-    const embeddingPath = await writeEmbeddingArtifact(deps.artifactsDir, {
-      videoId: input.videoId,
-      analyzer: analyzer.name,
-      model: analyzer.model,
-      vector: result.embedding,
-    });
+    const artifact = { videoId: input.videoId, analyzer: analyzer.name, model: analyzer.model, vector: result.embedding };
+    let embeddingPath: string;
+    if (deps.storage) {
+      try {
+        embeddingPath = await putEmbeddingArtifact(deps.storage, artifact);
+      } catch (err) {
+        throw failure(ErrorType.StorageUnavailable, `could not store the embedding of video ${input.videoId}: ${(err as Error).message}`);
+      }
+    } else {
+      embeddingPath = await writeEmbeddingArtifact(deps.artifactsDir, artifact);
+    }
     return {
       analyzer: analyzer.name,
       model: analyzer.model,
@@ -67,13 +79,20 @@ export function createAiActivities(deps: AiDeps) {
       // Heartbeats while provider calls run, so a dead worker is noticed at the heartbeat timeout
       // (seconds), not at the start-to-close timeout (minutes).
       const beat = setInterval(() => ctx.heartbeat({ phase: 'analyze', percent: 50 }), 2_000);
+      // Fetched inputs are this attempt's scratch: removed when it ends, whatever happens.
+      const cacheDir = path.join(deps.artifactsDir, '.ai-inputs', `${input.videoId}.a${ctx.info.attempt}`);
       let result;
       try {
+        const inputs = await resolveAnalysisInputs(input.videoId, input.inputs, {
+          storage: deps.storage,
+          cacheDir,
+          signal: ctx.cancellationSignal,
+        });
         result = await deps.analyzer.analyze({
           videoId: input.videoId,
           title: input.title,
           facts: input.facts,
-          inputs: input.inputs,
+          inputs,
           signal: ctx.cancellationSignal,
         });
       } catch (err) {
@@ -85,6 +104,7 @@ export function createAiActivities(deps: AiDeps) {
         throw decided;
       } finally {
         clearInterval(beat);
+        await rm(cacheDir, { recursive: true, force: true });
       }
       const out = await finish(input, deps.analyzer, result, false);
       ctx.heartbeat({ phase: 'analyze', percent: 100 });
@@ -140,6 +160,8 @@ export function retryDecision(err: unknown, degradable: boolean, r: AiDeps['resi
   // helps now, but a fixed provider or a later answer may, so degrade rather than dead-letter.
   if (err.type === ErrorType.AiUnsupported) return degradable ? deferred('the AI provider does not support this analysis') : err;
   if (err.type === ErrorType.AiBadAnswer) return degradable ? deferred("the AI service's answer was not usable") : err;
+  // A re-analysis cuts the inputs again from the published rendition: degrade now, retry later.
+  if (err.type === ErrorType.AnalysisInputsMissing) return degradable ? deferred('the analysis inputs are gone') : err;
   if (!TRANSIENT.includes(err.type)) return err;
   const retryAfter = typeof err.nextRetryDelay === 'number' ? err.nextRetryDelay : undefined;
   const delay = fullJitterDelayMs(info.attempt, r.backoff, retryAfter);

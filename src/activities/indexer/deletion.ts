@@ -10,13 +10,14 @@ import { ErrorType, failure } from '../../errors';
 import { hasEnded } from '../../temporal/workflow-status';
 import { HLS_STAGING_DIR } from '../media/hls';
 import { segmentAreaOf } from '../../media/segment-area';
+import { videoPrefixes } from '../../media/artifact-keys';
 
 export interface DeletionDeps {
   vectorStore: VectorStore;
   index: VideoIndexRepo;
   stepResults: StepResultsRepo;
   dirs: { mediaDir: string; artifactsDir: string; tmpDir: string };
-  /** Where uploads and (with S3) published renditions live; their objects of the video go too. */
+  /** The data plane: every object under the video's prefixes goes too. */
   storage?: ObjectStorage;
 }
 
@@ -66,8 +67,9 @@ export function createDeletionActivities(deps: DeletionDeps) {
     },
 
     /**
-     * Step 3: rendition, thumbnail, artifacts and any leftover work dirs of the video, and in
-     * object storage its uploaded original and published copies.
+     * Step 3: every object of the video in the store (uploads/, work/, media/, analysis/: its
+     * original, intermediates, published copies, AI inputs and embedding), and this host's
+     * rendition, thumbnail, artifacts and leftover work dirs.
      */
     async removeVideoFiles(input: { videoId: string }): Promise<{ removed: number }> {
       const { mediaDir, artifactsDir, tmpDir } = deps.dirs;
@@ -116,12 +118,17 @@ export function createDeletionActivities(deps: DeletionDeps) {
   };
 }
 
-/** The upload (its key is under uploads/<videoId>/) and media/<videoId>/ copies; idempotent. */
-async function removeObjects(storage: ObjectStorage, videoId: string): Promise<number> {
+/** Every object under the video's prefixes (the layout in media/artifact-keys); idempotent. */
+export async function removeObjects(storage: ObjectStorage, videoId: string): Promise<number> {
   try {
-    const keys = [...(await storage.list(`uploads/${videoId}/`)), ...(await storage.list(`media/${videoId}/`))];
-    for (const key of keys) await storage.delete(key);
-    return keys.length;
+    let removed = 0;
+    for (const prefix of videoPrefixes(videoId)) {
+      for (const key of await storage.list(prefix)) {
+        await storage.delete(key);
+        removed++;
+      }
+    }
+    return removed;
   } catch (err) {
     throw failure(ErrorType.StorageUnavailable, `could not remove the objects of video ${videoId}: ${(err as Error).message}`);
   }

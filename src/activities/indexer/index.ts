@@ -16,7 +16,7 @@ export interface IndexerDeps {
   repos: Pick<Repositories, 'videos' | 'videoIndex' | 'stepResults' | 'usageLedger' | 'uploads' | 'deadLetters'>;
   vectorStore: VectorStore;
   dirs: { mediaDir: string; artifactsDir: string; tmpDir: string; ingestDir: string; uploadTmpDir?: string };
-  /** Object storage, so a deletion also removes the video's uploaded original and published copies. */
+  /** The data plane: deletion, retention and the reconciler remove a video's objects; the saga reads the embedding. */
   storage?: ObjectStorage;
   /** Test hooks (BIBLIO_TEST_STALL_AFTER_COMMIT); absent in production. */
   hooks?: { stallAfterCommit: string[]; markerDir: string };
@@ -27,7 +27,15 @@ export function createIndexerActivities(deps: IndexerDeps) {
 
   return withTypedDatabaseErrors({
     // The index saga (writeIndexRow → upsertVector → markSearchable, compensateIndex).
-    ...createIndexSagaActivities({ pool: deps.pool, vectorStore: deps.vectorStore, index, stepResults, ledger, hooks: deps.hooks }),
+    ...createIndexSagaActivities({
+      pool: deps.pool,
+      vectorStore: deps.vectorStore,
+      index,
+      stepResults,
+      ledger,
+      hooks: deps.hooks,
+      storage: deps.storage,
+    }),
     // DELETE /videos/:id (workflow deleteVideo).
     ...createDeletionActivities({ vectorStore: deps.vectorStore, index, stepResults, dirs: deps.dirs, storage: deps.storage }),
     // The reconciler (workflow reconcileIndex on a Temporal Schedule).
@@ -36,6 +44,7 @@ export function createIndexerActivities(deps: IndexerDeps) {
       videos,
       index,
       dirs: deps.dirs,
+      storage: deps.storage,
       uploads: deps.storage ? { repo: deps.repos.uploads, storage: deps.storage } : undefined,
     }),
 

@@ -3,16 +3,19 @@ import { WorkflowNotFoundError, type WorkflowExecutionStatusName } from '@tempor
 import { readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { collectionName, type VectorSpace, type VectorStore } from '../../adapters/vector-store/port';
-import { readEmbeddingArtifact } from '../../artifacts/embedding-artifact';
+import { loadEmbeddingArtifact } from '../../artifacts/embedding-artifact';
+import { VIDEO_PREFIXES, videoIdOfKey } from '../../media/artifact-keys';
 import type { IndexRowState, VideoIndexRepo } from '../../db/video-index-repo';
 import type { VideosRepo } from '../../db/videos-repo';
 import { ErrorType, failure } from '../../errors';
-import { isFailedLike } from '../../temporal/workflow-status';
+import { hasEnded, isFailedLike } from '../../temporal/workflow-status';
+import { workflowIdFor } from '../../workflows/ids';
 import type { ReconcileCounts } from '../../workflows/contracts';
 import { emptyCounts } from '../../workflows/reconcile-counts';
 import { segmentAreaOf } from '../../media/segment-area';
 import type { ObjectStorage } from '../../adapters/storage/port';
 import { abortAbandonedUploads } from './abandoned-uploads';
+import { removeObjects } from './deletion';
 import type { UploadsRepo } from '../../db/uploads-repo';
 
 export interface ReconcileDeps {
@@ -26,6 +29,11 @@ export interface ReconcileDeps {
   dirs: { mediaDir: string; artifactsDir: string; tmpDir: string; ingestDir: string; uploadTmpDir?: string };
   /** Retention also aborts abandoned client uploads (their multipart parts). */
   uploads?: { repo: UploadsRepo; storage: ObjectStorage };
+  /**
+   * The data plane: embedding artifacts are read from it; retention removes the objects of
+   * expired failed videos and of videos with no row (orphans, found by listing the prefixes).
+   */
+  storage?: ObjectStorage;
 }
 
 function spaceOfRow(r: IndexRowState): VectorSpace | undefined {
@@ -59,7 +67,7 @@ export function createReconcileActivities(deps: ReconcileDeps) {
   /** Re-writes a point from the embedding artifact; false when the artifact is gone. */
   async function rewritePoint(r: IndexRowState, space: VectorSpace): Promise<boolean> {
     if (!r.embeddingPath) return false;
-    const artifact = await readEmbeddingArtifact(r.embeddingPath).catch(() => undefined);
+    const artifact = await loadEmbeddingArtifact(r.embeddingPath, deps.storage).catch(() => undefined);
     if (!artifact || artifact.vector.length !== space.dim) return false;
     await storeCall('upsert', () =>
       store.upsert(space, [{ id: r.id, vector: artifact.vector, payload: { videoId: r.id, summary: r.summary, tags: r.tags } }]),
@@ -200,9 +208,10 @@ export function createReconcileActivities(deps: ReconcileDeps) {
 
     /**
      * Retention: work dirs in tmp and partial uploads in the object store's `.tmp/` older than
-     * `tmpMs` (leftovers of a crashed attempt or API; a live upload's file keeps a fresh mtime), and for
+     * `tmpMs` (leftovers of a crashed attempt or API; a live upload's file keeps a fresh mtime), for
      * videos failed longer than `deadLetterInputMs`, their input file (if in the ingest dir
-     * and used by no other live video) and their derived files.
+     * and used by no other live video), their derived files and their objects in the store, and
+     * the store's orphans: objects of videos with no row (or a tombstoned one).
      */
     async enforceRetention(input: { tmpMs: number; deadLetterInputMs: number; limit: number }): Promise<{ counts: ReconcileCounts }> {
       const counts = emptyCounts();
@@ -243,7 +252,26 @@ export function createReconcileActivities(deps: ReconcileDeps) {
             removed = true;
           }
         }
+        if (deps.storage && (await removeObjects(deps.storage, r.id)) > 0) removed = true;
         if (removed) counts.deadLetterInputsRemoved++;
+      }
+      if (deps.storage) {
+        // Not in the counts: their shape is part of the reconciler workflow's contract.
+        const client = Context.current().client;
+        const running = (id: string) =>
+          client.workflow
+            .getHandle(workflowIdFor(id))
+            .describe()
+            .then(
+              (d) => !hasEnded(d.status.name),
+              (err: unknown) => {
+                if (err instanceof WorkflowNotFoundError) return false;
+                throw err;
+              },
+            );
+        const orphans = await removeOrphanObjects(deps.storage, deps.index, deps.uploads?.repo, running, input.limit);
+        if (orphans.length > 0)
+          Context.current().log.info('removed orphan objects', { videoIds: orphans.slice(0, 20), videos: orphans.length });
       }
       if (deps.uploads) {
         // Not in the counts: their shape is part of the reconciler workflow's contract.
@@ -270,6 +298,46 @@ export function createReconcileActivities(deps: ReconcileDeps) {
       Context.current().log.info('reconcile report', { ...c });
     },
   };
+}
+
+/**
+ * Objects of videos the database no longer knows (no row, or a tombstoned one: a deletion that
+ * stopped half-way, a run whose row was purged under it), found by listing the store's prefixes.
+ * A video with no row is kept while its run is open (a run started without the API writes its
+ * row only at the index step) or while it has a live client upload (its POST may still come; an
+ * abandoned upload is aborted by retention first, then its objects go on a later pass). At most
+ * `limit` videos per pass.
+ */
+async function removeOrphanObjects(
+  storage: ObjectStorage,
+  index: VideoIndexRepo,
+  uploads: UploadsRepo | undefined,
+  running: (videoId: string) => Promise<boolean>,
+  limit: number,
+): Promise<string[]> {
+  const ids = new Set<string>();
+  try {
+    for (const prefix of VIDEO_PREFIXES) {
+      for (const key of await storage.list(`${prefix}/`)) {
+        const id = videoIdOfKey(key);
+        if (id) ids.add(id);
+      }
+    }
+  } catch (err) {
+    throw failure(ErrorType.StorageUnavailable, `could not list the store for orphans: ${(err as Error).message}`);
+  }
+  const rows = await index.states([...ids]);
+  const removed: string[] = [];
+  for (const id of ids) {
+    if (removed.length >= limit) break;
+    const row = rows.get(id);
+    if (row && !row.deleted) continue;
+    if (!row && uploads && (await uploads.liveForVideo(id))) continue;
+    if (!row && (await running(id))) continue;
+    await removeObjects(storage, id);
+    removed.push(id);
+  }
+  return removed;
 }
 
 export type ReconcileActivities = ReturnType<typeof createReconcileActivities>;

@@ -1,7 +1,8 @@
 import { Context } from '@temporalio/activity';
 import type { Pool } from 'pg';
 import { collectionName, type VectorSpace, type VectorStore } from '../../adapters/vector-store/port';
-import { readEmbeddingArtifact } from '../../artifacts/embedding-artifact';
+import type { ObjectStorage } from '../../adapters/storage/port';
+import { loadEmbeddingArtifact } from '../../artifacts/embedding-artifact';
 import { inputHash, type StepResultsRepo } from '../../db/step-results-repo';
 import type { UsageLedgerRepo } from '../../db/usage-ledger-repo';
 import type { VideoIndexRepo } from '../../db/video-index-repo';
@@ -17,6 +18,8 @@ export interface IndexSagaDeps {
   stepResults: StepResultsRepo;
   ledger: UsageLedgerRepo;
   hooks?: { stallAfterCommit: string[]; markerDir: string };
+  /** Where the AI step stored the embedding artifact (older histories carry a local path instead). */
+  storage?: ObjectStorage;
 }
 
 export interface IndexRowOutput {
@@ -95,7 +98,9 @@ export function createIndexSagaActivities(deps: IndexSagaDeps) {
     const state = await deps.index.state(input.videoId);
     // A video deleted meanwhile gets no point (the deletion saga may already have run).
     if (state?.deleted) return;
-    const artifact = await readEmbeddingArtifact(input.analysis.embeddingPath);
+    const artifact = await loadEmbeddingArtifact(input.analysis.embeddingPath, deps.storage).catch((err: Error) => {
+      throw failure(ErrorType.StorageUnavailable, `could not read the embedding of video ${input.videoId}: ${err.message}`);
+    });
     try {
       await withHeartbeat(
         deps.vectorStore.upsert(spaceOf(input), [

@@ -1,8 +1,9 @@
 import { Context } from '@temporalio/activity';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { access, mkdir, readdir, rename, rm, rmdir, stat } from 'node:fs/promises';
 import path from 'node:path';
+import type { ObjectStorage } from '../../adapters/storage/port';
 import type { FfmpegConfig } from '../../config';
 import { ErrorType, failure } from '../../errors';
 import {
@@ -17,6 +18,7 @@ import {
 } from '../../media/analysis-args';
 import { parseProgressLine } from '../../media/ffmpeg-args';
 import { lastErrorLine } from '../../media/run-process';
+import { analysisInputKey, renditionKey } from '../../media/artifact-keys';
 import { replaceDir, scratchName } from '../../media/work-area';
 import type { AnalysisInputs, AnalysisInputsInput, HeartbeatProgress } from '../../workflows/contracts';
 import { scrub } from './media-failures';
@@ -25,8 +27,11 @@ import { QUICK_TOOL_LIMIT, runTool, startHeartbeats, stallOf } from './run-tool'
 /**
  * What the AI step looks at: a handful of keyframes (one per equal part of the video, a scene
  * change where its window has one) and the audio track in chunks under the transcription
- * endpoint's size limit. Runs on the media queue (ffmpeg is CPU work) and returns paths and
- * digests only: bytes never enter workflow history.
+ * endpoint's size limit. Runs on the media queue (ffmpeg is CPU work) and returns keys, paths and
+ * digests only: bytes never enter workflow history. With a store, each input is published under
+ * `analysis/<videoId>/inputs/…` (content-addressed: two attempts never overwrite each other's
+ * object with other bytes), so an AI worker on another host reads it from there; the local
+ * `path` stays for histories recorded before the store and as a same-host shortcut.
  *
  * Every ffmpeg run goes through the media runner (`runTool`: process group, parent-death
  * signal, stall watchdog, typed stall failure) under the one heartbeat ticker, so no phase —
@@ -45,6 +50,8 @@ export interface AnalysisInputsDeps {
   mediaDir?: string;
   /** The audio pass's output time not advancing for this long → killed, TranscodeStalled (default 10 s). */
   stallTimeoutMs?: number;
+  /** The data plane: where the rendition is fetched from on a local miss and where the inputs are published. */
+  storage?: ObjectStorage;
 }
 
 /** Share of the progress bar each phase gets (the audio pass reads the whole file: the most). */
@@ -61,15 +68,15 @@ export function createAnalysisInputsActivities(deps: AnalysisInputsDeps) {
       const ctx = Context.current();
       const signal = ctx.cancellationSignal;
       const { beat, stop } = startHeartbeats(ctx, { phase: 'keyframes', percent: 0 });
-      if (input.renditionPath.includes('://') && deps.mediaDir) {
-        input = { ...input, renditionPath: path.join(deps.mediaDir, input.videoId, 'rendition.mp4') };
-      }
       const what = `video ${input.videoId}`;
       const finalDir = path.join(deps.artifactsDir, input.videoId, 'analysis-inputs');
       const workDir = scratchName(finalDir, ctx.info.attempt);
+      // A rendition fetched from the store for this attempt only (never left behind).
+      const fetched = scratchName(path.join(deps.artifactsDir, `${input.videoId}.rendition`), ctx.info.attempt);
       try {
         await rm(workDir, { recursive: true, force: true });
         await mkdir(workDir, { recursive: true });
+        input = { ...input, renditionPath: await localRendition(input, deps, fetched, signal) };
 
         // Keyframes: one short seek-and-scan per window, whatever the video's length.
         const windows = sampleWindows(input.durationSec, deps.keyframes);
@@ -160,6 +167,20 @@ export function createAnalysisInputsActivities(deps: AnalysisInputsDeps) {
             durationSec: Math.max(0, Math.min(segSec, input.durationSec - startSec)),
           });
         }
+        if (deps.storage) {
+          for (const item of [...keyframes, ...audioChunks]) {
+            const key = analysisInputKey(input.videoId, path.basename(item.path), item.sha256);
+            const type = item.path.endsWith('.jpg') ? 'image/jpeg' : 'audio/mpeg';
+            await storageCall(() => deps.storage!.putFile(key, item.path, type), input.videoId);
+            item.key = key;
+            beat({ phase: 'digest', percent: AUDIO_END_PERCENT });
+          }
+        }
+        if (deps.storage) {
+          // Published: this host keeps nothing of the video (the AI step fetches by key on a miss).
+          await rm(finalDir, { recursive: true, force: true });
+          await rmdir(path.dirname(finalDir)).catch(() => undefined);
+        }
         beat({ phase: 'digest', percent: 100 });
         ctx.log.info('analysis inputs extracted', {
           videoId: input.videoId,
@@ -172,9 +193,47 @@ export function createAnalysisInputsActivities(deps: AnalysisInputsDeps) {
       } finally {
         stop();
         await rm(workDir, { recursive: true, force: true });
+        await rm(fetched, { force: true });
       }
     },
   };
+}
+
+/**
+ * A local file of the rendition: the path the workflow carries when this host has it (or the
+ * media dir's copy of an `s3://` location), else the published object fetched to `scratch`.
+ */
+async function localRendition(input: AnalysisInputsInput, deps: AnalysisInputsDeps, scratch: string, signal: AbortSignal): Promise<string> {
+  const candidates = [input.renditionPath];
+  if (deps.mediaDir) candidates.push(path.join(deps.mediaDir, input.videoId, 'rendition.mp4'));
+  for (const file of candidates) {
+    if (file.includes('://')) continue;
+    if (
+      await access(file).then(
+        () => true,
+        () => false,
+      )
+    )
+      return file;
+  }
+  if (deps.storage) {
+    await mkdir(path.dirname(scratch), { recursive: true });
+    const found = await storageCall(() => deps.storage!.getFile(renditionKey(input.videoId), scratch, { signal }), input.videoId);
+    if (found) return scratch;
+  }
+  throw failure(ErrorType.TranscodeFailed, `the rendition of video ${input.videoId} is neither on this host nor in the store`);
+}
+
+async function storageCall<T>(fn: () => Promise<T>, videoId: string): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof Error && err.name === 'AbortError') throw err;
+    throw failure(
+      ErrorType.StorageUnavailable,
+      `object storage failed for the analysis inputs of video ${videoId}: ${(err as Error).message}`,
+    );
+  }
 }
 
 /** SHA-256 and size, streamed (an audio chunk is up to 20 MB), beating as it goes. */

@@ -1,6 +1,6 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { link, mkdir, readdir, rename, rm, stat, copyFile, writeFile, readFile } from 'node:fs/promises';
+import { link, mkdir, readdir, rename, rm, rmdir, stat, copyFile, writeFile, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -422,6 +422,16 @@ export class LocalObjectStorage implements ObjectStorage {
   async delete(key: string): Promise<void> {
     await rm(this.fileOf(key), { force: true });
     await rm(`${this.fileOf(key)}.meta.json`, { force: true });
+    // Like S3, a "folder" exists only while it holds objects: empty ones go (a deleted video's
+    // id stays in no directory name). The top level (uploads/, media/…) stays.
+    const segments = validateKey(key).split('/');
+    for (let depth = segments.length - 1; depth >= 2; depth--) {
+      const done = await rmdir(path.join(this.settings.root, ...segments.slice(0, depth))).then(
+        () => false,
+        () => true,
+      );
+      if (done) break;
+    }
   }
 
   async close(): Promise<void> {}
