@@ -10,6 +10,7 @@
  *                                            segments, audio, hand-over); gone when the step ends
  *   media/<videoId>/rendition.mp4            published: the MP4, its thumbnail, the HLS ladder
  *   media/<videoId>/thumbnail.jpg
+ *   media/<videoId>/manifest.json            written after both: what a retry checks to reuse them
  *   media/<videoId>/hls/<name>               master.m3u8 is written last: it publishes the ladder
  *   analysis/<videoId>/…                     what the AI step looks at (keyframes, audio chunks)
  *                                            and the embedding artifact the reconciler repairs from
@@ -44,3 +45,4 @@ export const analysisKey = (videoId: string, name: string) => `${videoPrefix('an
 export const renditionKey = (videoId: string) => mediaKey(videoId, 'rendition.mp4');
 export const thumbnailKey = (videoId: string) => mediaKey(videoId, 'thumbnail.jpg');
 export const hlsKey = (videoId: string, name: string) => mediaKey(videoId, `hls/${name}`);
+export const renditionManifestKey = (videoId: string) => mediaKey(videoId, 'manifest.json');

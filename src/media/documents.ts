@@ -76,7 +76,11 @@ export type HandOver = z.infer<typeof handOverSchema>;
 /** The document at `file`, or undefined when it is missing, not JSON or not of this schema. */
 export async function readDocument<T>(file: string, schema: z.ZodType<T>): Promise<T | undefined> {
   const raw = await readFile(file, 'utf8').catch(() => undefined);
-  if (raw === undefined) return undefined;
+  return raw === undefined ? undefined : parseDocument(raw, schema);
+}
+
+/** A document's text (read from a file or from object storage), or undefined when it is not JSON or not of this schema. */
+export function parseDocument<T>(raw: string, schema: z.ZodType<T>): T | undefined {
   let json: unknown;
   try {
     json = JSON.parse(raw);
