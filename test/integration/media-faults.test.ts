@@ -33,7 +33,8 @@ async function publish(id: string): Promise<string> {
   await writeFile(path.join(mediaDir, id, 'hls', 'master.m3u8'), '#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\n360p/index.m3u8\n');
   await writeFile(path.join(mediaDir, id, 'hls', '360p', 'seg_00001.m4s'), 'segment bytes');
   await store.putFile(`media/${id}/rendition.mp4`, rendition, 'video/mp4');
-  for (const f of ['master.m3u8', '360p/seg_00001.m4s']) await store.putFile(`media/${id}/hls/${f}`, path.join(mediaDir, id, 'hls', f), 'video/mp4');
+  for (const f of ['master.m3u8', '360p/seg_00001.m4s'])
+    await store.putFile(`media/${id}/hls/${f}`, path.join(mediaDir, id, 'hls', f), 'video/mp4');
   return rendition;
 }
 

@@ -14,7 +14,11 @@ describe('media streaming from the local store with Range', () => {
   beforeAll(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'biblio-range-'));
     await writeFile(path.join(dir, 'f.mp4'), bytes);
-    const store = new LocalObjectStorage({ root: path.join(dir, 'objects'), secret: Buffer.alloc(32, 1), publicBaseUrl: 'http://127.0.0.1:1' });
+    const store = new LocalObjectStorage({
+      root: path.join(dir, 'objects'),
+      secret: Buffer.alloc(32, 1),
+      publicBaseUrl: 'http://127.0.0.1:1',
+    });
     await store.putFile('media/v1/rendition.mp4', path.join(dir, 'f.mp4'), 'video/mp4');
     app = Fastify();
     // As in buildApp: typed errors become their status and body.

@@ -82,7 +82,9 @@ async function reusableLadder(dir: string, key: string): Promise<HlsOutput | und
 
 /** The rendition in the store (its ETag and size), the segment length, the ladder rules → same key. */
 function storedLadderKey(etag: string | undefined, size: number, segmentSec: number): string {
-  return createHash('sha256').update(JSON.stringify([LADDER_VERSION, segmentSec, 'store', etag ?? null, size])).digest('hex');
+  return createHash('sha256')
+    .update(JSON.stringify([LADDER_VERSION, segmentSec, 'store', etag ?? null, size]))
+    .digest('hex');
 }
 
 /** The ladder published in the store, if it was cut with this key and every file its playlists name is there. */

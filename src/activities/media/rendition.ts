@@ -141,7 +141,11 @@ export function createRenditionSteps(deps: MediaDeps) {
       [renditionKey(videoId), local.renditionPath, 'video/mp4'],
       [thumbnailKey(videoId), local.thumbnailPath, 'image/jpeg'],
     ] as const) {
-      if (await stat(file).then((i) => i.isFile()).catch(() => false)) {
+      if (
+        await stat(file)
+          .then((i) => i.isFile())
+          .catch(() => false)
+      ) {
         // A new output replaces the objects: the old manifest goes first, so no retry trusts a mix.
         if (located.length === 0) await store.delete(renditionManifestKey(videoId));
         located.push((await store.putFile(key, file, type)).location);
@@ -149,11 +153,16 @@ export function createRenditionSteps(deps: MediaDeps) {
         // Reused from the store: the output (from the store's manifest) names where it lives.
         located.push(file);
       } else {
-        throw failure(ErrorType.TranscodeFailed, `the published ${path.basename(file)} of video ${videoId} is neither on this worker nor in the store`);
+        throw failure(
+          ErrorType.TranscodeFailed,
+          `the published ${path.basename(file)} of video ${videoId} is neither on this worker nor in the store`,
+        );
       }
     }
     const published =
-      store.backend === 'local' ? local : { ...local, renditionPath: located[0] ?? local.renditionPath, thumbnailPath: located[1] ?? local.thumbnailPath };
+      store.backend === 'local'
+        ? local
+        : { ...local, renditionPath: located[0] ?? local.renditionPath, thumbnailPath: located[1] ?? local.thumbnailPath };
     if (manifest) {
       const stored: RenditionManifest = { key: manifest.key, output: published };
       await store.putBytes(renditionManifestKey(videoId), JSON.stringify(stored), 'application/json');
