@@ -384,7 +384,7 @@ describe('uploads', () => {
       const dir = path.posix.dirname(v.uri);
       files.push(...[parsed.map ?? '', ...parsed.segments.map((x) => x.uri)].map((u) => `${dir}/${u}`));
     }
-    expect(files.length).toBeGreaterThan(2);
+    expect(files.length).toBeGreaterThanOrEqual(2); // an init segment and at least one media segment per rung
     for (const f of files) {
       const res = await get(`/videos/up-1/hls/${f}`);
       expect({ f, status: res.status, size: res.body.length > 0 }).toEqual({ f, status: 200, size: true });
