@@ -17,6 +17,7 @@ import type { VideoService } from '../app/video-service';
 import { registerOpsRoutes, type OpsDeps } from './routes/ops';
 import { installAuth, type AuthOptions } from './auth';
 import type { LocalObjectStorage } from '../adapters/storage/local-storage';
+import type { ObjectStorage } from '../adapters/storage/port';
 import { registerStorageRoutes } from './routes/storage';
 import { registerUploadRoutes } from './routes/uploads';
 import { UploadService, type UploadServiceDeps } from '../app/upload-service';
@@ -50,7 +51,7 @@ export function buildApp(
     ops?: OpsDeps;
     /** Video list + media files + dashboard; without a pool only the dashboard is served. */
     /** `mediaDir` (where media workers publish) also serves each video's HLS ladder. */
-    library?: { pool: Pool; temporalUiUrl?: string; namespace?: string; mediaDir?: string };
+    library?: { pool: Pool; temporalUiUrl?: string; namespace?: string; storage: ObjectStorage };
     /** Prices of the cost report, GET /usage (served with `library`'s pool). */
     usagePrices?: PriceTable;
   } & AccessOptions = {},
@@ -127,7 +128,7 @@ export function buildApp(
   if (opts.library) {
     const media = new PublishedMedia(opts.library);
     registerVideosListRoutes(app, { list: new VideoListService(opts.library), media });
-    if (opts.library.mediaDir) registerHlsRoutes(app, { media });
+    registerHlsRoutes(app, { media });
   }
   if (opts.library) {
     registerUsageRoutes(app, { usage: new UsageReportService(service.repos.usageLedger, opts.usagePrices ?? DEFAULT_PRICES) });

@@ -67,7 +67,7 @@ async function main() {
     },
     deadLetters,
     ops: ops.deps,
-    library: { pool, temporalUiUrl: config.temporalUiUrl, namespace: client.options.namespace, mediaDir: config.mediaDir },
+    library: { pool, temporalUiUrl: config.temporalUiUrl, namespace: client.options.namespace, storage },
     usagePrices,
     auth: config.authEnabled ? { keys: new OutageTolerantKeys(repos.apiKeys) } : { disabled: true },
     uploads: {

@@ -10,6 +10,7 @@
  *                                            segments, audio, hand-over); gone when the step ends
  *   media/<videoId>/rendition.mp4            published: the MP4, its thumbnail, the HLS ladder
  *   media/<videoId>/thumbnail.jpg
+ *   media/<videoId>/manifest.json            written after both: what a retry checks to reuse them
  *   media/<videoId>/hls/<name>               master.m3u8 is written last: it publishes the ladder
  *   analysis/<videoId>/…                     what the AI step looks at (keyframes, audio chunks)
  *                                            and the embedding artifact the reconciler repairs from
@@ -52,3 +53,4 @@ export const analysisInputKey = (videoId: string, name: string, sha256: string) 
   analysisKey(videoId, `inputs/${sha256.slice(0, 16)}-${name}`);
 /** The embedding artifact the index step and the reconciler read (one per analyzer). */
 export const embeddingKey = (videoId: string, analyzer: string) => analysisKey(videoId, `embedding.${analyzer}.json`);
+export const renditionManifestKey = (videoId: string) => mediaKey(videoId, 'manifest.json');

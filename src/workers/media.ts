@@ -72,7 +72,12 @@ runWorkerProcess('media', async (config) => {
           ...config.ai,
         }),
         // The adaptive HLS ladder, packaged from the published MP4.
-        ...createHlsActivities({ ffmpeg: config.ffmpeg, mediaDir: config.mediaDir, stallTimeoutMs: config.media.stallTimeoutMs }),
+        ...createHlsActivities({
+          ffmpeg: config.ffmpeg,
+          mediaDir: config.mediaDir,
+          stallTimeoutMs: config.media.stallTimeoutMs,
+          storage: mediaDeps.storage,
+        }),
       },
       maxConcurrentActivityTaskExecutions: config.workers.mediaConcurrency,
       // Progress rides on heartbeats; the default throttle (0.8 × heartbeat timeout) would show it in 24 s jumps.

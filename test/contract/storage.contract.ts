@@ -255,5 +255,29 @@ export function describeStorageContract(name: string, setup: () => Promise<Stora
       expect(await s.storage.list(`${base}/`)).toEqual([]);
       if (s.leftovers) expect(await s.leftovers()).toEqual([]);
     });
+
+    it_('streams an object whole or by byte range with its total size and type (readObject); a missing one is undefined', async (s) => {
+      const file = path.join(dir, 'ranged.bin');
+      const body = randomBytes(200 * 1024);
+      await writeFile(file, body);
+      const k = `media/contract-${randomBytes(4).toString('hex')}/rendition.mp4`;
+      await s.storage.putFile(k, file, 'video/mp4');
+      const drain = async (r: { body: AsyncIterable<unknown> }) => {
+        const chunks: Buffer[] = [];
+        for await (const c of r.body) chunks.push(c as Buffer);
+        return Buffer.concat(chunks);
+      };
+      const whole = await s.storage.readObject(k);
+      expect([whole?.size, whole?.contentType]).toEqual([body.length, 'video/mp4']);
+      expect((await drain(whole!)).equals(body)).toBe(true);
+      // A player's seek: bytes 1000–5999 of the object, and the last byte alone.
+      const part = await s.storage.readObject(k, { start: 1000, end: 5999 });
+      expect(part?.size).toBe(body.length);
+      expect((await drain(part!)).equals(body.subarray(1000, 6000))).toBe(true);
+      const last = await s.storage.readObject(k, { start: body.length - 1, end: body.length - 1 });
+      expect((await drain(last!)).equals(body.subarray(body.length - 1))).toBe(true);
+      expect(await s.storage.readObject(`${k}.missing`)).toBeUndefined();
+      await s.storage.delete(k);
+    });
   });
 }

@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import type { Browser } from 'playwright-core';
 import { createHlsActivities, sweepHlsStaging } from '../../src/activities/media/hls';
+import { LocalObjectStorage } from '../../src/adapters/storage/local-storage';
 import { VideoIndexRepo } from '../../src/db/video-index-repo';
 import {
   masterProblems,
@@ -31,6 +32,7 @@ const CLIP_SEC = 30;
 let dataDir: string;
 let mediaDir: string;
 let activities: ReturnType<typeof createHlsActivities>;
+let store: LocalObjectStorage;
 /** Rendition with a keyframe at every segment start (what the segmented transcode writes). */
 let aligned: HlsOutput;
 let alignedBeats: HeartbeatProgress[];
@@ -135,9 +137,12 @@ async function variantsOf(out: HlsOutput) {
 beforeAll(async () => {
   dataDir = await mkdtemp(path.join(os.tmpdir(), 'biblio-hls-'));
   mediaDir = path.join(dataDir, 'media');
+  // The local store the API of the stack below reads (`<dataDir>/objects`): the ladder is published there too.
+  store = new LocalObjectStorage({ root: path.join(dataDir, 'objects'), secret: Buffer.alloc(32, 1), publicBaseUrl: 'http://127.0.0.1:1' });
   activities = createHlsActivities({
     ffmpeg: { ffmpegPath: 'ffmpeg', ffprobePath: 'ffprobe', threads: 1, preset: 'ultrafast' },
     mediaDir,
+    storage: store,
   });
   await makeRendition('aligned', ['-force_key_frames', `expr:gte(t,n_forced*${SEGMENT_SEC})`]);
   await makeRendition('sparse', []);
@@ -321,6 +326,10 @@ describe('served by the API and played in Chromium', () => {
     const seg = await api.app.inject(`/videos/aligned/hls/240p/${playlist.segments[0]?.uri}`);
     expect([seg.statusCode, seg.headers['content-type']]).toEqual([200, 'video/iso.segment']);
     expect(seg.rawPayload.length).toBeGreaterThan(1000);
+    // Read from the store (the local one here: streamed, with ranges), not from a media dir.
+    expect(seg.rawPayload.equals((await store.getBytes(`media/aligned/hls/240p/${playlist.segments[0]?.uri}`))!)).toBe(true);
+    const ranged = await api.app.inject({ url: `/videos/aligned/hls/240p/${playlist.segments[0]?.uri}`, headers: { range: 'bytes=0-99' } });
+    expect([ranged.statusCode, ranged.rawPayload.length]).toEqual([206, 100]);
   });
 
   test('needs a key, like the MP4: none → 401; with ?access_token= every URI in the playlist carries it', async () => {

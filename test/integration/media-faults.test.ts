@@ -2,6 +2,7 @@ import { mkdir, mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises
 import os from 'node:os';
 import path from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
+import { LocalObjectStorage } from '../../src/adapters/storage/local-storage';
 import { LanceDbVectorStore } from '../../src/adapters/vector-store/lancedb-store';
 import { createReconcileActivities } from '../../src/activities/indexer/reconcile';
 import { answerError } from '../../src/api/error-handler';
@@ -22,14 +23,18 @@ let db: TestDatabase;
 let dir: string;
 let mediaDir: string;
 let app: FastifyInstance;
+let store: LocalObjectStorage;
 
-/** Publishes what the media worker writes for a video: the MP4 and an HLS ladder. */
+/** Publishes what the media worker writes for a video: the MP4 and an HLS ladder, on its disk and in the store (where the API reads them). */
 async function publish(id: string): Promise<string> {
   const rendition = path.join(mediaDir, id, 'rendition.mp4');
   await mkdir(path.join(mediaDir, id, 'hls', '360p'), { recursive: true });
   await writeFile(rendition, 'mp4 bytes');
   await writeFile(path.join(mediaDir, id, 'hls', 'master.m3u8'), '#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\n360p/index.m3u8\n');
   await writeFile(path.join(mediaDir, id, 'hls', '360p', 'seg_00001.m4s'), 'segment bytes');
+  await store.putFile(`media/${id}/rendition.mp4`, rendition, 'video/mp4');
+  for (const f of ['master.m3u8', '360p/seg_00001.m4s'])
+    await store.putFile(`media/${id}/hls/${f}`, path.join(mediaDir, id, 'hls', f), 'video/mp4');
   return rendition;
 }
 
@@ -37,6 +42,7 @@ beforeAll(async () => {
   db = await createTestDatabase();
   dir = await mkdtemp(path.join(os.tmpdir(), 'biblio-media-faults-'));
   mediaDir = path.join(dir, 'media');
+  store = new LocalObjectStorage({ root: path.join(dir, 'objects'), secret: Buffer.alloc(32, 1), publicBaseUrl: 'http://127.0.0.1:1' });
   const videos = new VideosRepo(db.pool);
   const file = { kind: 'file' as const, path: path.join(dir, 'ingest', 'clip.mp4') };
   for (const id of ['mf-ready', 'mf-failed', 'mf-deleted']) await videos.claim(id, file, workflowIdFor(id));
@@ -54,7 +60,7 @@ beforeAll(async () => {
   // The two media routes as src/api/app.ts registers them, with its error shape.
   app = Fastify();
   app.setErrorHandler(answerError);
-  const media = new PublishedMedia({ pool: db.pool, mediaDir });
+  const media = new PublishedMedia({ pool: db.pool, storage: store });
   registerVideosListRoutes(app, { list: new VideoListService({ pool: db.pool }), media });
   registerHlsRoutes(app, { media });
   await app.ready();

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { readFile, realpath } from 'node:fs/promises';
+import { readFile, realpath, rm } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -10,6 +10,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { VideoStatus } from '../../src/app/status';
 import { loadConfig } from '../../src/config';
 import { VideosRepo } from '../../src/db/videos-repo';
+import { parseMasterPlaylist, parseMediaPlaylist } from '../../src/media/hls-playlist';
 import { interpretProbe } from '../../src/media/probe';
 import { runProcess } from '../../src/media/run-process';
 import { completedRunViolations } from '../support/catalogue-trace';
@@ -107,6 +108,25 @@ test('runs transcode, analyze and index on their own task queues and makes the v
   expect(rendition.ok && rendition.facts.durationSec).toBeCloseTo(2, 0);
   const thumb = await runProcess('ffprobe', ['-v', 'error', '-show_streams', '-print_format', 'json', row!.thumbnailPath!]);
   expect(thumb.stdout).toContain('"codec_name": "mjpeg"');
+
+  // Published media is served from the store, not from the worker's copy: after the media worker's
+  // cache of the video is lost, the API still answers with the store's bytes (Range included).
+  await rm(path.join(dataDir, 'media', 'happy-1'), { recursive: true, force: true });
+  const served = await api.app.inject({ method: 'GET', url: '/videos/happy-1/rendition.mp4' });
+  expect([served.statusCode, served.headers['content-type']]).toEqual([200, 'video/mp4']);
+  expect(served.rawPayload.equals((await api.storage.getBytes('media/happy-1/rendition.mp4'))!)).toBe(true);
+  const seek = await api.app.inject({ method: 'GET', url: '/videos/happy-1/rendition.mp4', headers: { range: 'bytes=10-19' } });
+  expect([seek.statusCode, seek.rawPayload.equals(served.rawPayload.subarray(10, 20))]).toEqual([206, true]);
+  const poster = await api.app.inject({ method: 'GET', url: '/videos/happy-1/thumbnail.jpg' });
+  expect([poster.statusCode, poster.headers['content-type']]).toEqual([200, 'image/jpeg']);
+  const hlsMaster = await api.app.inject({ method: 'GET', url: '/videos/happy-1/hls/master.m3u8' });
+  expect(hlsMaster.statusCode).toBe(200);
+  const rung = parseMasterPlaylist(hlsMaster.body).variants[0]!.uri;
+  const rungPlaylist = await api.app.inject({ method: 'GET', url: `/videos/happy-1/hls/${rung}` });
+  expect(rungPlaylist.statusCode).toBe(200);
+  const firstSeg = `${path.posix.dirname(rung)}/${parseMediaPlaylist(rungPlaylist.body).segments[0]!.uri}`;
+  const seg = await api.app.inject({ method: 'GET', url: `/videos/happy-1/hls/${firstSeg}` });
+  expect([seg.statusCode, seg.rawPayload.equals((await api.storage.getBytes(`media/happy-1/hls/${firstSeg}`))!)]).toEqual([200, true]);
 
   // Offline analysis says so, and the row and the vector point are both there.
   expect(result).toMatchObject({ analyzer: 'offline', offlineAnalysis: true });

@@ -1,4 +1,5 @@
 import { readFile, stat } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -8,6 +9,7 @@ import { S3ObjectStorage } from '../../src/adapters/storage/s3-storage';
 import type { VideoStatus } from '../../src/app/status';
 import { runKeysCli } from '../../src/cli/keys';
 import { VideosRepo } from '../../src/db/videos-repo';
+import { parseMasterPlaylist, parseMediaPlaylist } from '../../src/media/hls-playlist';
 import { traceSteps } from '../../src/temporal/step-trace';
 import type { TestApi } from '../support/api';
 import type { TestDatabase } from '../support/database';
@@ -341,6 +343,61 @@ describe('uploads', () => {
     expect(text).not.toMatch(/X-Amz-Signature|[?&]s=[A-Za-z0-9_-]{20}/);
   });
 
+  it('serves the MP4 (with Range), thumbnail and every HLS file of the ready video from the store, with no media on the API host', async () => {
+    // Workers and the API share this data dir here: on S3 no host keeps a copy, so nothing of the
+    // video is on disk and every answer below comes from the store.
+    if (minio) expect(existsSync(path.join(dataDir, 'media', 'up-1'))).toBe(false);
+    /** GET through the API, following its redirect to the store as a browser does. */
+    const get = async (url: string, headers: Record<string, string> = {}) => {
+      const res = await api.app.inject({ method: 'GET', url, headers });
+      if (res.statusCode !== 302)
+        return { status: res.statusCode, type: res.headers['content-type'], body: res.rawPayload, redirected: false };
+      expect(res.headers['cache-control']).toBe('private, no-store');
+      const location = String(res.headers.location);
+      // A presigned GET that expires soon (X-Amz-Expires is the TTL in seconds).
+      expect(Number(new URL(location).searchParams.get('X-Amz-Expires'))).toBeLessThanOrEqual(300);
+      const followed = await fetch(location, { headers });
+      return {
+        status: followed.status,
+        type: followed.headers.get('content-type'),
+        body: Buffer.from(await followed.arrayBuffer()),
+        redirected: true,
+      };
+    };
+    const whole = await get('/videos/up-1/rendition.mp4');
+    expect([whole.status, whole.type, whole.redirected]).toEqual([200, 'video/mp4', !!minio]);
+    expect(whole.body.equals((await api.storage.getBytes('media/up-1/rendition.mp4'))!)).toBe(true);
+    const ranged = await get('/videos/up-1/rendition.mp4', { range: 'bytes=100-199' });
+    expect([ranged.status, ranged.body.length]).toEqual([206, 100]);
+    expect(ranged.body.equals(whole.body.subarray(100, 200))).toBe(true);
+    const thumb = await get('/videos/up-1/thumbnail.jpg');
+    expect([thumb.status, thumb.type]).toEqual([200, 'image/jpeg']);
+
+    const master = await get('/videos/up-1/hls/master.m3u8');
+    // Playlists are sent by the API (never redirected): their URIs stay relative to its route.
+    expect([master.status, master.redirected]).toEqual([200, false]);
+    const files: string[] = [];
+    for (const v of parseMasterPlaylist(master.body.toString('utf8')).variants) {
+      const playlist = await get(`/videos/up-1/hls/${v.uri}`);
+      expect([playlist.status, playlist.redirected]).toEqual([200, false]);
+      const parsed = parseMediaPlaylist(playlist.body.toString('utf8'));
+      const dir = path.posix.dirname(v.uri);
+      files.push(...[parsed.map ?? '', ...parsed.segments.map((x) => x.uri)].map((u) => `${dir}/${u}`));
+    }
+    expect(files.length).toBeGreaterThanOrEqual(2); // an init segment and at least one media segment per rung
+    for (const f of files) {
+      const res = await get(`/videos/up-1/hls/${f}`);
+      expect({ f, status: res.status, size: res.body.length > 0 }).toEqual({ f, status: 200, size: true });
+    }
+    if (minio) {
+      // hls.js fetches segments with XHR: after the cross-origin redirect the browser sends
+      // `Origin: null` and needs Access-Control-Allow-Origin on MinIO's answer.
+      const seg = await api.app.inject({ method: 'GET', url: `/videos/up-1/hls/${files[1]}` });
+      const cors = await fetch(String(seg.headers.location), { headers: { origin: 'null' } });
+      expect([cors.status, cors.headers.get('access-control-allow-origin')]).toEqual([200, expect.stringMatching(/^(\*|null)$/)]);
+    }
+  });
+
   it('fails SourceChanged, not retried, when the object is replaced after its upload completed', async () => {
     const created = await api.app.inject({
       method: 'POST',
@@ -369,6 +426,9 @@ describe('uploads', () => {
     const final = await waitFor(t.videoId, ended);
     expect(final.status).toBe('failed');
     expect(final.lastError).toMatchObject({ type: 'SourceChanged', step: 'transcode' });
+    // A failed video's media is not served.
+    for (const url of ['rendition.mp4', 'thumbnail.jpg', 'hls/master.m3u8'])
+      expect((await api.app.inject({ method: 'GET', url: `/videos/${t.videoId}/${url}` })).statusCode).toBe(404);
     const fetches = (await traceSteps(api.client, `video-${t.videoId}`)).filter((x) => x.activity === 'planTranscode');
     expect(fetches.map((x) => x.attempt)).toEqual([1]); // non-retryable: one fetch, no retry, no re-sign
   });

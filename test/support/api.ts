@@ -99,7 +99,7 @@ export async function startApi(o: {
   const keys = repos.apiKeys;
   const raw = buildApp(service, {
     deadLetters,
-    library: { pool: o.pool, mediaDir: `${o.dataDir}/media` },
+    library: { pool: o.pool, storage },
     auth: { keys },
     uploads: { storage, maxUploadBytes: o.maxUploadBytes ?? 50 * 1024 * 1024, uploadUrlTtlSec: 900 },
     localStorage: storage instanceof LocalObjectStorage ? storage : undefined,

@@ -2,10 +2,11 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
+import { LocalObjectStorage } from '../../src/adapters/storage/local-storage';
 import { HttpError } from '../../src/api/http-error';
-import { sendFile } from '../../src/api/routes/media-files';
+import { sendObject } from '../../src/api/routes/media-files';
 
-describe('media streaming with Range', () => {
+describe('media streaming from the local store with Range', () => {
   let dir: string;
   let app: FastifyInstance;
   const bytes = Buffer.from('0123456789abcdefghij');
@@ -13,13 +14,19 @@ describe('media streaming with Range', () => {
   beforeAll(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'biblio-range-'));
     await writeFile(path.join(dir, 'f.mp4'), bytes);
+    const store = new LocalObjectStorage({
+      root: path.join(dir, 'objects'),
+      secret: Buffer.alloc(32, 1),
+      publicBaseUrl: 'http://127.0.0.1:1',
+    });
+    await store.putFile('media/v1/rendition.mp4', path.join(dir, 'f.mp4'), 'video/mp4');
     app = Fastify();
     // As in buildApp: typed errors become their status and body.
     app.setErrorHandler((err, _req, reply) =>
       err instanceof HttpError ? reply.status(err.status).send(err.toBody()) : reply.status(500).send(),
     );
-    app.get('/f', (req, reply) => sendFile(req, reply, path.join(dir, 'f.mp4'), 'video/mp4', 'v1'));
-    app.get('/missing', (req, reply) => sendFile(req, reply, path.join(dir, 'nope.mp4'), 'video/mp4', 'v1'));
+    app.get('/f', (req, reply) => sendObject(req, reply, store, { key: 'media/v1/rendition.mp4', contentType: 'video/mp4' }, 'v1'));
+    app.get('/missing', (req, reply) => sendObject(req, reply, store, { key: 'media/v1/nope.mp4', contentType: 'video/mp4' }, 'v1'));
     await app.ready();
   });
   afterAll(async () => {
@@ -31,6 +38,7 @@ describe('media streaming with Range', () => {
     const res = await app.inject({ url: '/f' });
     expect(res.statusCode).toBe(200);
     expect(res.headers['accept-ranges']).toBe('bytes');
+    expect(res.headers['content-type']).toBe('video/mp4');
     expect(res.rawPayload).toEqual(bytes);
   });
   it('answers 206 with the asked bytes, open-ended and suffix ranges too', async () => {

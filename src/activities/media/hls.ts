@@ -1,10 +1,12 @@
 import { Context } from '@temporalio/activity';
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { ObjectStorage } from '../../adapters/storage/port';
 import type { FfmpegConfig } from '../../config';
+import { hlsKey, renditionKey } from '../../media/artifact-keys';
 import { ErrorType, failure } from '../../errors';
-import { ladderManifestSchema, readDocument, type LadderManifest } from '../../media/documents';
+import { ladderManifestSchema, parseDocument, readDocument, type LadderManifest } from '../../media/documents';
 import { keyframeProbeArgs, parseProgressLine, probeArgs } from '../../media/ffmpeg-args';
 import {
   chooseLadder,
@@ -32,6 +34,12 @@ export interface HlsDeps {
   mediaDir: string;
   /** ffmpeg's output time not advancing for this long → kill it, fail the attempt TranscodeStalled (default 10 s). */
   stallTimeoutMs?: number;
+  /**
+   * Where the ladder is published (under `hlsKey`) and the rendition fetched from when this
+   * worker has no local copy. On S3 this host is not the store: the ladder is uploaded from
+   * the staging dir and nothing of it stays in the media dir.
+   */
+  storage?: ObjectStorage;
 }
 
 /**
@@ -72,6 +80,61 @@ async function reusableLadder(dir: string, key: string): Promise<HlsOutput | und
   return manifest.output;
 }
 
+/** The rendition in the store (its ETag and size), the segment length, the ladder rules → same key. */
+function storedLadderKey(etag: string | undefined, size: number, segmentSec: number): string {
+  return createHash('sha256')
+    .update(JSON.stringify([LADDER_VERSION, segmentSec, 'store', etag ?? null, size]))
+    .digest('hex');
+}
+
+/** The ladder published in the store, if it was cut with this key and every file its playlists name is there. */
+async function reusableStoredLadder(store: ObjectStorage, videoId: string, key: string): Promise<HlsOutput | undefined> {
+  const text = async (name: string) => (await store.getBytes(hlsKey(videoId, name)))?.toString('utf8') ?? '';
+  const manifest = parseDocument(await text(LADDER_MANIFEST), ladderManifestSchema);
+  if (manifest?.key !== key) return undefined;
+  if (masterProblems(await text('master.m3u8')).length) return undefined;
+  const have = new Set(await store.list(hlsKey(videoId, '')));
+  for (const v of manifest.output.variants) {
+    const playlist = parseMediaPlaylist(await text(`${v.name}/index.m3u8`));
+    if (mediaPlaylistProblems(playlist).length) return undefined;
+    for (const uri of [playlist.map ?? '', ...playlist.segments.map((s) => s.uri)]) {
+      if (!have.has(hlsKey(videoId, `${v.name}/${uri}`))) return undefined;
+    }
+  }
+  return manifest.output;
+}
+
+const LADDER_CONTENT_TYPES: Record<string, string> = {
+  '.m3u8': 'application/vnd.apple.mpegurl',
+  '.mp4': 'video/mp4',
+  '.m4s': 'video/iso.segment',
+  '.json': 'application/json',
+};
+/** Parallel uploads of one ladder: enough to hide S3's per-request latency, few enough for a small host. */
+const UPLOAD_PARALLELISM = 8;
+
+/**
+ * Uploads a built ladder (`dir`) under `hlsKey`: rung playlists and segments first, then
+ * `ladder.json`, master.m3u8 last (it publishes the ladder: a player starts from it). The old
+ * master goes first, so no player is handed a mix of two ladders; objects of an older ladder
+ * that this one does not have are removed after. Idempotent: a retry uploads the same names again.
+ */
+async function publishLadder(store: ObjectStorage, videoId: string, dir: string): Promise<void> {
+  const names = (await readdir(dir, { recursive: true, withFileTypes: true }))
+    .filter((e) => e.isFile())
+    .map((e) => path.relative(dir, path.join(e.parentPath, e.name)).split(path.sep).join('/'));
+  const last = ['master.m3u8'];
+  const before = [...names.filter((n) => n !== LADDER_MANIFEST && !last.includes(n)), ...names.filter((n) => n === LADDER_MANIFEST)];
+  await store.delete(hlsKey(videoId, 'master.m3u8'));
+  const put = (name: string) =>
+    store.putFile(hlsKey(videoId, name), path.join(dir, name), LADDER_CONTENT_TYPES[path.extname(name)] ?? 'application/octet-stream');
+  const rungs = before.filter((n) => n !== LADDER_MANIFEST);
+  for (let i = 0; i < rungs.length; i += UPLOAD_PARALLELISM) await Promise.all(rungs.slice(i, i + UPLOAD_PARALLELISM).map(put));
+  for (const name of [...before.filter((n) => n === LADDER_MANIFEST), ...last.filter((n) => names.includes(n))]) await put(name);
+  const keep = new Set(names.map((n) => hlsKey(videoId, n)));
+  for (const stale of (await store.list(hlsKey(videoId, ''))).filter((k) => !keep.has(k))) await store.delete(stale);
+}
+
 /**
  * Packages the published MP4 rendition as an adaptive HLS ladder (fMP4/CMAF), verifies it
  * and publishes it to `<mediaDir>/<videoId>/hls/`. Idempotent: a retry reuses an intact
@@ -96,29 +159,50 @@ export function createHlsActivities(deps: HlsDeps) {
       const beat = (percent: number) => heartbeats.beat({ phase: 'hls', percent });
 
       const videoDir = path.join(deps.mediaDir, input.videoId);
-      // With object storage the output names a remote location; the local copy stays in the media dir.
-      const rendition = path.isAbsolute(input.renditionPath) ? input.renditionPath : path.join(videoDir, 'rendition.mp4');
+      // With S3 the output names a remote location: the local copy, if this worker has one, is in the media dir.
+      let rendition = path.isAbsolute(input.renditionPath) ? input.renditionPath : path.join(videoDir, 'rendition.mp4');
+      const store = deps.storage;
+      // On S3 this host is not the store: the ladder is built in staging, uploaded, and not kept.
+      const remote = store?.backend === 's3';
       const stagingRoot = path.join(deps.mediaDir, HLS_STAGING_DIR);
       const stagingName = scratchName(input.videoId, attempt);
       const staging = path.join(stagingRoot, stagingName);
+      // A rendition fetched from the store lives here for this attempt only (swept like staging).
+      const fetched = path.join(stagingRoot, scratchName(`${input.videoId}.src`, attempt));
       try {
         beat(0);
         const info = await stat(rendition).catch(() => undefined);
-        // Retryable: with media dirs not shared between workers, another worker may hold it.
-        if (!info?.isFile())
-          throw failure(ErrorType.TranscodeFailed, `the rendition of video ${input.videoId} is not in this worker's media directory`);
-        const key = ladderKey(info, input.segmentSec);
+        let key: string;
+        if (remote || !info?.isFile()) {
+          const stored = store ? await store.head(renditionKey(input.videoId)) : undefined;
+          // Retryable: the rendition may not be published yet, or be on another worker's disk.
+          if (!store || !stored)
+            throw failure(ErrorType.TranscodeFailed, `the rendition of video ${input.videoId} is neither on this worker nor in the store`);
+          key = storedLadderKey((await store.pin(renditionKey(input.videoId)))?.etag, stored.size, input.segmentSec);
+        } else {
+          key = ladderKey(info, input.segmentSec);
+        }
         // Published by an attempt whose completion was lost (worker killed, Temporal outage): reuse it.
-        const done = await reusableLadder(path.join(videoDir, 'hls'), key);
+        const done =
+          store && remote ? await reusableStoredLadder(store, input.videoId, key) : await reusableLadder(path.join(videoDir, 'hls'), key);
         if (done) {
           ctx.log.info('reusing the verified HLS ladder an earlier attempt published', { videoId: input.videoId, attempt });
+          // The local store may not have it yet (published locally by an attempt that stopped before uploading).
+          if (store && !remote && !(await reusableStoredLadder(store, input.videoId, key)))
+            await publishLadder(store, input.videoId, path.join(videoDir, 'hls'));
           beat(100);
           return done;
         }
-        await mkdir(videoDir, { recursive: true });
+        if (!remote) await mkdir(videoDir, { recursive: true });
         await mkdir(stagingRoot, { recursive: true });
-        for (const id of [input.videoId, `${input.videoId}.old`])
+        for (const id of [input.videoId, `${input.videoId}.old`, `${input.videoId}.src`])
           await sweepStaleAttemptDirs(stagingRoot, { videoId: id, keep: stagingName });
+        if (!info?.isFile() && store) {
+          await mkdir(fetched, { recursive: true });
+          rendition = path.join(fetched, 'rendition.mp4');
+          if (!(await store.getFile(renditionKey(input.videoId), rendition, { signal })))
+            throw failure(ErrorType.TranscodeFailed, `the rendition of video ${input.videoId} is not in the store`);
+        }
         await rm(staging, { recursive: true, force: true });
         await mkdir(staging, { recursive: true });
 
@@ -224,7 +308,12 @@ export function createHlsActivities(deps: HlsDeps) {
         };
         await writeFile(path.join(staging, LADDER_MANIFEST), JSON.stringify({ key, output } satisfies LadderManifest));
 
-        await replaceDir(staging, path.join(videoDir, 'hls'), path.join(stagingRoot, scratchName(`${input.videoId}.old`, attempt)));
+        if (store && remote) {
+          await publishLadder(store, input.videoId, staging);
+        } else {
+          await replaceDir(staging, path.join(videoDir, 'hls'), path.join(stagingRoot, scratchName(`${input.videoId}.old`, attempt)));
+          if (store) await publishLadder(store, input.videoId, path.join(videoDir, 'hls'));
+        }
         beat(100);
         ctx.log.info('packaged HLS', {
           videoId: input.videoId,
@@ -236,6 +325,7 @@ export function createHlsActivities(deps: HlsDeps) {
       } finally {
         heartbeats.stop();
         await rm(staging, { recursive: true, force: true });
+        await rm(fetched, { recursive: true, force: true });
       }
     },
   };

@@ -11,7 +11,8 @@ import type { FfmpegConfig } from '../../config';
 import { DEFAULT_MEDIA_LIMITS } from '../../config/media';
 import type { SsrfPolicy } from '../../net/ssrf-guard';
 import { ErrorType, failure } from '../../errors';
-import { readDocument, renditionManifestSchema, type RenditionManifest } from '../../media/documents';
+import { renditionKey, renditionManifestKey, thumbnailKey } from '../../media/artifact-keys';
+import { parseDocument, readDocument, renditionManifestSchema, type RenditionManifest } from '../../media/documents';
 import { idetArgs, probeArgs, thumbnailArgs, thumbnailTime } from '../../media/ffmpeg-args';
 import { checkLimits, declaredInterlaced, idetSaysInterlaced, interpretProbe, type MediaLimits, type StreamPlan } from '../../media/probe';
 import { lastErrorLine } from '../../media/run-process';
@@ -90,10 +91,15 @@ export function createRenditionSteps(deps: MediaDeps) {
     return idetSaysInterlaced(res.stderrTail) ?? false;
   }
 
-  /** A published output of this video from an earlier attempt (or run), if it is intact. */
+  /**
+   * A published output of this video from an earlier attempt (or run), if it is intact: the
+   * local copy when this worker still has it, else the one in object storage (a worker that is
+   * not the store keeps no copy once it is published).
+   */
   async function reusable(outDir: string, key: string, signal: AbortSignal): Promise<TranscodeOutput | undefined> {
     const manifest = await readManifest(outDir);
-    if (manifest?.key !== key) return undefined;
+    if (!manifest) return reusableFromStore(path.basename(outDir), key);
+    if (manifest.key !== key) return undefined;
     const out = manifest.output;
     const thumb = await stat(out.thumbnailPath).catch(() => undefined);
     if (!thumb?.size) return undefined;
@@ -105,15 +111,66 @@ export function createRenditionSteps(deps: MediaDeps) {
   }
 
   /**
-   * With remote object storage (S3) the published files are stored there too and the
-   * output names their locations; the local copies stay as the media queue's work area (the
-   * reuse check above, keyframe/audio extraction).
+   * The store's manifest is written after the MP4 and thumbnail (each whole or absent: S3
+   * publishes an object on completion, the local store renames), so when it names this key
+   * and both objects are there, they are the verified output of that attempt; no re-probe
+   * (it would cost a download of the whole rendition).
+   */
+  async function reusableFromStore(videoId: string, key: string): Promise<TranscodeOutput | undefined> {
+    if (!deps.storage) return undefined;
+    const raw = await deps.storage.getBytes(renditionManifestKey(videoId));
+    const manifest = raw && parseDocument(raw.toString('utf8'), renditionManifestSchema);
+    if (manifest?.key !== key) return undefined;
+    const [mp4, thumb] = await Promise.all([deps.storage.head(renditionKey(videoId)), deps.storage.head(thumbnailKey(videoId))]);
+    return mp4?.size && thumb?.size ? manifest.output : undefined;
+  }
+
+  /**
+   * Publishes the MP4 and thumbnail to object storage (both back ends: the API serves them
+   * from there), then the manifest that lets a retry on any host reuse them. The output keeps
+   * its shape: on the local store the paths of the local copies (that host is the store), on
+   * S3 the objects' locations. On S3 this worker's copies are then removed: a host that is
+   * not the store keeps nothing of a video after its step (readers of the rendition fetch
+   * `renditionKey` from the store when the local copy is gone).
    */
   async function toObjectStorage(videoId: string, local: TranscodeOutput): Promise<TranscodeOutput> {
-    if (!deps.storage || deps.storage.backend === 'local') return local;
-    const rendition = await deps.storage.putFile(`media/${videoId}/rendition.mp4`, local.renditionPath, 'video/mp4');
-    const thumbnail = await deps.storage.putFile(`media/${videoId}/thumbnail.jpg`, local.thumbnailPath, 'image/jpeg');
-    return { ...local, renditionPath: rendition.location, thumbnailPath: thumbnail.location };
+    const store = deps.storage;
+    if (!store) return local;
+    const outDir = path.join(deps.mediaDir, videoId);
+    const manifest = await readManifest(outDir);
+    const located: string[] = [];
+    for (const [key, file, type] of [
+      [renditionKey(videoId), local.renditionPath, 'video/mp4'],
+      [thumbnailKey(videoId), local.thumbnailPath, 'image/jpeg'],
+    ] as const) {
+      if (
+        await stat(file)
+          .then((i) => i.isFile())
+          .catch(() => false)
+      ) {
+        // A new output replaces the objects: the old manifest goes first, so no retry trusts a mix.
+        if (located.length === 0) await store.delete(renditionManifestKey(videoId));
+        located.push((await store.putFile(key, file, type)).location);
+      } else if ((await store.head(key))?.size) {
+        // Reused from the store: the output (from the store's manifest) names where it lives.
+        located.push(file);
+      } else {
+        throw failure(
+          ErrorType.TranscodeFailed,
+          `the published ${path.basename(file)} of video ${videoId} is neither on this worker nor in the store`,
+        );
+      }
+    }
+    const published =
+      store.backend === 'local'
+        ? local
+        : { ...local, renditionPath: located[0] ?? local.renditionPath, thumbnailPath: located[1] ?? local.thumbnailPath };
+    if (manifest) {
+      const stored: RenditionManifest = { key: manifest.key, output: published };
+      await store.putBytes(renditionManifestKey(videoId), JSON.stringify(stored), 'application/json');
+    }
+    if (store.backend !== 'local') await rm(outDir, { recursive: true, force: true });
+    return published;
   }
 
   /**

@@ -12,6 +12,7 @@ import {
   type DownloadOptions,
   type ObjectInfo,
   type ObjectPin,
+  type ObjectRead,
   type ObjectStorage,
   type PresignedPart,
   type PresignedRequest,
@@ -363,6 +364,12 @@ export class LocalObjectStorage implements ObjectStorage {
       await rm(tmp, { force: true });
       throw err;
     }
+  }
+
+  async readObject(key: string, range?: { start: number; end: number }): Promise<ObjectRead | undefined> {
+    const info = await this.head(key);
+    if (!info) return undefined;
+    return { body: createReadStream(this.fileOf(key), range), size: info.size, contentType: info.contentType };
   }
 
   async head(key: string): Promise<ObjectInfo | undefined> {

@@ -1,3 +1,5 @@
+import type { Readable } from 'node:stream';
+
 /**
  * Object storage port: where uploads, renditions and thumbnails live. Two adapters pass one
  * contract suite (test/contract/storage.contract.ts): local disk behind HMAC-signed expiring
@@ -15,6 +17,14 @@ export interface PresignedRequest {
 }
 
 export interface ObjectInfo {
+  size: number;
+  contentType: string | undefined;
+}
+
+/** An object's bytes as a stream: the whole object, or the inclusive byte range asked for. */
+export interface ObjectRead {
+  body: Readable;
+  /** The whole object's size (not the range's). */
   size: number;
   contentType: string | undefined;
 }
@@ -50,6 +60,12 @@ export interface ObjectStorage {
   /** A small object's bytes, or undefined when there is none. */
   getBytes(key: string): Promise<Buffer | undefined>;
   head(key: string): Promise<ObjectInfo | undefined>;
+  /**
+   * Streams an object, or the inclusive byte range `start`–`end` of it (what an HTTP Range
+   * request of a player needs), or undefined when there is no such object. The caller consumes
+   * or destroys `body`.
+   */
+  readObject(key: string, range?: { start: number; end: number }): Promise<ObjectRead | undefined>;
   list(prefix: string): Promise<string[]>;
   delete(key: string): Promise<void>;
   close(): Promise<void>;

@@ -28,6 +28,7 @@ import {
   splitPin,
   type ObjectInfo,
   type ObjectPin,
+  type ObjectRead,
   type ObjectStorage,
   type PresignedPart,
   type PresignedRequest,
@@ -249,6 +250,22 @@ export class S3ObjectStorage implements ObjectStorage {
     try {
       const res = await this.s3.send(new GetObjectCommand({ Bucket: this.settings.bucket, Key: key }));
       return res.Body ? Buffer.from(await res.Body.transformToByteArray()) : undefined;
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  async readObject(key: string, range?: { start: number; end: number }): Promise<ObjectRead | undefined> {
+    validateKey(key);
+    try {
+      const res = await this.s3.send(
+        new GetObjectCommand({ Bucket: this.settings.bucket, Key: key, Range: range ? `bytes=${range.start}-${range.end}` : undefined }),
+      );
+      if (!res.Body) return undefined;
+      // A ranged answer names the whole size after the slash: `bytes 0-99/1234`.
+      const total = /\/(\d+)$/.exec(res.ContentRange ?? '')?.[1];
+      return { body: res.Body as Readable, size: total ? Number(total) : (res.ContentLength ?? 0), contentType: res.ContentType };
     } catch (err) {
       if (isNotFound(err)) return undefined;
       throw err;

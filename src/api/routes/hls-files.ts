@@ -3,7 +3,7 @@ import { withAccessToken } from '../../media/hls-playlist';
 import { HLS_PLAYLIST_TYPE, type PublishedMedia } from '../../app/published-media';
 import { HttpError } from '../http-error';
 import { describeIssues, videoIdSchema } from '../schemas';
-import { sendFile } from './media-files';
+import { sendObject } from './media-files';
 
 /**
  * GET /videos/:id/hls/<file>: the HLS ladder the media worker published. Same auth as the MP4
@@ -19,7 +19,7 @@ export function registerHlsRoutes(app: FastifyInstance, deps: { media: Published
       const id = videoIdSchema.safeParse(req.params.id);
       if (!id.success) throw new HttpError(400, 'ValidationError', describeIssues(id.error));
       const found = await deps.media.hlsFile(id.data, req.params['*']);
-      if (found.kind === 'file') return sendFile(req, reply, found.file, found.contentType, id.data);
+      if (found.kind === 'object') return sendObject(req, reply, deps.media.storage, found, id.data);
       const token = typeof req.query.access_token === 'string' && req.query.access_token ? req.query.access_token : undefined;
       return reply
         .header('content-type', HLS_PLAYLIST_TYPE)

@@ -6,7 +6,7 @@ import type { VideoListItem, VideoListResponse } from '../../contracts/http';
 import { LIST_STATUSES } from '../../db/videos-list';
 import { HttpError } from '../http-error';
 import { describeIssues, videoIdSchema } from '../schemas';
-import { sendFile } from './media-files';
+import { sendObject } from './media-files';
 
 const listQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(20),
@@ -30,14 +30,14 @@ export function registerVideosListRoutes(app: FastifyInstance, deps: { list: Vid
     return deps.list.list(parsed.data);
   });
 
-  for (const [name, which, type] of [
-    ['rendition.mp4', 'rendition', 'video/mp4'],
-    ['thumbnail.jpg', 'thumbnail', 'image/jpeg'],
+  for (const [name, which] of [
+    ['rendition.mp4', 'rendition'],
+    ['thumbnail.jpg', 'thumbnail'],
   ] as const) {
     app.get<{ Params: { id: string } }>(`/videos/:id/${name}`, { config: { queryToken: true } }, async (req, reply) => {
       const id = videoIdSchema.safeParse(req.params.id);
       if (!id.success) throw new HttpError(400, 'ValidationError', describeIssues(id.error));
-      return sendFile(req, reply, await deps.media.file(id.data, which), type, id.data);
+      return sendObject(req, reply, deps.media.storage, await deps.media.file(id.data, which), id.data);
     });
   }
 }
