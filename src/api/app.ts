@@ -49,8 +49,7 @@ export function buildApp(
     logger?: FastifyServerOptions['logger'];
     deadLetters?: DeadLetterService;
     ops?: OpsDeps;
-    /** Video list + media files + dashboard; without a pool only the dashboard is served. */
-    /** `mediaDir` (where media workers publish) also serves each video's HLS ladder. */
+    /** Video list + media files (served from `storage`) + dashboard; without a pool only the dashboard is served. */
     library?: { pool: Pool; temporalUiUrl?: string; namespace?: string; storage: ObjectStorage };
     /** Prices of the cost report, GET /usage (served with `library`'s pool). */
     usagePrices?: PriceTable;
@@ -66,7 +65,7 @@ export function buildApp(
   });
   // Order matters: headers on every answer, then hostile input refused before auth looks up a
   // key, then auth, then the per-key rate limit (ops), which needs the key auth found.
-  void app.register(registerSecurityHeaders);
+  void app.register(registerSecurityHeaders, { storage: opts.library?.storage });
   void app.register(
     fp(async (root: FastifyInstance) => {
       installInputHygiene(root);
