@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { ObjectStorage } from '../adapters/storage/port';
+import { ErrorType, failure } from '../errors';
 import { videoPrefix, workKey } from './artifact-keys';
 import { handOverSchema, parseDocument, readDocument, sidecarSchema, storedPlanSchema, type Sidecar, type StoredPlan } from './documents';
 import { removeIfEmpty, removeSegmentArea, segmentAreaOf } from './segment-area';
@@ -92,8 +93,14 @@ export function createWorkStore(deps: WorkStoreDeps) {
     await removeIfEmpty(segmentAreaOf(deps.tmpDir, videoId));
   }
 
-  /** Every object under `work/<videoId>/`. */
+  /**
+   * Every object under `work/<videoId>/`, the plan first: a late writer (an attempt cut off from
+   * the network and superseded, finishing after the run moved on) checks the plan after it
+   * published, and undoes its writes when the plan is gone (`publishOutput`); whatever it wrote
+   * before that check is listed here, after the plan went.
+   */
   async function removeObjects(videoId: string): Promise<void> {
+    await storage.delete(workKey(videoId, PLAN));
     for (const key of await storage.list(videoPrefix('work', videoId))) await storage.delete(key);
   }
 
@@ -195,7 +202,14 @@ export function createWorkStore(deps: WorkStoreDeps) {
       const object = attemptKey(videoId, name, ext);
       await storage.putFile(object, file, 'application/octet-stream');
       const published: Sidecar = { ...side, bytes: (await stat(file)).size, object };
-      await storage.putBytes(workKey(videoId, `${name}.json`), JSON.stringify(published), JSON_TYPE);
+      const sidecar = workKey(videoId, `${name}.json`);
+      await storage.putBytes(sidecar, JSON.stringify(published), JSON_TYPE);
+      if (!(await storage.head(workKey(videoId, PLAN)))) {
+        // The run's intermediates were removed while this attempt encoded: leave nothing behind.
+        await storage.delete(sidecar);
+        await storage.delete(object);
+        throw failure(ErrorType.TranscodeFailed, `video ${videoId}: the run's work area was removed while ${name} was being encoded`);
+      }
       return published;
     },
 

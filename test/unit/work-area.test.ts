@@ -103,6 +103,8 @@ describe('on-disk documents', () => {
     const work = createWorkStore({ storage: localStore(path.join(dir, 'objects')), tmpDir: dir });
     const file = path.join(dir, 'seg-0.mp4');
     await writeFile(file, 'x');
+    // An output is kept only while its run's plan is in the store.
+    await localStore(path.join(dir, 'objects')).putBytes('work/v1/plan.json', '{}', 'application/json');
     const side = await work.publishOutput('v1', 'seg-0', '.mp4', file, { key: 'k', startSec: 0, endSec: 1, durationSec: 1 });
     expect(side).toMatchObject({ bytes: 1, object: expect.stringMatching(/^work\/v1\/seg-0\.[0-9a-f]+\.mp4$/) });
     expect(await work.finishedOutput('v1', 'seg-0', { key: 'k', startSec: 0, endSec: 1 })).toMatchObject({ durationSec: 1 });
@@ -115,6 +117,18 @@ describe('on-disk documents', () => {
     await writeFile(path.join(store, 'seg-0.json'), JSON.stringify(side));
     await writeFile(path.join(dir, 'objects', side.object), 'xx');
     expect(await work.finishedOutput('v1', 'seg-0', { key: 'k', startSec: 0, endSec: 1 })).toBeUndefined();
+  });
+
+  test('an output finished after its run removed the work area leaves nothing (a superseded attempt that was cut off)', async () => {
+    const work = createWorkStore({ storage: localStore(path.join(dir, 'objects')), tmpDir: dir });
+    const file = path.join(dir, 'late.mp4');
+    await writeFile(file, 'x');
+    await expect(
+      work.publishOutput('v9', 'seg-3', '.mp4', file, { key: 'k', startSec: 0, endSec: 1, durationSec: 1 }),
+    ).rejects.toMatchObject({
+      type: 'TranscodeFailed',
+    });
+    expect(await readdir(path.join(dir, 'objects', 'work', 'v9')).catch(() => [])).toEqual([]);
   });
 
   test('a damaged plan reads as missing', async () => {
