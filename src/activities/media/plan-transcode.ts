@@ -23,7 +23,8 @@ export function createPlanTranscodeActivity(deps: SegmentDeps) {
   const { ffprobePath } = deps.ffmpeg;
   const steps = createRenditionSteps(deps);
   const segmentSec = deps.segmentSec ?? DEFAULT_SEGMENT_SEC;
-  const work = createWorkStore(deps);
+  // No linger: what planning cached is published, and a rejected upload must leave nothing behind at once.
+  const work = createWorkStore({ ...deps, cacheLingerMs: 0 });
   const areaOf = work.areaOf;
 
   /**

@@ -20,7 +20,8 @@ import { runTool, stallOf, startHeartbeats } from './run-tool';
 /** The store is required here: planTranscode hands a short video's fetched source over through it. */
 export function createMediaActivities(deps: MediaDeps & { storage: ObjectStorage }) {
   const { ffmpegPath } = deps.ffmpeg;
-  const work = createWorkStore(deps);
+  // No linger: a single pass is the only activity of its video on this worker.
+  const work = createWorkStore({ ...deps, cacheLingerMs: 0 });
   const { prepareSource, reusable, toObjectStorage, finishRendition, outputKey, maxHeight } = createRenditionSteps(deps);
 
   return {
