@@ -2,46 +2,12 @@
  * scripts/ensure-minio.sh with stand-ins: fake `minio` binaries and a fake `go`, a PATH holding
  * only what each case needs and a temp cache, so nothing here builds or touches ~/.cache.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { ensureScriptHarness } from '../support/ensure-script';
 
-const SCRIPT = path.resolve(__dirname, '../../scripts/ensure-minio.sh');
 const VERSION = 'v0.0.0-20260212201848-7aac2a2c5b7c';
-
-function which(tool: string): string {
-  return execFileSync('bash', ['-c', 'command -v "$1"', 'which', tool], { encoding: 'utf8' }).trim();
-}
-const BASH = which('bash');
-let root: string;
-let n = 0;
-
-function dir(name: string): string {
-  const d = path.join(root, `${++n}-${name}`);
-  mkdirSync(d, { recursive: true });
-  return d;
-}
-function exe(file: string, body: string): string {
-  mkdirSync(path.dirname(file), { recursive: true });
-  writeFileSync(file, `#!/bin/sh\n${body}\n`, { mode: 0o755 });
-  return file;
-}
-function bin(d: string, tools: string[]): string {
-  mkdirSync(d, { recursive: true });
-  for (const t of tools) symlinkSync(which(t), path.join(d, t));
-  return d;
-}
-function run(d: string, env: Record<string, string>) {
-  const home = path.join(d, 'home');
-  mkdirSync(home, { recursive: true });
-  const r = spawnSync(BASH, [SCRIPT], { env: { HOME: home, BIBLIO_CACHE_DIR: path.join(d, 'cache'), ...env }, encoding: 'utf8' });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-const TOOLS = ['mkdir', 'mktemp', 'rm', 'mv', 'flock', 'date', 'awk', 'grep'];
-
-beforeAll(() => (root = mkdtempSync(path.join(os.tmpdir(), 'biblio-ensure-minio-'))));
-afterAll(() => rmSync(root, { recursive: true, force: true }));
+const { TOOLS, dir, exe, bin, run } = ensureScriptHarness('ensure-minio.sh');
 
 test('prints MINIO_BIN when it runs, fails with a clear message when it does not', () => {
   const d = dir('env');
