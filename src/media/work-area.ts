@@ -83,7 +83,8 @@ export async function replaceDir(staging: string, target: string, replaced: stri
   await fh.sync().finally(() => fh.close());
 }
 
-function alive(pid: number): boolean {
+/** Whether process `pid` exists (EPERM: it does, owned by someone else). */
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -2,6 +2,7 @@ import { execFile, execFileSync, spawn, type ChildProcess, type SpawnOptions } f
 import { mkdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { alive } from '../../src/media/work-area';
 
 /**
  * Separate "hosts" on one machine for multi-host tests: each host is a Linux network namespace
@@ -44,15 +45,6 @@ let labCount = 0;
 
 function ip(...args: string[]): string {
   return execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** Why a lab cannot be made here (not root, no `ip`), or undefined when it can. */
