@@ -367,6 +367,11 @@ describe('disk full', () => {
       ...['-c:v', 'libx264', '-preset', 'ultrafast', '-crf', '10', '-threads', '1'],
       path.join(ingestDir, 'noise.mp4'),
     ]);
+    // Its own data dir (the tmpfs is its tmp) but the one object store of the deployment: the
+    // local store lives under the data dir, so link it to the stack's (the AI and index workers
+    // read what this worker publishes there).
+    await mkdir(path.join(stack.dataDir, 'objects'), { recursive: true });
+    await symlink(path.join(stack.dataDir, 'objects'), path.join(smallDataDir, 'objects'));
     smallDisk = await stack.startWorkers(['media'], { dataDir: smallDataDir, queuePrefix: smallDiskPrefix });
   }, 120_000);
 
