@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # `npm run test:cluster`: the integration smoke subset (the pipeline suite: every queue, the
-# API, failures, outage answers) plus the history kill -9 chaos test, against a local Temporal
+# API, failures, outage answers), the multi-host topology (workers on separate network-namespace
+# hosts sharing only Temporal, PostgreSQL and S3; root only, it says when it skips) plus the
+# history kill -9 chaos test, against a local Temporal
 # cluster on PostgreSQL (scripts/cluster/start.sh) instead of the dev server. Outside `npm test`:
 # the first run builds the server (~2–30 min depending on load) and the chaos test takes minutes.
 # KEEP_CLUSTER=1 leaves the cluster running afterwards.
@@ -26,4 +28,4 @@ eval "$(bash scripts/cluster/start.sh)"
 export TEMPORAL_TARGET=cluster
 [ "${KEEP_CLUSTER:-}" = 1 ] || trap 'bash scripts/cluster/stop.sh' EXIT
 npm run --silent build
-npx jest --runInBand test/integration/pipeline.test.ts test/cluster "$@"
+npx jest --runInBand test/integration/pipeline.test.ts test/integration/multi-host.test.ts test/cluster "$@"
