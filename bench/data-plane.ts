@@ -5,7 +5,7 @@
 // video left in the store, and the bytes that crossed the S3 connection (a counting proxy in front
 // of MinIO), with the S3/local ratios.
 // Run: `npm run build && npm run bench:data-plane -- 180` (seconds). Not part of npm test.
-import { copyFile, mkdtemp, rm } from 'node:fs/promises';
+import { copyFile, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { VideoStatus } from '../src/app/status';
@@ -27,6 +27,22 @@ interface Outcome {
   storedMb: number;
   upMb?: number;
   downMb?: number;
+  /** CPU of the four workers (their ffmpeg children included) and, with S3, of MinIO. */
+  cpuSec: number;
+}
+
+/** utime + stime of a process and its waited-for children (ffmpeg), in seconds; 0 once it is gone. */
+async function cpuSecOf(pid: number | undefined): Promise<number> {
+  if (!pid) return 0;
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  // Fields after the parenthesised command: utime, stime, cutime, cstime are 14..17 (1-based).
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = [11, 12, 13, 14].reduce((sum, i) => sum + Number(fields[i] ?? 0), 0);
+  return ticks / 100; // USER_HZ is 100 on Linux
+}
+
+async function cpuSec(pids: (number | undefined)[]): Promise<number> {
+  return (await Promise.all(pids.map(cpuSecOf))).reduce((a, b) => a + b, 0);
 }
 
 async function runOnce(stack: HttpStack, clip: string, videoId: string): Promise<{ status: VideoStatus; wallSec: number }> {
@@ -73,7 +89,10 @@ async function main() {
     {
       const stack = await startHttpStack('bench-dp-local', { productDefaults: true });
       try {
+        const pids = [...stack.workers.procs.values()].map((p) => p.pid);
+        const cpu0 = await cpuSec(pids);
         const { status, wallSec } = await runOnce(stack, clip, 'dp-local');
+        const cpu = (await cpuSec(pids)) - cpu0;
         const { LocalObjectStorage } = await import('../src/adapters/storage/local-storage');
         const local = new LocalObjectStorage({
           root: path.join(stack.dataDir, 'objects'),
@@ -82,7 +101,7 @@ async function main() {
         });
         rows.push([
           'local',
-          { status: status.status, wallSec, transcodeSec: transcodeSec(status), ...(await storedBy(local, 'dp-local')) },
+          { status: status.status, wallSec, transcodeSec: transcodeSec(status), ...(await storedBy(local, 'dp-local')), cpuSec: cpu },
         ]);
       } finally {
         await stack.stop();
@@ -115,11 +134,22 @@ async function main() {
       });
       try {
         const [up0, down0] = [proxy.bytesUp(), proxy.bytesDown()];
+        const pids = [...stack.workers.procs.values()].map((p) => p.pid).concat(minio.pid);
+        const cpu0 = await cpuSec(pids);
         const { status, wallSec } = await runOnce(stack, clip, 'dp-s3');
+        const cpu = (await cpuSec(pids)) - cpu0;
         const [upMb, downMb] = [(proxy.bytesUp() - up0) / MB, (proxy.bytesDown() - down0) / MB];
         rows.push([
           's3',
-          { status: status.status, wallSec, transcodeSec: transcodeSec(status), ...(await storedBy(s3, 'dp-s3')), upMb, downMb },
+          {
+            status: status.status,
+            wallSec,
+            transcodeSec: transcodeSec(status),
+            ...(await storedBy(s3, 'dp-s3')),
+            upMb,
+            downMb,
+            cpuSec: cpu,
+          },
         ]);
       } finally {
         await stack.stop();
@@ -133,15 +163,15 @@ async function main() {
   }
   const f = (n: number | undefined) => (n === undefined || Number.isNaN(n) ? '-' : n.toFixed(1));
   console.log(`\n${seconds} s of 1280x720, product defaults:`);
-  console.log('store  status  wall s  transcode s  objects  stored MB  S3 up MB  S3 down MB');
+  console.log('store  status  wall s  transcode s  CPU s  objects  stored MB  S3 up MB  S3 down MB');
   for (const [name, o] of rows)
     console.log(
-      `${name.padEnd(6)} ${o.status.padEnd(7)} ${f(o.wallSec).padStart(6)} ${f(o.transcodeSec).padStart(12)} ${String(o.objects).padStart(8)} ${f(o.storedMb).padStart(10)} ${f(o.upMb).padStart(9)} ${f(o.downMb).padStart(11)}`,
+      `${name.padEnd(6)} ${o.status.padEnd(7)} ${f(o.wallSec).padStart(6)} ${f(o.transcodeSec).padStart(12)} ${f(o.cpuSec).padStart(6)} ${String(o.objects).padStart(8)} ${f(o.storedMb).padStart(10)} ${f(o.upMb).padStart(9)} ${f(o.downMb).padStart(11)}`,
     );
   const [local, s3] = [rows.find((r) => r[0] === 'local')?.[1], rows.find((r) => r[0] === 's3')?.[1]];
   if (local && s3)
     console.log(
-      `S3 / local: wall ${(s3.wallSec / local.wallSec).toFixed(2)}, transcode ${(s3.transcodeSec / local.transcodeSec).toFixed(2)}`,
+      `S3 / local: wall ${(s3.wallSec / local.wallSec).toFixed(2)}, transcode ${(s3.transcodeSec / local.transcodeSec).toFixed(2)}, CPU ${(s3.cpuSec / local.cpuSec).toFixed(2)}`,
     );
 }
 

@@ -25,6 +25,8 @@ export interface MinioServer {
   endpoint: string;
   accessKeyId: string;
   secretAccessKey: string;
+  /** The server's process id (benchmarks read its CPU time). */
+  pid: number | undefined;
   stop(): Promise<void>;
 }
 
@@ -77,6 +79,7 @@ export async function startMinio(): Promise<MinioServer | undefined> {
     endpoint,
     accessKeyId,
     secretAccessKey,
+    pid: child.pid,
     stop: async () => {
       if (child.exitCode === null) {
         const gone = new Promise((r) => child.once('exit', r));
