@@ -350,6 +350,8 @@ describe('reconciler on a Temporal Schedule', () => {
     // nothing is left to repair; a crashed attempt's old work dir and the failed video's input go.
     // An object of a video the database never knew (a run whose row was purged under it).
     await objects.putBytes('work/orphan-obj-1/x', 'left behind', 'application/octet-stream');
+    // Intermediates of a video that is ready (its media worker was killed before it cleaned up).
+    await objects.putBytes('work/caravan-1/segments/seg-000.mp4', 'left behind', 'application/octet-stream');
     const leftover = path.join(dataDir, 'tmp', 'gone-1.attempt-1.pid-999999');
     await mkdir(leftover, { recursive: true });
     const old = new Date(Date.now() - 3_600_000);
@@ -369,6 +371,7 @@ describe('reconciler on a Temporal Schedule', () => {
     expect(again.deadLetterInputsRemoved).toBeGreaterThanOrEqual(1);
     expect(existsSync(path.join(ingestDir, 'long river.mp4'))).toBe(false);
     expect(await objects.list('work/orphan-obj-1/')).toEqual([]);
+    expect(await objects.list('work/caravan-1/')).toEqual([]);
     // A live video's objects stay (its AI inputs and embedding).
     expect((await objects.list('analysis/caravan-1/')).length).toBeGreaterThan(0);
   }, 180_000);

@@ -4,7 +4,7 @@ import { readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { collectionName, type VectorSpace, type VectorStore } from '../../adapters/vector-store/port';
 import { loadEmbeddingArtifact } from '../../artifacts/embedding-artifact';
-import { VIDEO_PREFIXES, videoIdOfKey } from '../../media/artifact-keys';
+import { VIDEO_PREFIXES, videoIdOfKey, videoPrefix } from '../../media/artifact-keys';
 import type { IndexRowState, VideoIndexRepo } from '../../db/video-index-repo';
 import type { VideosRepo } from '../../db/videos-repo';
 import { ErrorType, failure } from '../../errors';
@@ -269,9 +269,17 @@ export function createReconcileActivities(deps: ReconcileDeps) {
                 throw err;
               },
             );
-        const orphans = await removeOrphanObjects(deps.storage, deps.index, deps.uploads?.repo, running, input.limit);
+        const { orphans, finishedWork } = await removeOrphanObjects(deps.storage, deps.index, deps.uploads?.repo, running, {
+          limit: input.limit,
+          finishedBefore: new Date(now - input.tmpMs),
+        });
         if (orphans.length > 0)
           Context.current().log.info('removed orphan objects', { videoIds: orphans.slice(0, 20), videos: orphans.length });
+        if (finishedWork.length > 0)
+          Context.current().log.info('removed work objects of finished videos', {
+            videoIds: finishedWork.slice(0, 20),
+            videos: finishedWork.length,
+          });
       }
       if (deps.uploads) {
         // Not in the counts: their shape is part of the reconciler workflow's contract.
@@ -305,39 +313,60 @@ export function createReconcileActivities(deps: ReconcileDeps) {
  * stopped half-way, a run whose row was purged under it), found by listing the store's prefixes.
  * A video with no row is kept while its run is open (a run started without the API writes its
  * row only at the index step) or while it has a live client upload (its POST may still come; an
- * abandoned upload is aborted by retention first, then its objects go on a later pass). At most
- * `limit` videos per pass.
+ * abandoned upload is aborted by retention first, then its objects go on a later pass).
+ * Also the `work/` intermediates of videos whose run has ended (ready or failed longer than
+ * `finishedBefore` ago): the media step removes them itself, but a worker killed after the video
+ * was published, or a terminated run, leaves them. At most `limit` videos per pass of each kind.
  */
 async function removeOrphanObjects(
   storage: ObjectStorage,
   index: VideoIndexRepo,
   uploads: UploadsRepo | undefined,
   running: (videoId: string) => Promise<boolean>,
-  limit: number,
-): Promise<string[]> {
+  opts: { limit: number; finishedBefore: Date },
+): Promise<{ orphans: string[]; finishedWork: string[] }> {
   const ids = new Set<string>();
+  const withWork = new Set<string>();
   try {
     for (const prefix of VIDEO_PREFIXES) {
       for (const key of await storage.list(`${prefix}/`)) {
         const id = videoIdOfKey(key);
-        if (id) ids.add(id);
+        if (!id) continue;
+        ids.add(id);
+        if (prefix === 'work') withWork.add(id);
       }
     }
   } catch (err) {
     throw failure(ErrorType.StorageUnavailable, `could not list the store for orphans: ${(err as Error).message}`);
   }
   const rows = await index.states([...ids]);
-  const removed: string[] = [];
+  const orphans: string[] = [];
+  const finishedWork: string[] = [];
   for (const id of ids) {
-    if (removed.length >= limit) break;
     const row = rows.get(id);
-    if (row && !row.deleted) continue;
+    if (row && !row.deleted) {
+      const ended = row.status !== 'queued' && row.updatedAt < opts.finishedBefore;
+      if (withWork.has(id) && ended && finishedWork.length < opts.limit && !(await running(id))) {
+        await removePrefix(storage, videoPrefix('work', id));
+        finishedWork.push(id);
+      }
+      continue;
+    }
+    if (orphans.length >= opts.limit) continue;
     if (!row && uploads && (await uploads.liveForVideo(id))) continue;
     if (!row && (await running(id))) continue;
     await removeObjects(storage, id);
-    removed.push(id);
+    orphans.push(id);
   }
-  return removed;
+  return { orphans, finishedWork };
+}
+
+async function removePrefix(storage: ObjectStorage, prefix: string): Promise<void> {
+  try {
+    for (const key of await storage.list(prefix)) await storage.delete(key);
+  } catch (err) {
+    throw failure(ErrorType.StorageUnavailable, `could not remove ${prefix}: ${(err as Error).message}`);
+  }
 }
 
 export type ReconcileActivities = ReturnType<typeof createReconcileActivities>;
