@@ -26,6 +26,10 @@ import { isTemporalUnreachable, temporalDeadlineIn, withTemporalDeadline } from 
 import { AppError, temporalUnavailable, VideoUnreadableError } from './errors';
 import { isDatabaseUnavailable } from '../db/unavailable';
 import { buildStatus, type VideoStatus } from './status';
+import { deriveStatus } from './derive-status';
+import { factsFromFeed } from './feed-status';
+import { recallState, rememberState } from './status-fallbacks';
+import { TemporalPulse } from './temporal-pulse';
 import type { QueueStatsCache } from '../temporal/queue-stats';
 
 export interface VideoServiceDeps {
@@ -69,6 +73,8 @@ export class VideoService {
   private readonly videos: VideosRepo;
   /** What GET /videos/:id answers (as `lastKnown`, stale) while the main database is down. */
   private readonly lastKnown = new LastKnownStatus();
+  /** Whether Temporal answered lately: the row-fed status document needs it (feed-status.ts). */
+  private readonly pulse: TemporalPulse;
   /** GET /search: only fully indexed, not deleted videos. */
   readonly searcher: SearchService;
   /** DELETE /videos/:id: the deletion saga. */
@@ -78,6 +84,7 @@ export class VideoService {
 
   constructor(private readonly deps: VideoServiceDeps) {
     this.videos = deps.repos.videos;
+    this.pulse = new TemporalPulse(deps.client);
     this.searcher = new SearchService({ videoIndex: deps.repos.videoIndex, analyzer: deps.analyzer, vectorStore: deps.vectorStore });
     this.deletion = new DeletionService({
       client: deps.client,
@@ -149,13 +156,40 @@ export class VideoService {
   }
 
   private async status(row: VideoRow): Promise<VideoStatus> {
+    const fed = await this.statusFromFeed(row);
+    if (fed) {
+      this.lastKnown.remember(fed);
+      return fed;
+    }
     const status = await buildStatus(this.deps.client, row, {
       temporalUiUrl: this.deps.temporalUiUrl,
       queues: this.deps.queues,
       queueStats: this.deps.queueStats,
     });
+    if (status.temporalReachable) this.pulse.saw();
     await repairStaleRow(this.videos, row, status);
     this.lastKnown.remember(status);
+    return status;
+  }
+
+  /**
+   * A running upload's document from what its workers wrote, without a query or describe (a watcher
+   * polling twice a second costs Temporal nothing); undefined when only Temporal can tell (feed-status.ts).
+   */
+  private async statusFromFeed(row: VideoRow): Promise<VideoStatus | undefined> {
+    if (row.status !== 'queued') return undefined;
+    const feed = await this.deps.repos.videoProgress.get(row.id).catch(() => undefined);
+    const facts = factsFromFeed(row, feed, {
+      now: Date.now(),
+      temporalUp: this.pulse.up(),
+      lastKnown: recallState(row.id),
+      workflowQueue: this.deps.queues.pipeline,
+      temporalUiUrl: this.deps.temporalUiUrl,
+      namespace: this.deps.client.options.namespace,
+    });
+    if (!facts) return undefined;
+    const status = deriveStatus(facts);
+    rememberState(row.id, { status: status.status, step: status.step, workflowStatus: status.workflowStatus, runId: status.runId });
     return status;
   }
 

@@ -7,6 +7,7 @@ import { StepResultsRepo } from './step-results-repo';
 import { UploadsRepo } from './uploads-repo';
 import { UsageLedgerRepo } from './usage-ledger-repo';
 import { VideoIndexRepo } from './video-index-repo';
+import { VideoProgressRepo } from './video-progress-repo';
 import { VideosRepo } from './videos-repo';
 
 /** Every repository of the main database, over one pool. */
@@ -20,6 +21,7 @@ export interface Repositories {
   usageLedger: UsageLedgerRepo;
   stepResults: StepResultsRepo;
   aiDeferrals: AiDeferralsRepo;
+  videoProgress: VideoProgressRepo;
 }
 
 /**
@@ -38,5 +40,6 @@ export function createRepositories(pool: Pool): Repositories {
     usageLedger: new UsageLedgerRepo(pool),
     stepResults: new StepResultsRepo(pool),
     aiDeferrals: new AiDeferralsRepo(pool),
+    videoProgress: new VideoProgressRepo(pool),
   };
 }

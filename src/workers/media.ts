@@ -80,8 +80,10 @@ runWorkerProcess('media', async (config) => {
         }),
       },
       maxConcurrentActivityTaskExecutions: config.workers.mediaConcurrency,
-      // Progress rides on heartbeats; the default throttle (0.8 × heartbeat timeout) would show it in 24 s jumps.
-      maxHeartbeatThrottleInterval: '1s',
+      // Watchers read progress from the status feed (src/workers/status-feed.ts), not from the server's
+      // copy of the heartbeat, so the server hears one every 5 s instead of every second: a fifth of the
+      // heartbeat RPCs, and a cancel (which reaches an activity only in a heartbeat's reply) within 5 s.
+      maxHeartbeatThrottleInterval: '5s',
     },
     // One segment at a time per process by default (ffmpeg already uses the cores): several media
     // workers share a video's segments, and a SIGKILL loses at most this process's one segment.
@@ -91,7 +93,7 @@ runWorkerProcess('media', async (config) => {
         options: {
           activities: { encodeSegment: segments.encodeSegment },
           maxConcurrentActivityTaskExecutions: config.media.segmentSlots,
-          maxHeartbeatThrottleInterval: '1s',
+          maxHeartbeatThrottleInterval: '5s',
         },
       },
     ],

@@ -7,6 +7,7 @@ import { taskQueues, type QueueRole } from '../pipeline/catalogue';
 import { connectWorker } from '../temporal/connection';
 import { activityObservability, createWorkerMetrics, freePort, startHealthServer, type HealthChecks } from './observability';
 import { loadDataConverter } from '../temporal/data-converter';
+import { StatusFeed } from './status-feed';
 
 export interface WorkerPlan {
   /** Options beyond connection/queue/identity: activities, workflows, concurrency. */
@@ -51,6 +52,8 @@ export function runWorkerProcess(role: QueueRole, plan: (config: Config, log: Lo
     });
     const metrics = createWorkerMetrics(role);
     const built = await plan(config, log);
+    // What GET /videos/:id reads instead of asking Temporal (src/workers/status-feed.ts).
+    const feed = StatusFeed.connect(config.databaseUrl);
     const { connection, namespace } = await connectWorker();
     let worker: Worker | undefined;
     const extras: Worker[] = [];
@@ -78,8 +81,9 @@ export function runWorkerProcess(role: QueueRole, plan: (config: Config, log: Lo
           ...options,
           interceptors: {
             ...options.interceptors,
-            activity: [activityObservability(metrics), ...(options.interceptors?.activity ?? [])],
+            activity: [activityObservability(metrics), feed.interceptor(), ...(options.interceptors?.activity ?? [])],
           },
+          ...(role === 'pipeline' ? { sinks: { ...options.sinks, ...feed.sinks() } } : {}),
           connection,
           namespace,
           taskQueue: queue,
@@ -101,6 +105,7 @@ export function runWorkerProcess(role: QueueRole, plan: (config: Config, log: Lo
       await server?.close();
       await connection.close();
       await built.close?.();
+      await feed.close().catch(() => undefined);
     }
   };
 

@@ -15,6 +15,7 @@ import type { AnalysisState, AnalyzeInput, AnalyzeOutput, IndexOutput, PipelineS
 import { degradesInsteadOfFailing, failureOf, jittered, reanalysisIsFutile, reanalyzeDelays } from './decisions';
 import { runIndexSaga } from './index-saga';
 import { reanalyzeNowSignal } from './messages';
+import { publishState } from './status-feed';
 
 export interface AnalysisStepOptions {
   videoId: string;
@@ -55,6 +56,7 @@ export async function analyzeAndIndex(options: AnalysisStepOptions): Promise<Pro
   const analysisState: AnalysisState = state.analysisState ?? 'complete';
   state.index = await options.step('index', () => index(analysis, analysisState));
   state.step = 'done';
+  publishState(state);
   // Each try takes one timer of the schedule; a "try now" that arrives after the last one still
   // gets its try (the run is still open then), so no request is ever silently dropped.
   for (let next = 0; state.analysisState === 'delayed'; next++) {
@@ -67,6 +69,7 @@ export async function analyzeAndIndex(options: AnalysisStepOptions): Promise<Pro
       state.index = await index(full, 'complete');
       state.analysis = full;
       state.analysisState = 'complete';
+      publishState(state);
     } catch (err) {
       // The video is ready and stays so: a failed re-analysis only waits for the next timer.
       log.warn('re-analysis failed', { videoId, type: failureOf(err)?.type ?? 'unknown' });

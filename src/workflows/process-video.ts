@@ -10,6 +10,7 @@ import { describeFailure, titleOf } from './decisions';
 import { refreshSourceUrlSignal, statusQuery } from './messages';
 import { segmentedTranscode } from './segmented-transcode';
 import { DEFAULT_SOURCE_REFRESH_DEADLINE_MS, SourceRefresh } from './source-refresh';
+import { publishState } from './status-feed';
 
 /**
  * One upload, end to end: transcode on `media`, analyze on `ai`, index on `index` (the steps and
@@ -33,8 +34,10 @@ export async function processVideo(input: ProcessVideoInput): Promise<ProcessVid
     state.step = name;
     const record: StepRecord = { queue: queues[STEP_QUEUE[name]], startedAt: new Date().toISOString() };
     state.steps[name] = record;
+    publishState(state);
     const out = await run();
     record.finishedAt = new Date().toISOString();
+    publishState(state);
     return out;
   }
 
@@ -64,6 +67,7 @@ export async function processVideo(input: ProcessVideoInput): Promise<ProcessVid
     const failedStep: PipelineStep = state.step;
     state.error = { ...failed, step: failedStep };
     state.step = 'failed';
+    publishState(state);
     // Recorded even if the workflow is being cancelled, so the main DB never says "queued" forever.
     await CancellationScope.nonCancellable(() =>
       recordFailure({ videoId, source: input.source, step: failedStep, errorType: failed.type, message: failed.message, input }),

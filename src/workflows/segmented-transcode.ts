@@ -21,6 +21,7 @@ import type { SegmentActivities } from '../activities/media/segments';
 import type { TaskQueues } from '../pipeline/catalogue';
 import { activity, type ActivityTuning } from './activity-options';
 import type { PipelineState, TranscodeOutput, VideoSource } from './contracts';
+import { publishState } from './status-feed';
 
 export const DEFAULT_MAX_PARALLEL_SEGMENTS = 4;
 
@@ -57,6 +58,7 @@ export async function segmentedTranscode(opts: SegmentedTranscodeOptions): Promi
       // Only the count and the plan's digest are here: the spans stay in the work area.
       const { count, planDigest } = plan;
       state.segments = { done: 0, count };
+      publishState(state);
       let next = 0;
       // A small pool of lanes pulling the next segment: at most maxParallel in flight for this
       // video, so one long upload cannot fill every worker's segment slot.
@@ -65,6 +67,7 @@ export async function segmentedTranscode(opts: SegmentedTranscodeOptions): Promi
           const index = next++;
           await encodeSegment({ videoId, index, count, planDigest });
           state.segments = { done: (state.segments?.done ?? 0) + 1, count };
+          publishState(state);
         }
       };
       const lanes = Math.max(1, Math.min(opts.maxParallel ?? DEFAULT_MAX_PARALLEL_SEGMENTS, count));

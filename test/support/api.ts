@@ -1,4 +1,4 @@
-import { Client } from '@temporalio/client';
+import { Client, type ClientInterceptors } from '@temporalio/client';
 import type { FastifyInstance, InjectOptions } from 'fastify';
 import type { Pool } from 'pg';
 import { createAnalyzer } from '../../src/adapters/analyzer';
@@ -53,6 +53,8 @@ export async function startApi(o: {
   deleteWaitMs?: number;
   /** Upload cap (default 50 MiB here); the resumable-upload test sends 200 MB. */
   maxUploadBytes?: number;
+  /** On the API's Temporal client, e.g. to count what a read asks Temporal (status-feed.test.ts). */
+  interceptors?: ClientInterceptors;
 }): Promise<TestApi> {
   const vectorStore = await LanceDbVectorStore.open(`${o.dataDir}/lancedb`);
   // Same key as the workers started with BIBLIO_DATA_DIR=dataDir: URLs in history are encrypted.
@@ -60,6 +62,7 @@ export async function startApi(o: {
     connection: o.client.connection,
     namespace: o.client.options.namespace,
     dataConverter: await loadDataConverter({ dataDir: o.dataDir }),
+    interceptors: o.interceptors,
   });
   const storage =
     o.storage ??

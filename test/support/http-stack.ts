@@ -42,10 +42,12 @@ export interface HttpStack {
  */
 export async function startHttpStack(
   name: string,
-  options: { env?: NodeJS.ProcessEnv; productDefaults?: boolean } = {},
+  options: { env?: NodeJS.ProcessEnv; productDefaults?: boolean; temporalArgs?: string[] } = {},
 ): Promise<HttpStack> {
   const stack = await startStack({
     name,
+    // Extra dev-server flags (e.g. bench/orchestration.ts's --metrics-port): a server of its own.
+    ...(options.temporalArgs ? { temporal: { extraArgs: options.temporalArgs } } : {}),
     workers: ['pipeline', 'media', 'ai', 'index'],
     workerEnv: options.env,
     productDefaults: options.productDefaults,
