@@ -1,7 +1,7 @@
 import type { Pool } from 'pg';
 import type { PipelineState } from '../workflows/contracts';
 
-/** What the workers last wrote about a video's run (migrations/1764840000000_video-progress.sql). */
+/** What the workers last wrote about a video's run (migrations/1764845000000_video-progress.sql). */
 export interface VideoProgress {
   videoId: string;
   runId: string;

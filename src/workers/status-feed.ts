@@ -11,7 +11,7 @@ const VIDEO_WORKFLOW = 'processVideo';
 const VIDEO_WORKFLOW_ID = /^video-(.+)$/;
 
 /**
- * The workers' side of the status change feed (migrations/1764840000000_video-progress.sql): the
+ * The workers' side of the status change feed (migrations/1764845000000_video-progress.sql): the
  * pipeline worker writes the workflow's state through a sink, the activity workers write the
  * attempt they run and its progress. Best effort: a failed write is dropped (the API then finds
  * the row stale and asks Temporal), never an activity's or a workflow task's failure. One
