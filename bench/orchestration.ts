@@ -335,7 +335,7 @@ function renderMarkdown(date: string, load: number, idle: Cpu, uploads: UploadFi
     `(idle ms/s: ${idleLine}). Orchestration = Temporal server + pipeline (workflow) worker; the total adds the API, the media, AI`,
     "and index workers and the PostgreSQL backends of the stack's database. Events, workflow tasks and activity tasks from each",
     "run's history; heartbeat, query and describe RPCs from the dev server's request counters (`--metrics-port`). Means per upload,",
-    'share range in brackets. Targets: ≤ 1 % unpolled, ≤ 1.5 % polled (issue #29; on main before: 258 ms = 2.3 % / 524 ms = 4.2 %).',
+    'share range in brackets. Targets: ≤ 1 % unpolled, ≤ 1.5 % polled (before the status feed: 258 ms = 2.3 % / 524 ms = 4.2 %).',
     '',
     '| client | uploads | Temporal ms | pipeline worker ms | orchestration ms | API ms | upload total ms | share | history events | workflow tasks | activity tasks | heartbeat RPCs | queries / describes | polls | wall s |',
     '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
