@@ -4,6 +4,7 @@ import { ApiKeysRepo } from './api-keys-repo';
 import { DeadLettersRepo } from './dead-letters-repo';
 import { StartOutboxRepo } from './start-outbox-repo';
 import { StepResultsRepo } from './step-results-repo';
+import { TextSearchRepo } from './text-search-repo';
 import { UploadsRepo } from './uploads-repo';
 import { UsageLedgerRepo } from './usage-ledger-repo';
 import { VideoIndexRepo } from './video-index-repo';
@@ -20,6 +21,7 @@ export interface Repositories {
   usageLedger: UsageLedgerRepo;
   stepResults: StepResultsRepo;
   aiDeferrals: AiDeferralsRepo;
+  textSearch: TextSearchRepo;
 }
 
 /**
@@ -38,5 +40,6 @@ export function createRepositories(pool: Pool): Repositories {
     usageLedger: new UsageLedgerRepo(pool),
     stepResults: new StepResultsRepo(pool),
     aiDeferrals: new AiDeferralsRepo(pool),
+    textSearch: new TextSearchRepo(pool),
   };
 }
