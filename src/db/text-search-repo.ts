@@ -21,16 +21,19 @@ export interface TranscriptMoment {
 /**
  * The query as a tsquery in every text-search configuration PostgreSQL has: a transcript
  * segment is matched with the query parsed by its own language's configuration (stemming
- * "running" → "run" in English, "laufen" → "lauf" in German), and the join on the
- * configuration lets the GIN index serve each one. `tq_any` is the same words joined by OR
- * (phrases kept), for the moments of a video the semantic half found; a query with a negation
- * keeps its AND form there (OR with "not x" would match almost everything).
+ * "running" → "run" in English, "Brücken" → "bruck" in German). `any_q` ORs the distinct forms
+ * into one tsquery: the GIN index is probed once with it (a superset), then each row is checked
+ * against its own configuration's form. (Joining the 29 forms to the table instead makes the
+ * planner scan the table, or probe the index once per configuration.) `tq_any` is a form's
+ * words joined by OR (phrases kept), for the moments of a video the semantic half found; a query
+ * with a negation keeps its AND form there (OR with "not x" would match almost everything).
  */
 const QUERY_CTE = `q AS (
   SELECT t.cfg, t.tq,
     CASE WHEN position('!' in t.tq::text) > 0 THEN t.tq ELSE replace(t.tq::text, ' & ', ' | ')::tsquery END AS tq_any
   FROM (SELECT c.oid::regconfig AS cfg, websearch_to_tsquery(c.oid::regconfig, $1) AS tq FROM pg_ts_config c) t
-)`;
+),
+any_q AS (SELECT string_agg(DISTINCT '(' || tq::text || ')', ' | ')::tsquery AS tq FROM q WHERE tq::text <> '')`;
 
 /**
  * ts_rank weights {D, C, B, A}. Segment text carries the default weight D; counting it like
@@ -54,21 +57,27 @@ export class TextSearchRepo {
       `WITH ${QUERY_CTE},
        seg AS (
          SELECT s.video_id, max(ts_rank(${SEGMENT_WEIGHTS}, s.tsv, q.tq)) AS rank
-         FROM q JOIN transcript_segments s ON s.ts_config = q.cfg AND s.tsv @@ q.tq
+         FROM (SELECT video_id, tsv, ts_config FROM transcript_segments WHERE tsv @@ (SELECT tq FROM any_q) OFFSET 0) s
+           JOIN q ON q.cfg = s.ts_config AND s.tsv @@ q.tq
          GROUP BY s.video_id
        ),
        meta AS (
          SELECT v.id AS video_id, ts_rank(v.text_tsv, q.tq) AS rank
-         FROM q JOIN videos v ON v.text_config = q.cfg AND v.text_tsv @@ q.tq
+         FROM (SELECT id, text_tsv, text_config FROM videos WHERE text_tsv @@ (SELECT tq FROM any_q) OFFSET 0) v
+           JOIN q ON q.cfg = v.text_config AND v.text_tsv @@ q.tq
        ),
-       found AS (SELECT video_id FROM seg UNION SELECT video_id FROM meta)
+       -- One row per video (a UNION ALL and a sum, not outer joins of the two: their row
+       -- estimates are guesses, and a wrong one made the planner compare every pair).
+       scored AS (
+         SELECT video_id, sum(rank)::float8 AS rank
+         FROM (SELECT video_id, rank FROM seg UNION ALL SELECT video_id, rank FROM meta) both_halves
+         GROUP BY video_id
+       )
        SELECT v.id, v.summary, v.tags, v.duration_sec AS "durationSec", v.thumbnail_path AS "thumbnailPath",
-         v.rendition_path AS "renditionPath", v.created_at AS "createdAt",
-         (coalesce(seg.rank, 0) + coalesce(meta.rank, 0))::float8 AS rank
-       FROM found JOIN videos v ON v.id = found.video_id
-         LEFT JOIN seg ON seg.video_id = v.id LEFT JOIN meta ON meta.video_id = v.id
+         v.rendition_path AS "renditionPath", v.created_at AS "createdAt", scored.rank
+       FROM scored JOIN videos v ON v.id = scored.video_id
        WHERE ${where.join(' AND ')}
-       ORDER BY rank DESC, v.id
+       ORDER BY scored.rank DESC, v.id
        LIMIT $2`,
       args,
     );

@@ -165,6 +165,12 @@ test('a video found only by meaning still shows where its words are said; one wi
   expect(ferry.ranks.vector).toBe(1);
   expect(commute.ranks.text).toBe(1);
   expect(commute.moments[0]).toMatchObject({ startSec: 0, endSec: 5, text: expect.stringContaining('harbour ferry') });
+  // No segment holds every word ("lighthose" is misspelt): the semantic hit shows the segment that holds some.
+  const partial = await search({ q: 'lighthose fog' });
+  expect(partial.results[0]).toMatchObject({ videoId: 'lighthouse', ranks: { text: null } });
+  expect(partial.results[0]?.moments).toEqual([
+    { startSec: 4, endSec: 9, text: 'The fog horn has not worked since the winter storm of eighty seven.', source: 'transcript' },
+  ]);
 });
 
 test('the text half obeys the filters', async () => {
