@@ -508,6 +508,7 @@
             h('p', {}, r.summary || ''),
             h('p', { class: 'note' }, (r.tags || []).join(', ')),
             h('button', { type: 'button', onclick: () => play(r.videoId) }, 'Play ', h('span', { class: 'visually-hidden' }, r.videoId)),
+            window.biblioSearchMoments ? window.biblioSearchMoments.list(r) : null, // moments: search-moments.js
           ),
         ),
       );

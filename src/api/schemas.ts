@@ -79,6 +79,8 @@ export const searchQuerySchema = z
     limit: z.coerce.number().int().min(1).max(50).default(5),
     // Pages go at most this deep: search fetches at most 1000 nearest neighbours per query.
     offset: z.coerce.number().int().min(0).max(900).default(0),
+    // hybrid: full-text and semantic fused; vector or text: one half alone (to compare them).
+    mode: z.enum(['hybrid', 'vector', 'text']).default('hybrid'),
     // Filters: only ready videos are ever searchable, so `status` accepts just that.
     status: z.enum(['ready']).optional(),
     tags: z

@@ -85,7 +85,12 @@ export class VideoService {
   constructor(private readonly deps: VideoServiceDeps) {
     this.videos = deps.repos.videos;
     this.pulse = new TemporalPulse(deps.client);
-    this.searcher = new SearchService({ videoIndex: deps.repos.videoIndex, analyzer: deps.analyzer, vectorStore: deps.vectorStore });
+    this.searcher = new SearchService({
+      videoIndex: deps.repos.videoIndex,
+      textSearch: deps.repos.textSearch,
+      analyzer: deps.analyzer,
+      vectorStore: deps.vectorStore,
+    });
     this.deletion = new DeletionService({
       client: deps.client,
       videoIndex: deps.repos.videoIndex,

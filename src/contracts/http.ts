@@ -8,7 +8,7 @@
  */
 import type { Role } from '../auth/roles';
 import type { VideoStatus } from '../app/derive-status';
-import type { SearchPage, SearchResult } from '../app/search-service';
+import type { SearchMoment, SearchMode, SearchPage, SearchResult } from '../app/search-service';
 import type { UploadTicket } from '../app/upload-service';
 import type { UsageReport, UsageTotals } from '../app/usage-report';
 
@@ -30,6 +30,8 @@ export type { UsageReport, UsageTotals };
 /** GET /search. */
 export type SearchResponse = SearchPage;
 export type SearchHit = SearchResult;
+/** One place in a hit where the query is said (or shown): open the player at `startSec`. */
+export type { SearchMoment, SearchMode };
 
 /** One row of GET /videos. */
 export interface VideoListItem {

@@ -4,6 +4,7 @@ import { ApiKeysRepo } from './api-keys-repo';
 import { DeadLettersRepo } from './dead-letters-repo';
 import { StartOutboxRepo } from './start-outbox-repo';
 import { StepResultsRepo } from './step-results-repo';
+import { TextSearchRepo } from './text-search-repo';
 import { UploadsRepo } from './uploads-repo';
 import { UsageLedgerRepo } from './usage-ledger-repo';
 import { VideoIndexRepo } from './video-index-repo';
@@ -22,6 +23,7 @@ export interface Repositories {
   stepResults: StepResultsRepo;
   aiDeferrals: AiDeferralsRepo;
   videoProgress: VideoProgressRepo;
+  textSearch: TextSearchRepo;
 }
 
 /**
@@ -41,5 +43,6 @@ export function createRepositories(pool: Pool): Repositories {
     stepResults: new StepResultsRepo(pool),
     aiDeferrals: new AiDeferralsRepo(pool),
     videoProgress: new VideoProgressRepo(pool),
+    textSearch: new TextSearchRepo(pool),
   };
 }

@@ -2,6 +2,7 @@ import type { Pool, PoolClient } from 'pg';
 import type { AnalysisState, AnalyzeOutput, TranscodeOutput, VideoSource } from '../workflows/contracts';
 import { storedSource } from '../net/redact';
 import type { RowStatus } from '../contracts/product-status';
+import { searchableConditions } from './search-filters';
 
 type Queryable = Pool | PoolClient;
 
@@ -191,18 +192,8 @@ export class VideoIndexRepo {
   /** Fully indexed, not deleted rows among `ids` that match the filters. */
   async searchable(ids: string[], f: SearchFilters): Promise<Map<string, SearchableRow>> {
     if (ids.length === 0) return new Map();
-    const where = [`id = ANY($1)`, `status = 'ready'`, `searchable_at IS NOT NULL`, `deleted_at IS NULL`];
     const args: unknown[] = [ids];
-    const add = (sql: string, v: unknown) => {
-      args.push(v);
-      where.push(sql.replace('?', `$${args.length}`));
-    };
-    if (f.minDurationSec !== undefined) add('duration_sec >= ?', f.minDurationSec);
-    if (f.maxDurationSec !== undefined) add('duration_sec <= ?', f.maxDurationSec);
-    if (f.createdFrom) add('created_at >= ?', f.createdFrom);
-    if (f.createdTo) add('created_at <= ?', f.createdTo);
-    // Tags match case-insensitively (the API lower-cases the filter).
-    if (f.tags && f.tags.length > 0) add('ARRAY(SELECT lower(t) FROM unnest(tags) AS t) @> ?::text[]', f.tags);
+    const where = [`id = ANY($1)`, ...searchableConditions('', f, args)];
     const { rows } = await this.pool.query<SearchableRow>(
       `SELECT id, summary, tags, duration_sec AS "durationSec", thumbnail_path AS "thumbnailPath",
          rendition_path AS "renditionPath", created_at AS "createdAt"

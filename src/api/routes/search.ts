@@ -3,9 +3,9 @@ import type { SearchService } from '../../app/search-service';
 import { HttpError } from '../http-error';
 import { describeIssues, searchQuerySchema } from '../schemas';
 
-const HINT = 'GET /search?q=words&limit=5&offset=0&minDuration=1&maxDuration=60&createdAfter=2026-01-01&tags=a,b';
+const HINT = 'GET /search?q=words&limit=5&offset=0&mode=hybrid&minDuration=1&maxDuration=60&createdAfter=2026-01-01&tags=a,b';
 
-/** GET /search: semantic search over fully indexed videos, with filters and pagination. */
+/** GET /search: hybrid (full-text + semantic) search over fully indexed videos, with moments, filters and pagination. */
 export function registerSearchRoutes(app: FastifyInstance, deps: { search: SearchService }): void {
   app.get('/search', async (req) => {
     const parsed = searchQuerySchema.safeParse(req.query);
@@ -15,6 +15,7 @@ export function registerSearchRoutes(app: FastifyInstance, deps: { search: Searc
       q: p.q,
       limit: p.limit,
       offset: p.offset,
+      mode: p.mode,
       minDurationSec: p.minDuration,
       maxDurationSec: p.maxDuration,
       createdFrom: p.createdAfter,

@@ -1,14 +1,15 @@
 import type { Command } from 'commander';
-import type { SearchResponse } from '../../contracts/http';
+import type { SearchHit, SearchResponse } from '../../contracts/http';
 import { query } from '../api-client';
-import { action, client, print, table } from '../context';
+import { action, client, globals, print, table } from '../context';
 
 export function registerSearch(program: Command): void {
   program
     .command('search')
-    .description('semantic search over ready videos')
-    .argument('<query...>', 'words describing what you look for')
+    .description('search ready videos by what they show and say; each hit lists the moments and a link that plays from there')
+    .argument('<query...>', 'words describing what you look for, or words spoken in the video')
     .option('--limit <n>', 'how many results', '10')
+    .option('--mode <mode>', 'hybrid (default: words and meaning), vector (meaning only) or text (words only)')
     .option('--status <status>', 'filter by status')
     .option('--tags <tags>', 'comma-separated tags every result must have')
     .option('--min-duration <seconds>', 'shortest duration')
@@ -22,6 +23,7 @@ export function registerSearch(program: Command): void {
           `/search${query({
             q: words.join(' '),
             limit: options.limit,
+            mode: options.mode,
             status: options.status,
             tags: options.tags,
             minDuration: options.minDuration,
@@ -31,12 +33,48 @@ export function registerSearch(program: Command): void {
             offset: options.offset,
           })}`,
         );
-        print(cmd, res, () => {
-          if (res.results.length === 0) return 'no matches';
-          const rows = [['SCORE', 'ID', 'TAGS', 'SUMMARY']];
-          for (const h of res.results) rows.push([h.score.toFixed(3), h.videoId, h.tags.join(','), h.summary ?? '']);
-          return table(rows) + (res.nextOffset != null ? `\nmore: --offset ${res.nextOffset}` : '');
-        });
+        print(cmd, res, () => formatHits(res, globals(cmd).apiUrl));
       }),
     );
+}
+
+/** The human answer: one table row per hit, its moments under it (time, words, player link). */
+export function formatHits(res: Pick<SearchResponse, 'results' | 'nextOffset'>, apiUrl: string): string {
+  if (res.results.length === 0) return 'no matches';
+  const lines = table([
+    ['SCORE', 'ID', 'TAGS', 'SUMMARY'],
+    ...res.results.map((h) => [h.score.toFixed(3), h.videoId, h.tags.join(','), h.summary ?? '']),
+  ]).split('\n');
+  const out = [lines[0]!];
+  res.results.forEach((h, i) => {
+    out.push(lines[i + 1]!);
+    for (const m of momentsOf(h)) {
+      out.push(`  ${clock(m.startSec)}–${clock(m.endSec)}  "${m.text}"  ${playerLink(apiUrl, h.videoId, m.startSec)}`);
+    }
+  });
+  return out.join('\n') + (res.nextOffset != null ? `\nmore: --offset ${res.nextOffset}` : '');
+}
+
+/** An answer from an API before moments existed has none. */
+function momentsOf(h: SearchHit): SearchHit['moments'] {
+  return Array.isArray(h.moments) ? h.moments : [];
+}
+
+/**
+ * The dashboard with the video's player open at `sec` (public/dashboard/search-moments.js reads
+ * `#video=<id>&t=<seconds>`; a fragment, so it never reaches the server or its logs). Whole
+ * seconds, rounded down: the player starts at or just before the words.
+ */
+export function playerLink(apiUrl: string, videoId: string, sec: number): string {
+  const base = apiUrl.replace(/\/+$/, '');
+  return `${base}/dashboard/#video=${encodeURIComponent(videoId)}&t=${Math.max(0, Math.floor(sec))}`;
+}
+
+/** 75.2 → "1:15"; 3725 → "1:02:05". */
+export function clock(sec: number): string {
+  const total = Math.max(0, Math.floor(sec));
+  const h = Math.floor(total / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const s = String(total % 60).padStart(2, '0');
+  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${s}` : `${m}:${s}`;
 }

@@ -1,0 +1,115 @@
+import type { Pool } from 'pg';
+import { searchableConditions } from './search-filters';
+import type { SearchFilters, SearchableRow } from './video-index-repo';
+
+/** A video the full-text half found, best first. */
+export interface TextHit extends SearchableRow {
+  /** ts_rank of its best transcript segment plus that of its title/tags/summary. */
+  rank: number;
+}
+
+/** A timed stretch of a video's transcript that matches the query. */
+export interface TranscriptMoment {
+  videoId: string;
+  startSec: number;
+  endSec: number;
+  text: string;
+  /** Every word of the query is in it (else only some are: a moment of a semantic hit). */
+  exact: boolean;
+}
+
+/**
+ * The query as a tsquery in every text-search configuration PostgreSQL has: a transcript
+ * segment is matched with the query parsed by its own language's configuration (stemming
+ * "running" → "run" in English, "Brücken" → "bruck" in German). `any_q` ORs the distinct forms
+ * into one tsquery: the GIN index is probed once with it (a superset), then each row is checked
+ * against its own configuration's form. (Joining the 29 forms to the table instead makes the
+ * planner scan the table, or probe the index once per configuration.) `tq_any` is a form's
+ * words joined by OR (phrases kept), for the moments of a video the semantic half found; a query
+ * with a negation keeps its AND form there (OR with "not x" would match almost everything).
+ */
+const QUERY_CTE = `q AS (
+  SELECT t.cfg, t.tq,
+    CASE WHEN position('!' in t.tq::text) > 0 THEN t.tq ELSE replace(t.tq::text, ' & ', ' | ')::tsquery END AS tq_any
+  FROM (SELECT c.oid::regconfig AS cfg, websearch_to_tsquery(c.oid::regconfig, $1) AS tq FROM pg_ts_config c) t
+),
+any_q AS (SELECT string_agg(DISTINCT '(' || tq::text || ')', ' | ')::tsquery AS tq FROM q WHERE tq::text <> '')`;
+
+/**
+ * ts_rank weights {D, C, B, A}. Segment text carries the default weight D; counting it like
+ * the summary (B, 0.4) keeps a spoken match comparable with a match in the video's description
+ * instead of a quarter of it.
+ */
+const SEGMENT_WEIGHTS = `'{0.4, 0.2, 0.4, 1.0}'`;
+
+/**
+ * PostgreSQL full-text search over what videos say (transcript_segments) and what they are
+ * (title, tags, summary: videos.text_tsv). Only fully indexed, ready, not deleted rows that
+ * match the filters come back (the same conditions as the semantic half).
+ */
+export class TextSearchRepo {
+  constructor(private readonly pool: Pool) {}
+
+  async rank(q: string, f: SearchFilters, limit: number): Promise<TextHit[]> {
+    const args: unknown[] = [q, limit];
+    const where = searchableConditions('v', f, args);
+    const { rows } = await this.pool.query<TextHit>(
+      `WITH ${QUERY_CTE},
+       seg AS (
+         SELECT s.video_id, max(ts_rank(${SEGMENT_WEIGHTS}, s.tsv, q.tq)) AS rank
+         FROM (SELECT video_id, tsv, ts_config FROM transcript_segments WHERE tsv @@ (SELECT tq FROM any_q) OFFSET 0) s
+           JOIN q ON q.cfg = s.ts_config AND s.tsv @@ q.tq
+         GROUP BY s.video_id
+       ),
+       meta AS (
+         SELECT v.id AS video_id, ts_rank(v.text_tsv, q.tq) AS rank
+         FROM (SELECT id, text_tsv, text_config FROM videos WHERE text_tsv @@ (SELECT tq FROM any_q) OFFSET 0) v
+           JOIN q ON q.cfg = v.text_config AND v.text_tsv @@ q.tq
+       ),
+       -- One row per video (a UNION ALL and a sum, not outer joins of the two: their row
+       -- estimates are guesses, and a wrong one made the planner compare every pair).
+       scored AS (
+         SELECT video_id, sum(rank)::float8 AS rank
+         FROM (SELECT video_id, rank FROM seg UNION ALL SELECT video_id, rank FROM meta) both_halves
+         GROUP BY video_id
+       )
+       SELECT v.id, v.summary, v.tags, v.duration_sec AS "durationSec", v.thumbnail_path AS "thumbnailPath",
+         v.rendition_path AS "renditionPath", v.created_at AS "createdAt", scored.rank
+       FROM scored JOIN videos v ON v.id = scored.video_id
+       WHERE ${where.join(' AND ')}
+       ORDER BY scored.rank DESC, v.id
+       LIMIT $2`,
+      args,
+    );
+    return rows;
+  }
+
+  /**
+   * Up to `perVideo` moments of each video: segments holding every query word first (best
+   * ranked first), then segments holding some of them. A video matched only by meaning may
+   * have none.
+   */
+  async moments(q: string, videoIds: string[], perVideo: number): Promise<Map<string, TranscriptMoment[]>> {
+    const out = new Map<string, TranscriptMoment[]>();
+    if (videoIds.length === 0) return out;
+    const { rows } = await this.pool.query<TranscriptMoment>(
+      `WITH ${QUERY_CTE},
+       m AS (
+         SELECT s.video_id, s.start_sec, s.end_sec, s.text, s.tsv @@ q.tq AS exact,
+           row_number() OVER (PARTITION BY s.video_id
+             ORDER BY s.tsv @@ q.tq DESC, ts_rank(s.tsv, q.tq_any) DESC, s.seq) AS n
+         FROM q JOIN transcript_segments s ON s.ts_config = q.cfg AND s.tsv @@ q.tq_any
+         WHERE s.video_id = ANY($2)
+       )
+       SELECT video_id AS "videoId", start_sec AS "startSec", end_sec AS "endSec", text, exact
+       FROM m WHERE n <= $3 ORDER BY video_id, n`,
+      [q, videoIds, perVideo],
+    );
+    for (const r of rows) {
+      const list = out.get(r.videoId) ?? [];
+      list.push(r);
+      out.set(r.videoId, list);
+    }
+    return out;
+  }
+}
