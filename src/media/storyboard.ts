@@ -171,3 +171,15 @@ export function spriteSheetArgs(o: { inPattern: string; sheet: SheetLayout; outp
     o.output,
   ];
 }
+
+/**
+ * The track as served to a client that authenticates with `?access_token=` (an `<img>` or a
+ * CSS background cannot send a header): every sprite URL carries the token, before its `#xywh`.
+ */
+export function storyboardVttWithToken(vtt: string, token: string): string {
+  const q = `access_token=${encodeURIComponent(token)}`;
+  return vtt
+    .split('\n')
+    .map((line) => line.replace(/^(sprite-[0-9a-f]{12}-\d{3}\.jpg)(#xywh=\d+,\d+,\d+,\d+)$/, `$1?${q}$2`))
+    .join('\n');
+}

@@ -5,6 +5,7 @@ import {
   storyboardCues,
   storyboardInterval,
   storyboardVtt,
+  storyboardVttWithToken,
   STORYBOARD_FILE,
   thumbnailTilesArgs,
   tileCount,
@@ -136,5 +137,15 @@ describe('ffmpeg arguments', () => {
     const args = spriteSheetArgs({ inPattern: 't-%05d.jpg', sheet: second!, output: 's.jpg' });
     expect(args.join(' ')).toContain('-start_number 101 -i t-%05d.jpg');
     expect(args.join(' ')).toContain('tile=10x5');
+  });
+});
+
+describe('storyboardVttWithToken', () => {
+  test('adds the token to every sprite URL, before its fragment, and to nothing else', () => {
+    const vtt = storyboardVtt(storyboardCues({ durationSec: 3, intervalSec: 2, tiles: 2, tile: { width: 160, height: 90 }, run: RUN }));
+    const out = storyboardVttWithToken(vtt, 'k 1');
+    expect(out).toContain(`sprite-${RUN}-000.jpg?access_token=k%201#xywh=0,0,160,90`);
+    expect(out.split('\n').filter((l) => l.includes('access_token'))).toHaveLength(2);
+    expect(out.startsWith('WEBVTT\n')).toBe(true);
   });
 });
