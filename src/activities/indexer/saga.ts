@@ -75,7 +75,7 @@ export function createIndexSagaActivities(deps: IndexSagaDeps) {
       await client.query('BEGIN');
       const written = await deps.index.writeIndexRow(client, video, input.media, input.analysis, collection, input.analysisState);
       const charged: IndexRowOutput['charged'] = [];
-      // Issue 30: the chapters with the row (the AI step snapped them to scene cuts; the rendition's duration bounds them).
+      // The chapters with the row (the AI step snapped them to scene cuts; the rendition's duration bounds them).
       if (written)
         await ChaptersRepo.write(client, input.videoId, boundChapters(input.analysis.chapters, input.media.rendition.durationSec));
       if (written) {

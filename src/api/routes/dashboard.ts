@@ -9,7 +9,7 @@ const FILES: Record<string, { file: () => string; type: string }> = {
   'index.html': { file: () => path.join(DASHBOARD_DIR, 'index.html'), type: 'text/html; charset=utf-8' },
   'app.js': { file: () => path.join(DASHBOARD_DIR, 'app.js'), type: 'text/javascript; charset=utf-8' },
   'style.css': { file: () => path.join(DASHBOARD_DIR, 'style.css'), type: 'text/css; charset=utf-8' },
-  // Issue 30: scrub previews over the seek bar, and the chapter list.
+  // Scrub previews over the seek bar, and the chapter list.
   'storyboard.js': { file: () => path.join(DASHBOARD_DIR, 'storyboard.js'), type: 'text/javascript; charset=utf-8' },
   'chapters.js': { file: () => path.join(DASHBOARD_DIR, 'chapters.js'), type: 'text/javascript; charset=utf-8' },
   // The HLS player, loaded only when a status links an HLS playlist and the browser has no native HLS
