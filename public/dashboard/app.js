@@ -348,6 +348,8 @@
         apiKey() && src.startsWith('/') ? src + (src.includes('?') ? '&' : '?') + 'access_token=' + encodeURIComponent(apiKey()) : src;
     }
     video.dataset.videoId = videoId;
+    // storyboard.js (scrub previews) and chapters.js read the playing video's status from this event.
+    video.dispatchEvent(new CustomEvent('biblio:video', { detail: { videoId, status: s, apiKey: apiKey() } }));
     $('#player-caption').textContent = 'Playing ' + videoId + (hls ? ' (HLS)' : ' (MP4)');
     const r = s && s.result;
     const dl = $('#player-details');

@@ -26,6 +26,8 @@ import { registerKeyRoutes } from './routes/keys';
 import { registerDashboardRoutes } from './routes/dashboard';
 import { registerVideosListRoutes } from './routes/videos-list';
 import { registerHlsRoutes } from './routes/hls-files';
+import { registerVideoTrackRoutes } from './routes/video-tracks';
+import { VideoTracks } from '../app/video-tracks';
 import { PublishedMedia } from '../app/published-media';
 import { VideoListService } from '../app/video-list-service';
 import { registerUsageRoutes } from './routes/usage';
@@ -128,6 +130,7 @@ export function buildApp(
     const media = new PublishedMedia(opts.library);
     registerVideosListRoutes(app, { list: new VideoListService(opts.library), media });
     registerHlsRoutes(app, { media });
+    registerVideoTrackRoutes(app, { tracks: new VideoTracks(opts.library) });
   }
   if (opts.library) {
     registerUsageRoutes(app, { usage: new UsageReportService(service.repos.usageLedger, opts.usagePrices ?? DEFAULT_PRICES) });

@@ -1,6 +1,7 @@
 import type { VideoRow } from '../db/videos-repo';
 import { STEP_QUEUE, STEPS, stepOfActivity, type StepName, type TaskQueues } from '../pipeline/catalogue';
-import type { HeartbeatProgress, PipelineState } from '../workflows/contracts';
+import type { Chapter, HeartbeatProgress, PipelineState } from '../workflows/contracts';
+import { boundChapters } from '../media/chapters';
 import { closedRunError, isFailedLike } from '../temporal/workflow-status';
 import { inferStep, type LastKnown } from './status-fallbacks';
 import { withoutServerPaths } from '../security/server-paths';
@@ -46,12 +47,15 @@ export interface VideoStatus {
     model: string;
     offlineAnalysis: boolean;
     vectorCollection: string;
+    /** Snapped to scene cuts, inside the duration, the first at 0; empty when the analysis found none. */
+    chapters: Chapter[];
   } | null;
   /**
    * `rendition`: the MP4 (download, and players without HLS) once the video is ready; `hls`:
-   * the master playlist of the adaptive ladder when the run packaged one.
+   * the master playlist of the adaptive ladder when the run packaged one; `storyboard`: the WebVTT
+   * thumbnail track of the scrub previews, when made; `chapters`: the WebVTT chapters track, when there are chapters.
    */
-  links: { self: string; temporalUi: string; rendition?: string; hls?: string };
+  links: { self: string; temporalUi: string; rendition?: string; hls?: string; storyboard?: string; chapters?: string };
 }
 
 /** The first pending activity of a run, as describe() reports it. */
@@ -124,6 +128,8 @@ export function deriveStatus(facts: StatusFacts): VideoStatus {
       self: `/videos/${row.id}`,
       ...(result ? { rendition: `/videos/${row.id}/rendition.mp4` } : {}),
       ...(state?.media?.hls ? { hls: `/videos/${row.id}/hls/master.m3u8` } : {}),
+      ...(result && (state?.media ?? row.media)?.storyboard ? { storyboard: `/videos/${row.id}/storyboard/storyboard.vtt` } : {}),
+      ...(result?.chapters.length ? { chapters: `/videos/${row.id}/chapters.vtt` } : {}),
       temporalUi: temporalUiLink(facts, runId),
     },
   };
@@ -257,6 +263,7 @@ function resultOf(row: VideoRow, state: PipelineState | undefined): VideoStatus[
       model: analysis.model,
       offlineAnalysis: analysis.offline,
       vectorCollection: state.index.collection,
+      chapters: boundChapters(analysis.chapters, media.rendition.durationSec),
     };
   }
   if (row.status === 'ready' && row.renditionPath && row.thumbnailPath) {
@@ -272,6 +279,7 @@ function resultOf(row: VideoRow, state: PipelineState | undefined): VideoStatus[
       model: row.model ?? '',
       offlineAnalysis: row.offlineAnalysis ?? false,
       vectorCollection: row.vectorCollection ?? '',
+      chapters: boundChapters(row.chapters, row.durationSec ?? Number.NaN),
     };
   }
   return null;

@@ -170,6 +170,18 @@ export const CROSS_RULES: readonly CrossRule[] = [
           ]
         : [],
   },
+  {
+    says: '`MEDIA_STORYBOARD_MIN_INTERVAL_SEC` does not exceed `MEDIA_STORYBOARD_MAX_INTERVAL_SEC`.',
+    problems: (e) =>
+      e.MEDIA_STORYBOARD_MIN_INTERVAL_SEC > e.MEDIA_STORYBOARD_MAX_INTERVAL_SEC
+        ? [
+            {
+              variable: 'MEDIA_STORYBOARD_MIN_INTERVAL_SEC',
+              message: `MEDIA_STORYBOARD_MIN_INTERVAL_SEC (${e.MEDIA_STORYBOARD_MIN_INTERVAL_SEC}) must not exceed MEDIA_STORYBOARD_MAX_INTERVAL_SEC (${e.MEDIA_STORYBOARD_MAX_INTERVAL_SEC}).`,
+            },
+          ]
+        : [],
+  },
 ];
 
 export function crossCheckProblems(e: Env): CrossCheckProblem[] {

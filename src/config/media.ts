@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { ConfigArea } from './area';
-import { nonNegativeInt, positiveInt } from './fields';
+import { DEFAULT_STORYBOARD } from '../media/storyboard';
+import { nonNegativeInt, onOff, positiveInt } from './fields';
 
 export const mediaArea = {
   title: 'Media (ffmpeg, limits, downloads)',
@@ -31,6 +32,21 @@ export const mediaArea = {
       .describe(
         'Segments one media worker process encodes at once (1: ffmpeg already uses the cores; more workers share a video instead).',
       ),
+    MEDIA_STORYBOARD: onOff
+      .default('on')
+      .describe('Scrub previews: sprite sheets of thumbnails and a WebVTT thumbnail track per video (`off`: none are made).'),
+    MEDIA_STORYBOARD_MIN_INTERVAL_SEC: positiveInt
+      .default(DEFAULT_STORYBOARD.minIntervalSec)
+      .describe('Shortest interval between two storyboard thumbnails, in seconds (short videos get it).'),
+    MEDIA_STORYBOARD_MAX_INTERVAL_SEC: positiveInt
+      .default(DEFAULT_STORYBOARD.maxIntervalSec)
+      .describe('Longest interval between two storyboard thumbnails, in seconds; between the two, a video gets about one 10 × 10 sheet.'),
+    MEDIA_STORYBOARD_MAX_TILES: positiveInt
+      .default(DEFAULT_STORYBOARD.maxTiles)
+      .describe('Most storyboard thumbnails of one video (100 per sheet); longer videos get a longer interval.'),
+    MEDIA_STORYBOARD_TILE_PX: positiveInt
+      .default(DEFAULT_STORYBOARD.tileMaxSide)
+      .describe('Longest side of a storyboard thumbnail, in pixels.'),
     MEDIA_MAX_WIDTH: positiveInt.default(8192).describe('Widest accepted video, in pixels; wider fails as MediaTooLarge.'),
     MEDIA_MAX_HEIGHT: positiveInt.default(8192).describe('Tallest accepted video, in pixels; taller fails as MediaTooLarge.'),
     MEDIA_MAX_PIXELS: positiveInt.default(8192 * 4320).describe('Most pixels per frame (width × height); more fails as MediaTooLarge.'),
@@ -84,6 +100,15 @@ export function mediaConfig(e: MediaEnv) {
       limits: mediaLimits(e),
       sourceIdleTimeoutMs: e.SOURCE_IDLE_TIMEOUT_MS,
       sourceMinBytesPerSec: e.SOURCE_MIN_BYTES_PER_SEC,
+      storyboard:
+        e.MEDIA_STORYBOARD === 'on'
+          ? {
+              minIntervalSec: e.MEDIA_STORYBOARD_MIN_INTERVAL_SEC,
+              maxIntervalSec: e.MEDIA_STORYBOARD_MAX_INTERVAL_SEC,
+              maxTiles: e.MEDIA_STORYBOARD_MAX_TILES,
+              tileMaxSide: e.MEDIA_STORYBOARD_TILE_PX,
+            }
+          : null,
     },
   };
 }

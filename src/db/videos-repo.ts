@@ -1,6 +1,6 @@
 import type { Pool } from 'pg';
 import { storedSource } from '../net/redact';
-import type { AnalysisState, PipelineStep, TranscodeOutput, VideoSource } from '../workflows/contracts';
+import type { AnalysisState, Chapter, PipelineStep, TranscodeOutput, VideoSource } from '../workflows/contracts';
 import type { RowStatus } from '../contracts/product-status';
 
 export interface VideoRow {
@@ -27,6 +27,8 @@ export interface VideoRow {
   analysisState?: AnalysisState | null;
   /** The media step's output, kept for a re-analysis after the run ended. */
   media?: TranscodeOutput | null;
+  /** Snapped and bounded (src/media/chapters.ts); null when none. */
+  chapters?: Chapter[] | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -35,7 +37,7 @@ const COLUMNS = `id, source, workflow_id AS "workflowId", status, rendition_path
   thumbnail_path AS "thumbnailPath", duration_sec AS "durationSec", width, height, summary, tags,
   analyzer, model, dim, offline_analysis AS "offlineAnalysis", vector_collection AS "vectorCollection",
   error_type AS "errorType", error_message AS "errorMessage", failed_step AS "failedStep",
-  analysis_state AS "analysisState", media, created_at AS "createdAt", updated_at AS "updatedAt"`;
+  analysis_state AS "analysisState", media, chapters, created_at AS "createdAt", updated_at AS "updatedAt"`;
 
 export class VideosRepo {
   constructor(private readonly pool: Pool) {}

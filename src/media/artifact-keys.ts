@@ -12,6 +12,8 @@
  *   media/<videoId>/thumbnail.jpg
  *   media/<videoId>/manifest.json            written after both: what a retry checks to reuse them
  *   media/<videoId>/hls/<name>               master.m3u8 is written last: it publishes the ladder
+ *   media/<videoId>/storyboard/<name>        scrub previews: sprite-<run>-000.jpg … sheets, then
+ *                                            storyboard.vtt (written last: it names the run's sheets)
  *   analysis/<videoId>/…                     what the AI step looks at (keyframes, audio chunks)
  *                                            and the embedding artifact the reconciler repairs from
  *
@@ -45,6 +47,8 @@ export const analysisKey = (videoId: string, name: string) => `${videoPrefix('an
 export const renditionKey = (videoId: string) => mediaKey(videoId, 'rendition.mp4');
 export const thumbnailKey = (videoId: string) => mediaKey(videoId, 'thumbnail.jpg');
 export const hlsKey = (videoId: string, name: string) => mediaKey(videoId, `hls/${name}`);
+/** A storyboard file (`storyboard.vtt` or a sprite sheet) of the video. */
+export const storyboardKey = (videoId: string, name: string) => mediaKey(videoId, `storyboard/${name}`);
 /**
  * A keyframe or audio chunk the AI step reads: content-addressed, so a retried attempt on
  * another host publishes its own object and never replaces one a reader is fetching.

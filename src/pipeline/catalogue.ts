@@ -71,7 +71,7 @@ export interface ActivitySpec {
 }
 
 export const ACTIVITIES = {
-  // transcode: sign (uploads) → plan → single pass | segments ∥ audio → join → HLS → analysis inputs
+  // transcode: sign (uploads) → plan → single pass | segments ∥ audio → join → HLS → analysis inputs → storyboard
   signSourceUrl: { step: 'transcode', queue: 'pipeline', local: true, retry: 'localSigning' },
   planTranscode: { step: 'transcode', queue: 'media', retry: 'mediaStep' },
   transcode: { step: 'transcode', queue: 'media', retry: 'mediaStep' },
@@ -81,6 +81,7 @@ export const ACTIVITIES = {
   discardSegments: { step: 'transcode', queue: 'media', retry: 'mediaStep' },
   packageHls: { step: 'transcode', queue: 'media', retry: 'mediaStep' },
   extractAnalysisInputs: { step: 'transcode', queue: 'media', retry: 'analysisInputs' },
+  generateStoryboard: { step: 'transcode', queue: 'media', retry: 'storyboard' },
   // analyze: self-paced provider calls, or the metadata-only stand-in when it stays unavailable
   analyze: { step: 'analyze', queue: 'ai', retry: 'aiSelfPaced' },
   analyzeDegraded: { step: 'analyze', queue: 'ai', retry: 'aiStandIn' },

@@ -45,6 +45,15 @@ export const RETRY_PRESETS = {
     retry: retry('2s', '1m', 3),
   }),
   /**
+   * Scrub previews: a nicety. A killed worker's attempt is retried (heartbeat timeout), but after
+   * two attempts the video goes on without one rather than wait.
+   */
+  storyboard: (heartbeatTimeoutMs: number): ActivityOptions => ({
+    startToCloseTimeout: '30m',
+    heartbeatTimeout: heartbeatTimeoutMs,
+    retry: retry('2s', '30s', 2),
+  }),
+  /**
    * The AI analysis spaces its retries itself (full jitter via nextRetryDelay) and stops with
    * AiDeferred after its bounded wait, so the attempt cap here is only a backstop.
    */

@@ -4,6 +4,7 @@ import {
   createHlsActivities,
   createMediaActivities,
   createSegmentActivities,
+  createStoryboardActivities,
   sweepHlsStaging,
 } from '../activities/media';
 import { segmentQueueOf } from '../pipeline/catalogue';
@@ -77,6 +78,15 @@ runWorkerProcess('media', async (config) => {
           mediaDir: config.mediaDir,
           stallTimeoutMs: config.media.stallTimeoutMs,
           storage: mediaDeps.storage,
+        }),
+        // Scrub previews (sprite sheets + WebVTT thumbnail track), cut from the published MP4.
+        ...createStoryboardActivities({
+          ffmpeg: config.ffmpeg,
+          tmpDir: config.tmpDir,
+          mediaDir: config.mediaDir,
+          storage: mediaDeps.storage,
+          settings: config.media.storyboard,
+          stallTimeoutMs: config.media.stallTimeoutMs,
         }),
       },
       maxConcurrentActivityTaskExecutions: config.workers.mediaConcurrency,

@@ -64,6 +64,28 @@ export interface TranscodeOutput {
   rendition: MediaFacts;
   /** The adaptive HLS ladder packaged from the rendition; absent with `hls: false`. */
   hls?: HlsOutput;
+  /** Scrub previews cut from the rendition; absent when switched off, failed (a nicety), or before them. */
+  storyboard?: StoryboardOutput;
+}
+
+/** Activity `generateStoryboard`: thumbnails of the published rendition at a fixed interval. */
+export interface StoryboardInput {
+  videoId: string;
+  renditionPath: string;
+  durationSec: number;
+  width: number;
+  height: number;
+}
+
+/** What was published under `media/<videoId>/storyboard/` (the track names its sprite sheets). */
+export interface StoryboardOutput {
+  /** The WebVTT thumbnail track's name in that folder (written last: it publishes the sheets). */
+  track: string;
+  intervalSec: number;
+  tiles: number;
+  sheets: number;
+  tileWidth: number;
+  tileHeight: number;
 }
 
 /** Activity `packageHls`: the ladder is cut from the published MP4 rendition. */

@@ -11,6 +11,7 @@ import { refreshSourceUrlSignal, statusQuery } from './messages';
 import { segmentedTranscode } from './segmented-transcode';
 import { DEFAULT_SOURCE_REFRESH_DEADLINE_MS, SourceRefresh } from './source-refresh';
 import { publishState } from './status-feed';
+import { storyboardStep } from './storyboard-step';
 
 /**
  * One upload, end to end: transcode on `media`, analyze on `ai`, index on `index` (the steps and
@@ -52,7 +53,9 @@ export async function processVideo(input: ProcessVideoInput): Promise<ProcessVid
         durationSec: out.rendition.durationSec,
         hasAudio: out.rendition.audioCodec !== null,
       });
-      return { media: out, inputs: analysisInputs };
+      // Scrub previews: a failure here never fails the video.
+      const storyboard = await storyboardStep(videoId, out, queues, tuning);
+      return { media: storyboard ? { ...out, storyboard } : out, inputs: analysisInputs };
     });
     state.media = media;
     const analyzeInput: AnalyzeInput = { videoId, facts: media.source, title: titleOf(input.source), inputs };

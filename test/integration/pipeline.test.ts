@@ -86,6 +86,8 @@ test('runs transcode, analyze and index on their own task queues and makes the v
     ['packageHls', queues.media],
     // Issue 16: keyframes + audio for the analysis, on the media queue too.
     ['extractAnalysisInputs', queues.media],
+    // Issue 30: scrub previews (a storyboard), on the media queue too.
+    ['generateStoryboard', queues.media],
     ['analyze', queues.ai],
     // Issue 17: the index step is a saga: row, then point, then searchable.
     ['writeIndexRow', queues.index],

@@ -5,6 +5,7 @@ import type { AiActivities } from '../../src/activities/ai';
 import type { IndexerActivities } from '../../src/activities/indexer';
 import type { MediaActivities } from '../../src/activities/media';
 import type { AnalysisInputsActivities } from '../../src/activities/media/analysis-inputs';
+import type { StoryboardActivities } from '../../src/activities/media/storyboard';
 import type { HlsActivities } from '../../src/activities/media/hls';
 import type { SegmentActivities } from '../../src/activities/media/segments';
 import type { StorageActivities } from '../../src/activities/storage';
@@ -28,7 +29,10 @@ type Equal<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 type OnQueue<R extends QueueRole> = { [K in ActivityName]: (typeof ACTIVITIES)[K]['queue'] extends R ? K : never }[ActivityName];
 const queuesAgree: {
   pipeline: Equal<keyof StorageActivities, OnQueue<'pipeline'>>;
-  media: Equal<keyof (MediaActivities & SegmentActivities & AnalysisInputsActivities & HlsActivities), OnQueue<'media'>>;
+  media: Equal<
+    keyof (MediaActivities & SegmentActivities & AnalysisInputsActivities & HlsActivities & StoryboardActivities),
+    OnQueue<'media'>
+  >;
   ai: Equal<keyof AiActivities, OnQueue<'ai'>>;
   index: Equal<keyof IndexerActivities, OnQueue<'index'>>;
 } = { pipeline: true, media: true, ai: true, index: true };

@@ -394,3 +394,53 @@ test('no server path reaches a viewer: results are API URLs, error messages lose
   expect(status.lastError?.message).toBe('ffprobe failed on source: bad data');
   expect(JSON.stringify(status)).not.toMatch(/"\/(var|tmp|m)\//);
 });
+
+describe('storyboard and chapters (issue 30)', () => {
+  const storyboard = { track: 'storyboard.vtt', intervalSec: 2, tiles: 15, sheets: 1, tileWidth: 160, tileHeight: 90 };
+
+  test('a ready video links its storyboard track and its chapters track, and lists the chapters bounded by the duration', () => {
+    const chapters = [
+      { startSec: 0, title: 'Opening' },
+      { startSec: 12.5, title: 'Middle' },
+      { startSec: 31, title: 'past the end' },
+    ];
+    const status = deriveStatus(
+      facts({
+        run: closed('COMPLETED'),
+        state: { ...done, media: { ...media, storyboard }, analysis: { ...analysis, chapters } },
+        row: row({ status: 'ready' }),
+      }),
+    );
+    expect(status.links).toMatchObject({ storyboard: '/videos/v1/storyboard/storyboard.vtt', chapters: '/videos/v1/chapters.vtt' });
+    expect(status.result?.chapters).toEqual(chapters.slice(0, 2));
+  });
+
+  test('without a storyboard or chapters (offline analysis, storyboard failed) neither is linked', () => {
+    const status = deriveStatus(facts({ run: closed('COMPLETED'), state: done, row: row({ status: 'ready' }) }));
+    expect(status.links).not.toHaveProperty('storyboard');
+    expect(status.links).not.toHaveProperty('chapters');
+    expect(status.result?.chapters).toEqual([]);
+  });
+
+  test('after Temporal forgot the run, the row still says both', () => {
+    const status = deriveStatus(
+      facts({
+        row: row({
+          status: 'ready',
+          renditionPath: '/m/v1/rendition.mp4',
+          thumbnailPath: '/m/v1/thumbnail.jpg',
+          durationSec: 30,
+          media: { ...media, storyboard },
+          chapters: [{ startSec: 0, title: 'All of it' }],
+        }),
+      }),
+    );
+    expect(status.links).toMatchObject({ storyboard: '/videos/v1/storyboard/storyboard.vtt', chapters: '/videos/v1/chapters.vtt' });
+    expect(status.result?.chapters).toEqual([{ startSec: 0, title: 'All of it' }]);
+  });
+
+  test('a video still analysing has no storyboard link yet', () => {
+    const status = deriveStatus(facts({ run: running(), state: atStep('analyze', { media: { ...media, storyboard } }) }));
+    expect(status.links).not.toHaveProperty('storyboard');
+  });
+});

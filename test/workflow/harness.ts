@@ -23,6 +23,7 @@ import type { AiActivities } from '../../src/activities/ai';
 import type { IndexerActivities } from '../../src/activities/indexer';
 import type { MediaActivities } from '../../src/activities/media';
 import type { AnalysisInputsActivities } from '../../src/activities/media/analysis-inputs';
+import type { StoryboardActivities } from '../../src/activities/media/storyboard';
 import type { HlsActivities } from '../../src/activities/media/hls';
 import type { SegmentActivities } from '../../src/activities/media/segments';
 import type { StorageActivities } from '../../src/activities/storage';
@@ -43,6 +44,7 @@ type RealActivities = MediaActivities &
   SegmentActivities &
   HlsActivities &
   AnalysisInputsActivities &
+  StoryboardActivities &
   AiActivities &
   IndexerActivities &
   StorageActivities;
@@ -212,6 +214,7 @@ export function defaultStubs(): Stubs {
       variants: [{ name: '720p', width: 1280, height: 720, bandwidth: 2_500_000, codecs: 'avc1.64001f,mp4a.40.2' }],
     }),
     extractAnalysisInputs: async () => analysisInputs,
+    generateStoryboard: async () => ({ track: 'storyboard.vtt', intervalSec: 2, tiles: 1, sheets: 1, tileWidth: 160, tileHeight: 90 }),
     analyze: async () => fullAnalysis(),
     analyzeDegraded: async ({ reason }) => degradedAnalysis(reason),
     writeIndexRow: async () => ({ collection: 'videos_stub_8', written: true, charged: [] }),

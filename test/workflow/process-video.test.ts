@@ -38,6 +38,8 @@ test('runs plan → transcode → HLS → analysis inputs → analyze → row �
         ['transcode', queues.media],
         ['packageHls', queues.media],
         ['extractAnalysisInputs', queues.media],
+        // Issue 30: scrub previews, a nicety after the analysis inputs.
+        ['generateStoryboard', queues.media],
         ['analyze', queues.ai],
         ['writeIndexRow', queues.index],
         ['upsertVector', queues.index],
@@ -177,6 +179,37 @@ test('a segment failing for good discards the work area only after the cancelled
         ['encodeAudio', 'cancelled', 'CANCELLED'],
       ]);
       expect(Math.max(...inFlight.map((c) => c.endSeq ?? Infinity))).toBeLessThan(discard?.startSeq ?? -1);
+    },
+  );
+});
+
+test('a storyboard failing for good does not fail the video: it goes ready without one', async () => {
+  await harness.run(
+    'storyboard-fails',
+    () => ({
+      generateStoryboard: async () => {
+        throw ApplicationFailure.create({ type: ErrorType.TranscodeFailed, message: 'storyboard thumbnails failed', nonRetryable: true });
+      },
+    }),
+    async ({ calls, input, startProcessVideo }) => {
+      const handle = await startProcessVideo(input());
+      const result: ProcessVideoResult = await handle.result();
+      expect(calls.of('generateStoryboard')).toHaveLength(1);
+      expect(calls.names().slice(-3)).toEqual(['writeIndexRow', 'upsertVector', 'markSearchable']);
+      expect(calls.names()).not.toContain('recordFailure');
+      expect(result.media.storyboard).toBeUndefined();
+      expect(result.media.hls?.masterPath).toMatch(/master\.m3u8$/);
+    },
+  );
+});
+
+test('a published storyboard travels with the media output the row keeps', async () => {
+  await harness.run(
+    'storyboard-ok',
+    () => ({}),
+    async ({ input, startProcessVideo }) => {
+      const result: ProcessVideoResult = await (await startProcessVideo(input())).result();
+      expect(result.media.storyboard).toMatchObject({ track: 'storyboard.vtt', tiles: 1 });
     },
   );
 });

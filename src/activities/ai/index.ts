@@ -9,6 +9,7 @@ import { putEmbeddingArtifact, writeEmbeddingArtifact } from '../../artifacts/em
 import type { ObjectStorage } from '../../adapters/storage/port';
 import type { DeferralCauses } from '../../db/ai-deferrals-repo';
 import { ErrorType, failure } from '../../errors';
+import { snapChapters } from '../../media/chapters';
 import type { AnalyzeInput, AnalyzeOutput } from '../../workflows/contracts';
 import { delayedSummary } from './degraded';
 import { resolveAnalysisInputs } from './resolve-inputs';
@@ -55,6 +56,12 @@ export function createAiActivities(deps: AiDeps) {
     } else {
       embeddingPath = await writeEmbeddingArtifact(deps.artifactsDir, artifact);
     }
+    // Chapter starts onto the scene cuts the keyframes were picked at, inside the video.
+    const chapters = snapChapters(
+      result.chapters,
+      input.inputs.keyframes.map((k) => k.atSec),
+      input.facts.durationSec,
+    );
     return {
       analyzer: analyzer.name,
       model: analyzer.model,
@@ -63,7 +70,7 @@ export function createAiActivities(deps: AiDeps) {
       summary: result.summary,
       tags: result.tags,
       embeddingPath,
-      ...(result.chapters ? { chapters: result.chapters } : {}),
+      ...(result.chapters ? { chapters } : {}),
       ...(result.transcript ? { transcriptExcerpt: excerpt(result.transcript) } : {}),
       ...(result.usage ? { usage: result.usage } : {}),
       ...(degraded ? { degraded: true } : {}),

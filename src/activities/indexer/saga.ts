@@ -3,7 +3,9 @@ import type { Pool } from 'pg';
 import { collectionName, type VectorSpace, type VectorStore } from '../../adapters/vector-store/port';
 import type { ObjectStorage } from '../../adapters/storage/port';
 import { loadEmbeddingArtifact } from '../../artifacts/embedding-artifact';
+import { ChaptersRepo } from '../../db/chapters-repo';
 import { inputHash, type StepResultsRepo } from '../../db/step-results-repo';
+import { boundChapters } from '../../media/chapters';
 import type { UsageLedgerRepo } from '../../db/usage-ledger-repo';
 import type { VideoIndexRepo } from '../../db/video-index-repo';
 import { ErrorType, failure } from '../../errors';
@@ -73,6 +75,9 @@ export function createIndexSagaActivities(deps: IndexSagaDeps) {
       await client.query('BEGIN');
       const written = await deps.index.writeIndexRow(client, video, input.media, input.analysis, collection, input.analysisState);
       const charged: IndexRowOutput['charged'] = [];
+      // The chapters with the row (the AI step snapped them to scene cuts; the rendition's duration bounds them).
+      if (written)
+        await ChaptersRepo.write(client, input.videoId, boundChapters(input.analysis.chapters, input.media.rendition.durationSec));
       if (written) {
         // Charged with the row, in one transaction, under the ledger's unique key: exactly once.
         const seconds = input.media.rendition.durationSec;

@@ -6,11 +6,13 @@ import type { AnalysisInputsActivities } from './analysis-inputs';
 import type { HlsActivities } from './hls';
 import type { SegmentActivities } from './segments';
 import type { MediaActivities } from './single-pass';
+import type { StoryboardActivities } from './storyboard';
 
 export { createAnalysisInputsActivities, type AnalysisInputsActivities, type AnalysisInputsDeps } from './analysis-inputs';
 export { createHlsActivities, sweepHlsStaging, type HlsActivities, type HlsDeps } from './hls';
 export { DEFAULT_LIMITS, type MediaDeps } from './rendition';
 export { createSegmentActivities, type SegmentActivities, type SegmentDeps } from './segments';
 export { createMediaActivities, type MediaActivities } from './single-pass';
+export { createStoryboardActivities, type StoryboardActivities, type StoryboardDeps } from './storyboard';
 
-export type MediaQueueActivities = MediaActivities & SegmentActivities & HlsActivities & AnalysisInputsActivities;
+export type MediaQueueActivities = MediaActivities & SegmentActivities & HlsActivities & AnalysisInputsActivities & StoryboardActivities;
