@@ -124,7 +124,8 @@ export function renderPeersMarkdown(report: PeersReport): string {
       `reaped children included), before the first measured workflow and ${report.settleMs / 1000} s after the last one, divided ` +
       `by the workflows that completed; nothing is subtracted. Latency is the client's, from start request to result. ` +
       `"Rest of machine" is the non-idle CPU of \`/proc/stat\` minus the engine's processes, i.e. what other sessions ran ` +
-      `meanwhile — a gauge of how noisy the window was, not part of any total.`,
+      `meanwhile — a gauge of how noisy the window was, not part of any total. In the CPU-bound scenario each workflow ` +
+      `lasts seconds, so a server's background work over that time (timers, gossip, flushes) is part of its figure.`,
     '',
     table(report, 'trivial'),
     '',

@@ -50,6 +50,10 @@ export const temporal: Engine = {
         String(uiPort),
         '--log-level',
         'warn',
+        // Loopback only: no periodic call-home for the latest server version (as the SDK's own
+        // test server is started); it changes nothing measurable.
+        '--dynamic-config-value',
+        'frontend.enableServerVersionCheck=false',
       ],
       { logFile: path.join(ctx.dir, 'temporal.log') },
     );
