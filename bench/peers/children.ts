@@ -5,6 +5,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { BURN_LINE } from './pipeline';
 
 export const BENCH_DIR = path.resolve(__dirname);
 export const ROOT = path.resolve(__dirname, '..', '..');
@@ -15,6 +16,8 @@ export interface Child {
   proc: ChildProcess;
   /** The last lines of stdout+stderr. */
   tail: string[];
+  /** Sum of the BURN_MS lines the process printed: CPU its pipeline steps measured on their threads. */
+  burnMs: number;
   /** Resolves with the first line matching `pattern` (prefix protocol of our own processes). */
   waitForLine(pattern: RegExp, timeoutMs: number): Promise<string>;
   send(line: string): void;
@@ -38,6 +41,11 @@ export function startChild(name: string, command: string, args: string[], opts: 
     log.write(chunk);
     for (const line of chunk.toString('utf8').split('\n')) {
       if (!line) continue;
+      const burned = BURN_LINE.exec(line);
+      if (burned) {
+        child.burnMs += Number(burned[1]);
+        continue; // one per CPU step: not worth a place in the tail
+      }
       tail.push(line);
       if (tail.length > 40) tail.shift();
       for (const l of [...listeners]) l(line);
@@ -58,6 +66,7 @@ export function startChild(name: string, command: string, args: string[], opts: 
     pid: proc.pid,
     proc,
     tail,
+    burnMs: 0,
     exited,
     send: (line) => proc.stdin!.write(`${line}\n`),
     waitForLine: (pattern, timeoutMs) =>

@@ -40,11 +40,10 @@ export async function makeClient(kind: string, config: Config): Promise<EngineCl
         describe: async (id) => {
           const history = await client.workflow.getHandle(id).fetchHistory();
           const events = history.events ?? [];
-          const { EventType } = (await import('@temporalio/proto')).temporal.api.enums.v1;
-          const count = (t: number) => events.filter((e) => e.eventType === t).length;
+          const count = (has: (e: (typeof events)[number]) => unknown) => events.filter((e) => has(e)).length;
           return (
-            `${events.length} history events per workflow, ${count(EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED)} workflow tasks, ` +
-            `${count(EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED)} activity tasks, ${count(EventType.EVENT_TYPE_MARKER_RECORDED)} local-activity markers`
+            `${events.length} history events per workflow, ${count((e) => e.workflowTaskCompletedEventAttributes)} workflow tasks, ` +
+            `${count((e) => e.activityTaskScheduledEventAttributes)} activity tasks, ${count((e) => e.markerRecordedEventAttributes)} local-activity markers`
           );
         },
       };

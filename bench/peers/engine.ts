@@ -28,6 +28,8 @@ export interface RunningEngine {
   roles: Role[];
   /** The client process's configuration: where the engine listens. */
   client: Record<string, unknown>;
+  /** CPU the worker's pipeline steps measured on their own threads so far (BURN_MS lines). */
+  stepCpuMs(): number;
   stop(): Promise<void>;
 }
 

@@ -26,12 +26,21 @@ export async function step2(x: number, work: number): Promise<number> {
 
 // xorshift32 in a plain loop: integer work with no allocation and no memory traffic, so its
 // CPU cost hardly depends on what else runs in the process.
+// The thread times itself from /proc/thread-self/stat (utime + stime of this thread alone, in
+// 10-ms ticks), so the step's CPU is measured where it runs, whatever else shares the process.
 const THREAD_SOURCE = `
 const { parentPort } = require('node:worker_threads');
+const { readFileSync } = require('node:fs');
+const ticks = () => {
+  const s = readFileSync('/proc/thread-self/stat', 'utf8');
+  const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+  return Number(f[11]) + Number(f[12]);
+};
 parentPort.on('message', ({ id, iterations }) => {
+  const t0 = ticks();
   let s = 2463534242;
   for (let i = 0; i < iterations; i++) { s ^= s << 13; s ^= s >>> 17; s ^= s << 5; s >>>= 0; }
-  parentPort.postMessage({ id, state: s });
+  parentPort.postMessage({ id, state: s, cpuMs: (ticks() - t0) * 10 });
 });
 `;
 
@@ -42,17 +51,25 @@ interface Slot {
 
 let pool: Slot[] = [];
 const waiting: (() => void)[] = [];
-const pending = new Map<number, (state: number) => void>();
+const pending = new Map<number, (r: { state: number; cpuMs: number }) => void>();
 let nextId = 0;
+let announce = false;
 
-/** Threads for the CPU step; created on first use, `unref`'d so they never keep a process alive. */
-export function configureBurnThreads(size: number): void {
+/** The line a worker prints after each CPU step: the host adds them up for the step's measured CPU. */
+export const BURN_LINE = /^BURN_MS (\d+(?:\.\d+)?)$/;
+
+/**
+ * Threads for the CPU step, `unref`'d so they never keep a process alive. Workers pass
+ * `announce` so each step's thread CPU goes to stdout as a BURN_MS line.
+ */
+export function configureBurnThreads(size: number, announceBurns = false): void {
+  announce = announceBurns;
   for (const slot of pool) void slot.thread.terminate();
   pool = Array.from({ length: size }, () => {
     const thread = new Worker(THREAD_SOURCE, { eval: true });
     thread.unref();
-    thread.on('message', ({ id, state }: { id: number; state: number }) => {
-      pending.get(id)?.(state);
+    thread.on('message', ({ id, state, cpuMs }: { id: number; state: number; cpuMs: number }) => {
+      pending.get(id)?.({ state, cpuMs });
       pending.delete(id);
     });
     return { thread, busy: false };
@@ -60,6 +77,12 @@ export function configureBurnThreads(size: number): void {
 }
 
 export async function burn(iterations: number): Promise<number> {
+  const { state, cpuMs } = await burnTimed(iterations);
+  if (announce) process.stdout.write(`BURN_MS ${cpuMs}\n`);
+  return state;
+}
+
+async function burnTimed(iterations: number): Promise<{ state: number; cpuMs: number }> {
   if (pool.length === 0) configureBurnThreads(2);
   let slot = pool.find((s) => !s.busy);
   while (!slot) {
@@ -69,7 +92,7 @@ export async function burn(iterations: number): Promise<number> {
   slot.busy = true;
   try {
     const id = nextId++;
-    return await new Promise<number>((resolve) => {
+    return await new Promise<{ state: number; cpuMs: number }>((resolve) => {
       pending.set(id, resolve);
       slot.thread.postMessage({ id, iterations });
     });
@@ -85,28 +108,23 @@ export async function stopBurnThreads(): Promise<void> {
 }
 
 /**
- * Iterations that cost `targetMs` of CPU on this machine: timed with process.cpuUsage (CPU, not
- * wall time, so a loaded machine does not shrink the step) while this process does nothing else.
+ * Iterations that cost `targetMs` of CPU on this machine, timed by the thread's own CPU (not wall
+ * time, so a loaded machine does not shrink the step). The same count can cost a little more or
+ * less in a busier moment: each run's steps are measured again where they run (BURN_MS).
  */
 export async function calibrate(targetMs: number): Promise<{ iterations: number; measuredMs: number }> {
   configureBurnThreads(1);
   try {
-    await burn(1e6); // JIT warm-up
+    await burnTimed(1e6); // JIT warm-up
     let iterations = 5e7;
     let ms = 0;
-    for (let round = 0; round < 6; round++) {
-      const before = process.cpuUsage();
-      await burn(iterations);
-      const d = process.cpuUsage(before);
-      ms = (d.user + d.system) / 1000;
-      if (ms >= 250) break;
+    for (let round = 0; round < 8; round++) {
+      ms = (await burnTimed(iterations)).cpuMs;
+      if (ms >= 300) break;
       iterations *= 4;
     }
-    const scaled = Math.round((iterations * targetMs) / ms);
-    const before = process.cpuUsage();
-    await burn(scaled);
-    const d = process.cpuUsage(before);
-    return { iterations: scaled, measuredMs: (d.user + d.system) / 1000 };
+    const scaled = Math.round((iterations * targetMs) / Math.max(ms, 10));
+    return { iterations: scaled, measuredMs: (await burnTimed(scaled)).cpuMs };
   } finally {
     await stopBurnThreads();
   }

@@ -63,6 +63,8 @@ export interface Row {
   p50: number;
   p99: number;
   roles: RoleCpu[];
+  /** CPU of the pipeline's CPU step, measured by its thread (0 in the trivial scenario). */
+  stepMsPerWorkflow: number;
   /** Sum of the roles (engine processes + client). */
   totalMsPerWorkflow: number;
   /** Everything else the machine ran in the window (other sessions), per workflow: a noise gauge, never subtracted. */
@@ -126,6 +128,7 @@ async function measure(
     await client.waitForLine(/^READY/, 120_000);
     const before = await snapshot();
     const m0 = await machineTicks();
+    const step0 = running.stepCpuMs();
     client.send('GO');
     const line = await client.waitForLine(/^RESULT /, scenario.timeoutMs);
     // Servers finish some work after the client has its answer (history/visibility tasks,
@@ -133,6 +136,7 @@ async function measure(
     await new Promise((r) => setTimeout(r, SETTLE_MS));
     const after = await snapshot();
     const m1 = await machineTicks();
+    const step1 = running.stepCpuMs();
     const result = JSON.parse(line.slice('RESULT '.length)) as ClientResult;
     const done = result.latenciesMs.length;
     const per = (ticks: number) => ms(ticks) / Math.max(1, done);
@@ -154,6 +158,7 @@ async function measure(
       p50: lat.p50,
       p99: lat.p99,
       roles,
+      stepMsPerWorkflow: (step1 - step0) / Math.max(1, done),
       totalMsPerWorkflow: total,
       restOfMachineMsPerWorkflow: per(m1 - m0) - total,
       loadAvg: os.loadavg()[0]!,
@@ -176,6 +181,7 @@ function failedRow(engine: Engine, variant: Variant, scenario: Scenario, error: 
     p50: NaN,
     p99: NaN,
     roles: [],
+    stepMsPerWorkflow: NaN,
     totalMsPerWorkflow: NaN,
     restOfMachineMsPerWorkflow: NaN,
     loadAvg: os.loadavg()[0]!,

@@ -31,6 +31,7 @@ function row(
       { name: 'worker', what: 'w', msPerWorkflow: worker },
       { name: 'client', what: 'c', msPerWorkflow: client },
     ],
+    stepMsPerWorkflow: scenario === 'cpu' ? 2000 : 0,
     totalMsPerWorkflow: server + worker + client,
     restOfMachineMsPerWorkflow: 1,
     loadAvg: 1,
@@ -68,6 +69,7 @@ test('the comparison quotes the ratio and the per-process split from the rows', 
   expect(md).toContain('bring it to 30.0 ms and 60.0/s, 2.5× Restate');
   // CPU scenario: beyond the 2000-ms step, 60 vs 12.
   expect(md).toContain('beyond the step Temporal spends 60.0 ms per workflow against 12.0–12.0 ms');
+  expect(md).toContain('| Restate | 0.9 | 100 | 200 | **2012.0** | 3.0 | 2004.0 | 5.0 | 2000.0 | 12.0 | 1.0 (load 1.0) |');
   expect(md).toContain('| Restate | 200.0 | 100 | 200 | **12.0** | 3.0 | 4.0 | 5.0 | 1.0 (load 1.0) |');
 });
 

@@ -11,7 +11,7 @@ async function previous(job: Job): Promise<number> {
 }
 
 async function main() {
-  configureBurnThreads(Number(env('BURN_THREADS')));
+  configureBurnThreads(Number(env('BURN_THREADS')), true);
   const worker = new Worker(
     env('QUEUE'),
     async (job: Job) => {

@@ -73,6 +73,7 @@ function bullmq(fsync: 'always' | 'everysec'): Engine {
             childRole('server', `\`redis-server\` (appendfsync ${fsync})`, server),
             childRole('worker', 'Node BullMQ Worker (the three step jobs, concurrency 10)', worker),
           ],
+          stepCpuMs: () => worker.burnMs,
           client: { port, queue: 'pipeline' },
           stop: () => stopChildren(kids),
         };

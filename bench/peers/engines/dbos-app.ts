@@ -14,7 +14,7 @@ async function pipelineFn(input: PipelineInput): Promise<number> {
 const pipeline = DBOS.registerWorkflow(pipelineFn, { name: 'pipeline' });
 
 async function main() {
-  configureBurnThreads(Number(env('BURN_THREADS')));
+  configureBurnThreads(Number(env('BURN_THREADS')), true);
   DBOS.setConfig({ name: 'biblio-bench', systemDatabaseUrl: env('DBOS_DATABASE_URL'), logLevel: 'warn' });
   await DBOS.launch();
   const server = http.createServer((req, res) => {

@@ -76,6 +76,7 @@ export const dbos: Engine = {
           },
           childRole('worker', 'Node app process: DBOS library running the workflows in-process, behind a small HTTP API', app),
         ],
+        stepCpuMs: () => app.burnMs,
         client: { url: `http://127.0.0.1:${port}` },
         stop: async () => {
           await stopChildren(kids);

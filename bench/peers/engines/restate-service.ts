@@ -18,7 +18,7 @@ const pipeline = restate.service({
 });
 
 async function main() {
-  configureBurnThreads(Number(env('BURN_THREADS')));
+  configureBurnThreads(Number(env('BURN_THREADS')), true);
   const server = http2.createServer(restate.endpoint().bind(pipeline).http2Handler());
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -67,6 +67,7 @@ export const restate: Engine = {
           childRole('server', '`restate-server` (ingress, admin, worker, log-server, metadata — one Rust process)', kids[0]!),
           childRole('worker', 'Node service endpoint (HTTP/2, the 3 handlers’ steps via `ctx.run`)', service),
         ],
+        stepCpuMs: () => service.burnMs,
         client: { url: `http://127.0.0.1:${ingress}` },
         stop: () => stopChildren(kids),
       };

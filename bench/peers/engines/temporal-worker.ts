@@ -8,7 +8,7 @@ import * as activities from './temporal-activities';
 
 async function main() {
   Runtime.install({ logger: new DefaultLogger('WARN') });
-  configureBurnThreads(Number(env('BURN_THREADS')));
+  configureBurnThreads(Number(env('BURN_THREADS')), true);
   const connection = await NativeConnection.connect({ address: env('TEMPORAL_ADDRESS') });
   const worker = await Worker.create({
     connection,

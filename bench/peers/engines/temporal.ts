@@ -71,6 +71,7 @@ export const temporal: Engine = {
           childRole('server', '`temporal server start-dev` (frontend, history, matching, the Web UI, SQLite — one Go process)', server),
           childRole('worker', 'Node worker (workflows + activities, SDK defaults)', worker),
         ],
+        stepCpuMs: () => worker.burnMs,
         client: { address: `127.0.0.1:${port}`, taskQueue: 'peers' },
         stop: () => stopChildren(kids),
       };
