@@ -90,10 +90,11 @@ runWorkerProcess('media', async (config) => {
         }),
       },
       maxConcurrentActivityTaskExecutions: config.workers.mediaConcurrency,
-      // Watchers read progress from the status feed (src/workers/status-feed.ts), not from the server's
-      // copy of the heartbeat, so the server hears one every 5 s instead of every second: a fifth of the
-      // heartbeat RPCs, and a cancel (which reaches an activity only in a heartbeat's reply) within 5 s.
-      maxHeartbeatThrottleInterval: '5s',
+      // A cancel reaches an activity only in a heartbeat's reply, and the stall and kill tests read
+      // progress from the server's copy of the heartbeat: one per second. (5 s would cut the heartbeat
+      // RPCs to a fifth now that watchers read the status feed, but a short encode then shows the
+      // server no progress at all; see docs/benchmarks.md#orchestration.)
+      maxHeartbeatThrottleInterval: '1s',
     },
     // One segment at a time per process by default (ffmpeg already uses the cores): several media
     // workers share a video's segments, and a SIGKILL loses at most this process's one segment.
@@ -103,7 +104,7 @@ runWorkerProcess('media', async (config) => {
         options: {
           activities: { encodeSegment: segments.encodeSegment },
           maxConcurrentActivityTaskExecutions: config.media.segmentSlots,
-          maxHeartbeatThrottleInterval: '5s',
+          maxHeartbeatThrottleInterval: '1s',
         },
       },
     ],

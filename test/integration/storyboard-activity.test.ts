@@ -113,7 +113,9 @@ test('an attempt cancelled mid-run leaves nothing published and the next attempt
   await store.putBytes(storyboardKey('sb2', 'sprite-0123456789ab-000.jpg'), 'half a sheet', 'image/jpeg');
   const env = new MockActivityEnvironment({ attempt: 1 }, { logger: quiet });
   env.on('heartbeat', (d: HeartbeatProgress) => {
-    if (d.percent > 0 && d.percent < 85) env.cancel();
+    // The first report before the end: on an idle machine the decode of this short clip may report
+    // no progress before it is done, so the cancel may land while the sheet is tiled.
+    if (d.percent < 100) env.cancel();
   });
   const first = await generate(env, activitiesWith(), input('sb2')).then(
     () => 'completed',

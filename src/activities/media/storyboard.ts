@@ -119,6 +119,8 @@ export function createStoryboardActivities(deps: StoryboardDeps) {
           beat({ phase: 'storyboard', percent: DECODE_END_PERCENT + Math.floor(((sheet.index + 1) / sheets.length) * 5) });
         }
 
+        // A cancel that arrived while the last sheet was tiled stops here: a cancelled attempt publishes nothing.
+        signal.throwIfAborted();
         // Publish: the sheets under this run's names, the track naming them, then older runs' sheets go.
         const store = deps.storage;
         const names = sheets.map((s) => spriteName(run, s.index));
