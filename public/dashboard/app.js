@@ -348,6 +348,7 @@
         apiKey() && src.startsWith('/') ? src + (src.includes('?') ? '&' : '?') + 'access_token=' + encodeURIComponent(apiKey()) : src;
     }
     video.dataset.videoId = videoId;
+    if (window.BiblioCaptions) window.BiblioCaptions.attach(video, videoId, { hls: state.hls, key: apiKey() }); // captions.js
     $('#player-caption').textContent = 'Playing ' + videoId + (hls ? ' (HLS)' : ' (MP4)');
     const r = s && s.result;
     const dl = $('#player-details');

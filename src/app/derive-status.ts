@@ -51,7 +51,7 @@ export interface VideoStatus {
    * `rendition`: the MP4 (download, and players without HLS) once the video is ready; `hls`:
    * the master playlist of the adaptive ladder when the run packaged one.
    */
-  links: { self: string; temporalUi: string; rendition?: string; hls?: string };
+  links: { self: string; temporalUi: string; rendition?: string; hls?: string; transcript?: string; captions?: string };
 }
 
 /** The first pending activity of a run, as describe() reports it. */

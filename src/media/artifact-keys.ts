@@ -13,7 +13,8 @@
  *   media/<videoId>/manifest.json            written after both: what a retry checks to reuse them
  *   media/<videoId>/hls/<name>               master.m3u8 is written last: it publishes the ladder
  *   analysis/<videoId>/…                     what the AI step looks at (keyframes, audio chunks)
- *                                            and the embedding artifact the reconciler repairs from
+ *                                            the embedding artifact the reconciler repairs from,
+ *                                            and the timed transcript the index step stores
  *
  * Keys are attempt-scoped where two attempts (on two hosts) may write the same artifact: the
  * attempt writes its own key, then a small pointer document names it, so a reader never sees
@@ -54,3 +55,5 @@ export const analysisInputKey = (videoId: string, name: string, sha256: string) 
 /** The embedding artifact the index step and the reconciler read (one per analyzer). */
 export const embeddingKey = (videoId: string, analyzer: string) => analysisKey(videoId, `embedding.${analyzer}.json`);
 export const renditionManifestKey = (videoId: string) => mediaKey(videoId, 'manifest.json');
+/** The timed transcript (issue 30): segments on the video's clock, language and status (one per analyzer). */
+export const transcriptKey = (videoId: string, analyzer: string) => analysisKey(videoId, `transcript.${analyzer}.json`);
