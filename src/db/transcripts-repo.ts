@@ -28,7 +28,7 @@ export class TranscriptsRepo {
       const rows = batch.map((s, i) => {
         values.push(from + i, s.startSec, Math.max(s.startSec, s.endSec), s.text);
         const b = 4 + i * 4;
-        return `($1, $${b}, $${b + 1}, $${b + 2}, $${b + 3}, $2, COALESCE(to_regconfig($3), 'simple'::regconfig))`;
+        return `($1, $${b}, $${b + 1}, $${b + 2}, $${b + 3}, $2, COALESCE(to_regconfig($3::text), 'simple'::regconfig))`;
       });
       await db.query(
         `INSERT INTO transcript_segments (video_id, seq, start_sec, end_sec, text, language, ts_config) VALUES ${rows.join(', ')}`,
