@@ -17,18 +17,18 @@ export class TranscriptsRepo {
   /**
    * Replaces the video's segments (a re-analysis replaces them whole). `language` is ISO 639-1;
    * its text-search configuration decides stemming, falling back to 'simple' when this
-   * PostgreSQL has none of that name (to_regconfig gives NULL, never an error).
+   * PostgreSQL has none of that name.
    */
   async replace(db: Queryable, videoId: string, segments: readonly TranscriptSegment[], language: string | undefined): Promise<void> {
     await db.query('DELETE FROM transcript_segments WHERE video_id = $1', [videoId]);
-    const config = textSearchConfig(language);
+    const config = await this.installedConfig(db, textSearchConfig(language));
     for (let from = 0; from < segments.length; from += BATCH) {
       const batch = segments.slice(from, from + BATCH);
       const values: unknown[] = [videoId, language ?? null, config];
       const rows = batch.map((s, i) => {
         values.push(from + i, s.startSec, Math.max(s.startSec, s.endSec), s.text);
         const b = 4 + i * 4;
-        return `($1, $${b}, $${b + 1}, $${b + 2}, $${b + 3}, $2, COALESCE(to_regconfig($3::text), 'simple'::regconfig))`;
+        return `($1, $${b}, $${b + 1}, $${b + 2}, $${b + 3}, $2, $3::regconfig)`;
       });
       await db.query(
         `INSERT INTO transcript_segments (video_id, seq, start_sec, end_sec, text, language, ts_config) VALUES ${rows.join(', ')}`,
@@ -54,5 +54,17 @@ export class TranscriptsRepo {
       [videoId],
     );
     return rows.length === 0 ? undefined : (rows[0]?.language ?? null);
+  }
+
+  /**
+   * `name` when this PostgreSQL has that text-search configuration (the stock ones live in
+   * pg_catalog), else 'simple': a lookup, never a cast that fails on an unknown name.
+   */
+  private async installedConfig(db: Queryable, name: string): Promise<string> {
+    const { rows } = await db.query<{ found: boolean }>(
+      `SELECT EXISTS (SELECT 1 FROM pg_ts_config WHERE cfgname = $1 AND cfgnamespace = 'pg_catalog'::regnamespace) AS found`,
+      [name],
+    );
+    return rows[0]?.found ? name : 'simple';
   }
 }
