@@ -199,7 +199,13 @@ export class OpenAiAnalyzer implements Analyzer {
           {
             kind: 'transcription',
             model: this.transcribeModel,
-            key: cacheKey([CACHE_FORMAT, ...(this.verboseTranscripts ? [TRANSCRIPTION_FORMAT] : []), 'transcription', this.transcribeModel, chunk.sha256]),
+            key: cacheKey([
+              CACHE_FORMAT,
+              ...(this.verboseTranscripts ? [TRANSCRIPTION_FORMAT] : []),
+              'transcription',
+              this.transcribeModel,
+              chunk.sha256,
+            ]),
             videoId: req.videoId,
             // Whisper bills by audio length, not tokens: reserve a token-ish estimate so the token budget still sees it.
             estimatedTokens: Math.ceil(chunk.durationSec * 10) + 50,
