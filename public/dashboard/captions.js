@@ -1,4 +1,4 @@
-// Captions in the dashboard player (issue 30). Loaded before app.js, which calls
+// Captions in the dashboard player. Loaded before app.js, which calls
 // BiblioCaptions.attach(video, videoId, { hls, key }) each time it opens a video. A file of its
 // own (no inline script: the page's CSP forbids it) so the player code stays small.
 //

@@ -1,7 +1,7 @@
 import type { StatusFacts, VideoStatus } from './derive-status';
 
 /**
- * The status document's links to the transcript and captions (issue 30). The transcript is
+ * The status document's links to the transcript and captions. The transcript is
  * linked once the video is ready (its document says whether there is speech); captions only
  * when the run's analysis says it heard speech (present or partial), since a video without
  * speech has none. Without the run's state (Temporal forgot it) the transcript's own

@@ -104,7 +104,7 @@ export class TranscriptService {
 
   /**
    * The status the analysis recorded in its transcript artifact; without one (offline or degraded
-   * analysis, not analysed yet, rows of before issue 30): from what the row and segments show.
+   * analysis, not analysed yet, rows written before transcripts were kept): from what the row and segments show.
    */
   private async statusOf(row: VideoRow, segments: number): Promise<TranscriptStatus> {
     const artifact = row.analyzer

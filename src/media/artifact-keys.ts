@@ -55,5 +55,5 @@ export const analysisInputKey = (videoId: string, name: string, sha256: string) 
 /** The embedding artifact the index step and the reconciler read (one per analyzer). */
 export const embeddingKey = (videoId: string, analyzer: string) => analysisKey(videoId, `embedding.${analyzer}.json`);
 export const renditionManifestKey = (videoId: string) => mediaKey(videoId, 'manifest.json');
-/** The timed transcript (issue 30): segments on the video's clock, language and status (one per analyzer). */
+/** The timed transcript: segments on the video's clock, language and status (one per analyzer). */
 export const transcriptKey = (videoId: string, analyzer: string) => analysisKey(videoId, `transcript.${analyzer}.json`);

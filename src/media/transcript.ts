@@ -1,5 +1,5 @@
 /**
- * The timed transcript (issue 30) as data: what one transcription answer says about one audio
+ * The timed transcript as data: what one transcription answer says about one audio
  * chunk, turned into segments on the video's clock, and the language it was heard in. Pure.
  */
 

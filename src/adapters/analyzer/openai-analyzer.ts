@@ -32,7 +32,7 @@ export const PROMPT_VERSION = 'v2-vision-chapters';
 /** Cached values are raw provider bodies (they were parsed values before): keys of the old format are not reused. */
 const CACHE_FORMAT = 'raw-1';
 /**
- * Transcriptions are asked for as verbose_json with segment times (issue 30): a cached plain
+ * Transcriptions are asked for as verbose_json with segment times: a cached plain
  * `{text}` answer of the json format would lose the times, so those keys are not reused.
  */
 const TRANSCRIPTION_FORMAT = 'verbose-segments-1';

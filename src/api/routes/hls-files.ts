@@ -22,7 +22,7 @@ export function registerHlsRoutes(app: FastifyInstance, deps: { media: Published
       const found = await deps.media.hlsFile(id.data, req.params['*']);
       if (found.kind === 'object') return sendObject(req, reply, deps.media.storage, found, id.data);
       const token = typeof req.query.access_token === 'string' && req.query.access_token ? req.query.access_token : undefined;
-      // A video with speech gets its subtitles rendition in the master playlist (issue 30; routes/transcript.ts).
+      // A video with speech gets its subtitles rendition in the master playlist (routes/transcript.ts).
       const text =
         req.params['*'] === 'master.m3u8' && deps.captions ? await deps.captions.masterWithSubtitles(id.data, found.text) : found.text;
       return reply
