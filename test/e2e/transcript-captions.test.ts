@@ -227,6 +227,10 @@ async function captionsShown(initScript?: string): Promise<{ kind: string; mode:
     const page = await b.newPage();
     page.on('console', (m) => m.type() === 'error' && problems.push(m.text()));
     page.on('pageerror', (e) => problems.push(e.message));
+    page.on(
+      'response',
+      (r) => r.status() >= 400 && problems.push(`${r.status()} ${r.url().replace(/access_token=[^&]+/, 'access_token=…')}`),
+    );
     await page.addInitScript(`localStorage.setItem('biblio.apiKey', ${JSON.stringify(stack.apiKey)})`);
     if (initScript) await page.addInitScript(initScript);
     await page.goto(`${stack.apiUrl}/dashboard/`, { waitUntil: 'domcontentloaded' });
