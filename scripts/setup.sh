@@ -51,6 +51,17 @@ ensure_chromium() {
   say "no chromium found: the Web UI browser test will be skipped (install chromium or set CHROMIUM_PATH)."
 }
 
+# Issue 30's transcript test speaks with espeak-ng and hears with a real local speech model
+# (PocketSphinx and its US English model, all Debian packages); without them it is skipped and says so.
+ensure_speech() {
+  if command -v espeak-ng >/dev/null 2>&1 && command -v pocketsphinx_continuous >/dev/null 2>&1; then return; fi
+  if can_apt; then
+    apt_install espeak-ng pocketsphinx pocketsphinx-en-us || say "could not install espeak-ng/pocketsphinx: the transcript test will be skipped."
+    return
+  fi
+  say "no espeak-ng/pocketsphinx: the transcript test will be skipped (apt-get install espeak-ng pocketsphinx pocketsphinx-en-us)."
+}
+
 # The compose file is validated by a real Compose implementation in npm test (test/integration/compose.test.ts).
 ensure_docker_compose() {
   if command -v docker-compose >/dev/null 2>&1; then return; fi

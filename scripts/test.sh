@@ -21,6 +21,7 @@ case "$layer" in
   "")
     source "$ROOT/scripts/setup.sh"
     ensure_chromium
+    ensure_speech
     ensure_minio
     ensure_helm
     ensure_docker_compose
@@ -42,6 +43,7 @@ case "$layer" in
   e2e)
     source "$ROOT/scripts/setup.sh"
     ensure_chromium
+    ensure_speech
     npm run --silent build
     ;;
   *)

@@ -350,6 +350,7 @@
     video.dataset.videoId = videoId;
     // storyboard.js (scrub previews) and chapters.js read the playing video's status from this event.
     video.dispatchEvent(new CustomEvent('biblio:video', { detail: { videoId, status: s, apiKey: apiKey() } }));
+    if (window.BiblioCaptions) window.BiblioCaptions.attach(video, videoId, { hls: state.hls, key: apiKey() }); // captions.js
     $('#player-caption').textContent = 'Playing ' + videoId + (hls ? ' (HLS)' : ' (MP4)');
     const r = s && s.result;
     const dl = $('#player-details');

@@ -29,6 +29,8 @@ import { registerHlsRoutes } from './routes/hls-files';
 import { registerVideoTrackRoutes } from './routes/video-tracks';
 import { VideoTracks } from '../app/video-tracks';
 import { PublishedMedia } from '../app/published-media';
+import { TranscriptService } from '../app/transcript-service';
+import { registerTranscriptRoutes } from './routes/transcript';
 import { VideoListService } from '../app/video-list-service';
 import { registerUsageRoutes } from './routes/usage';
 import { DEFAULT_PRICES, UsageReportService, type PriceTable } from '../app/usage-report';
@@ -129,8 +131,10 @@ export function buildApp(
   if (opts.library) {
     const media = new PublishedMedia(opts.library);
     registerVideosListRoutes(app, { list: new VideoListService(opts.library), media });
-    registerHlsRoutes(app, { media });
+    const transcripts = new TranscriptService(opts.library);
+    registerHlsRoutes(app, { media, captions: transcripts });
     registerVideoTrackRoutes(app, { tracks: new VideoTracks(opts.library) });
+    registerTranscriptRoutes(app, { transcripts });
   }
   if (opts.library) {
     registerUsageRoutes(app, { usage: new UsageReportService(service.repos.usageLedger, opts.usagePrices ?? DEFAULT_PRICES) });

@@ -55,7 +55,16 @@ export interface VideoStatus {
    * the master playlist of the adaptive ladder when the run packaged one; `storyboard`: the WebVTT
    * thumbnail track of the scrub previews, when made; `chapters`: the WebVTT chapters track, when there are chapters.
    */
-  links: { self: string; temporalUi: string; rendition?: string; hls?: string; storyboard?: string; chapters?: string };
+  links: {
+    self: string;
+    temporalUi: string;
+    rendition?: string;
+    hls?: string;
+    storyboard?: string;
+    chapters?: string;
+    transcript?: string;
+    captions?: string;
+  };
 }
 
 /** The first pending activity of a run, as describe() reports it. */

@@ -10,6 +10,7 @@ import { pollerCount } from '../temporal/pollers';
 import type { QueueStatsCache } from '../temporal/queue-stats';
 import { deriveStatus, queueAwaitedByFirstAttempt, type PendingActivityFacts, type StatusFacts, type VideoStatus } from './derive-status';
 import { pauseQueries, queryPaused, recallState, rememberState } from './status-fallbacks';
+import { withTranscriptLinks } from './transcript-links';
 
 export type { VideoStatus } from './derive-status';
 
@@ -25,7 +26,7 @@ interface StatusOptions {
 /** The status document of a video (derive-status.ts), and what it said remembered for when Temporal is down. */
 export async function buildStatus(client: Client, row: VideoRow, opts: StatusOptions): Promise<VideoStatus> {
   const facts = await gatherStatusFacts(client, row, opts);
-  const status = deriveStatus(facts);
+  const status = withTranscriptLinks(deriveStatus(facts), facts);
   if (facts.run) {
     rememberState(row.id, { status: status.status, step: status.step, workflowStatus: status.workflowStatus, runId: status.runId });
   }

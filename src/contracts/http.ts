@@ -9,6 +9,7 @@
 import type { Role } from '../auth/roles';
 import type { VideoStatus } from '../app/derive-status';
 import type { SearchMoment, SearchMode, SearchPage, SearchResult } from '../app/search-service';
+import type { TranscriptView } from '../app/transcript-service';
 import type { UploadTicket } from '../app/upload-service';
 import type { UsageReport, UsageTotals } from '../app/usage-report';
 
@@ -20,6 +21,9 @@ export interface ErrorBody {
 /** GET /videos/:id, POST /videos (202/200), POST /videos/:id/refresh-url (202). */
 export type VideoStatusResponse = VideoStatus;
 export type { VideoStatus };
+
+/** GET /videos/:id/transcript: language, status and timed segments (seconds of the video). */
+export type TranscriptResponse = TranscriptView;
 
 /** POST /uploads, GET /uploads/:id, POST /uploads/:id/complete. */
 export type { UploadTicket };

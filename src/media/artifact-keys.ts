@@ -15,7 +15,8 @@
  *   media/<videoId>/storyboard/<name>        scrub previews: sprite-<run>-000.jpg … sheets, then
  *                                            storyboard.vtt (written last: it names the run's sheets)
  *   analysis/<videoId>/…                     what the AI step looks at (keyframes, audio chunks)
- *                                            and the embedding artifact the reconciler repairs from
+ *                                            the embedding artifact the reconciler repairs from,
+ *                                            and the timed transcript the index step stores
  *
  * Keys are attempt-scoped where two attempts (on two hosts) may write the same artifact: the
  * attempt writes its own key, then a small pointer document names it, so a reader never sees
@@ -58,3 +59,5 @@ export const analysisInputKey = (videoId: string, name: string, sha256: string) 
 /** The embedding artifact the index step and the reconciler read (one per analyzer). */
 export const embeddingKey = (videoId: string, analyzer: string) => analysisKey(videoId, `embedding.${analyzer}.json`);
 export const renditionManifestKey = (videoId: string) => mediaKey(videoId, 'manifest.json');
+/** The timed transcript: segments on the video's clock, language and status (one per analyzer). */
+export const transcriptKey = (videoId: string, analyzer: string) => analysisKey(videoId, `transcript.${analyzer}.json`);

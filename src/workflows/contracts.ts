@@ -187,6 +187,12 @@ export interface AnalyzeOutput {
   degraded?: boolean;
   /** Whether the analysis heard the audio ('unavailable': the provider cannot transcribe, or AI_TRANSCRIBE=off). */
   transcript?: TranscriptStatus;
+  /**
+   * The timed transcript (segments, language, status) lives in this artifact, not in history:
+   * `analysis/<videoId>/transcript.<analyzer>.json` (a local path without a store). Absent in
+   * histories recorded before it, and for the offline analyzer and the degraded stand-in.
+   */
+  transcriptKey?: string;
 }
 
 /**

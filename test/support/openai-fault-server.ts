@@ -84,6 +84,12 @@ export interface BilledRequest {
 export interface FaultServerOptions {
   /** Length of the vectors /v1/embeddings returns. */
   dim?: number;
+  /**
+   * Answers an 'ok' transcription request in place of the fixed fake text: given the uploaded
+   * audio's bytes and the form fields, returns the body to send (e.g. verbose_json from a real
+   * local speech model, test/support/local-speech.ts). Issue 30.
+   */
+  transcribe?: (audio: Buffer, fields: Record<string, string>) => Promise<unknown>;
 }
 
 export interface OpenAiFaultServer {
@@ -188,7 +194,15 @@ export async function startOpenAiFaultServer(opts: FaultServerOptions = {}): Pro
           q.headers,
         );
       }
-      act(nextStep(path), path, body, res, q.headers);
+      const step = nextStep(path);
+      if (step.kind === 'ok' && path === '/v1/audio/transcriptions' && opts.transcribe && multipart?.audio) {
+        opts.transcribe(multipart.audio, multipart.fields).then(
+          (out) => answer(res, path, body, out, q.headers),
+          (err: Error) => sendJson(res, 500, { error: { message: `local transcription failed: ${err.message}`, type: 'server_error' } }),
+        );
+        return;
+      }
+      act(step, path, body, res, q.headers);
     });
   });
 
@@ -341,12 +355,13 @@ function countImageParts(body: unknown): number {
 function parseMultipart(
   contentType: string | undefined,
   buf: Buffer,
-): { fields: Record<string, string>; file?: { name: string; bytes: number } } | undefined {
+): { fields: Record<string, string>; file?: { name: string; bytes: number }; audio?: Buffer } | undefined {
   const m = /multipart\/form-data;\s*boundary=(?:"([^"]+)"|([^;]+))/i.exec(contentType ?? '');
   if (!m) return undefined;
   const boundary = Buffer.from(`--${m[1] ?? m[2]}`);
   const fields: Record<string, string> = {};
   let file: { name: string; bytes: number } | undefined;
+  let audio: Buffer | undefined;
   let pos = buf.indexOf(boundary);
   while (pos >= 0) {
     const next = buf.indexOf(boundary, pos + boundary.length);
@@ -359,11 +374,12 @@ function parseMultipart(
     const filename = /filename="([^"]*)"/.exec(head)?.[1];
     if (filename !== undefined) {
       file = { name: filename, bytes: content.length };
+      audio = Buffer.from(content);
       fields['fileName'] = filename;
     } else fields[name] = content.toString('utf8');
     pos = next;
   }
-  return { fields, ...(file ? { file } : {}) };
+  return { fields, ...(file ? { file, audio } : {}) };
 }
 
 function chatResponse(body: unknown, content: string): unknown {

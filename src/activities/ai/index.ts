@@ -4,8 +4,9 @@ import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { fullJitterDelayMs, type BackoffPolicy } from '../../adapters/analyzer/backoff';
 import { OfflineAnalyzer } from '../../adapters/analyzer/offline-analyzer';
-import type { Analyzer } from '../../adapters/analyzer/port';
+import type { Analysis, Analyzer } from '../../adapters/analyzer/port';
 import { putEmbeddingArtifact, writeEmbeddingArtifact } from '../../artifacts/embedding-artifact';
+import { saveTranscriptArtifact } from '../../artifacts/transcript-artifact';
 import type { ObjectStorage } from '../../adapters/storage/port';
 import type { DeferralCauses } from '../../db/ai-deferrals-repo';
 import { ErrorType, failure } from '../../errors';
@@ -62,6 +63,7 @@ export function createAiActivities(deps: AiDeps) {
       input.inputs.keyframes.map((k) => k.atSec),
       input.facts.durationSec,
     );
+    const transcriptKey = await storeTranscript(input.videoId, analyzer.name, result);
     return {
       analyzer: analyzer.name,
       model: analyzer.model,
@@ -75,7 +77,20 @@ export function createAiActivities(deps: AiDeps) {
       ...(result.usage ? { usage: result.usage } : {}),
       ...(degraded ? { degraded: true } : {}),
       ...(result.transcriptStatus ? { transcript: result.transcriptStatus } : {}),
+      ...(transcriptKey ? { transcriptKey } : {}),
     };
+  }
+
+  /** The timed transcript of an AI analysis, as an artifact (history carries its key only). */
+  async function storeTranscript(videoId: string, analyzer: string, result: Analysis): Promise<string | undefined> {
+    if (!result.transcriptStatus || !result.timedTranscript) return undefined;
+    const { segments, language } = result.timedTranscript;
+    const artifact = { videoId, analyzer, status: result.transcriptStatus, segments, ...(language ? { language } : {}) };
+    try {
+      return await saveTranscriptArtifact(deps.storage, deps.artifactsDir, artifact);
+    } catch (err) {
+      throw failure(ErrorType.StorageUnavailable, `could not store the transcript of video ${videoId}: ${(err as Error).message}`);
+    }
   }
 
   return {

@@ -4,6 +4,8 @@ import { collectionName, type VectorSpace, type VectorStore } from '../../adapte
 import type { ObjectStorage } from '../../adapters/storage/port';
 import { loadEmbeddingArtifact } from '../../artifacts/embedding-artifact';
 import { ChaptersRepo } from '../../db/chapters-repo';
+import { loadTranscriptArtifact, type TranscriptArtifact } from '../../artifacts/transcript-artifact';
+import { TranscriptsRepo } from '../../db/transcripts-repo';
 import { inputHash, type StepResultsRepo } from '../../db/step-results-repo';
 import { boundChapters } from '../../media/chapters';
 import type { UsageLedgerRepo } from '../../db/usage-ledger-repo';
@@ -22,6 +24,8 @@ export interface IndexSagaDeps {
   hooks?: { stallAfterCommit: string[]; markerDir: string };
   /** Where the AI step stored the embedding artifact (older histories carry a local path instead). */
   storage?: ObjectStorage;
+  /** The timed transcript's rows; built over `pool` when not given. */
+  transcripts?: TranscriptsRepo;
 }
 
 export interface IndexRowOutput {
@@ -56,15 +60,30 @@ async function withHeartbeat<T>(work: Promise<T>): Promise<T> {
 
 /**
  * The index step as a saga: (1) the main-DB row, not yet searchable, with the
- * transcode's usage charge, in one transaction; (2) the vector point; (3) searchable. The workflow
+ * transcode's usage charge and the transcript's segments, in one transaction; (2) the vector point; (3) searchable. The workflow
  * runs the compensation when (2) fails for good. Every step is idempotent: upserts,
  * a ledger with a unique key, and step_results for a redelivered step 1 or 3.
  */
 export function createIndexSagaActivities(deps: IndexSagaDeps) {
+  const transcripts = deps.transcripts ?? new TranscriptsRepo(deps.pool);
+
+  /** The analysis's timed transcript, read before the transaction (no store I/O while it holds locks). */
+  async function transcriptOf(input: IndexInput): Promise<TranscriptArtifact | undefined> {
+    const key = input.analysis.transcriptKey;
+    if (!key) return undefined;
+    const artifact = await loadTranscriptArtifact(key, deps.storage).catch((err: Error) => {
+      throw failure(ErrorType.StorageUnavailable, `could not read the transcript of video ${input.videoId}: ${err.message}`);
+    });
+    // Gone (e.g. removed by hand): the row is still worth writing; a re-analysis brings the transcript back.
+    if (!artifact) Context.current().log.warn('transcript artifact missing', { videoId: input.videoId, key });
+    return artifact;
+  }
+
   async function writeRow(input: IndexInput): Promise<IndexRowOutput> {
     const hash = inputHash(input);
     const done = await deps.stepResults.get<IndexRowOutput>(input.videoId, 'index.row', hash);
     if (done) return done;
+    const transcript = await transcriptOf(input);
     const collection = collectionName(spaceOf(input));
     const video = { id: input.videoId, source: input.source, workflowId: workflowIdFor(input.videoId) };
     const client = await deps.pool.connect().catch((err: Error) => {
@@ -79,6 +98,8 @@ export function createIndexSagaActivities(deps: IndexSagaDeps) {
       if (written)
         await ChaptersRepo.write(client, input.videoId, boundChapters(input.analysis.chapters, input.media.rendition.durationSec));
       if (written) {
+        // The transcript's segments with the row, replacing a previous analysis's (none: cleared).
+        await transcripts.replace(client, input.videoId, transcript?.segments ?? [], transcript?.language);
         // Charged with the row, in one transaction, under the ledger's unique key: exactly once.
         const seconds = input.media.rendition.durationSec;
         if (await deps.ledger.charge(client, { videoId: input.videoId, step: 'transcode', kind: 'encoded_seconds', quantity: seconds })) {

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import type { OpenAiConfig } from '../../config';
 import type { AiCallCharge, AiCallKind } from '../../db/usage-ledger-repo';
 import { ErrorType, failure } from '../../errors';
+import { chunkSegments, normalizeLanguage, type TranscriptSegment } from '../../media/transcript';
 import type { AnalysisInputs, Chapter, TranscriptStatus } from '../../workflows/contracts';
 import type { Analysis, AnalysisRequest, Analyzer } from './port';
 import type { RateLimitGate, Reservation } from './rate-limit-gate';
@@ -30,6 +31,11 @@ export interface OpenAiAnalyzerOptions {
 export const PROMPT_VERSION = 'v2-vision-chapters';
 /** Cached values are raw provider bodies (they were parsed values before): keys of the old format are not reused. */
 const CACHE_FORMAT = 'raw-1';
+/**
+ * Transcriptions are asked for as verbose_json with segment times: a cached plain
+ * `{text}` answer of the json format would lose the times, so those keys are not reused.
+ */
+const TRANSCRIPTION_FORMAT = 'verbose-segments-1';
 /** The identical paid chat request is sent at most this many times per video: a bad answer never loops on a paid request. */
 const MAX_IDENTICAL_CHAT_REQUESTS = 2;
 const MAX_REPAIR_ANSWER_CHARS = 2_000;
@@ -89,6 +95,8 @@ export class OpenAiAnalyzer implements Analyzer {
   private readonly transcribeModel: string;
   private readonly transcribeTimeoutMs: number;
   private readonly maxOutputTokens: number;
+  /** OpenAI's gpt-4o transcribe models refuse verbose_json (400); they are asked for json and give one segment per chunk. */
+  private readonly verboseTranscripts: boolean;
   /** Per process (one analyzer per worker process): whether the provider has a transcription route. */
   readonly transcription: RouteSupport;
   /** Per process: whether the chat model takes images (text-only models answer 400 to image parts). */
@@ -100,6 +108,7 @@ export class OpenAiAnalyzer implements Analyzer {
   ) {
     this.model = cfg.embeddingModel;
     this.transcribeModel = opts.transcribeModel ?? 'whisper-1';
+    this.verboseTranscripts = !/^gpt-4o/i.test(this.transcribeModel);
     this.transcribeTimeoutMs = opts.transcribeTimeoutMs ?? Math.max(cfg.timeoutMs, 60_000);
     this.maxOutputTokens = opts.maxOutputTokens ?? 600;
     this.transcription = new RouteSupport(opts.transcribe === false ? 'absent' : 'unknown');
@@ -122,6 +131,7 @@ export class OpenAiAnalyzer implements Analyzer {
     const usage: Usage = { inputTokens: 0, outputTokens: 0, calls: 0 };
     const heard = await this.transcribeAll(req, usage);
     const transcript = heard.text;
+    const timed = { segments: heard.segments, ...(heard.language ? { language: heard.language } : {}) };
     const words = await this.describe(req, transcript, usage);
     const summary = truncate(words.summary.trim(), MAX_SUMMARY_CHARS);
     const tags = cleanTags(words.tags);
@@ -145,7 +155,16 @@ export class OpenAiAnalyzer implements Analyzer {
       usage,
     );
     const embedding = parseEmbedding(raw);
-    return { summary, tags, chapters, embedding, ...(transcript ? { transcript } : {}), transcriptStatus: heard.status, usage };
+    return {
+      summary,
+      tags,
+      chapters,
+      embedding,
+      ...(transcript ? { transcript } : {}),
+      transcriptStatus: heard.status,
+      timedTranscript: timed,
+      usage,
+    };
   }
 
   async embedQuery(text: string, signal?: AbortSignal): Promise<number[]> {
@@ -162,18 +181,31 @@ export class OpenAiAnalyzer implements Analyzer {
     return this.client.embeddings.create({ model: this.cfg.embeddingModel, input, encoding_format: 'float' }, { signal }).withResponse();
   }
 
-  private async transcribeAll(req: AnalysisRequest, usage: Usage): Promise<{ text: string; status: TranscriptStatus }> {
+  /**
+   * Every audio chunk through the transcription route, in order. Each answer's segment times are
+   * relative to its chunk; `chunkSegments` puts them on the video's clock (chunk.startSec added).
+   * The language is the first one a chunk reports.
+   */
+  private async transcribeAll(req: AnalysisRequest, usage: Usage): Promise<Heard> {
     const inputs: AnalysisInputs | undefined = req.inputs;
-    if (!inputs || inputs.audioChunks.length === 0) return { text: '', status: 'none' };
+    if (!inputs || inputs.audioChunks.length === 0) return { text: '', status: 'none', segments: [] };
     const parts: string[] = [];
+    const segments: TranscriptSegment[] = [];
+    let language: string | undefined;
     let heardAll = true;
     for (const chunk of inputs.audioChunks) {
-      const text = await this.transcription.run(async () => {
+      const heard = await this.transcription.run(async () => {
         const raw = await this.paid(
           {
             kind: 'transcription',
             model: this.transcribeModel,
-            key: cacheKey([CACHE_FORMAT, 'transcription', this.transcribeModel, chunk.sha256]),
+            key: cacheKey([
+              CACHE_FORMAT,
+              ...(this.verboseTranscripts ? [TRANSCRIPTION_FORMAT] : []),
+              'transcription',
+              this.transcribeModel,
+              chunk.sha256,
+            ]),
             videoId: req.videoId,
             // Whisper bills by audio length, not tokens: reserve a token-ish estimate so the token budget still sees it.
             estimatedTokens: Math.ceil(chunk.durationSec * 10) + 50,
@@ -187,7 +219,10 @@ export class OpenAiAnalyzer implements Analyzer {
                   {
                     file: await toFile(bytes, path.basename(chunk.path), { type: 'audio/mpeg' }),
                     model: this.transcribeModel,
-                    response_format: 'json',
+                    // Segment times; a server that ignores verbose_json and answers {text} gets one segment per chunk.
+                    ...(this.verboseTranscripts
+                      ? { response_format: 'verbose_json' as const, timestamp_granularities: ['segment' as const] }
+                      : { response_format: 'json' as const }),
                   },
                   { signal: sig },
                 )
@@ -200,16 +235,24 @@ export class OpenAiAnalyzer implements Analyzer {
         );
         const parsed = transcriptionSchema.safeParse(raw);
         if (!parsed.success) throw toAiFailure(new MalformedResponse('transcription response has no text'));
-        return parsed.data.text.trim();
+        return parsed.data;
       }, judgeTranscriptionFailure);
-      if (text === undefined) {
+      if (heard === undefined) {
         heardAll = false;
         break;
       }
+      const text = heard.text.trim();
       if (text) parts.push(text);
+      segments.push(...chunkSegments(chunk, heard));
+      language ??= normalizeLanguage(heard.language);
     }
     const text = parts.join(' ').replace(/\s+/g, ' ').trim();
-    return { text, status: heardAll ? 'present' : parts.length > 0 ? 'partial' : 'unavailable' };
+    return {
+      text,
+      status: heardAll ? 'present' : parts.length > 0 ? 'partial' : 'unavailable',
+      segments,
+      ...(language ? { language } : {}),
+    };
   }
 
   /**
@@ -539,8 +582,23 @@ const analysisSchema = z.object({
 });
 type AnalysisWords = z.infer<typeof analysisSchema>;
 const usageSchema = z.object({ prompt_tokens: z.number().int().min(0), completion_tokens: z.number().int().min(0).optional() });
+/** What this analysis heard: the plain text (prompt, embedding) and the timed segments (the transcript artifact). */
+interface Heard {
+  text: string;
+  status: TranscriptStatus;
+  segments: TranscriptSegment[];
+  language?: string;
+}
+
 const transcriptionSchema = z.object({
   text: z.string(),
+  // verbose_json: the detected language ('english', or 'en' on some servers), the audio's length and timed segments.
+  language: z.string().nullish(),
+  duration: z.number().nullish(),
+  segments: z
+    .array(z.object({ start: z.coerce.number(), end: z.coerce.number(), text: z.string() }))
+    .nullish()
+    .transform((v) => v ?? undefined),
   usage: z
     .object({
       input_tokens: z.number().optional(),
@@ -605,7 +663,8 @@ function transcriptionMeter(data: unknown, chunkSec: number): Meter {
   return {
     inputTokens: u?.input_tokens ?? u?.prompt_tokens ?? 0,
     outputTokens: u?.output_tokens ?? 0,
-    audioSeconds: u?.seconds ?? chunkSec,
+    // whisper-1's verbose_json carries no usage block, but its `duration` is what it bills.
+    audioSeconds: u?.seconds ?? transcriptionSchema.safeParse(data).data?.duration ?? chunkSec,
   };
 }
 

@@ -1,3 +1,4 @@
+import type { TranscriptSegment } from '../../media/transcript';
 import type { AnalysisInputs, Chapter, MediaFacts, TranscriptStatus } from '../../workflows/contracts';
 
 /**
@@ -23,6 +24,8 @@ export interface Analysis {
   transcript?: string;
   /** Whether the audio was heard (AI analyzers only). */
   transcriptStatus?: TranscriptStatus;
+  /** The transcript's segments on the video's clock and its language (ISO 639-1); the activity stores them as an artifact. */
+  timedTranscript?: { segments: TranscriptSegment[]; language?: string };
   /** What the provider answers used by this analysis cost (cached answers included); the ledger has each paid request. */
   usage?: { inputTokens: number; outputTokens: number; calls: number };
 }

@@ -8,6 +8,7 @@ export const DASHBOARD_DIR = path.resolve(__dirname, '..', '..', '..', 'public',
 const FILES: Record<string, { file: () => string; type: string }> = {
   'index.html': { file: () => path.join(DASHBOARD_DIR, 'index.html'), type: 'text/html; charset=utf-8' },
   'app.js': { file: () => path.join(DASHBOARD_DIR, 'app.js'), type: 'text/javascript; charset=utf-8' },
+  'captions.js': { file: () => path.join(DASHBOARD_DIR, 'captions.js'), type: 'text/javascript; charset=utf-8' },
   'style.css': { file: () => path.join(DASHBOARD_DIR, 'style.css'), type: 'text/css; charset=utf-8' },
   'search-moments.js': { file: () => path.join(DASHBOARD_DIR, 'search-moments.js'), type: 'text/javascript; charset=utf-8' },
   // Scrub previews over the seek bar, and the chapter list.

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { withAccessToken } from '../../media/hls-playlist';
 import { HLS_PLAYLIST_TYPE, type PublishedMedia } from '../../app/published-media';
+import type { TranscriptService } from '../../app/transcript-service';
 import { HttpError } from '../http-error';
 import { describeIssues, videoIdSchema } from '../schemas';
 import { sendObject } from './media-files';
@@ -11,7 +12,7 @@ import { sendObject } from './media-files';
  * fetched with `?access_token=` is served with that token added to every URI in it, so the
  * player's next requests carry it too.
  */
-export function registerHlsRoutes(app: FastifyInstance, deps: { media: PublishedMedia }): void {
+export function registerHlsRoutes(app: FastifyInstance, deps: { media: PublishedMedia; captions?: TranscriptService }): void {
   app.get<{ Params: { id: string; '*': string }; Querystring: { access_token?: unknown } }>(
     '/videos/:id/hls/*',
     { config: { queryToken: true } },
@@ -21,10 +22,13 @@ export function registerHlsRoutes(app: FastifyInstance, deps: { media: Published
       const found = await deps.media.hlsFile(id.data, req.params['*']);
       if (found.kind === 'object') return sendObject(req, reply, deps.media.storage, found, id.data);
       const token = typeof req.query.access_token === 'string' && req.query.access_token ? req.query.access_token : undefined;
+      // A video with speech gets its subtitles rendition in the master playlist (routes/transcript.ts).
+      const text =
+        req.params['*'] === 'master.m3u8' && deps.captions ? await deps.captions.masterWithSubtitles(id.data, found.text) : found.text;
       return reply
         .header('content-type', HLS_PLAYLIST_TYPE)
         .header('cache-control', 'private, max-age=60')
-        .send(token ? withAccessToken(found.text, token) : found.text);
+        .send(token ? withAccessToken(text, token) : text);
     },
   );
 }
