@@ -51,7 +51,7 @@ ensure_chromium() {
   say "no chromium found: the Web UI browser test will be skipped (install chromium or set CHROMIUM_PATH)."
 }
 
-# Issue 30's transcript test speaks with espeak-ng and hears with a real local speech model
+# The transcript test speaks with espeak-ng and hears with a real local speech model
 # (PocketSphinx and its US English model, all Debian packages); without them it is skipped and says so.
 ensure_speech() {
   if command -v espeak-ng >/dev/null 2>&1 && command -v pocketsphinx_continuous >/dev/null 2>&1; then return; fi
