@@ -1,4 +1,4 @@
-// Search moments (issue 30): each search result lists where in the video the query is said,
+// Search moments: each search result lists where in the video the query is said,
 // and a click opens the player at that second. The same place is a link,
 // /dashboard/#video=<id>&t=<seconds> (what `biblio search` prints): opening it plays the video
 // from there. A separate file (the page's CSP allows no inline script); app.js calls list()

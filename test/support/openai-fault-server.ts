@@ -87,7 +87,7 @@ export interface FaultServerOptions {
   /**
    * Answers an 'ok' transcription request in place of the fixed fake text: given the uploaded
    * audio's bytes and the form fields, returns the body to send (e.g. verbose_json from a real
-   * local speech model, test/support/local-speech.ts). Issue 30.
+   * local speech model, test/support/local-speech.ts).
    */
   transcribe?: (audio: Buffer, fields: Record<string, string>) => Promise<unknown>;
 }

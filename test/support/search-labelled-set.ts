@@ -1,4 +1,4 @@
-// A small labelled library for hybrid search (issue 30): 30 videos with a title, a summary and
+// A small labelled library for hybrid search: 30 videos with a title, a summary and
 // tags as an analyzer would write them, and a timed transcript as the transcript step stores
 // it; and queries with the videos that answer them. Three kinds of query:
 // - spoken: words only the transcript holds (nothing in any title, summary or tag);
