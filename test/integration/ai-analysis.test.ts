@@ -130,10 +130,11 @@ test('the analysis looks at the video: keyframes as image parts, the audio trans
   expect(s.analysis).toMatchObject({ analyzer: 'openai', offline: false });
   expect(s.analysis?.summary).toContain(`[${keyframes.length} keyframes seen]`);
   expect(s.analysis?.tags.length).toBeGreaterThan(0);
-  expect(s.analysis?.chapters).toEqual([
-    { startSec: 0, title: 'Opening' },
-    { startSec: 1, title: 'Cranes at work' },
-  ]);
+  // The model said 0 s and 1 s; the AI activity moves a start onto the nearest scene cut within 2 s.
+  const chapters = s.analysis?.chapters ?? [];
+  expect(chapters.map((c) => c.title)).toEqual(['Opening', 'Cranes at work']);
+  expect(chapters[0]!.startSec).toBe(0);
+  expect(Math.abs(chapters[1]!.startSec - 1)).toBeLessThanOrEqual(2);
   expect(s.analysis?.transcriptExcerpt).toContain('spoken words from audio-000.mp3');
   expect(s.analysis?.usage).toMatchObject({ calls: audio.length + 2 });
   expect(s.analysis?.usage?.inputTokens).toBeGreaterThan(keyframes.length * 85);
