@@ -195,6 +195,14 @@ speechTest('the transcript has segments within 0.5 s of where each sentence is s
   expect(vtt).toMatch(/00:00:1\d\.\d{3} --> /); // a cue of chunk 1 at its absolute second
   const status = (await (await api('GET', '/videos/speech')).json()) as VideoStatus;
   expect(status.links).toMatchObject({ transcript: '/videos/speech/transcript', captions: '/videos/speech/captions.vtt' });
+  // The same clip also gets chapters inside its duration and scrub previews.
+  expect(status.links).toMatchObject({ storyboard: '/videos/speech/storyboard/storyboard.vtt', chapters: '/videos/speech/chapters.vtt' });
+  const duration = status.result!.durationSec;
+  expect(status.result!.chapters.length).toBeGreaterThan(0);
+  for (const c of status.result!.chapters) expect([c.startSec >= 0, c.startSec < duration]).toEqual([true, true]);
+  const board = await (await api('GET', '/videos/speech/storyboard/storyboard.vtt')).text();
+  expect(board).toMatch(/^WEBVTT/);
+  expect(board).toMatch(/sprite-[0-9a-f]+-000\.jpg#xywh=0,0,\d+,\d+/);
 });
 
 speechTest('the master playlist carries a subtitles rendition for speech and none for a video without audio', async () => {
