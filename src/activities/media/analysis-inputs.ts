@@ -1,7 +1,7 @@
 import { Context } from '@temporalio/activity';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { access, mkdir, readdir, rename, rm, rmdir, stat } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, rmdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { ObjectStorage } from '../../adapters/storage/port';
 import type { FfmpegConfig } from '../../config';
@@ -18,9 +18,10 @@ import {
 } from '../../media/analysis-args';
 import { parseProgressLine } from '../../media/ffmpeg-args';
 import { lastErrorLine } from '../../media/run-process';
-import { analysisInputKey, renditionKey } from '../../media/artifact-keys';
+import { analysisInputKey } from '../../media/artifact-keys';
 import { replaceDir, scratchName } from '../../media/work-area';
 import type { AnalysisInputs, AnalysisInputsInput, HeartbeatProgress } from '../../workflows/contracts';
+import { localRendition } from './local-rendition';
 import { scrub } from './media-failures';
 import { QUICK_TOOL_LIMIT, runTool, startHeartbeats, stallOf } from './run-tool';
 
@@ -76,7 +77,15 @@ export function createAnalysisInputsActivities(deps: AnalysisInputsDeps) {
       try {
         await rm(workDir, { recursive: true, force: true });
         await mkdir(workDir, { recursive: true });
-        input = { ...input, renditionPath: await localRendition(input, deps, fetched, signal) };
+        input = {
+          ...input,
+          renditionPath: await localRendition(
+            { ...input, mediaDir: deps.mediaDir, storage: deps.storage },
+            fetched,
+            signal,
+            'the analysis inputs',
+          ),
+        };
 
         // Keyframes: one short seek-and-scan per window, whatever the video's length.
         const windows = sampleWindows(input.durationSec, deps.keyframes);
@@ -197,31 +206,6 @@ export function createAnalysisInputsActivities(deps: AnalysisInputsDeps) {
       }
     },
   };
-}
-
-/**
- * A local file of the rendition: the path the workflow carries when this host has it (or the
- * media dir's copy of an `s3://` location), else the published object fetched to `scratch`.
- */
-async function localRendition(input: AnalysisInputsInput, deps: AnalysisInputsDeps, scratch: string, signal: AbortSignal): Promise<string> {
-  const candidates = [input.renditionPath];
-  if (deps.mediaDir) candidates.push(path.join(deps.mediaDir, input.videoId, 'rendition.mp4'));
-  for (const file of candidates) {
-    if (file.includes('://')) continue;
-    if (
-      await access(file).then(
-        () => true,
-        () => false,
-      )
-    )
-      return file;
-  }
-  if (deps.storage) {
-    await mkdir(path.dirname(scratch), { recursive: true });
-    const found = await storageCall(() => deps.storage!.getFile(renditionKey(input.videoId), scratch, { signal }), input.videoId);
-    if (found) return scratch;
-  }
-  throw failure(ErrorType.TranscodeFailed, `the rendition of video ${input.videoId} is neither on this host nor in the store`);
 }
 
 async function storageCall<T>(fn: () => Promise<T>, videoId: string): Promise<T> {

@@ -1,11 +1,11 @@
 import { Context } from '@temporalio/activity';
 import { randomBytes } from 'node:crypto';
-import { access, mkdir, readdir, rm } from 'node:fs/promises';
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { ObjectStorage } from '../../adapters/storage/port';
 import type { FfmpegConfig } from '../../config';
 import { ErrorType, failure } from '../../errors';
-import { renditionKey, storyboardKey } from '../../media/artifact-keys';
+import { storyboardKey } from '../../media/artifact-keys';
 import { parseProgressLine } from '../../media/ffmpeg-args';
 import { lastErrorLine } from '../../media/run-process';
 import {
@@ -25,6 +25,7 @@ import { scratchName } from '../../media/work-area';
 import { VIDEO_ID_PATTERN } from '../../workflows/ids';
 import type { StoryboardInput, StoryboardOutput } from '../../workflows/contracts';
 import { rethrowDiskFull, scrub } from './media-failures';
+import { localRendition } from './local-rendition';
 import { QUICK_TOOL_LIMIT, runTool, stallOf, startHeartbeats } from './run-tool';
 
 export interface StoryboardDeps {
@@ -73,7 +74,12 @@ export function createStoryboardActivities(deps: StoryboardDeps) {
       try {
         await rm(work, { recursive: true, force: true });
         await mkdir(path.join(work, 'tiles'), { recursive: true }).catch((err: unknown) => rethrowDiskFull(err, 'making the storyboard'));
-        const rendition = await localRendition(input, deps, path.join(work, 'rendition.mp4'), signal);
+        const rendition = await localRendition(
+          { ...input, mediaDir: deps.mediaDir, storage: deps.storage },
+          path.join(work, 'rendition.mp4'),
+          signal,
+          'the storyboard',
+        );
 
         const intervalSec = storyboardInterval(input.durationSec, settings);
         const tile = tileSize(input.width, input.height, settings.tileMaxSide);
@@ -151,28 +157,6 @@ export function createStoryboardActivities(deps: StoryboardDeps) {
       }
     },
   };
-}
-
-/**
- * A local file of the rendition: the path the workflow carries when this host has it, the media
- * dir's copy, else the published object fetched to `scratch` (the data plane: hosts share only the store).
- */
-async function localRendition(input: StoryboardInput, deps: StoryboardDeps, scratch: string, signal: AbortSignal): Promise<string> {
-  const candidates = [input.renditionPath];
-  if (deps.mediaDir) candidates.push(path.join(deps.mediaDir, input.videoId, 'rendition.mp4'));
-  for (const file of candidates) {
-    if (!path.isAbsolute(file)) continue;
-    if (
-      await access(file).then(
-        () => true,
-        () => false,
-      )
-    )
-      return file;
-  }
-  const found = await storageCall(() => deps.storage.getFile(renditionKey(input.videoId), scratch, { signal }), input.videoId);
-  if (found) return scratch;
-  throw failure(ErrorType.TranscodeFailed, `the rendition of video ${input.videoId} is neither on this host nor in the store`);
 }
 
 async function storageCall<T>(fn: () => Promise<T>, videoId: string): Promise<T> {
