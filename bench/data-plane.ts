@@ -15,6 +15,7 @@ import { makeSampleClip } from '../src/media/sample-clip';
 import { startHttpStack, type HttpStack } from '../test/support/http-stack';
 import { startMinio } from '../test/support/minio';
 import { startTcpProxy } from '../test/support/tcp-proxy';
+import { parseProcStat, USER_HZ } from './peers/stats';
 
 const seconds = Number(process.argv[2] ?? 180);
 const MB = 1024 * 1024;
@@ -33,12 +34,8 @@ interface Outcome {
 
 /** utime + stime of a process and its waited-for children (ffmpeg), in seconds; 0 once it is gone. */
 async function cpuSecOf(pid: number | undefined): Promise<number> {
-  if (!pid) return 0;
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
-  // Fields after the parenthesised command: utime, stime, cutime, cstime are 14..17 (1-based).
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const ticks = [11, 12, 13, 14].reduce((sum, i) => sum + Number(fields[i] ?? 0), 0);
-  return ticks / 100; // USER_HZ is 100 on Linux
+  const raw = pid ? await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined) : undefined;
+  return raw === undefined ? 0 : parseProcStat(raw).ticks / USER_HZ;
 }
 
 async function cpuSec(pids: (number | undefined)[]): Promise<number> {

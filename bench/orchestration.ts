@@ -10,12 +10,14 @@
 // Run: `npm run build && npm run bench:orchestration [-- --uploads N] [-- --write]` (flock
 // /tmp/biblio-heavy.lock on a shared machine). `--write` puts the table into docs/benchmarks.md
 // between the orchestration markers; `npm run bench` calls runOrchestrationBench/writeOrchestrationReport.
-import { copyFile, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Client as PgClient } from 'pg';
 import { makeSampleClip } from '../src/media/sample-clip';
 import { startHttpStack, freePort, type HttpStack } from '../test/support/http-stack';
+import { snapshot } from './peers/proc';
+import { parseProcStat, type ProcStat } from './peers/stats';
 
 const TICK_MS = 10; // USER_HZ 100 on Linux
 const POLL_MS = 500; // 2 Hz
@@ -53,32 +55,14 @@ export interface UploadFigures {
   polls: number;
 }
 
-interface ProcStat {
-  ppid: number;
-  ticks: number;
-}
-
+/** One process's CPU ticks, or undefined once it has exited (the parser is bench/peers/stats.ts, unit-tested). */
 async function procStat(pid: number): Promise<ProcStat | undefined> {
-  try {
-    const raw = await readFile(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command name, which may hold spaces and parentheses.
-    const f = raw.slice(raw.lastIndexOf(')') + 2).split(' ');
-    const n = (i: number) => Number(f[i - 3]);
-    return { ppid: n(4), ticks: n(14) + n(15) + n(16) + n(17) };
-  } catch {
-    return undefined; // exited between the listing and the read
-  }
+  const raw = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
+  return raw === undefined ? undefined : parseProcStat(raw);
 }
 
-async function allStats(): Promise<Map<number, ProcStat>> {
-  const out = new Map<number, ProcStat>();
-  for (const name of await readdir('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    const s = await procStat(Number(name));
-    if (s) out.set(Number(name), s);
-  }
-  return out;
-}
+/** Every process of the machine (bench/peers/proc.ts). */
+const allStats = snapshot;
 
 /** A process and every descendant: a worker's ffmpeg children count to it. */
 function treeTicks(root: number, stats: Map<number, ProcStat>): number {
