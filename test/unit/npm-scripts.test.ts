@@ -33,3 +33,9 @@ test.each(targets)('%s runs %s, which exists', (_what, file) => {
   const source = sourceOf(file);
   expect({ file, source, exists: existsSync(path.join(ROOT, source)) }).toEqual({ file, source, exists: true });
 });
+
+// A fresh clone's `npm run build` then `npx biblio …` (the README) failed with "Permission denied":
+// tsc writes the CLI without the execute bit, and npm links no bin of the project itself.
+test('the build makes every bin entry executable', () => {
+  for (const file of Object.values(pkg.bin)) expect(pkg.scripts['build']).toContain(`chmodSync('${file}', 0o755)`);
+});
