@@ -1,8 +1,8 @@
-// Search moments: each search result lists where in the video the query is said,
-// and a click opens the player at that second. The same place is a link,
-// /dashboard/#video=<id>&t=<seconds> (what `biblio search` prints): opening it plays the video
-// from there. A separate file (the page's CSP allows no inline script); app.js calls list()
-// for each result and exposes play() as window.biblioDashboard.play.
+// Search moments: each search result lists where in the video the query is said (quoted) or
+// shown (a keyframe's description, after "shown:"), and a click opens the player at that second.
+// The same place is a link, /dashboard/#video=<id>&t=<seconds> (what `biblio search` prints):
+// opening it plays the video from there. A separate file (the page's CSP allows no inline
+// script); app.js calls list() for each result and exposes play() as window.biblioDashboard.play.
 /** @typedef {import('../../src/contracts/http').SearchHit} SearchHit */
 /** @typedef {import('../../src/contracts/http').SearchMoment} SearchMoment */
 'use strict';
@@ -60,8 +60,9 @@
         history.replaceState(null, '', a.getAttribute('href'));
         openAt(hit.videoId, start);
       });
-      const words = document.createElement('q');
-      words.textContent = m.text;
+      // Spoken words are quoted; a keyframe's description is the model's reading of a frame, not a quote.
+      const words = document.createElement(m.source === 'keyframe' ? 'span' : 'q');
+      words.textContent = m.source === 'keyframe' ? 'shown: ' + m.text : m.text;
       const li = document.createElement('li');
       li.dataset.source = m.source;
       li.append(a, ' ', words);

@@ -2,6 +2,7 @@ import type { Analyzer } from '../adapters/analyzer/port';
 import { collectionName, type VectorStore } from '../adapters/vector-store/port';
 import type { TextSearchRepo } from '../db/text-search-repo';
 import type { SearchableRow, SearchFilters, VideoIndexRepo } from '../db/video-index-repo';
+import { mergeMoments } from './merge-moments';
 import { maxFusedScore, reciprocalRankFusion } from './rank-fusion';
 
 /** hybrid (default): both halves fused; vector or text: one half alone (comparisons, debugging). */
@@ -65,21 +66,23 @@ const MAX_CANDIDATES = 1_000;
  * so each half looks well past the page.
  */
 const RANK_WINDOW = 100;
-/** Moments shown per video. */
+/** Moments shown per video (said and shown together). */
 const MOMENTS_PER_VIDEO = 3;
 
 /**
  * Hybrid search. The semantic half: the query is embedded by the analyzer whose collection is
  * searched (same analyzer, model and dimension — another model's vectors mean nothing here)
  * and the nearest points are joined with their rows. The text half: PostgreSQL full-text over
- * the transcript segments and the title/tags/summary, each in its own language's configuration
- * (src/db/text-search-repo.ts). Both keep only rows that are fully indexed, not deleted and
- * match every filter; the two rankings are fused by reciprocal rank (rank-fusion.ts). Each hit
- * carries its best moments: the transcript segments that hold the query's words.
+ * the transcript segments, the keyframe descriptions and the title/tags/summary, each in its
+ * own language's configuration (src/db/text-search-repo.ts). Both keep only rows that are fully
+ * indexed, not deleted and match every filter; the two rankings are fused by reciprocal rank
+ * (rank-fusion.ts). Each hit carries its best moments: the transcript segments (said) and the
+ * keyframes (shown) whose words hold the query's, merged best first (merge-moments.ts).
  *
- * Keyframe moments: the analyzers describe a video as a whole (one summary from all keyframes,
- * src/adapters/analyzer/openai-analyzer.ts); no per-keyframe description or embedding is
- * stored, so moments come from the transcript only.
+ * Keyframe moments come from the AI analyzer's answer, which describes each keyframe it was sent
+ * in a line (src/adapters/analyzer/shots.ts); the index saga stores them in keyframe_moments. The
+ * offline analyzer sees no pictures, so its videos have spoken moments only. What is shown is
+ * matched by words, not by an embedding per keyframe: one vector per video stays the semantic half.
  */
 export class SearchService {
   private readonly rows: VideoIndexRepo;
@@ -126,7 +129,12 @@ export class SearchService {
         createdAt: r.createdAt.toISOString(),
         thumbnail: r.thumbnailPath ? `/videos/${f.id}/thumbnail.jpg` : null,
         rendition: r.renditionPath ? `/videos/${f.id}/rendition.mp4` : null,
-        moments: (moments.get(f.id) ?? []).map((m) => ({ startSec: m.startSec, endSec: m.endSec, text: m.text, source: 'transcript' })),
+        moments: mergeMoments(moments.get(f.id) ?? [], MOMENTS_PER_VIDEO).map((m) => ({
+          startSec: m.startSec,
+          endSec: m.endSec,
+          text: m.text,
+          source: m.source,
+        })),
         ranks: { vector: rankIn(f, 'vector'), text: rankIn(f, 'text') },
       };
     });

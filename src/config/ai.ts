@@ -26,7 +26,9 @@ export const aiArea = {
       .optional()
       .describe("JSON laid over the cost report's default price table (per model, per million tokens)."),
     AI_TRANSCRIBE_TIMEOUT_MS: positiveInt.default(60_000).describe('Deadline of one transcription call, in milliseconds.'),
-    AI_MAX_OUTPUT_TOKENS: positiveInt.default(600).describe('Most tokens one chat answer may use.'),
+    AI_MAX_OUTPUT_TOKENS: positiveInt
+      .default(1000)
+      .describe('Most tokens one chat answer may use (summary, tags, chapters and a line per keyframe).'),
     AI_KEYFRAMES: positiveInt.default(6).describe('Keyframes of a video the model looks at.'),
     AI_KEYFRAME_MAX_SIDE: positiveInt.default(512).describe('Longest side of a keyframe sent to the model, in pixels.'),
     AI_AUDIO_CHUNK_BYTES: positiveInt.default(20 * 1024 ** 2).describe('Largest audio chunk sent to one transcription call, in bytes.'),

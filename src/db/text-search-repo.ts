@@ -4,19 +4,30 @@ import type { SearchFilters, SearchableRow } from './video-index-repo';
 
 /** A video the full-text half found, best first. */
 export interface TextHit extends SearchableRow {
-  /** ts_rank of its best transcript segment plus that of its title/tags/summary. */
+  /** ts_rank of its best transcript segment, plus that of its best keyframe description, plus that of its title/tags/summary. */
   rank: number;
 }
 
-/** A timed stretch of a video's transcript that matches the query. */
-export interface TranscriptMoment {
+/** A timed stretch of a video that matches the query: a transcript segment (said) or a keyframe's description (shown). */
+export interface TextMoment {
   videoId: string;
   startSec: number;
   endSec: number;
+  /** The segment's words, or the keyframe's description. */
   text: string;
+  source: 'transcript' | 'keyframe';
   /** Every word of the query is in it (else only some are: a moment of a semantic hit). */
   exact: boolean;
+  /** ts_rank against the query's OR form: orders moments of both sources (src/app/merge-moments.ts). */
+  rank: number;
 }
+
+/**
+ * A keyframe's moment lasts until the next keyframe; the last one this long (both bounded by
+ * the video's duration). The picker takes a keyframe at a scene cut or a window's start, so
+ * what follows it is the same shot at least for a moment.
+ */
+export const LAST_KEYFRAME_MOMENT_SEC = 5;
 
 /**
  * The query as a tsquery in every text-search configuration PostgreSQL has: a transcript
@@ -43,8 +54,8 @@ any_q AS (SELECT string_agg(DISTINCT '(' || tq::text || ')', ' | ')::tsquery AS 
 const SEGMENT_WEIGHTS = `'{0.4, 0.2, 0.4, 1.0}'`;
 
 /**
- * PostgreSQL full-text search over what videos say (transcript_segments) and what they are
- * (title, tags, summary: videos.text_tsv). Only fully indexed, ready, not deleted rows that
+ * PostgreSQL full-text search over what videos say (transcript_segments), what they show
+ * (keyframe_moments) and what they are (title, tags, summary: videos.text_tsv). Only fully indexed, ready, not deleted rows that
  * match the filters come back (the same conditions as the semantic half).
  */
 export class TextSearchRepo {
@@ -61,16 +72,23 @@ export class TextSearchRepo {
            JOIN q ON q.cfg = s.ts_config AND s.tsv @@ q.tq
          GROUP BY s.video_id
        ),
+       -- What is shown counts like what is said: a video found only by a keyframe's description ranks.
+       shot AS (
+         SELECT k.video_id, max(ts_rank(${SEGMENT_WEIGHTS}, k.tsv, q.tq)) AS rank
+         FROM (SELECT video_id, tsv, ts_config FROM keyframe_moments WHERE tsv @@ (SELECT tq FROM any_q) OFFSET 0) k
+           JOIN q ON q.cfg = k.ts_config AND k.tsv @@ q.tq
+         GROUP BY k.video_id
+       ),
        meta AS (
          SELECT v.id AS video_id, ts_rank(v.text_tsv, q.tq) AS rank
          FROM (SELECT id, text_tsv, text_config FROM videos WHERE text_tsv @@ (SELECT tq FROM any_q) OFFSET 0) v
            JOIN q ON q.cfg = v.text_config AND v.text_tsv @@ q.tq
        ),
-       -- One row per video (a UNION ALL and a sum, not outer joins of the two: their row
+       -- One row per video (a UNION ALL and a sum, not outer joins of the three: their row
        -- estimates are guesses, and a wrong one made the planner compare every pair).
        scored AS (
          SELECT video_id, sum(rank)::float8 AS rank
-         FROM (SELECT video_id, rank FROM seg UNION ALL SELECT video_id, rank FROM meta) both_halves
+         FROM (SELECT video_id, rank FROM seg UNION ALL SELECT video_id, rank FROM shot UNION ALL SELECT video_id, rank FROM meta) parts
          GROUP BY video_id
        )
        SELECT v.id, v.summary, v.tags, v.duration_sec AS "durationSec", v.thumbnail_path AS "thumbnailPath",
@@ -85,25 +103,45 @@ export class TextSearchRepo {
   }
 
   /**
-   * Up to `perVideo` moments of each video: segments holding every query word first (best
-   * ranked first), then segments holding some of them. A video matched only by meaning may
-   * have none.
+   * Up to `perVideo` moments of each video from each source: transcript segments and keyframe
+   * descriptions holding every query word first (best ranked first), then those holding some of
+   * them. The caller merges the two sources (src/app/merge-moments.ts). A video matched only by
+   * meaning may have none.
    */
-  async moments(q: string, videoIds: string[], perVideo: number): Promise<Map<string, TranscriptMoment[]>> {
-    const out = new Map<string, TranscriptMoment[]>();
+  async moments(q: string, videoIds: string[], perVideo: number): Promise<Map<string, TextMoment[]>> {
+    const out = new Map<string, TextMoment[]>();
     if (videoIds.length === 0) return out;
-    const { rows } = await this.pool.query<TranscriptMoment>(
+    const { rows } = await this.pool.query<TextMoment>(
       `WITH ${QUERY_CTE},
-       m AS (
-         SELECT s.video_id, s.start_sec, s.end_sec, s.text, s.tsv @@ q.tq AS exact,
+       said AS (
+         SELECT s.video_id, s.start_sec, s.end_sec, s.text, s.tsv @@ q.tq AS exact, ts_rank(s.tsv, q.tq_any) AS rank,
            row_number() OVER (PARTITION BY s.video_id
              ORDER BY s.tsv @@ q.tq DESC, ts_rank(s.tsv, q.tq_any) DESC, s.seq) AS n
          FROM q JOIN transcript_segments s ON s.ts_config = q.cfg AND s.tsv @@ q.tq_any
          WHERE s.video_id = ANY($2)
+       ),
+       -- Every keyframe of these videos, before matching: a moment ends at the next keyframe.
+       frames AS (
+         SELECT k.video_id, k.seq, k.at_sec, k.description, k.tsv, k.ts_config,
+           least(coalesce(lead(k.at_sec) OVER (PARTITION BY k.video_id ORDER BY k.at_sec, k.seq), k.at_sec + $4),
+             coalesce(v.duration_sec, 'Infinity'::float8)) AS end_sec
+         FROM keyframe_moments k JOIN videos v ON v.id = k.video_id
+         WHERE k.video_id = ANY($2)
+       ),
+       shown AS (
+         SELECT f.video_id, f.at_sec AS start_sec, greatest(f.end_sec, f.at_sec) AS end_sec, f.description AS text,
+           f.tsv @@ q.tq AS exact, ts_rank(f.tsv, q.tq_any) AS rank,
+           row_number() OVER (PARTITION BY f.video_id
+             ORDER BY f.tsv @@ q.tq DESC, ts_rank(f.tsv, q.tq_any) DESC, f.seq) AS n
+         FROM q JOIN frames f ON f.ts_config = q.cfg AND f.tsv @@ q.tq_any
        )
-       SELECT video_id AS "videoId", start_sec AS "startSec", end_sec AS "endSec", text, exact
-       FROM m WHERE n <= $3 ORDER BY video_id, n`,
-      [q, videoIds, perVideo],
+       SELECT video_id AS "videoId", start_sec AS "startSec", end_sec AS "endSec", text, 'transcript' AS source, exact,
+         rank::float8 AS rank
+       FROM said WHERE n <= $3
+       UNION ALL
+       SELECT video_id, start_sec, end_sec, text, 'keyframe', exact, rank::float8
+       FROM shown WHERE n <= $3`,
+      [q, videoIds, perVideo, LAST_KEYFRAME_MOMENT_SEC],
     );
     for (const r of rows) {
       const list = out.get(r.videoId) ?? [];

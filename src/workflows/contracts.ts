@@ -179,6 +179,11 @@ export interface AnalyzeOutput {
   // Set by a provider's analysis (absent for the offline analyzer) and by a degraded stand-in.
   /** Chapters the model found (start second + title); absent for the offline analyzer. */
   chapters?: Chapter[];
+  /**
+   * What the model saw at each keyframe it was sent (at most one per keyframe, in time order);
+   * absent for the offline analyzer, a text-only model and histories recorded before them.
+   */
+  shots?: Shot[];
   /** The first few hundred characters of the transcript (the full text stays on disk). */
   transcriptExcerpt?: string;
   /** Provider usage of this analysis (answers reused from the cache included), for people; the ledger is written per paid request by the AI activity. */
@@ -204,6 +209,12 @@ export type TranscriptStatus = 'present' | 'partial' | 'unavailable' | 'none';
 export interface Chapter {
   startSec: number;
   title: string;
+}
+
+/** One keyframe as the model described it: its second of the video and what is seen (≤ 160 characters). */
+export interface Shot {
+  atSec: number;
+  description: string;
 }
 
 /**

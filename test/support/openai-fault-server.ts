@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -224,10 +225,20 @@ export async function startOpenAiFaultServer(opts: FaultServerOptions = {}): Pro
     sendJson(res, 200, out, extra);
   }
 
+  /** The 'ok' answer (a chat answer looks at its images first, so it comes later). */
+  function answerOk(res: http.ServerResponse, path: string, body: unknown, extra: Record<string, string>): void {
+    okResponse(path, body, dim).then(
+      (out) => {
+        if (!res.destroyed) answer(res, path, body, out, extra);
+      },
+      (err: Error) => sendJson(res, 500, { error: { message: `fault server failed: ${err.message}`, type: 'server_error' } }),
+    );
+  }
+
   function act(step: FaultStep, path: string, body: unknown, res: http.ServerResponse, extra: Record<string, string>): void {
     switch (step.kind) {
       case 'ok':
-        return answer(res, path, body, okResponse(path, body, dim), extra);
+        return answerOk(res, path, body, extra);
       case 'content':
         return answer(res, path, body, chatResponse(body, step.content), extra);
       case 'status':
@@ -244,7 +255,7 @@ export async function startOpenAiFaultServer(opts: FaultServerOptions = {}): Pro
       case 'slow': {
         const t = setTimeout(() => {
           timers.delete(t);
-          if (!res.destroyed) answer(res, path, body, okResponse(path, body, dim), extra);
+          if (!res.destroyed) answerOk(res, path, body, extra);
         }, step.ms);
         timers.add(t);
         return;
@@ -305,7 +316,7 @@ export function fakeTranscript(fileName: string): string {
   return `spoken words from ${fileName}: the harbour cranes lift containers at dawn.`;
 }
 
-function okResponse(path: string, body: unknown, dim: number): unknown {
+async function okResponse(path: string, body: unknown, dim: number): Promise<unknown> {
   if (path === '/v1/embeddings') return embeddingsResponse(body, dim);
   if (path === '/v1/audio/transcriptions') {
     const name = isRecord(body) && typeof body['fileName'] === 'string' ? body['fileName'] : 'audio';
@@ -313,6 +324,8 @@ function okResponse(path: string, body: unknown, dim: number): unknown {
   }
   const userText = lastUserMessage(body);
   const images = countImageParts(body);
+  const seen = await describeImages(body);
+  const times = keyframeTimes(userText);
   const content = JSON.stringify({
     summary: `Fault-server summary of ${userText.slice(0, 60)} [${images} keyframes seen]`,
     tags: ['fault-server', 'test'],
@@ -320,8 +333,86 @@ function okResponse(path: string, body: unknown, dim: number): unknown {
       { startSec: 0, title: 'Opening' },
       { startSec: 1, title: 'Cranes at work' },
     ],
+    // One line per image, at the time the request gives it: what a vision model is asked for.
+    shots: seen.map((description, i) => ({ atSec: times[i] ?? i, description })),
   });
   return chatResponse(body, content);
+}
+
+/**
+ * The fault server's "vision": each image part's dominant colour, named plainly ("a mostly red
+ * frame"). ffmpeg averages the JPEG down to one rgb24 pixel (area scaling: every pixel counts).
+ * Bytes that are no JPEG (unit tests send placeholders) are not decoded: no ffmpeg in the unit layer.
+ */
+async function describeImages(body: unknown): Promise<string[]> {
+  return Promise.all(
+    imageUrls(body).map(async (url) => {
+      const bytes = Buffer.from(url.slice(url.indexOf(',') + 1), 'base64');
+      if (bytes.length < 3 || bytes[0] !== 0xff || bytes[1] !== 0xd8 || bytes[2] !== 0xff) return 'an unreadable frame';
+      const pixel = await averagePixel(bytes).catch(() => undefined);
+      return pixel ? `a mostly ${colourName(pixel)} frame` : 'an unreadable frame';
+    }),
+  );
+}
+
+const COLOURS: [string, [number, number, number]][] = [
+  ['black', [0, 0, 0]],
+  ['white', [255, 255, 255]],
+  ['grey', [128, 128, 128]],
+  ['red', [255, 0, 0]],
+  ['green', [0, 128, 0]],
+  ['green', [0, 255, 0]],
+  ['blue', [0, 0, 255]],
+  ['yellow', [255, 255, 0]],
+];
+
+/** The palette colour nearest `rgb` (Euclidean in RGB: coarse, and enough for flat test pictures). */
+export function colourName(rgb: readonly [number, number, number]): string {
+  let best = COLOURS[0]!;
+  let bestDistance = Infinity;
+  for (const c of COLOURS) {
+    const d = c[1].reduce((sum, v, i) => sum + (v - rgb[i]!) ** 2, 0);
+    if (d < bestDistance) [best, bestDistance] = [c, d];
+  }
+  return best[0];
+}
+
+function averagePixel(jpeg: Buffer): Promise<[number, number, number]> {
+  return new Promise((resolve, reject) => {
+    const args = [
+      '-v',
+      'error',
+      '-i',
+      'pipe:0',
+      '-vf',
+      'scale=1:1:flags=area',
+      '-frames:v',
+      '1',
+      '-f',
+      'rawvideo',
+      '-pix_fmt',
+      'rgb24',
+      'pipe:1',
+    ];
+    const ff = spawn(process.env.FFMPEG_PATH ?? 'ffmpeg', args, { stdio: ['pipe', 'pipe', 'ignore'] });
+    const out: Buffer[] = [];
+    ff.stdout.on('data', (c: Buffer) => out.push(c));
+    ff.on('error', reject);
+    ff.on('close', (code) => {
+      const px = Buffer.concat(out);
+      if (code !== 0 || px.length < 3) return reject(new Error(`ffmpeg could not decode the image (exit ${code})`));
+      resolve([px[0]!, px[1]!, px[2]!]);
+    });
+    ff.stdin.on('error', () => undefined);
+    ff.stdin.end(jpeg);
+  });
+}
+
+/** keyframeTimesSec of the analyzer's user message (JSON), or none. */
+function keyframeTimes(userText: string): number[] {
+  const json = parseJson(userText.trim());
+  const times = isRecord(json) ? json['keyframeTimesSec'] : undefined;
+  return Array.isArray(times) ? times.filter((t): t is number => typeof t === 'number') : [];
 }
 
 /** Rough prompt tokens as a provider would count them: 4 characters a token, 85 per low-detail image. */
@@ -337,18 +428,23 @@ function stripImages(body: unknown): unknown {
 }
 
 function countImageParts(body: unknown): number {
+  return imageUrls(body).length;
+}
+
+/** The data URLs of the request's image parts, in order. */
+function imageUrls(body: unknown): string[] {
   const messages = isRecord(body) ? body['messages'] : undefined;
-  if (!Array.isArray(messages)) return 0;
-  let n = 0;
+  if (!Array.isArray(messages)) return [];
+  const urls: string[] = [];
   for (const m of messages) {
     const content = isRecord(m) ? m['content'] : undefined;
     if (!Array.isArray(content)) continue;
     for (const part of content) {
       const url = isRecord(part) && isRecord(part['image_url']) ? part['image_url']['url'] : undefined;
-      if (isRecord(part) && part['type'] === 'image_url' && typeof url === 'string' && url.startsWith('data:image/')) n++;
+      if (isRecord(part) && part['type'] === 'image_url' && typeof url === 'string' && url.startsWith('data:image/')) urls.push(url);
     }
   }
-  return n;
+  return urls;
 }
 
 /** Just enough multipart/form-data for the transcription upload: text fields, and the file's name and size. */

@@ -35,6 +35,27 @@ describe('biblio search output', () => {
     expect(lines[4]).toBe('more: --offset 2');
   });
 
+  test('a keyframe moment reads as what is shown, not as quoted speech', () => {
+    const out = formatHits(
+      {
+        results: [
+          hit({
+            moments: [
+              { startSec: 10, endSec: 12, text: 'a mostly red frame', source: 'keyframe' },
+              { startSec: 4.6, endSec: 9, text: 'The red flag is up.', source: 'transcript' },
+            ],
+          }),
+        ],
+        nextOffset: null,
+      },
+      'http://h:1',
+    );
+    expect(out.split('\n').slice(2)).toEqual([
+      '  0:10–0:12  shown: a mostly red frame  http://h:1/dashboard/#video=lighthouse&t=10',
+      '  0:04–0:09  "The red flag is up."  http://h:1/dashboard/#video=lighthouse&t=4',
+    ]);
+  });
+
   test('an answer without moments (an older API) still prints its hits', () => {
     const old = hit({}) as Partial<SearchHit>;
     delete old.moments;

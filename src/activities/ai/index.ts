@@ -73,6 +73,8 @@ export function createAiActivities(deps: AiDeps) {
       tags: result.tags,
       embeddingPath,
       ...(result.chapters ? { chapters } : {}),
+      // A few short lines (one per keyframe, ≤ 160 characters): small enough for history, like chapters.
+      ...(result.shots?.length ? { shots: result.shots } : {}),
       ...(result.transcript ? { transcriptExcerpt: excerpt(result.transcript) } : {}),
       ...(result.usage ? { usage: result.usage } : {}),
       ...(degraded ? { degraded: true } : {}),
@@ -94,7 +96,7 @@ export function createAiActivities(deps: AiDeps) {
   }
 
   return {
-    /** Summary, tags, chapters and an embedding for one video; the embedding goes to an artifact file. */
+    /** Summary, tags, chapters, keyframe descriptions and an embedding for one video; the embedding goes to an artifact file. */
     async analyze(input: AnalyzeInput & { degradable?: boolean }): Promise<AnalyzeOutput> {
       const ctx = Context.current();
       ctx.heartbeat({ phase: 'analyze', percent: 0 });

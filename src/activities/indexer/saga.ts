@@ -4,6 +4,7 @@ import { collectionName, type VectorSpace, type VectorStore } from '../../adapte
 import type { ObjectStorage } from '../../adapters/storage/port';
 import { loadEmbeddingArtifact } from '../../artifacts/embedding-artifact';
 import { ChaptersRepo } from '../../db/chapters-repo';
+import { KeyframeMomentsRepo } from '../../db/keyframe-moments-repo';
 import { loadTranscriptArtifact, type TranscriptArtifact } from '../../artifacts/transcript-artifact';
 import { TranscriptsRepo } from '../../db/transcripts-repo';
 import { inputHash, type StepResultsRepo } from '../../db/step-results-repo';
@@ -59,9 +60,9 @@ async function withHeartbeat<T>(work: Promise<T>): Promise<T> {
 }
 
 /**
- * The index step as a saga: (1) the main-DB row, not yet searchable, with the
- * transcode's usage charge and the transcript's segments, in one transaction; (2) the vector point; (3) searchable. The workflow
- * runs the compensation when (2) fails for good. Every step is idempotent: upserts,
+ * The index step as a saga: (1) the main-DB row, not yet searchable, with the transcode's
+ * usage charge, the transcript's segments and the keyframe descriptions, in one transaction;
+ * (2) the vector point; (3) searchable. The workflow runs the compensation when (2) fails for good. Every step is idempotent: upserts,
  * a ledger with a unique key, and step_results for a redelivered step 1 or 3.
  */
 export function createIndexSagaActivities(deps: IndexSagaDeps) {
@@ -100,6 +101,8 @@ export function createIndexSagaActivities(deps: IndexSagaDeps) {
       if (written) {
         // The transcript's segments with the row, replacing a previous analysis's (none: cleared).
         await transcripts.replace(client, input.videoId, transcript?.segments ?? [], transcript?.language);
+        // What each keyframe shows, likewise replaced (none: an analysis without images, or of before them).
+        await KeyframeMomentsRepo.replace(client, input.videoId, input.analysis.shots ?? []);
         // Charged with the row, in one transaction, under the ledger's unique key: exactly once.
         const seconds = input.media.rendition.durationSec;
         if (await deps.ledger.charge(client, { videoId: input.videoId, step: 'transcode', kind: 'encoded_seconds', quantity: seconds })) {

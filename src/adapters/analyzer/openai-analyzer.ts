@@ -12,6 +12,8 @@ import type { AnalysisInputs, Chapter, TranscriptStatus } from '../../workflows/
 import type { Analysis, AnalysisRequest, Analyzer } from './port';
 import type { RateLimitGate, Reservation } from './rate-limit-gate';
 import { cacheKey, type ResponseCache } from './response-cache';
+import { cleanShots } from './shots';
+import { truncate } from './truncate';
 import { RouteSupport, type FailureVerdict, type RouteState } from './route-support';
 
 export interface OpenAiAnalyzerOptions {
@@ -28,7 +30,7 @@ export interface OpenAiAnalyzerOptions {
 }
 
 /** Bump when the prompt or the answer's schema changes: cached answers of another version are not reused. */
-export const PROMPT_VERSION = 'v2-vision-chapters';
+export const PROMPT_VERSION = 'v3-vision-shots';
 /** Cached values are raw provider bodies (they were parsed values before): keys of the old format are not reused. */
 const CACHE_FORMAT = 'raw-1';
 /**
@@ -75,7 +77,8 @@ interface PaidCall<R> {
  * Analyzer backed by any OpenAI-compatible endpoint. It looks at the video: keyframes go to a
  * vision-capable chat model as image parts, the audio to the transcription endpoint (chunked
  * by the media step under the upload limit), and the answer is structured JSON (summary, tags,
- * chapters) validated with zod. The embedding is computed from summary + tags + transcript.
+ * chapters, and a line on what each keyframe shows: shots) validated with zod. The embedding
+ * is computed from summary + tags + transcript.
  *
  * Every provider call: goes through the shared rate limit (reserve, then settle from `usage`),
  * has its own deadline, and fails typed. Every answer that cost money is recorded raw — cache
@@ -110,7 +113,7 @@ export class OpenAiAnalyzer implements Analyzer {
     this.transcribeModel = opts.transcribeModel ?? 'whisper-1';
     this.verboseTranscripts = !/^gpt-4o/i.test(this.transcribeModel);
     this.transcribeTimeoutMs = opts.transcribeTimeoutMs ?? Math.max(cfg.timeoutMs, 60_000);
-    this.maxOutputTokens = opts.maxOutputTokens ?? 600;
+    this.maxOutputTokens = opts.maxOutputTokens ?? 1000;
     this.transcription = new RouteSupport(opts.transcribe === false ? 'absent' : 'unknown');
     this.client = new OpenAI({
       // The SDK refuses to construct without a key even when baseURL points at a keyless
@@ -132,10 +135,12 @@ export class OpenAiAnalyzer implements Analyzer {
     const heard = await this.transcribeAll(req, usage);
     const transcript = heard.text;
     const timed = { segments: heard.segments, ...(heard.language ? { language: heard.language } : {}) };
-    const words = await this.describe(req, transcript, usage);
+    const { words, seen } = await this.describe(req, transcript, usage);
     const summary = truncate(words.summary.trim(), MAX_SUMMARY_CHARS);
     const tags = cleanTags(words.tags);
     const chapters = cleanChapters(words.chapters, req.facts.durationSec);
+    // Shots only from an answer to the images: a text-only answer's "shots" would be invented.
+    const shots = seen ? cleanShots(words.shots, req.inputs?.keyframes.map((k) => k.atSec) ?? [], req.facts.durationSec) : [];
     // The title goes in too: people search for what they named the file as often as for what is in it.
     const text = [req.title, summary, tags.join(', '), transcript.slice(0, MAX_EMBED_TRANSCRIPT_CHARS)].filter(Boolean).join('\n');
     const raw = await this.paid(
@@ -159,6 +164,7 @@ export class OpenAiAnalyzer implements Analyzer {
       summary,
       tags,
       chapters,
+      shots,
       embedding,
       ...(transcript ? { transcript } : {}),
       transcriptStatus: heard.status,
@@ -262,7 +268,7 @@ export class OpenAiAnalyzer implements Analyzer {
    * reads both answers back from the cache and may send the identical image request once more,
    * so the provider is paid for it at most MAX_IDENTICAL_CHAT_REQUESTS times per video.
    */
-  private async describe(req: AnalysisRequest, transcript: string, usage: Usage): Promise<AnalysisWords> {
+  private async describe(req: AnalysisRequest, transcript: string, usage: Usage): Promise<{ words: AnalysisWords; seen: boolean }> {
     const keyframes = req.inputs?.keyframes ?? [];
     const userText = JSON.stringify({
       title: req.title,
@@ -278,12 +284,16 @@ export class OpenAiAnalyzer implements Analyzer {
       const cached = await this.cache()
         ?.get<unknown>(key)
         .catch(() => undefined);
-      const raw = cached ? this.reuse(cached, usage) : await this.sendChatSeeing(req, userText, key, usage);
-      const answer = chatContent(raw);
+      // An answer cached under this key was bought with the images (the text-only request has a key of its own).
+      const sent = cached
+        ? { raw: this.reuse(cached, usage), seen: keyframes.length > 0 }
+        : await this.sendChatSeeing(req, userText, key, usage);
+      const answer = chatContent(sent.raw);
       const words = parseAnalysisWords(answer);
-      if (words.ok) return words.value;
+      if (words.ok) return { words: words.value, seen: sent.seen };
+      // A repair rewrites the answer to the images: its shots are still about what was seen.
       const repaired = await this.repair(req, userText, answer, usage);
-      if (repaired.ok) return repaired.value;
+      if (repaired.ok) return { words: repaired.value, seen: sent.seen };
       lastIssue = repaired.issue;
       // Paid for a new answer in this attempt: sending the same request again at once would
       // most likely buy the same answer. The next attempt may (its answer is cached as well).
@@ -299,12 +309,17 @@ export class OpenAiAnalyzer implements Analyzer {
    * learnt once per process like a missing route), the same request without them: the analysis
    * then comes from the title, facts and transcript. Refusals of content stay terminal.
    */
-  private async sendChatSeeing(req: AnalysisRequest, userText: string, key: string, usage: Usage): Promise<unknown> {
+  private async sendChatSeeing(
+    req: AnalysisRequest,
+    userText: string,
+    key: string,
+    usage: Usage,
+  ): Promise<{ raw: unknown; seen: boolean }> {
     if ((req.inputs?.keyframes.length ?? 0) > 0) {
       const seen = await this.vision.run(() => this.sendChat(req, userText, key, usage, true), judgeImageRefusal);
-      if (seen !== undefined) return seen;
+      if (seen !== undefined) return { raw: seen, seen: true };
     }
-    return this.sendChat(req, userText, cacheKey([key, 'text-only']), usage, false);
+    return { raw: await this.sendChat(req, userText, cacheKey([key, 'text-only']), usage, false), seen: false };
   }
 
   private async sendChat(req: AnalysisRequest, userText: string, key: string, usage: Usage, withImages: boolean): Promise<unknown> {
@@ -561,10 +576,12 @@ const SYSTEM_PROMPT =
   'and a few keyframes (in time order, times in keyframeTimesSec). ' +
   'Answer with a JSON object only: {"summary": string (at most 300 characters, plain prose about what is ' +
   'seen and said), "tags": string[] (at most 8 short lowercase keywords), "chapters": [{"startSec": number, ' +
-  '"title": string}] (in order, at most 12; [] for a short single-scene video)}. Do not invent content you cannot see or hear.';
+  '"title": string}] (in order, at most 12; [] for a short single-scene video), "shots": [{"atSec": number, "description": string}] ' +
+  '(one per keyframe image attached, in time order, atSec from keyframeTimesSec, description at most 160 characters ' +
+  'saying plainly what is seen in that frame; [] when no image is attached)}. Do not invent content you cannot see or hear.';
 
 const REPAIR_PROMPT =
-  'That answer is not the JSON object asked for. Reply with only the JSON object {"summary", "tags", "chapters"} ' +
+  'That answer is not the JSON object asked for. Reply with only the JSON object {"summary", "tags", "chapters", "shots"} ' +
   'described in the instructions, built from your previous answer and the facts above.';
 
 /** The service answered 2xx without the field we need (no text, no vector): worth another attempt. */
@@ -579,6 +596,8 @@ const analysisSchema = z.object({
   summary: z.string().trim().min(1),
   tags: z.array(z.string()).default([]),
   chapters: z.array(z.object({ startSec: z.coerce.number().finite().min(0), title: z.string().trim().min(1) })).default([]),
+  // Optional (answers of before them, text-only models); entries are checked one by one in cleanShots.
+  shots: z.array(z.unknown()).default([]).catch([]),
 });
 type AnalysisWords = z.infer<typeof analysisSchema>;
 const usageSchema = z.object({ prompt_tokens: z.number().int().min(0), completion_tokens: z.number().int().min(0).optional() });
@@ -673,17 +692,6 @@ function parseEmbedding(res: unknown): number[] {
   const vector = parsed.success ? parsed.data.data[0]?.embedding : undefined;
   if (!vector) throw new MalformedResponse('embeddings response has no numeric vector');
   return vector;
-}
-
-/** Cuts by code point so an emoji is never split into a lone surrogate. */
-function truncate(s: string, max: number): string {
-  const chars = Array.from(s);
-  return chars.length <= max
-    ? s
-    : `${chars
-        .slice(0, max - 1)
-        .join('')
-        .trimEnd()}…`;
 }
 
 function cleanChapters(raw: AnalysisWords['chapters'], durationSec: number): Chapter[] {

@@ -1,5 +1,5 @@
 import type { TranscriptSegment } from '../../media/transcript';
-import type { AnalysisInputs, Chapter, MediaFacts, TranscriptStatus } from '../../workflows/contracts';
+import type { AnalysisInputs, Chapter, MediaFacts, Shot, TranscriptStatus } from '../../workflows/contracts';
 
 /**
  * Port: what turns a video's facts into words and a vector. The OpenAI adapter talks to any
@@ -20,6 +20,8 @@ export interface Analysis {
   tags: string[];
   embedding: number[];
   chapters?: Chapter[];
+  /** What is seen at each keyframe sent (AI analyzers that were sent images only); bounded by the adapter. */
+  shots?: Shot[];
   /** The full transcript (stays out of workflow history: the activity keeps an excerpt). */
   transcript?: string;
   /** Whether the audio was heard (AI analyzers only). */

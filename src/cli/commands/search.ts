@@ -38,7 +38,10 @@ export function registerSearch(program: Command): void {
     );
 }
 
-/** The human answer: one table row per hit, its moments under it (time, words, player link). */
+/**
+ * The human answer: one table row per hit, its moments under it (time, the words said in quotes
+ * or what a keyframe shows after "shown:", player link).
+ */
 export function formatHits(res: Pick<SearchResponse, 'results' | 'nextOffset'>, apiUrl: string): string {
   if (res.results.length === 0) return 'no matches';
   const lines = table([
@@ -49,7 +52,8 @@ export function formatHits(res: Pick<SearchResponse, 'results' | 'nextOffset'>, 
   res.results.forEach((h, i) => {
     out.push(lines[i + 1]!);
     for (const m of momentsOf(h)) {
-      out.push(`  ${clock(m.startSec)}–${clock(m.endSec)}  "${m.text}"  ${playerLink(apiUrl, h.videoId, m.startSec)}`);
+      const words = m.source === 'keyframe' ? `shown: ${m.text}` : `"${m.text}"`;
+      out.push(`  ${clock(m.startSec)}–${clock(m.endSec)}  ${words}  ${playerLink(apiUrl, h.videoId, m.startSec)}`);
     }
   });
   return out.join('\n') + (res.nextOffset != null ? `\nmore: --offset ${res.nextOffset}` : '');
