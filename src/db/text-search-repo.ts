@@ -4,7 +4,7 @@ import type { SearchFilters, SearchableRow } from './video-index-repo';
 
 /** A video the full-text half found, best first. */
 export interface TextHit extends SearchableRow {
-  /** ts_rank of its best transcript segment, plus that of its best keyframe description, plus that of its title/tags/summary. */
+  /** ts_rank of its best transcript segment, plus its best keyframe description's, plus its title/tags/summary's. */
   rank: number;
 }
 
@@ -55,8 +55,9 @@ const SEGMENT_WEIGHTS = `'{0.4, 0.2, 0.4, 1.0}'`;
 
 /**
  * PostgreSQL full-text search over what videos say (transcript_segments), what they show
- * (keyframe_moments) and what they are (title, tags, summary: videos.text_tsv). Only fully indexed, ready, not deleted rows that
- * match the filters come back (the same conditions as the semantic half).
+ * (keyframe_moments) and what they are (title, tags, summary: videos.text_tsv). Only fully
+ * indexed, ready, not deleted rows that match the filters come back (the same conditions as the
+ * semantic half).
  */
 export class TextSearchRepo {
   constructor(private readonly pool: Pool) {}
