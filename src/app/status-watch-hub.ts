@@ -14,6 +14,8 @@ export interface WatchRead<D> {
   event: string;
   doc: D;
   final: boolean;
+  /** The document is about to change with no notification to say so (a run ending): read again after this long. */
+  recheckMs?: number;
 }
 
 /** One stream's end of the hub. */
@@ -177,6 +179,11 @@ export class StatusWatchHub<D> {
       topic.reading = false;
     }
     if (read) this.deliver(topic, read);
+    if (read?.recheckMs !== undefined && !read.final) {
+      setTimeout(() => {
+        if (this.topics.get(topic.videoId) === topic) this.schedule(topic);
+      }, read.recheckMs).unref();
+    }
     if (topic.again && this.topics.get(topic.videoId) === topic) {
       topic.again = false;
       this.schedule(topic);

@@ -160,6 +160,32 @@ describe('status watchers of one API process', () => {
     expect(hub.open('v1', a, status({ step: 'queued', percent: 0 }))).toBeUndefined();
   });
 
+  test('a read that says the document is about to change unannounced is followed by another read after that long', async () => {
+    const store = fakeStore();
+    store.docs.set('v1', { step: 'failed', percent: 0 });
+    let reads = 0;
+    const hub = new StatusWatchHub<Doc>({
+      read: async (id) => {
+        reads++;
+        const r = await store.read(id);
+        return r && r.doc.step === 'failed' ? { ...r, recheckMs: 1_000 } : r;
+      },
+      maxWatchers: 10,
+    });
+    hub.feedState(true);
+    const w = recorder();
+    hub.open('v1', w, status({ step: 'transcode', percent: 30 }));
+    hub.notify('v1');
+    await advance(500);
+    expect(reads).toBe(1);
+    store.docs.set('v1', { step: 'ready', percent: 100 });
+    await advance(1_000);
+    // No notification came: the recheck read the end.
+    expect(reads).toBe(2);
+    expect(w.sent.map((r) => r.doc.step)).toEqual(['failed', 'ready']);
+    expect(w.ended).toBe(true);
+  });
+
   test('a failing read sends nothing and the next change reads again', async () => {
     const store = fakeStore();
     let fail = true;

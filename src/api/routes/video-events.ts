@@ -15,6 +15,7 @@ import { describeIssues, videoIdSchema } from '../schemas';
 const CHANNEL = 'video_progress';
 /** A client that reads nothing for this long a backlog is dropped rather than buffered without end. */
 const MAX_BUFFERED_BYTES = 256 * 1024;
+const ENDING_RECHECK_MS = 1_000;
 
 type Status = Awaited<ReturnType<VideoService['get']>>;
 
@@ -88,7 +89,10 @@ export function registerVideoEventRoutes(
 async function watchRead(service: Pick<VideoService, 'get'>, videoId: string): Promise<WatchRead<unknown>> {
   try {
     const doc: Status = await service.get(videoId);
-    return { event: STATUS_EVENT, doc, final: endsWatch(doc) };
+    // A run that has failed records it (an activity) and then closes: neither notifies a change
+    // of the document's status, so it is read again shortly until it says failed.
+    const ending = doc.step === 'failed' && doc.status !== 'failed';
+    return { event: STATUS_EVENT, doc, final: endsWatch(doc), ...(ending ? { recheckMs: ENDING_RECHECK_MS } : {}) };
   } catch (err) {
     if (err instanceof AppError && err.kind === 'not-found') return { event: DELETED_EVENT, doc: httpErrorOf(err).toBody(), final: true };
     throw err;
