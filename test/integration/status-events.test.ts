@@ -135,6 +135,37 @@ test('the same refusals as GET /videos/:id: no key, an unknown or revoked key, a
   expect(await missing!.json()).toEqual(await missingStatus!.json());
 });
 
+/** The backends LISTENing on the status channel in this test's database. */
+async function listeners(): Promise<number[]> {
+  const { rows } = await stack.db.pool.query<{ pid: number }>(
+    `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query ILIKE 'LISTEN video_progress%'`,
+  );
+  return rows.map((r) => r.pid);
+}
+
+test('watchers of two videos share one listening connection; killed, it comes back and the watchers keep getting changes', async () => {
+  await Promise.all([post('ev-3'), post('ev-4')]);
+  const auth = { authorization: `Bearer ${viewerKey}` };
+  const streams = await Promise.all(['ev-3', 'ev-3', 'ev-4'].map((id) => fetch(`${url}/videos/${id}/events`, { headers: auth })));
+  expect(streams.map((r) => r.status)).toEqual([200, 200, 200]);
+  const [watched, ...others] = streams.map((r) => readSse(r.body!));
+  expect((await watched!.next()).value).toMatchObject({ event: 'status' });
+  const before = await listeners();
+  expect(before).toHaveLength(1);
+
+  await stack.db.pool.query('SELECT pg_terminate_backend($1)', [before[0]]);
+  const killedAt = Date.now();
+  const after: VideoStatus[] = [];
+  for await (const ev of watched!) after.push(JSON.parse(ev.data) as VideoStatus);
+  expect(after.length).toBeGreaterThanOrEqual(2);
+  expect(after.at(-1)).toMatchObject({ status: 'ready' });
+  const now = await listeners();
+  expect(now).toHaveLength(1);
+  expect(now[0]).not.toBe(before[0]);
+  expect(Date.now() - killedAt).toBeLessThan(120_000);
+  await Promise.all(others.map((g) => g.return(undefined)));
+});
+
 test('beyond the per-process bound a stream is refused 503 Overloaded, and a disconnected watcher frees its place', async () => {
   // A second API with a bound of 1 (the product's default is 1000): the bound is what is tested.
   const small = await stack.startApi({ maxEventStreams: 1 });

@@ -52,37 +52,42 @@ export function registerVideoEventRoutes(
   app.addHook('preClose', async () => hub.close());
   app.addHook('onClose', async () => feed.stop());
 
-  app.get<{ Params: { id: string } }>('/videos/:id/events', { config: { queryToken: true } }, async (req, reply) => {
-    const id = videoIdSchema.safeParse(req.params.id);
-    if (!id.success) throw new HttpError(400, 'ValidationError', describeIssues(id.error));
-    if (hub.full) throw tooManyStreams(deps.maxStreams);
-    // Before any byte of the stream: 404, 503 and their bodies are exactly GET /videos/:id's.
-    const doc = await deps.service.get(id.data);
-    const initial: WatchRead<unknown> = { event: STATUS_EVENT, doc, final: endsWatch(doc) };
+  // No HEAD twin: it would open a stream with nobody to read it.
+  app.get<{ Params: { id: string } }>(
+    '/videos/:id/events',
+    { config: { queryToken: true }, exposeHeadRoute: false },
+    async (req, reply) => {
+      const id = videoIdSchema.safeParse(req.params.id);
+      if (!id.success) throw new HttpError(400, 'ValidationError', describeIssues(id.error));
+      if (hub.full) throw tooManyStreams(deps.maxStreams);
+      // Before any byte of the stream: 404, 503 and their bodies are exactly GET /videos/:id's.
+      const doc = await deps.service.get(id.data);
+      const initial: WatchRead<unknown> = { event: STATUS_EVENT, doc, final: endsWatch(doc) };
 
-    const stream = new PassThrough();
-    const watcher = sseWatcher(stream);
-    const sub = initial.final ? undefined : hub.open(id.data, watcher, initial);
-    if (!initial.final && !sub) throw tooManyStreams(deps.maxStreams);
-    reply.raw.once('close', () => {
-      sub?.close();
-      stream.destroy();
-    });
-    stream.write(`retry: ${STATUS_EVENTS_RETRY_MS}\n\n`);
-    // A reconnect that already has this very document is not sent it again (a final one is: the
-    // client closes on it); the ids are the documents' hashes.
-    if (initial.final || req.headers['last-event-id'] !== eventId(initial)) watcher.send(initial);
-    else watcher.ping();
-    if (initial.final) watcher.end();
-    return (
-      reply
-        .header('content-type', 'text/event-stream; charset=utf-8')
-        .header('cache-control', 'no-cache, no-transform')
-        // nginx and kin buffer responses by default: each event must leave at once.
-        .header('x-accel-buffering', 'no')
-        .send(stream)
-    );
-  });
+      const stream = new PassThrough();
+      const watcher = sseWatcher(stream);
+      const sub = initial.final ? undefined : hub.open(id.data, watcher, initial);
+      if (!initial.final && !sub) throw tooManyStreams(deps.maxStreams);
+      reply.raw.once('close', () => {
+        sub?.close();
+        stream.destroy();
+      });
+      stream.write(`retry: ${STATUS_EVENTS_RETRY_MS}\n\n`);
+      // A reconnect that already has this very document is not sent it again (a final one is: the
+      // client closes on it); the ids are the documents' hashes.
+      if (initial.final || req.headers['last-event-id'] !== eventId(initial)) watcher.send(initial);
+      else watcher.ping();
+      if (initial.final) watcher.end();
+      return (
+        reply
+          .header('content-type', 'text/event-stream; charset=utf-8')
+          .header('cache-control', 'no-cache, no-transform')
+          // nginx and kin buffer responses by default: each event must leave at once.
+          .header('x-accel-buffering', 'no')
+          .send(stream)
+      );
+    },
+  );
 }
 
 /** The document for watchers: the status, or (404) that the video is gone; other errors are thrown. */
