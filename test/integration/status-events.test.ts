@@ -113,7 +113,8 @@ test('a viewer watching with ?access_token= gets the document at once, each step
   const reporting = events.filter((e) => e.doc.step === 'transcode' && e.doc.progress?.step === 'transcode');
   expect(reporting.length).toBeGreaterThanOrEqual(3);
   const spent = reporting.at(-1)!.calls - reporting[0]!.calls;
-  expect(spent).toBeLessThanOrEqual(4);
+  // Below what asking on every read would cost (2 per event after the first), and ~0.
+  expect(spent).toBeLessThan(Math.min(5, 2 * (reporting.length - 1)));
 });
 
 test('the same refusals as GET /videos/:id: no key, an unknown or revoked key, an unknown video', async () => {
