@@ -60,7 +60,7 @@ interface Counts {
 }
 
 const FULL: Counts = {
-  orchestrationUploads: 4,
+  orchestrationUploads: 8,
   idleSeconds: 20,
   bareTranscodes: 3,
   batch: 10,

@@ -4,6 +4,7 @@
 // media step (plan → single-pass transcode → HLS ladder → analysis inputs → storyboard).
 // The wiring is the media worker's (src/workers/media.ts), minus URL sources.
 import { mkdir, rm } from 'node:fs/promises';
+import path from 'node:path';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createStorage } from '../../src/adapters/storage';
 import {
@@ -64,7 +65,8 @@ export async function directMediaSteps(root: string, ingestDir: string): Promise
 
   return {
     async run(videoId, clipName) {
-      const source = { kind: 'file' as const, path: clipName };
+      // Absolute, as the API hands it to the workflow (it resolves the name in the ingest dir).
+      const source = { kind: 'file' as const, path: path.join(ingestDir, clipName) };
       const stepsMs: Record<string, number> = {};
       const began = performance.now();
       const p = await timed(stepsMs, 'planTranscode', () => plan.planTranscode({ videoId, source }));

@@ -175,11 +175,13 @@ export async function killDuringEncode(
 ): Promise<KillResult> {
   const workflowId = workflowIdFor(o.videoId);
   await post(stack, o.videoId, o.clipName);
+  const last = o.type === 'transcode' ? 'transcode' : 'joinSegments';
   const victim = await until(`${o.type} at ${o.atPercent} %`, async () => {
-    if (o.segmentsBefore) {
-      const done = (await activityRuns(stack.env.client, workflowId)).filter((r) => r.type === o.type && r.completed).length;
-      if (done < o.segmentsBefore) return undefined;
-    }
+    const runs = await activityRuns(stack.env.client, workflowId);
+    // A machine faster than the polling: fail rather than wait for a moment that has passed.
+    if (runs.some((r) => r.type === last && r.completed))
+      throw new Error(`the media step ended before the kill (no ${o.type} seen at ${o.atPercent} %)`);
+    if (runs.filter((r) => r.type === o.type && r.completed).length < (o.segmentsBefore ?? 0)) return undefined;
     return (await pending(stack, workflowId)).find(
       (a) => a.type === o.type && a.started && a.attempt === 1 && (a.progress?.percent ?? 0) >= o.atPercent,
     );
@@ -189,7 +191,6 @@ export async function killDuringEncode(
   const retry = await until(`attempt 2 of the killed ${o.type}`, async () =>
     (await pending(stack, workflowId)).find((a) => a.type === o.type && a.started && a.attempt >= 2),
   );
-  const last = o.type === 'transcode' ? 'transcode' : 'joinSegments';
   const runs = await until(
     `${last} completed`,
     async () => {
