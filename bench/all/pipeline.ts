@@ -7,6 +7,7 @@ import path from 'node:path';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { ChildProcess } from 'node:child_process';
 import { loadConfig } from '../../src/config';
+import { stepOfActivity } from '../../src/pipeline/catalogue';
 import { workflowIdFor } from '../../src/workflows/ids';
 import type { HeartbeatProgress } from '../../src/workflows/contracts';
 import type { HttpStack } from '../../test/support/http-stack';
@@ -15,8 +16,8 @@ import { bareEncodeMs } from '../long-video';
 import type { DirectRun, DirectSteps } from './direct-steps';
 import type { BatchResult, KillResult, UploadRun } from './render';
 
-/** The activities of an upload's media step (what the direct baseline runs). */
-export const MEDIA_ACTIVITIES = ['planTranscode', 'transcode', 'packageHls', 'extractAnalysisInputs', 'generateStoryboard'];
+/** An activity of the upload's media step (the catalogue's transcode step: what the direct baseline runs). */
+const isMedia = (r: ActivityRun): boolean => stepOfActivity(r.type) === 'transcode';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -54,8 +55,8 @@ export async function uploadRun(stack: HttpStack, videoId: string): Promise<Uplo
     runMs: closeMs - startMs,
     transcodeMs: transcode ? own(transcode) : NaN,
     transcodeQueuedMs: transcode ? (transcode.startedMs ?? NaN) - transcode.scheduledMs : NaN,
-    mediaActivitiesMs: sum(runs.filter((r) => MEDIA_ACTIVITIES.includes(r.type))),
-    otherActivitiesMs: sum(runs.filter((r) => !MEDIA_ACTIVITIES.includes(r.type))),
+    mediaActivitiesMs: sum(runs.filter(isMedia)),
+    otherActivitiesMs: sum(runs.filter((r) => !isMedia(r))),
     activities: runs.length,
   };
 }

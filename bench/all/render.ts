@@ -123,7 +123,7 @@ export function renderTranscode(r: TranscodeResult, m: Machine, command: string)
   return [
     `**(a) Transcode activity vs bare ffmpeg** — ${machineLine(m, command)}`,
     '',
-    `The ${r.clip}: the \`transcode\` activity of the uploads of (c) (its attempt's start → completion, from each run's history:`,
+    `${r.clip.charAt(0).toUpperCase()}${r.clip.slice(1)}: the \`transcode\` activity of the uploads of (c) (its attempt's start → completion, from each run's history:`,
     'fetch, probe, the encode, verify, thumbnail, publish) against the same rendition encode run bare',
     '(`renditionArgs` of `src/media/ffmpeg-args.ts`, the product preset and threads, no Temporal), and the activity called in this',
     'process without Temporal (the direct runs of (d)). Medians, range and count in brackets.',
@@ -199,7 +199,7 @@ export function renderBatch(r: BatchResult, m: Machine, command: string, clip: s
   return [
     `**(d) Batch** — ${machineLine(m, command)}`,
     '',
-    `${r.uploads} uploads of the ${clip} posted at once to the API (product defaults: one media activity at a time per`,
+    `${r.uploads} uploads of ${clip} posted at once to the API (product defaults: one media activity at a time per`,
     'media worker, one media worker), from the first POST to the last run closed; baseline: the same media work run',
     'directly (the activities called in this process, as in (b)) for the same number of clips, back to back. The batch',
     'also runs the analysis and index steps, which the baseline does not.',
