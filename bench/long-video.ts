@@ -47,7 +47,7 @@ async function makeClip(file: string, seconds: number): Promise<void> {
 }
 
 /** The baseline: the product's rendition encode of the same file, run bare (no Temporal, no segments, no HLS). */
-async function bareEncodeMs(input: string, out: string): Promise<number> {
+export async function bareEncodeMs(input: string, out: string): Promise<number> {
   const began = Date.now();
   const res = await runProcess('ffmpeg', renditionArgs({ input, output: out, preset: 'veryfast', threads: 0, maxHeight: 720 }));
   if (res.code !== 0) throw new Error(`bare encode: ${lastErrorLine(res.stderrTail)}`);
@@ -123,7 +123,8 @@ async function main() {
   console.log(`\n${rows.join('\n')}`);
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+if (require.main === module)
+  main().catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });

@@ -16,14 +16,13 @@ import path from 'node:path';
 import { Client as PgClient } from 'pg';
 import { makeSampleClip } from '../src/media/sample-clip';
 import { startHttpStack, freePort, type HttpStack } from '../test/support/http-stack';
+import { replaceSection } from './all/sections';
 import { snapshot } from './peers/proc';
 import { parseProcStat, type ProcStat } from './peers/stats';
 
 const TICK_MS = 10; // USER_HZ 100 on Linux
 const POLL_MS = 500; // 2 Hz
 const DOC = path.resolve(__dirname, '..', 'docs', 'benchmarks.md');
-export const ORCHESTRATION_START = '<!-- orchestration:start -->';
-export const ORCHESTRATION_END = '<!-- orchestration:end -->';
 
 /** The processes of the stack, by what they are. `postgres` = the backends of the stack's own database. */
 const KINDS = ['temporal', 'pipeline', 'media', 'ai', 'index', 'api', 'postgres'] as const;
@@ -42,6 +41,7 @@ const RPCS = [
 type Rpc = (typeof RPCS)[number];
 
 export interface UploadFigures {
+  videoId: string;
   mode: 'unpolled' | 'polled';
   wallMs: number;
   cpu: Cpu;
@@ -160,6 +160,21 @@ export interface OrchestrationOptions {
   uploads?: number;
   idleSeconds?: number;
   log?: (line: string) => void;
+  /**
+   * A stack of the caller's (`npm run bench` measures more on it): started with
+   * `orchestrationStackArgs`, its clip already in the ingest dir; left running.
+   */
+  shared?: { stack: HttpStack; metricsUrl: string; clipName: string };
+  /** The command named in the report. */
+  command?: string;
+}
+
+/** The clip every upload of this bench (and of `npm run bench`) sends: the product's typical short upload. */
+export const ORCHESTRATION_CLIP = { seconds: 12, width: 1280, height: 720, audio: true } as const;
+
+/** The stack this bench measures: product defaults, the dev server's request counters on `metricsPort`. */
+export function orchestrationStackArgs(metricsPort: number): Parameters<typeof startHttpStack>[1] {
+  return { productDefaults: true, temporalArgs: ['--metrics-port', String(metricsPort)] };
 }
 
 export interface OrchestrationResult {
@@ -175,11 +190,19 @@ export async function runOrchestrationBench(o: OrchestrationOptions = {}): Promi
   const n = o.uploads ?? 8;
   const log = o.log ?? ((l: string) => console.log(l));
   const scratch = await mkdtemp(path.join(os.tmpdir(), 'biblio-bench-orch-'));
-  const clip = path.join(scratch, 'clip.mp4');
-  await makeSampleClip(clip, { seconds: 12, width: 1280, height: 720, audio: true });
-  const metricsPort = await freePort();
-  const stack = await startHttpStack('bench-orch', { productDefaults: true, temporalArgs: ['--metrics-port', String(metricsPort)] });
-  const metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
+  let stack: HttpStack;
+  let metricsUrl: string;
+  let clipName = 'clip.mp4';
+  if (o.shared) {
+    ({ stack, metricsUrl, clipName } = o.shared);
+  } else {
+    const clip = path.join(scratch, 'clip.mp4');
+    await makeSampleClip(clip, ORCHESTRATION_CLIP);
+    const metricsPort = await freePort();
+    stack = await startHttpStack('bench-orch', orchestrationStackArgs(metricsPort));
+    metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
+    await copyFile(clip, path.join(stack.ingestDir, clipName));
+  }
   const pg = new PgClient({ connectionString: stack.db.url });
   let meter: CpuMeter | undefined;
   try {
@@ -201,7 +224,6 @@ export async function runOrchestrationBench(o: OrchestrationOptions = {}): Promi
       own,
     );
     meter.start();
-    await copyFile(clip, path.join(stack.ingestDir, 'clip.mp4'));
     const headers = { authorization: `Bearer ${stack.apiKey}`, 'content-type': 'application/json' };
 
     const upload = async (videoId: string, mode: UploadFigures['mode']): Promise<UploadFigures> => {
@@ -211,7 +233,7 @@ export async function runOrchestrationBench(o: OrchestrationOptions = {}): Promi
       const res = await fetch(`${stack.apiUrl}/videos`, {
         method: 'POST',
         headers,
-        body: JSON.stringify({ videoId, source: { kind: 'file', path: 'clip.mp4' } }),
+        body: JSON.stringify({ videoId, source: { kind: 'file', path: clipName } }),
       });
       if (!res.ok) throw new Error(`POST /videos ${res.status}: ${await res.text()}`);
       let polls = 0;
@@ -249,6 +271,7 @@ export async function runOrchestrationBench(o: OrchestrationOptions = {}): Promi
       const totalMs = KINDS.reduce((a, k) => a + cpu[k], 0);
       const rpcs = Object.fromEntries(RPCS.map((r) => [r, rpc1[r] - rpc0[r]])) as Record<Rpc, number>;
       return {
+        videoId,
         mode,
         wallMs,
         cpu,
@@ -286,18 +309,19 @@ export async function runOrchestrationBench(o: OrchestrationOptions = {}): Promi
       }
     const date = new Date().toISOString().slice(0, 16).replace('T', ' ');
     const load = os.loadavg()[0]!;
-    return { date, load, idleMsPerS: idle, uploads, markdown: renderMarkdown(date, load, idle, uploads) };
+    const command = o.command ?? 'npm run bench:orchestration';
+    return { date, load, idleMsPerS: idle, uploads, markdown: renderMarkdown(command, date, load, idle, uploads) };
   } finally {
     meter?.stop();
     await pg.end().catch(() => undefined);
-    await stack.stop();
+    if (!o.shared) await stack.stop();
     await rm(scratch, { recursive: true, force: true });
   }
 }
 
 const mean = (xs: number[]) => xs.reduce((a, x) => a + x, 0) / Math.max(1, xs.length);
 
-function renderMarkdown(date: string, load: number, idle: Cpu, uploads: UploadFigures[]): string {
+function renderMarkdown(command: string, date: string, load: number, idle: Cpu, uploads: UploadFigures[]): string {
   const rows = (['unpolled', 'polled'] as const).map((mode) => {
     const us = uploads.filter((u) => u.mode === mode);
     const m = (f: (u: UploadFigures) => number) => mean(us.map(f));
@@ -313,7 +337,7 @@ function renderMarkdown(date: string, load: number, idle: Cpu, uploads: UploadFi
   });
   const idleLine = KINDS.map((k) => `${k} ${idle[k].toFixed(1)}`).join(', ');
   return [
-    `**Orchestration share** (\`npm run bench:orchestration\`, ${date} UTC, load average ${load.toFixed(1)} at the end): a 12-s 1280x720 clip`,
+    `**Orchestration share** (\`${command}\`, ${date} UTC, load average ${load.toFixed(1)} at the end): a 12-s 1280x720 clip`,
     'uploaded one after another through the API process and the four workers on the product defaults, Temporal dev server as the',
     'project runs it. CPU ms per upload from `/proc` (utime + stime, ffmpeg children included), idle subtracted per process',
     `(idle ms/s: ${idleLine}). Orchestration = Temporal server + pipeline (workflow) worker; the total adds the API, the media, AI`,
@@ -329,15 +353,7 @@ function renderMarkdown(date: string, load: number, idle: Cpu, uploads: UploadFi
 
 /** Puts the report between the orchestration markers of docs/benchmarks.md (appended with them when missing). */
 export async function writeOrchestrationReport(markdown: string, file = DOC): Promise<void> {
-  const doc = await readFile(file, 'utf8');
-  const block = `${ORCHESTRATION_START}\n${markdown}\n${ORCHESTRATION_END}`;
-  const start = doc.indexOf(ORCHESTRATION_START);
-  const end = doc.indexOf(ORCHESTRATION_END);
-  const next =
-    start >= 0 && end > start
-      ? doc.slice(0, start) + block + doc.slice(end + ORCHESTRATION_END.length)
-      : `${doc.trimEnd()}\n\n## Orchestration\n\n${block}\n`;
-  await writeFile(file, next);
+  await writeFile(file, replaceSection(await readFile(file, 'utf8'), 'orchestration', markdown, 'Orchestration'));
 }
 
 if (require.main === module) {

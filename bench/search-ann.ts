@@ -23,7 +23,7 @@ const WARMUP = 10;
 const K = 10;
 const BATCH = 5_000;
 
-interface Result {
+export interface AnnResult {
   size: number;
   loadS: number;
   buildS: number;
@@ -70,7 +70,10 @@ async function timedPair(
   return out;
 }
 
-async function benchSize(root: string, size: number): Promise<Result> {
+export const ANN = { dim: DIM, k: K, warmup: WARMUP } as const;
+
+/** Loads `size` synthetic vectors into a fresh store under `root`, builds the index, times `queries` queries each way. */
+export async function benchSize(root: string, size: number, queryCount = QUERIES): Promise<AnnResult> {
   const data = clusteredVectors({ dim: DIM, topics: 100, subtopics: 20, seed: size });
   const space: VectorSpace = { analyzer: 'bench', model: `synthetic_${size}`, dim: DIM };
   const store = await LanceDbVectorStore.open(path.join(root, String(size)), { annThreshold: size });
@@ -88,7 +91,7 @@ async function benchSize(root: string, size: number): Promise<Result> {
     const report = await store.maintain(space);
     const buildS = (Date.now() - t) / 1000;
     if (report.action !== 'built') throw new Error(`expected maintain() to build the index at ${size}, got ${JSON.stringify(report)}`);
-    const queries = Array.from({ length: QUERIES }, (_, j) => data.query(j));
+    const queries = Array.from({ length: queryCount }, (_, j) => data.query(j));
     const { a: exact, b: ann } = await timedPair(
       queries,
       (q) => store.searchExact(space, q, K),
@@ -116,7 +119,7 @@ async function benchSize(root: string, size: number): Promise<Result> {
 async function main() {
   const root = await mkdtemp(path.join(os.tmpdir(), 'biblio-bench-ann-'));
   const started = Date.now();
-  const results: Result[] = [];
+  const results: AnnResult[] = [];
   try {
     for (const size of SIZES) {
       const r = await benchSize(root, size);
@@ -149,7 +152,8 @@ async function main() {
   console.log(`total ${((Date.now() - started) / 1000).toFixed(0)} s, peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`);
 }
 
-main().catch((err: Error) => {
-  console.error(err.stack ?? err.message);
-  process.exit(1);
-});
+if (require.main === module)
+  main().catch((err: Error) => {
+    console.error(err.stack ?? err.message);
+    process.exit(1);
+  });

@@ -2,11 +2,12 @@
 // markers so the top-level `npm run bench` can call writePeersSection with its own run.
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { endMarker, replaceSection, startMarker } from '../all/sections';
 import { ROOT } from './children';
 import type { PeersReport, Row } from './runner';
 
-export const START = '<!-- peers:start -->';
-export const END = '<!-- peers:end -->';
+export const START = startMarker('peers');
+export const END = endMarker('peers');
 export const BENCHMARKS_MD = path.join(ROOT, 'docs', 'benchmarks.md');
 
 const f1 = (v: number) => (Number.isFinite(v) ? v.toFixed(1) : '—');
@@ -145,13 +146,5 @@ export function renderPeersMarkdown(report: PeersReport): string {
 
 /** Replaces what is between the peers markers in docs/benchmarks.md (adds a Peers section when absent). */
 export async function writePeersSection(markdown: string, file = BENCHMARKS_MD): Promise<void> {
-  const doc = await readFile(file, 'utf8');
-  const block = `${START}\n${markdown.trim()}\n${END}`;
-  const a = doc.indexOf(START);
-  const b = doc.indexOf(END);
-  let next: string;
-  if (a >= 0 && b > a) next = doc.slice(0, a) + block + doc.slice(b + END.length);
-  else if (a >= 0 || b >= 0) throw new Error(`${file}: only one of the peers markers is present`);
-  else next = `${doc.trimEnd()}\n\n## Peers\n\n${block}\n`;
-  await writeFile(file, next);
+  await writeFile(file, replaceSection(await readFile(file, 'utf8'), 'peers', markdown, 'Peers'));
 }

@@ -269,23 +269,37 @@
         return !FINAL.has(v.status) || !d || !FINAL.has(d.status) || d.status !== v.status;
       })
       .slice(0, 20);
-    await Promise.all(
-      moving.map((v) =>
-        api('GET', '/videos/' + encodeURIComponent(v.videoId))
-          .then((s) => {
-            state.details.set(v.videoId, s);
-            if (FINAL.has(s.status)) {
-              v.status = s.status;
-              if (s.status === 'ready')
-                v.links = Object.assign(
-                  {},
-                  v.links,
-                  v.links && v.links.rendition
-                    ? {}
-                    : { rendition: '/videos/' + v.videoId + '/rendition.mp4', thumbnail: '/videos/' + v.videoId + '/thumbnail.jpg' },
-                );
-            }
+    const apply = (videoId, s) => {
+      const v = state.videos.get(videoId);
+      state.details.set(videoId, s);
+      if (v && FINAL.has(s.status)) {
+        v.status = s.status;
+        if (s.status === 'ready')
+          v.links = Object.assign(
+            {},
+            v.links,
+            v.links && v.links.rendition
+              ? {}
+              : { rendition: '/videos/' + videoId + '/rendition.mp4', thumbnail: '/videos/' + videoId + '/thumbnail.jpg' },
+          );
+      }
+    };
+    // Pushed by the server where status-events.js can (each event re-renders); polled otherwise.
+    const live = window.BiblioStatusEvents;
+    const polled = moving.filter(
+      (v) =>
+        !(
+          live &&
+          live.follow(v.videoId, apiKey(), (s) => {
+            apply(v.videoId, s);
+            renderList();
           })
+        ),
+    );
+    await Promise.all(
+      polled.map((v) =>
+        api('GET', '/videos/' + encodeURIComponent(v.videoId))
+          .then((s) => apply(v.videoId, s))
           .catch(() => undefined),
       ),
     );

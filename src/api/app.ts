@@ -33,6 +33,8 @@ import { TranscriptService } from '../app/transcript-service';
 import { registerTranscriptRoutes } from './routes/transcript';
 import { VideoListService } from '../app/video-list-service';
 import { registerUsageRoutes } from './routes/usage';
+import { registerVideoEventRoutes } from './routes/video-events';
+import { DEFAULT_MAX_WATCHERS } from '../app/status-watch-hub';
 import { DEFAULT_PRICES, UsageReportService, type PriceTable } from '../app/usage-report';
 
 /** Optional parts of the app: auth (default: keys in the service's DB), uploads, signed local transfers, refresh-url. */
@@ -57,6 +59,8 @@ export function buildApp(
     library?: { pool: Pool; temporalUiUrl?: string; namespace?: string; storage: ObjectStorage };
     /** Prices of the cost report, GET /usage (served with `library`'s pool). */
     usagePrices?: PriceTable;
+    /** Concurrent GET /videos/:id/events streams (served with `library`'s pool, which it LISTENs through). */
+    maxEventStreams?: number;
   } & AccessOptions = {},
 ): FastifyInstance {
   const app = Fastify({
@@ -135,6 +139,7 @@ export function buildApp(
     registerHlsRoutes(app, { media, captions: transcripts });
     registerVideoTrackRoutes(app, { tracks: new VideoTracks(opts.library) });
     registerTranscriptRoutes(app, { transcripts });
+    registerVideoEventRoutes(app, { service, pool: opts.library.pool, maxStreams: opts.maxEventStreams ?? DEFAULT_MAX_WATCHERS });
   }
   if (opts.library) {
     registerUsageRoutes(app, { usage: new UsageReportService(service.repos.usageLedger, opts.usagePrices ?? DEFAULT_PRICES) });

@@ -69,6 +69,7 @@ async function main() {
     ops: ops.deps,
     library: { pool, temporalUiUrl: config.temporalUiUrl, namespace: client.options.namespace, storage },
     usagePrices,
+    maxEventStreams: config.api.maxEventStreams,
     auth: config.authEnabled ? { keys: new OutageTolerantKeys(repos.apiKeys) } : { disabled: true },
     uploads: {
       storage,

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { ConfigArea } from './area';
+import { DEFAULT_MAX_WATCHERS } from '../app/status-watch-hub';
 import { positiveInt, tcpPort } from './fields';
 
 export const apiArea = {
@@ -11,9 +12,12 @@ export const apiArea = {
     MAX_SOURCE_BYTES: positiveInt
       .default(2 * 1024 ** 3)
       .describe('Largest file or URL source the pipeline accepts, in bytes; larger ones fail as SourceTooLarge.'),
+    API_MAX_EVENT_STREAMS: positiveInt
+      .default(DEFAULT_MAX_WATCHERS)
+      .describe('Concurrent status event streams (GET /videos/:id/events) one API process serves; more are answered 503 Overloaded.'),
   }),
 } satisfies ConfigArea;
 
 export function apiConfig(e: z.output<typeof apiArea.variables>) {
-  return { api: { host: e.API_HOST, port: e.API_PORT, maxSourceBytes: e.MAX_SOURCE_BYTES } };
+  return { api: { host: e.API_HOST, port: e.API_PORT, maxSourceBytes: e.MAX_SOURCE_BYTES, maxEventStreams: e.API_MAX_EVENT_STREAMS } };
 }

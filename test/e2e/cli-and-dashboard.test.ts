@@ -250,6 +250,8 @@ describe('web dashboard', () => {
       const uploadsExist = probe.status !== 404;
       if (!uploadsExist) console.warn("dashboard upload: this server has no POST /uploads yet; testing the page's message instead");
       await onPage('upload', async (page) => {
+        const paths: string[] = [];
+        page.on('request', (r) => paths.push(new URL(r.url()).pathname));
         await page.goto(`${stack.apiUrl}/dashboard/`, { waitUntil: 'domcontentloaded' });
         await page.locator('#file').setInputFiles(path.join(clips, 'garden party.mp4'));
         if (!uploadsExist) {
@@ -261,6 +263,8 @@ describe('web dashboard', () => {
         expect(await page.evaluate(`document.querySelector('#upload-progress').value`)).toBe(100);
         const videoId = /as (\S+);/.exec((await message.textContent()) ?? '')?.[1];
         await page.locator(`li[data-video-id="${videoId}"][data-status="ready"]`).waitFor({ timeout: 90_000 });
+        // Its progress was pushed over the status events (status-events.js), not only polled.
+        expect(paths).toContain(`/videos/${videoId}/events`);
       });
     },
     180_000,

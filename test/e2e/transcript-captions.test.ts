@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import type { TranscriptResponse, VideoStatus } from '../../src/contracts/http';
+import type { SearchResponse, TranscriptResponse, VideoStatus } from '../../src/contracts/http';
 import { transcriptKey } from '../../src/media/artifact-keys';
 import { CHROMIUM, launchChromium, waitForExpression } from '../support/browser';
 import { faultProvider } from '../support/fault-provider';
@@ -290,6 +290,63 @@ async function captionsShown(initScript?: string): Promise<{ kind: string; mode:
   },
   120_000,
 );
+/**
+ * Search on what the pipeline heard. The phrase is a sentence as written, spoken from 14.5 s, in
+ * the second audio chunk: the model hears espeak roughly ("the market opens up going"), so the
+ * moment comes from the words it did hear, at the second the product put on the video's clock.
+ * S is a second inside the sentence.
+ */
+const SPOKEN = SENTENCES[3]!;
+const S = SPOKEN.atSec + 0.8;
+
+speechTest('GET /search with a sentence spoken at second S returns the video with a moment containing S', async () => {
+  const res = await api('GET', `/search?q=${encodeURIComponent(SPOKEN.text)}`);
+  expect(res.status).toBe(200);
+  const body = (await res.json()) as SearchResponse;
+  const hit = body.results.find((r) => r.videoId === 'speech');
+  expect(hit).toBeDefined();
+  const moment = hit!.moments[0];
+  if (!moment) {
+    const heard = (await (await api('GET', '/videos/speech/transcript')).json()) as TranscriptResponse;
+    throw new Error(`no moment for "${SPOKEN.text}"; the model heard: ${JSON.stringify(heard.segments)}`);
+  }
+  expect(moment).toMatchObject({ source: 'transcript' });
+  expect({ start: moment!.startSec, end: moment!.endSec, containsS: moment!.startSec <= S && moment!.endSec >= S }).toMatchObject({
+    containsS: true,
+  });
+  // The mute video has no transcript, so no moment of speech.
+  expect(body.results.find((r) => r.videoId === 'mute')?.moments.filter((m) => m.source === 'transcript') ?? []).toEqual([]);
+});
+
+(speech && browser ? test : test.skip)(
+  "clicking the search result's moment puts Chromium's player within 2 s of S",
+  async () => {
+    const b = await launchChromium();
+    const problems: string[] = [];
+    try {
+      const page = await b.newPage();
+      page.on('pageerror', (e) => problems.push(e.message));
+      await page.addInitScript(`localStorage.setItem('biblio.apiKey', ${JSON.stringify(stack.apiKey)})`);
+      await page.goto(`${stack.apiUrl}/dashboard/`, { waitUntil: 'domcontentloaded' });
+      await page.getByLabel('Describe what you look for').fill(SPOKEN.text);
+      await page.getByRole('button', { name: 'Search' }).click();
+      const moment = page.locator('#search-results li[data-video-id="speech"] a.moment').first();
+      await moment.waitFor({ timeout: 15_000 });
+      await moment.click();
+      await waitForExpression(
+        page,
+        `(() => { const v = document.querySelector('#player'); return Boolean(v && v.dataset.videoId === 'speech' && Math.abs(v.currentTime - ${S}) <= 2); })()`,
+        8_000,
+      );
+    } catch (err) {
+      throw new Error(`${(err as Error).message}\npage errors:\n${problems.join('\n') || '(none)'}`);
+    } finally {
+      await b.close();
+    }
+  },
+  120_000,
+);
+
 speechTest('DELETE removes the transcript rows and the transcript artifact', async () => {
   const key = transcriptKey('speech', 'openai');
   const artifact = path.join(stack.dataDir, 'objects', key);

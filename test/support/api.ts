@@ -55,6 +55,8 @@ export async function startApi(o: {
   maxUploadBytes?: number;
   /** On the API's Temporal client, e.g. to count what a read asks Temporal (status-feed.test.ts). */
   interceptors?: ClientInterceptors;
+  /** Concurrent status event streams (default: the product's); status-events.test.ts reaches the bound with 1. */
+  maxEventStreams?: number;
 }): Promise<TestApi> {
   const vectorStore = await LanceDbVectorStore.open(`${o.dataDir}/lancedb`);
   // Same key as the workers started with BIBLIO_DATA_DIR=dataDir: URLs in history are encrypted.
@@ -107,6 +109,7 @@ export async function startApi(o: {
     uploads: { storage, maxUploadBytes: o.maxUploadBytes ?? 50 * 1024 * 1024, uploadUrlTtlSec: 900 },
     localStorage: storage instanceof LocalObjectStorage ? storage : undefined,
     refresh: true,
+    maxEventStreams: o.maxEventStreams ?? PRODUCT.api.maxEventStreams,
   });
   await raw.ready();
   const key = (await keys.create('operator', 'test')).key;

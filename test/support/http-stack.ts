@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { ApiKeysRepo } from '../../src/db/api-keys-repo';
 import type { TestDatabase } from './database';
-import { startStack } from './stack';
+import { startStack, type Stack } from './stack';
 import type { WorkerProcesses } from './workers';
 
 const API_ENTRY = path.resolve(__dirname, '..', '..', 'dist', 'api', 'main.js');
@@ -31,6 +31,8 @@ export interface HttpStack {
   env: TestWorkflowEnvironment;
   db: TestDatabase;
   workers: WorkerProcesses;
+  /** More worker processes on this stack (a replacement for a killed one), stopped with it. */
+  startWorkers: Stack['startWorkers'];
   apiOutput(): string;
   stop(): Promise<void>;
 }
@@ -106,6 +108,7 @@ export async function startHttpStack(
       env,
       db,
       workers: stack.workers,
+      startWorkers: (roles, o) => stack.startWorkers(roles, o),
       apiOutput: () => output,
       stop,
     };

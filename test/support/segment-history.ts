@@ -9,7 +9,15 @@ export interface ActivityRun {
   attempt?: number;
   identity?: string;
   completed: boolean;
+  /** Server times (ms since the epoch): scheduled; started = when the closing attempt started; closed. */
+  scheduledMs: number;
+  startedMs?: number;
+  closedMs?: number;
 }
+
+/** A history or pending-activity timestamp in ms since the epoch. */
+export const epochMs = (t: { seconds?: unknown; nanos?: number | null } | null | undefined): number =>
+  Number(t?.seconds ?? 0) * 1000 + Math.round((t?.nanos ?? 0) / 1e6);
 
 /**
  * Reads the run's history. Temporal writes ActivityTaskStarted only when an activity closes,
@@ -21,19 +29,23 @@ export async function activityRuns(client: Client, workflowId: string): Promise<
   for (const e of history.events ?? []) {
     const id = String(e.eventId);
     const sched = e.activityTaskScheduledEventAttributes;
-    if (sched) runs.set(id, { scheduledId: id, type: sched.activityType?.name ?? '', completed: false });
+    if (sched) runs.set(id, { scheduledId: id, type: sched.activityType?.name ?? '', completed: false, scheduledMs: epochMs(e.eventTime) });
     const started = e.activityTaskStartedEventAttributes;
     if (started) {
       const run = runs.get(String(started.scheduledEventId));
       if (run) {
         run.attempt = started.attempt ?? 1;
         run.identity = started.identity ?? undefined;
+        run.startedMs = epochMs(e.eventTime);
       }
     }
     const done = e.activityTaskCompletedEventAttributes;
     if (done) {
       const run = runs.get(String(done.scheduledEventId));
-      if (run) run.completed = true;
+      if (run) {
+        run.completed = true;
+        run.closedMs = epochMs(e.eventTime);
+      }
     }
   }
   return [...runs.values()];

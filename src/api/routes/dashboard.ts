@@ -14,6 +14,7 @@ const FILES: Record<string, { file: () => string; type: string }> = {
   // Scrub previews over the seek bar, and the chapter list.
   'storyboard.js': { file: () => path.join(DASHBOARD_DIR, 'storyboard.js'), type: 'text/javascript; charset=utf-8' },
   'chapters.js': { file: () => path.join(DASHBOARD_DIR, 'chapters.js'), type: 'text/javascript; charset=utf-8' },
+  'status-events.js': { file: () => path.join(DASHBOARD_DIR, 'status-events.js'), type: 'text/javascript; charset=utf-8' },
   // The HLS player, loaded only when a status links an HLS playlist and the browser has no native HLS
   // (Firefox, Chromium before 142; Debian's Chromium 156 and Safari play it natively).
   'vendor/hls.min.js': { file: () => require.resolve('hls.js/dist/hls.min.js'), type: 'text/javascript; charset=utf-8' },

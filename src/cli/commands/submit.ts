@@ -10,6 +10,7 @@ import { ApiError, type ApiClient } from '../api-client';
 import { sendUpload } from '../resumable-upload';
 import { action, client, CliError, EXIT, globals } from '../context';
 import { StepProgress } from '../progress';
+import { followStatus } from '../follow';
 
 const CONTENT_TYPES: Record<string, string> = {
   '.mp4': 'video/mp4',
@@ -44,7 +45,10 @@ export function registerSubmit(program: Command): void {
             process.stdout.write(json ? `${JSON.stringify(started, null, 2)}\n` : `${started.videoId} accepted (${started.status})\n`);
             return;
           }
-          const final = await follow(api, started.videoId, Number(opts.timeout) * 1000, progress);
+          const final = await followStatus(api, started.videoId, {
+            timeoutMs: Number(opts.timeout) * 1000,
+            onStatus: (s) => progress?.update(s),
+          });
           progress?.stop();
           if (json) process.stdout.write(`${JSON.stringify(final, null, 2)}\n`);
           if (final.status !== 'ready') {
@@ -110,20 +114,4 @@ async function submitFile(api: ApiClient, file: string, videoId: string | undefi
 function safeFilename(name: string): string {
   const cleaned = name.replace(/[^A-Za-z0-9 ._-]/g, '_').replace(/^[^A-Za-z0-9]+/, '');
   return (cleaned || 'video').slice(0, 200);
-}
-
-const FINAL = new Set(['ready', 'failed']);
-
-export async function follow(api: ApiClient, videoId: string, timeoutMs: number, progress?: StepProgress): Promise<VideoStatus> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const s = await api.get<VideoStatus>(`/videos/${encodeURIComponent(videoId)}`);
-    progress?.update(s);
-    if (FINAL.has(s.status)) return s;
-    if (Date.now() > deadline)
-      throw new CliError(
-        `${videoId} still ${s.status} at ${s.step} after ${Math.round(timeoutMs / 1000)} s; follow it with \`biblio status ${videoId}\``,
-      );
-    await new Promise((r) => setTimeout(r, 300));
-  }
 }

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import type { VideoListResponse, VideoStatusResponse as VideoStatus } from '../../contracts/http';
 import { query } from '../api-client';
-import { action, client, print, table } from '../context';
-import { follow } from './submit';
+import { action, CliError, client, print, table } from '../context';
+import { followStatus } from '../follow';
 import { StepProgress } from '../progress';
 
 export function registerVideoCommands(program: Command): void {
@@ -10,18 +10,25 @@ export function registerVideoCommands(program: Command): void {
     .command('status')
     .description("show a video's status: step, progress, reason when degraded/waiting/failed, result")
     .argument('<videoId>')
-    .option('--follow', 'show live progress until the video is ready or failed')
+    .option('--follow', 'show live progress (server-sent events) until the video is ready or failed')
+    .addHelpText('after', '\nWith --follow: exit code 0 when the video is ready; 1 with the typed reason when it failed or was deleted.')
     .action(
       action(async (videoId: string, opts: { follow?: boolean }, cmd: Command) => {
         const api = client(cmd);
         let s: VideoStatus;
         if (opts.follow) {
           const progress = cmd.optsWithGlobals<{ json?: boolean }>().json ? undefined : new StepProgress();
-          s = await follow(api, videoId, 24 * 3600_000, progress).finally(() => progress?.stop());
+          s = await followStatus(api, videoId, { timeoutMs: 24 * 3600_000, onStatus: (u) => progress?.update(u) }).finally(() =>
+            progress?.stop(),
+          );
         } else {
           s = await api.get<VideoStatus>(`/videos/${encodeURIComponent(videoId)}`);
         }
         print(cmd, s, () => describeStatus(s));
+        if (opts.follow && s.status === 'failed') {
+          const e = s.lastError;
+          throw new CliError(`${s.videoId} failed at ${e?.step ?? s.step}: ${e?.type ?? 'Unknown'}: ${e?.message ?? 'no reason recorded'}`);
+        }
       }),
     );
 
