@@ -108,6 +108,8 @@ runWorkerProcess('media', async (config) => {
         },
       },
     ],
+    // A SIGKILLed media worker's attempts are retried within seconds (src/workers/liveness.ts).
+    liveness: { lease: true, watchdog: true },
     // Readiness: renditions and temp files must be writable.
     checks: { mediaDir: () => writableDir(config.mediaDir), tmpDir: () => writableDir(config.tmpDir) },
   };

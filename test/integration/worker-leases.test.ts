@@ -1,0 +1,94 @@
+import { randomUUID } from 'node:crypto';
+import { WorkerLeasesRepo, type LeasedAttempt } from '../../src/db/worker-leases-repo';
+import { createTestDatabase, type TestDatabase } from '../support/database';
+
+// The liveness detector's queries on a real PostgreSQL: which attempts a watchdog may claim.
+let db: TestDatabase;
+let repo: WorkerLeasesRepo;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  repo = new WorkerLeasesRepo(db.pool);
+});
+afterAll(async () => {
+  await db?.drop();
+});
+
+const attempt = (activityId: string): LeasedAttempt => ({
+  taskToken: new TextEncoder().encode(`token-${activityId}-${randomUUID()}`),
+  workflowId: 'video-v1',
+  runId: 'run-1',
+  activityId,
+  activityType: 'encodeSegment',
+  attempt: 1,
+});
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+test("a live lease's attempts are never claimed; an expired lease's are claimed once, by one of two racing watchdogs", async () => {
+  const live = randomUUID();
+  const dead = randomUUID();
+  await repo.renew(live, 'media@a:1', 60_000);
+  await repo.renew(dead, 'media@b:2', 50);
+  await repo.listAttempt(live, attempt('live-1'));
+  await repo.listAttempt(dead, attempt('dead-1'));
+  await repo.listAttempt(dead, attempt('dead-2'));
+  await sleep(200);
+  const other = new WorkerLeasesRepo(db.pool);
+  const [a, b] = await Promise.all([repo.claimOrphans(), other.claimOrphans()]);
+  const claimed = [...a, ...b];
+  expect(claimed.map((o) => o.activityId).sort()).toEqual(['dead-1', 'dead-2']);
+  expect(claimed.every((o) => o.identity === 'media@b:2' && o.leaseId === dead && o.expiredForMs >= 100)).toBe(true);
+  expect(claimed[0]!.taskToken).toBeInstanceOf(Uint8Array);
+  expect(await repo.claimOrphans()).toEqual([]);
+});
+
+test('a grace keeps a just-expired lease from being claimed', async () => {
+  const lease = randomUUID();
+  await repo.renew(lease, 'media@c:3', 10);
+  await repo.listAttempt(lease, attempt('grace-1'));
+  await sleep(100);
+  expect(await repo.claimOrphans(60_000)).toEqual([]);
+  expect((await repo.claimOrphans()).map((o) => o.activityId)).toEqual(['grace-1']);
+});
+
+test('a worker that was only slow takes its lease again; its new attempts are covered, its reaped ones stay reaped', async () => {
+  const lease = randomUUID();
+  await repo.renew(lease, 'media@d:4', 10);
+  await repo.listAttempt(lease, attempt('slow-1'));
+  await sleep(100);
+  expect((await repo.claimOrphans()).map((o) => o.activityId)).toEqual(['slow-1']);
+  await repo.renew(lease, 'media@d:4', 60_000);
+  await repo.listAttempt(lease, attempt('slow-2'));
+  expect(await repo.claimOrphans()).toEqual([]);
+});
+
+test("the lease's expiry is the database's clock plus the TTL, whatever the worker's clock says", async () => {
+  const lease = randomUUID();
+  await repo.renew(lease, 'media@e:5', 2_500);
+  const { rows } = await db.pool.query<{ ms: string }>(
+    'SELECT extract(epoch FROM expires_at - now()) * 1000 AS ms FROM worker_leases WHERE id = $1',
+    [lease],
+  );
+  expect(Number(rows[0]!.ms)).toBeGreaterThan(2_000);
+  expect(Number(rows[0]!.ms)).toBeLessThanOrEqual(2_500);
+});
+
+test('graceful release removes the lease and what it still lists; an attempt under no lease is refused', async () => {
+  const lease = randomUUID();
+  await repo.renew(lease, 'media@f:6', 10);
+  await repo.listAttempt(lease, attempt('released-1'));
+  await repo.release(lease);
+  await sleep(50);
+  expect(await repo.claimOrphans()).toEqual([]);
+  await expect(repo.listAttempt(lease, attempt('released-2'))).rejects.toThrow(/foreign key/);
+});
+
+test('expired leases that list nothing are forgotten after a while', async () => {
+  const lease = randomUUID();
+  await repo.renew(lease, 'media@g:7', 10);
+  await sleep(100);
+  expect(await repo.forgetExpired(60_000)).toBe(0);
+  expect(await repo.forgetExpired(50)).toBeGreaterThanOrEqual(1);
+  const { rowCount } = await db.pool.query('SELECT 1 FROM worker_leases WHERE id = $1', [lease]);
+  expect(rowCount).toBe(0);
+});
