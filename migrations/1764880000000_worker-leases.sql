@@ -4,7 +4,8 @@
 -- the database's clock (now()), never the worker's; each media activity attempt it runs is
 -- listed with its lease and its Temporal identifiers. A watchdog (src/workers/liveness.ts)
 -- claims the attempts of an expired lease (DELETE … RETURNING: one process gets each) and fails
--- them by task token, so Temporal retries them at once instead of waiting out the timeout.
+-- them by task token, so Temporal retries them at once instead of waiting out the timeout, on
+-- the rescue queue, so the retry does not wait behind queued work.
 CREATE TABLE worker_leases (
   id uuid PRIMARY KEY,
   identity text NOT NULL,
@@ -22,6 +23,8 @@ CREATE TABLE leased_attempts (
   activity_id text NOT NULL,
   activity_type text NOT NULL,
   attempt integer NOT NULL,
+  -- Where the watchdog moves the retry: a queue every media worker polls with a spare slot.
+  rescue_queue text,
   started_at timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX leased_attempts_lease_id ON leased_attempts (lease_id);

@@ -8,6 +8,8 @@ export interface LeasedAttempt {
   activityId: string;
   activityType: string;
   attempt: number;
+  /** The queue its retry should run on (the lease holder's rescue queue), if any. */
+  rescueQueue?: string | null;
 }
 
 /** An attempt whose worker's lease ran out: claimed by the caller, who must fail it in Temporal. */
@@ -46,9 +48,9 @@ export class WorkerLeasesRepo {
   /** An attempt starts under this lease. Fails (foreign key) if the lease is not there: the heartbeat timeout still covers it. */
   async listAttempt(leaseId: string, a: LeasedAttempt): Promise<void> {
     await this.pool.query(
-      `INSERT INTO leased_attempts (task_token, lease_id, workflow_id, run_id, activity_id, activity_type, attempt)
-       VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (task_token) DO NOTHING`,
-      [Buffer.from(a.taskToken), leaseId, a.workflowId, a.runId, a.activityId, a.activityType, a.attempt],
+      `INSERT INTO leased_attempts (task_token, lease_id, workflow_id, run_id, activity_id, activity_type, attempt, rescue_queue)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (task_token) DO NOTHING`,
+      [Buffer.from(a.taskToken), leaseId, a.workflowId, a.runId, a.activityId, a.activityType, a.attempt, a.rescueQueue ?? null],
     );
   }
 
@@ -69,7 +71,7 @@ export class WorkerLeasesRepo {
        )
        DELETE FROM leased_attempts a USING expired w WHERE a.lease_id = w.id
        RETURNING a.task_token AS "taskToken", a.workflow_id AS "workflowId", a.run_id AS "runId", a.activity_id AS "activityId",
-         a.activity_type AS "activityType", a.attempt, w.id AS "leaseId", w.identity,
+         a.activity_type AS "activityType", a.attempt, a.rescue_queue AS "rescueQueue", w.id AS "leaseId", w.identity,
          round(extract(epoch FROM now() - w.expires_at) * 1000) AS "expiredForMs"`,
       [graceMs],
     );

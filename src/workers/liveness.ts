@@ -6,7 +6,8 @@
  * lease in PostgreSQL (migrations/1764880000000_worker-leases.sql), renewed by a timer and
  * stamped with the database's clock, and lists every attempt it runs under it. A watchdog in
  * the media and pipeline workers claims the attempts of an expired lease and fails each by its
- * task token with a retryable WorkerLost, so the retry starts at once. The heartbeat timeout
+ * task token with a retryable WorkerLost, so the retry starts at once, and moves the retry to the
+ * rescue queue (a spare slot in every media worker) so it never waits behind queued work. The heartbeat timeout
  * stays the backstop (database down, detector off).
  *
  * A worker that was only slow is harmless: the attempt it still runs is no longer current, so
@@ -19,7 +20,7 @@ import type { Client } from '@temporalio/client';
 import type { ActivityInterceptorsFactory } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import type { Pool } from 'pg';
-import { WorkerLeasesRepo } from '../db/worker-leases-repo';
+import { WorkerLeasesRepo, type OrphanedAttempt } from '../db/worker-leases-repo';
 import { alreadySettled, lostWorkerFailure, WatchdogGate } from './liveness-policy';
 
 /** Leases of workers gone for good are forgotten after this (kept a while for the record). */
@@ -42,6 +43,7 @@ export class WorkerLease {
     private readonly settings: LivenessSettings,
     private readonly log: Logger,
     private readonly gate?: WatchdogGate,
+    private readonly rescueQueue?: string,
   ) {}
 
   /** Takes the lease (before the worker polls) and keeps renewing it. A database that is down only delays it. */
@@ -81,7 +83,7 @@ export class WorkerLease {
           const { taskToken, workflowExecution, activityId, activityType, attempt, isLocal } = ctx.info;
           if (isLocal || !workflowExecution) return next(input);
           const listed = this.repo
-            .listAttempt(this.id, { taskToken, ...workflowExecution, activityId, activityType, attempt })
+            .listAttempt(this.id, { taskToken, ...workflowExecution, activityId, activityType, attempt, rescueQueue: this.rescueQueue })
             .then(() => true)
             .catch(() => false);
           try {
@@ -103,7 +105,7 @@ export class LeaseWatchdog {
 
   constructor(
     private readonly repo: WorkerLeasesRepo,
-    private readonly client: Pick<Client, 'activity'>,
+    private readonly client: Pick<Client, 'activity' | 'workflowService' | 'options'>,
     private readonly settings: LivenessSettings,
     private readonly log: Logger,
     readonly gate = new WatchdogGate(settings.ttlMs),
@@ -146,8 +148,9 @@ export class LeaseWatchdog {
     }
   }
 
-  private async fail(o: Awaited<ReturnType<WorkerLeasesRepo['claimOrphans']>>[number]): Promise<void> {
+  private async fail(o: OrphanedAttempt): Promise<void> {
     const where = { workflowId: o.workflowId, runId: o.runId, activityId: o.activityId, activityType: o.activityType, attempt: o.attempt };
+    if (o.rescueQueue) await this.moveToRescue(o, o.rescueQueue);
     try {
       await this.client.activity.fail(o.taskToken, lostWorkerFailure(o));
       this.log.warn(
@@ -164,6 +167,29 @@ export class LeaseWatchdog {
         );
     }
   }
+
+  /**
+   * The retry goes to the rescue queue, which every media worker polls with a spare slot: on its
+   * own queue it would wait behind the video's queued segments until a busy worker finished one.
+   * Must come before the fail (the retry's task is created with the options of that moment).
+   * Best effort: without it the retry still runs, later.
+   */
+  private async moveToRescue(o: OrphanedAttempt, queue: string): Promise<void> {
+    try {
+      await this.client.workflowService.updateActivityOptions({
+        namespace: this.client.options.namespace,
+        execution: { workflowId: o.workflowId, runId: o.runId },
+        id: o.activityId,
+        activityOptions: { taskQueue: { name: queue } },
+        updateMask: { paths: ['task_queue'] },
+      });
+    } catch (err) {
+      this.log.warn(
+        { workflowId: o.workflowId, activityId: o.activityId, err: (err as Error).message },
+        'could not move a lost attempt to the rescue queue',
+      );
+    }
+  }
 }
 
 /** The liveness parts of one worker process: a lease (media), a watchdog (media, pipeline), over one small pool. */
@@ -173,11 +199,12 @@ export function livenessFor(o: {
   settings: LivenessSettings;
   log: Logger;
   lease: boolean;
-  watchdog?: Pick<Client, 'activity'>;
+  rescueQueue?: string;
+  watchdog?: Pick<Client, 'activity' | 'workflowService' | 'options'>;
 }): { lease?: WorkerLease; watchdog?: LeaseWatchdog } {
   if (o.settings.ttlMs === 0) return {};
   const repo = new WorkerLeasesRepo(o.pool);
   const watchdog = o.watchdog ? new LeaseWatchdog(repo, o.watchdog, o.settings, o.log) : undefined;
-  const lease = o.lease ? new WorkerLease(repo, o.identity, o.settings, o.log, watchdog?.gate) : undefined;
+  const lease = o.lease ? new WorkerLease(repo, o.identity, o.settings, o.log, watchdog?.gate, o.rescueQueue) : undefined;
   return { lease, watchdog };
 }

@@ -29,7 +29,7 @@ export interface WorkerPlan {
    * Worker liveness (src/workers/liveness.ts): `lease` lists this process's activity attempts
    * under a lease it renews; `watchdog` fails the attempts of expired leases in Temporal.
    */
-  liveness?: { lease?: boolean; watchdog?: boolean };
+  liveness?: { lease?: boolean; watchdog?: boolean; rescueQueue?: (main: string) => string };
 }
 
 /**
@@ -74,6 +74,7 @@ export function runWorkerProcess(role: QueueRole, plan: (config: Config, log: Lo
           settings: { ttlMs: config.workers.leaseTtlMs, renewMs: config.workers.leaseRenewMs },
           log,
           lease: built.liveness?.lease === true,
+          rescueQueue: built.liveness?.rescueQueue?.(taskQueue),
           watchdog: built.liveness?.watchdog ? new Client({ connection, namespace, dataConverter, identity }) : undefined,
         })
       : {};

@@ -31,7 +31,7 @@ test("a live lease's attempts are never claimed; an expired lease's are claimed 
   await repo.renew(dead, 'media@b:2', 50);
   await repo.listAttempt(live, attempt('live-1'));
   await repo.listAttempt(dead, attempt('dead-1'));
-  await repo.listAttempt(dead, attempt('dead-2'));
+  await repo.listAttempt(dead, { ...attempt('dead-2'), rescueQueue: 'media-rescue' });
   await sleep(200);
   const other = new WorkerLeasesRepo(db.pool);
   const [a, b] = await Promise.all([repo.claimOrphans(), other.claimOrphans()]);
@@ -39,6 +39,7 @@ test("a live lease's attempts are never claimed; an expired lease's are claimed 
   expect(claimed.map((o) => o.activityId).sort()).toEqual(['dead-1', 'dead-2']);
   expect(claimed.every((o) => o.identity === 'media@b:2' && o.leaseId === dead && o.expiredForMs >= 100)).toBe(true);
   expect(claimed[0]!.taskToken).toBeInstanceOf(Uint8Array);
+  expect(Object.fromEntries(claimed.map((o) => [o.activityId, o.rescueQueue]))).toEqual({ 'dead-1': null, 'dead-2': 'media-rescue' });
   expect(await repo.claimOrphans()).toEqual([]);
 });
 
