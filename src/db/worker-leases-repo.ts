@@ -78,6 +78,11 @@ export class WorkerLeasesRepo {
     return rows.map((r) => ({ ...r, taskToken: new Uint8Array(r.taskToken), expiredForMs: Number(r.expiredForMs) }));
   }
 
+  /** A round trip, to learn whether the database answers. */
+  async ping(): Promise<void> {
+    await this.pool.query('SELECT 1');
+  }
+
   /** Forgets leases expired long ago that list no attempt (their worker is gone for good). */
   async forgetExpired(olderThanMs: number): Promise<number> {
     const { rowCount } = await this.pool.query(

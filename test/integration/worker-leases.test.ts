@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import pino from 'pino';
 import { WorkerLeasesRepo, type LeasedAttempt } from '../../src/db/worker-leases-repo';
+import { LeaseWatchdog } from '../../src/workers/liveness';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 
 // The liveness detector's queries on a real PostgreSQL: which attempts a watchdog may claim.
@@ -92,4 +94,33 @@ test('expired leases that list nothing are forgotten after a while', async () =>
   expect(await repo.forgetExpired(50)).toBeGreaterThanOrEqual(1);
   const { rowCount } = await db.pool.query('SELECT 1 FROM worker_leases WHERE id = $1', [lease]);
   expect(rowCount).toBe(0);
+});
+
+test("the watchdog waits a lease's life of database answers, then moves a lost attempt to its rescue queue and fails it as WorkerLost, once", async () => {
+  const calls: string[] = [];
+  // Records what the watchdog asks of Temporal (the kill tests in media-kill-retry.test.ts use the real server).
+  const client = {
+    options: { namespace: 'default' },
+    workflowService: {
+      updateActivityOptions: async (req: { id?: string; activityOptions?: { taskQueue?: { name?: string } } }) => {
+        calls.push(`move ${req.id} → ${req.activityOptions?.taskQueue?.name}`);
+        return {};
+      },
+    },
+    activity: {
+      fail: async (_token: Uint8Array, err: { type?: string }) => {
+        calls.push(`fail ${err.type}`);
+      },
+    },
+  } as unknown as ConstructorParameters<typeof LeaseWatchdog>[1];
+  const watchdog = new LeaseWatchdog(repo, client, { ttlMs: 300, renewMs: 100 }, pino({ level: 'silent' }));
+  const lease = randomUUID();
+  await repo.renew(lease, 'media@h:8', 10);
+  await repo.listAttempt(lease, { ...attempt('wd-1'), rescueQueue: 'media-rescue' });
+  await sleep(50);
+  expect(await watchdog.check()).toBe(0); // first answer: not trusted yet
+  await sleep(350);
+  expect(await watchdog.check()).toBe(1);
+  expect(calls).toEqual(['move wd-1 → media-rescue', 'fail WorkerLost']);
+  expect(await watchdog.check()).toBe(0);
 });
