@@ -181,7 +181,8 @@ export class LeaseWatchdog {
         execution: { workflowId: o.workflowId, runId: o.runId },
         id: o.activityId,
         activityOptions: { taskQueue: { name: queue } },
-        updateMask: { paths: ['task_queue'] },
+        // The server's own spelling (1.29 ignores unknown paths silently, e.g. 'task_queue').
+        updateMask: { paths: ['task_queue.name'] },
       });
     } catch (err) {
       this.log.warn(

@@ -43,15 +43,21 @@ beforeAll(async () => {
 
 afterAll(async () => {
   console.log(`kill → retry measurements (ms): ${JSON.stringify(measured)}`);
+  // What the liveness detector did, from every worker's log: read when a figure is off.
+  const outputs = [stack?.workers.output.get('pipeline') ?? '', ...everStarted.map((m) => m.output.get('media') ?? '')];
+  const lines = outputs.flatMap((o) => o.split('\n')).filter((l) => /lease|lost media worker|rescue/.test(l));
+  console.log(`liveness log:\n${lines.join('\n')}`);
   await stack?.stop();
 });
 
 // The product's ffmpeg settings too (veryfast on every core), not the harness's one-thread
 // ultrafast: a live worker must not be taken for dead while ffmpeg loads both cores.
 const started: WorkerProcesses[] = [];
+const everStarted: WorkerProcesses[] = [];
 async function media(): Promise<WorkerProcesses> {
   const m = await stack.startWorkers(['media'], { productDefaults: true });
   started.push(m);
+  everStarted.push(m);
   return m;
 }
 /** Each test starts from no media worker, so its first attempt can only go where it says. */
@@ -119,6 +125,9 @@ async function retryStartedAt(videoId: string, activityId: string): Promise<numb
     async () => (await pendingOf(videoId)).find((a) => a.activityId === activityId && (a.attempt ?? 1) >= 2 && a.lastStartedTime),
     60_000,
     50,
+  );
+  console.log(
+    `activity ${activityId} attempt ${p.attempt} started on ${p.lastWorkerIdentity}, queue ${p.activityOptions?.taskQueue?.name ?? '?'}`,
   );
   const t = p.lastStartedTime!;
   return Number(t.seconds) * 1000 + Math.round((t.nanos ?? 0) / 1e6);

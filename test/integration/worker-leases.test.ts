@@ -102,8 +102,12 @@ test("the watchdog waits a lease's life of database answers, then moves a lost a
   const client = {
     options: { namespace: 'default' },
     workflowService: {
-      updateActivityOptions: async (req: { id?: string; activityOptions?: { taskQueue?: { name?: string } } }) => {
-        calls.push(`move ${req.id} → ${req.activityOptions?.taskQueue?.name}`);
+      updateActivityOptions: async (req: {
+        id?: string;
+        activityOptions?: { taskQueue?: { name?: string } };
+        updateMask?: { paths?: string[] };
+      }) => {
+        calls.push(`move ${req.id} → ${req.activityOptions?.taskQueue?.name} (${req.updateMask?.paths?.join()})`);
         return {};
       },
     },
@@ -121,6 +125,6 @@ test("the watchdog waits a lease's life of database answers, then moves a lost a
   expect(await watchdog.check()).toBe(0); // first answer: not trusted yet
   await sleep(350);
   expect(await watchdog.check()).toBe(1);
-  expect(calls).toEqual(['move wd-1 → media-rescue', 'fail WorkerLost']);
+  expect(calls).toEqual(['move wd-1 → media-rescue (task_queue.name)', 'fail WorkerLost']);
   expect(await watchdog.check()).toBe(0);
 });
