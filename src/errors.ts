@@ -53,6 +53,8 @@ export const ErrorType = {
   SourceNotRegularFile: 'SourceNotRegularFile',
   /** ffmpeg stopped making progress and was killed by the stall watchdog: worth retrying. */
   TranscodeStalled: 'TranscodeStalled',
+  /** The media worker running the attempt stopped renewing its liveness lease (killed, frozen, host lost): retried at once elsewhere. */
+  WorkerLost: 'WorkerLost',
   /** The disk filled up while fetching, encoding or publishing; the attempt freed what it wrote: retryable. */
   DiskFull: 'DiskFull',
   /** An operator cancelled the run (Web UI, CLI, DELETE). */

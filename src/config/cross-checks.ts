@@ -69,6 +69,18 @@ export const CROSS_RULES: readonly CrossRule[] = [
         : [],
   },
   {
+    says: "`WORKER_LEASE_RENEW_MS` is at most half of `WORKER_LEASE_TTL_MS` (when that is not 0): else one late renewal lets a live worker's lease run out and its attempts are failed as lost.",
+    problems: (e) =>
+      e.WORKER_LEASE_TTL_MS > 0 && e.WORKER_LEASE_RENEW_MS * 2 > e.WORKER_LEASE_TTL_MS
+        ? [
+            {
+              variable: 'WORKER_LEASE_RENEW_MS',
+              message: `${e.WORKER_LEASE_RENEW_MS} ms is more than half of WORKER_LEASE_TTL_MS (${e.WORKER_LEASE_TTL_MS} ms): one late renewal would expire a live media worker's lease and fail its work as lost. Lower WORKER_LEASE_RENEW_MS or raise WORKER_LEASE_TTL_MS.`,
+            },
+          ]
+        : [],
+  },
+  {
     says: `\`MEDIA_SEGMENT_SEC\` is within ${SEGMENT_MIN}–${SEGMENT_MAX} s, what HLS packaging accepts.`,
     problems: (e) =>
       e.MEDIA_SEGMENT_SEC < SEGMENT_MIN || e.MEDIA_SEGMENT_SEC > SEGMENT_MAX

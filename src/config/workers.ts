@@ -20,6 +20,16 @@ export const workersArea = {
       .describe(
         'Heartbeat timeout of the transcode step in milliseconds: how fast a dead media worker is noticed (the encode heartbeats every second; generous because ffmpeg can starve the event loop on 2 cores).',
       ),
+    WORKER_LEASE_TTL_MS: nonNegativeInt
+      .default(2_500)
+      .describe(
+        "How long a media worker's liveness lease outlives its last renewal, by the database's clock: a SIGKILLed or frozen media worker's attempts are failed and retried this long (plus up to one renewal period) after it stopped. Above the longest event-loop stall a loaded worker shows (bench/heartbeat-gap.ts); 0 turns the detector off and leaves only the heartbeat timeout.",
+      ),
+    WORKER_LEASE_RENEW_MS: positiveInt
+      .default(1_000)
+      .describe(
+        "Milliseconds between renewals of a media worker's lease, and between two checks of the lease watchdog (media and pipeline workers) for attempts of expired leases.",
+      ),
   }),
 } satisfies ConfigArea;
 
@@ -32,6 +42,8 @@ export function workersConfig(e: z.output<typeof workersArea.variables>) {
       pipelineConcurrency: e.PIPELINE_CONCURRENCY,
       shutdownGraceMs: e.WORKER_SHUTDOWN_GRACE_MS,
       mediaHeartbeatTimeoutMs: e.MEDIA_HEARTBEAT_TIMEOUT_MS,
+      leaseTtlMs: e.WORKER_LEASE_TTL_MS,
+      leaseRenewMs: e.WORKER_LEASE_RENEW_MS,
     },
   };
 }

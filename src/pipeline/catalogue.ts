@@ -43,6 +43,15 @@ export function segmentQueueOf(mediaQueue: string): string {
   return `${mediaQueue}-segments`;
 }
 
+/**
+ * Where the retry of a lost media worker's attempt goes (src/workers/liveness.ts): every media
+ * worker process polls it with one slot of its own, so the retry never waits behind queued work
+ * (a video's other segments) for a busy worker to finish.
+ */
+export function rescueQueueOf(mediaQueue: string): string {
+  return `${mediaQueue}-rescue`;
+}
+
 /** The process serving each queue: entry under dist/, npm script, docker-compose service. */
 export const WORKERS: Readonly<Record<QueueRole, { readonly entry: string; readonly npmScript: string; readonly composeService: string }>> =
   {

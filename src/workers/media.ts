@@ -7,7 +7,7 @@ import {
   createStoryboardActivities,
   sweepHlsStaging,
 } from '../activities/media';
-import { segmentQueueOf } from '../pipeline/catalogue';
+import { rescueQueueOf, segmentQueueOf } from '../pipeline/catalogue';
 import { createLogger } from '../logging';
 import { parentDeathSignalHelper } from '../media/run-process';
 import { sweepStaleSegmentAreas } from '../media/segment-area';
@@ -58,37 +58,38 @@ runWorkerProcess('media', async (config) => {
   };
   // Plan/audio/join run on `media`; single segments on `<media>-segments`.
   const segments = createSegmentActivities({ ...mediaDeps, segmentSec: config.media.segmentSec });
+  const activities = {
+    ...createMediaActivities(mediaDeps),
+    ...segments,
+    // Keyframes + audio for the AI step.
+    ...createAnalysisInputsActivities({
+      ffmpeg: config.ffmpeg,
+      artifactsDir: config.artifactsDir,
+      mediaDir: config.mediaDir,
+      stallTimeoutMs: config.media.stallTimeoutMs,
+      storage: mediaDeps.storage,
+      ...config.ai,
+    }),
+    // The adaptive HLS ladder, packaged from the published MP4.
+    ...createHlsActivities({
+      ffmpeg: config.ffmpeg,
+      mediaDir: config.mediaDir,
+      stallTimeoutMs: config.media.stallTimeoutMs,
+      storage: mediaDeps.storage,
+    }),
+    // Scrub previews (sprite sheets + WebVTT thumbnail track), cut from the published MP4.
+    ...createStoryboardActivities({
+      ffmpeg: config.ffmpeg,
+      tmpDir: config.tmpDir,
+      mediaDir: config.mediaDir,
+      storage: mediaDeps.storage,
+      settings: config.media.storyboard,
+      stallTimeoutMs: config.media.stallTimeoutMs,
+    }),
+  };
   return {
     options: {
-      activities: {
-        ...createMediaActivities(mediaDeps),
-        ...segments,
-        // Keyframes + audio for the AI step.
-        ...createAnalysisInputsActivities({
-          ffmpeg: config.ffmpeg,
-          artifactsDir: config.artifactsDir,
-          mediaDir: config.mediaDir,
-          stallTimeoutMs: config.media.stallTimeoutMs,
-          storage: mediaDeps.storage,
-          ...config.ai,
-        }),
-        // The adaptive HLS ladder, packaged from the published MP4.
-        ...createHlsActivities({
-          ffmpeg: config.ffmpeg,
-          mediaDir: config.mediaDir,
-          stallTimeoutMs: config.media.stallTimeoutMs,
-          storage: mediaDeps.storage,
-        }),
-        // Scrub previews (sprite sheets + WebVTT thumbnail track), cut from the published MP4.
-        ...createStoryboardActivities({
-          ffmpeg: config.ffmpeg,
-          tmpDir: config.tmpDir,
-          mediaDir: config.mediaDir,
-          storage: mediaDeps.storage,
-          settings: config.media.storyboard,
-          stallTimeoutMs: config.media.stallTimeoutMs,
-        }),
-      },
+      activities,
       maxConcurrentActivityTaskExecutions: config.workers.mediaConcurrency,
       // A cancel reaches an activity only in a heartbeat's reply, and the stall and kill tests read
       // progress from the server's copy of the heartbeat: one per second. (5 s would cut the heartbeat
@@ -107,7 +108,15 @@ runWorkerProcess('media', async (config) => {
           maxHeartbeatThrottleInterval: '1s',
         },
       },
+      // Retries of a lost worker's attempts (any media activity): one slot beside the others, so a
+      // retry starts at once even while every regular slot is busy; a brief second ffmpeg is the price.
+      {
+        taskQueue: rescueQueueOf,
+        options: { activities, maxConcurrentActivityTaskExecutions: 1, maxHeartbeatThrottleInterval: '1s' },
+      },
     ],
+    // A SIGKILLed media worker's attempts are retried within seconds (src/workers/liveness.ts).
+    liveness: { lease: true, watchdog: true, rescueQueue: rescueQueueOf },
     // Readiness: renditions and temp files must be writable.
     checks: { mediaDir: () => writableDir(config.mediaDir), tmpDir: () => writableDir(config.tmpDir) },
   };

@@ -31,6 +31,8 @@ runWorkerProcess('pipeline', async (config, log) => {
       // Backstop: a typed error escaping workflow code fails the workflow, not the task (which would retry forever).
       workflowFailureErrorTypes: { '*': [...NON_RETRYABLE_ERROR_TYPES] },
     },
+    // Fails the attempts of a lost media worker even when no other media worker is up yet.
+    liveness: { watchdog: true },
     close: async () => {
       await storage.close();
       await pool.end();

@@ -1,4 +1,5 @@
 import os from 'node:os';
+import { Client } from '@temporalio/client';
 import { Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { loadConfig, type Config } from '../config';
@@ -8,6 +9,8 @@ import { connectWorker } from '../temporal/connection';
 import { activityObservability, createWorkerMetrics, freePort, startHealthServer, type HealthChecks } from './observability';
 import { loadDataConverter } from '../temporal/data-converter';
 import { StatusFeed } from './status-feed';
+import { createPool } from '../db/database';
+import { livenessFor } from './liveness';
 
 export interface WorkerPlan {
   /** Options beyond connection/queue/identity: activities, workflows, concurrency. */
@@ -22,6 +25,11 @@ export interface WorkerPlan {
    * connection, identity, shutdown and health of the main one.
    */
   extraWorkers?: { taskQueue: (main: string) => string; options: WorkerPlan['options'] }[];
+  /**
+   * Worker liveness (src/workers/liveness.ts): `lease` lists this process's activity attempts
+   * under a lease it renews; `watchdog` fails the attempts of expired leases in Temporal.
+   */
+  liveness?: { lease?: boolean; watchdog?: boolean; rescueQueue?: (main: string) => string };
 }
 
 /**
@@ -55,6 +63,21 @@ export function runWorkerProcess(role: QueueRole, plan: (config: Config, log: Lo
     // What GET /videos/:id reads instead of asking Temporal (src/workers/status-feed.ts).
     const feed = StatusFeed.connect(config.databaseUrl);
     const { connection, namespace } = await connectWorker();
+    const identity = `${role}@${os.hostname()}:${process.pid}`;
+    const dataConverter = await loadDataConverter(config);
+    // Its own two connections: a renewal never waits behind the status feed's writes.
+    const livenessPool = built.liveness ? createPool(config.databaseUrl, 2) : undefined;
+    const { lease, watchdog } = livenessPool
+      ? livenessFor({
+          pool: livenessPool,
+          identity,
+          settings: { ttlMs: config.workers.leaseTtlMs, renewMs: config.workers.leaseRenewMs },
+          log,
+          lease: built.liveness?.lease === true,
+          rescueQueue: built.liveness?.rescueQueue?.(taskQueue),
+          watchdog: built.liveness?.watchdog ? new Client({ connection, namespace, dataConverter, identity }) : undefined,
+        })
+      : {};
     let worker: Worker | undefined;
     const extras: Worker[] = [];
     const server =
@@ -81,17 +104,25 @@ export function runWorkerProcess(role: QueueRole, plan: (config: Config, log: Lo
           ...options,
           interceptors: {
             ...options.interceptors,
-            activity: [activityObservability(metrics), feed.interceptor(), ...(options.interceptors?.activity ?? [])],
+            activity: [
+              activityObservability(metrics),
+              feed.interceptor(),
+              ...(lease ? [lease.interceptor()] : []),
+              ...(options.interceptors?.activity ?? []),
+            ],
           },
           ...(role === 'pipeline' ? { sinks: { ...options.sinks, ...feed.sinks() } } : {}),
           connection,
           namespace,
           taskQueue: queue,
-          identity: `${role}@${os.hostname()}:${process.pid}`,
+          identity,
           // URLs in payloads are encrypted: every client and worker shares the codec.
-          dataConverter: await loadDataConverter(config),
+          dataConverter,
           shutdownGraceTime: config.workers.shutdownGraceMs,
         });
+      // The lease is held before the first task is polled, so every attempt can be listed under it.
+      await lease?.start();
+      watchdog?.start();
       worker = await create(taskQueue, built.options);
       extras.push(...(await Promise.all((built.extraWorkers ?? []).map((x) => create(x.taskQueue(taskQueue), x.options)))));
       log.info(
@@ -102,6 +133,9 @@ export function runWorkerProcess(role: QueueRole, plan: (config: Config, log: Lo
       await Promise.all([worker.run(), ...extras.map((x) => x.run())]);
       log.info({ taskQueue }, 'worker stopped');
     } finally {
+      watchdog?.stop();
+      await lease?.stop();
+      await livenessPool?.end().catch(() => undefined);
       await server?.close();
       await connection.close();
       await built.close?.();
