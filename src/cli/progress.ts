@@ -65,7 +65,11 @@ export class StepProgress {
       const pct = s.status === 'ready' ? 100 : stepPercent(s);
       const segments = encoding(s) ? ` segments ${s.segments!.done}/${s.segments!.count}` : '';
       const extra = s.waitingFor ? ` (${s.waitingFor})` : '';
-      this.line(`${s.status} ${s.step} ${Math.round(pct)}%${segments}${extra}`);
+      // After the encode the step's later phases (join, HLS, keyframes, storyboard…) each count
+      // from 0 again: named, a log reader sees a new phase, not the transcode starting over.
+      const phase =
+        s.status !== 'ready' && s.progress?.phase && !['encode', s.step].includes(s.progress.phase) ? ` (${s.progress.phase})` : '';
+      this.line(`${s.status} ${s.step}${phase} ${Math.round(pct)}%${segments}${extra}`);
     }
   }
 

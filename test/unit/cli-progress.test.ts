@@ -43,4 +43,18 @@ describe('CLI progress of a segmented transcode', () => {
       'processing transcode 50% segments 5/10',
     ]);
   });
+
+  test('after the segments, a log line names the phase that counts from 0 again', () => {
+    const lines: string[] = [];
+    const stream = { isTTY: false, write: (t: string) => lines.push(t.trim()) } as unknown as NodeJS.WriteStream;
+    const progress = new StepProgress(stream);
+    progress.update(status({ segments: { done: 9, count: 10 }, progress: { step: 'transcode', phase: 'encode', percent: 80 } }));
+    progress.update(status({ segments: { done: 10, count: 10 }, progress: { step: 'transcode', phase: 'hls', percent: 0 } }));
+    progress.update(status({ segments: { done: 10, count: 10 }, progress: { step: 'transcode', phase: 'storyboard', percent: 40 } }));
+    expect(lines).toEqual([
+      'processing transcode 90% segments 9/10',
+      'processing transcode (hls) 0%',
+      'processing transcode (storyboard) 40%',
+    ]);
+  });
 });
