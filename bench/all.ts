@@ -34,7 +34,7 @@ import {
   type SummaryInput,
   type UploadRun,
 } from './all/render';
-import { median, replaceSection } from './all/sections';
+import { median, replaceRows, replaceSection, sectionOf } from './all/sections';
 import { ORCHESTRATION_CLIP, orchestrationStackArgs, runOrchestrationBench, type OrchestrationResult } from './orchestration';
 import { renderPeersMarkdown, runPeers, type PeersReport } from './peers';
 import { killAllSync, stopAll } from './peers/children';
@@ -84,10 +84,12 @@ const QUICK: Counts = {
 };
 
 function parseArgs(argv: string[]) {
-  const known = /^--(quick|write|no-build|doc=.+|peers=(full|quick|auto))$/;
+  const known = /^--(quick|write|no-build|doc=.+|peers=(full|quick|auto)|only=[a-g,]+)$/;
   const bad = argv.find((a) => !known.test(a));
   if (bad)
-    throw new Error(`unknown option ${bad}; usage: bench/all.ts [--quick] [--write] [--doc=FILE] [--peers=full|quick|auto] [--no-build]`);
+    throw new Error(
+      `unknown option ${bad}; usage: bench/all.ts [--quick] [--write] [--doc=FILE] [--peers=full|quick|auto] [--no-build] [--only=c,e,…]`,
+    );
   const quick = argv.includes('--quick');
   const value = (name: string) => argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
   return {
@@ -96,6 +98,8 @@ function parseArgs(argv: string[]) {
     build: !argv.includes('--no-build'),
     doc: path.resolve(value('doc') ?? DOC),
     peers: (value('peers') ?? 'auto') as 'full' | 'quick' | 'auto',
+    /** Re-measure only these parts (letters a–g) after a change that touches them; the other sections stay. */
+    only: value('only')?.split(',').filter(Boolean),
   };
 }
 
@@ -123,7 +127,9 @@ async function main(): Promise<void> {
   };
   const log = (line: string) => console.log(`[${clock()}] ${line}`);
   const parts: PartTime[] = [];
+  const chosen = (id: string) => !opts.only || opts.only.includes(id[0]!);
   const part = async <T>(id: string, title: string, fn: () => Promise<T>): Promise<T | undefined> => {
+    if (id !== 'build' && id !== 'stack' && !chosen(id)) return undefined;
     log(`${title}…`);
     const t0 = Date.now();
     try {
@@ -166,6 +172,7 @@ async function main(): Promise<void> {
       return Object.assign(s, { metricsUrl: `http://127.0.0.1:${metricsPort}/metrics` });
     });
     const st = stack;
+    if (st && !['a', 'c', 'd', 'e'].some(chosen)) log('(no part needs the stack)');
     if (st) {
       orchestration = await part('c', '(c) orchestration share', () =>
         runOrchestrationBench({
@@ -304,7 +311,18 @@ async function main(): Promise<void> {
         : undefined,
     notes,
   };
-  sections.unshift(['bench-summary', 'One run of everything', renderSummary(summary)]);
+  if (!opts.only) sections.unshift(['bench-summary', 'One run of everything', renderSummary(summary)]);
+  else {
+    // A partial run updates the summary's rows of the parts it re-measured, and says so.
+    const earlier = sectionOf(await readFile(opts.doc, 'utf8'), 'bench-summary') ?? '';
+    const labels = opts.only.map((l) => `(${l})`);
+    const note = `Rows ${labels.join(', ')} re-measured ${m.date} by \`npm run bench -- --only=${opts.only.join(',')}\` (the other rows are from the run above).`;
+    sections.unshift([
+      'bench-summary',
+      'One run of everything',
+      replaceRows(earlier.replace(/\n\nRows \(.*$/s, ''), renderSummary(summary), labels, note),
+    ]);
+  }
   const failed = parts.filter((p) => p.error);
   for (const [, title, markdown] of sections) console.log(`\n### ${title}\n\n${markdown}`);
   if (opts.write) {

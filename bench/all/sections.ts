@@ -77,3 +77,23 @@ export function table(head: string[], rows: (string | number)[][]): string {
     ...rows.map((r) => `| ${r.map(cell).join(' | ')} |`),
   ].join('\n');
 }
+
+/**
+ * The summary block of an earlier run with some of its table rows re-measured: each line of
+ * `fresh` that is a table row whose first cell starts with one of `labels` (e.g. "(e)")
+ * replaces the row with the same first cell in `old`, and `note` is added under the block.
+ * Rows of parts not re-run stay as that earlier run measured them.
+ */
+export function replaceRows(old: string, fresh: string, labels: readonly string[], note: string): string {
+  const firstCell = (line: string): string | undefined => (line.startsWith('| ') ? line.slice(2).split(' | ')[0] : undefined);
+  const wanted = new Map<string, string>();
+  for (const line of fresh.split('\n')) {
+    const cell = firstCell(line);
+    if (cell && labels.some((l) => cell.startsWith(l))) wanted.set(cell, line);
+  }
+  const lines = old.split('\n').map((line) => {
+    const cell = firstCell(line);
+    return cell && wanted.has(cell) ? wanted.get(cell)! : line;
+  });
+  return `${lines.join('\n').trimEnd()}\n\n${note}`;
+}

@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { renderBatch, renderKill, renderSummary, type KillResult, type Machine } from '../../bench/all/render';
-import { median, replaceSection, sectionOf, verdict } from '../../bench/all/sections';
+import { median, replaceRows, replaceSection, sectionOf, verdict } from '../../bench/all/sections';
 
 // `npm run bench` rewrites the generated blocks of docs/benchmarks.md: only what is between a
 // block's markers may change, and a missed target must read as missed.
@@ -169,5 +169,34 @@ describe('rendered sections', () => {
     expect(text).toContain('(d) batch | not measured');
     expect(text).toContain('(d) batch — **failed**: boom');
     expect(text).toContain('- counts reduced');
+  });
+});
+
+describe('replaceRows', () => {
+  const old = [
+    '| part | measured |',
+    '|---|---|',
+    '| (a) transcode | 2.6 s |',
+    '| (e) kill, single pass | 11.0 s |',
+    '| (e) kill, segment | 11.0 s |',
+    '',
+    'total 17.4 min',
+  ].join('\n');
+  const fresh = [
+    '| part | measured |',
+    '|---|---|',
+    '| (e) kill, single pass | 2.7 s |',
+    '| (e) kill, segment | 3.3 s |',
+    '| (c) orchestration | not measured |',
+  ].join('\n');
+
+  test('replaces the rows of the re-measured parts only, keeps the rest, and says what was re-run', () => {
+    const out = replaceRows(old, fresh, ['(e)'], 'Rows (e) re-measured.');
+    expect(out).toContain('| (a) transcode | 2.6 s |');
+    expect(out).toContain('| (e) kill, single pass | 2.7 s |');
+    expect(out).toContain('| (e) kill, segment | 3.3 s |');
+    expect(out).not.toContain('11.0 s');
+    expect(out).not.toContain('(c) orchestration');
+    expect(out.endsWith('total 17.4 min\n\nRows (e) re-measured.')).toBe(true);
   });
 });
