@@ -217,6 +217,7 @@ export async function killDuringEncode(
     attempts: retried.map((r) => r.attempt ?? 1),
     replacementReadyMs,
     heartbeatTimeoutMs: loadConfig({}).workers.mediaHeartbeatTimeoutMs,
+    leaseTtlMs: loadConfig({}).workers.leaseTtlMs,
   };
 }
 

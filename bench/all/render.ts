@@ -74,6 +74,8 @@ export interface KillResult {
   attempts: number[];
   replacementReadyMs: number;
   heartbeatTimeoutMs: number;
+  /** The media workers' liveness lease (WORKER_LEASE_TTL_MS; 0: the detector is off). */
+  leaseTtlMs: number;
 }
 
 export interface SearchResult {
@@ -215,6 +217,7 @@ export function renderBatch(r: BatchResult, m: Machine, command: string, clip: s
 
 export function renderKill(rs: KillResult[], m: Machine, command: string): string {
   const hb = rs[0]?.heartbeatTimeoutMs ?? NaN;
+  const lease = rs[0]?.leaseTtlMs ?? 0;
   const rows = rs.map((r) => [
     r.type === 'transcode'
       ? `single-pass \`transcode\` of a ${r.clipSec}-s clip`
@@ -233,9 +236,17 @@ export function renderKill(rs: KillResult[], m: Machine, command: string): strin
     'SIGKILL of the media worker process (its ffmpeg dies with it) while its heartbeat reports the encode part-way, a',
     "replacement media worker started at once; the clock runs from the kill to the start of the killed activity's attempt 2",
     "(the pending activity's last start, server clock; the history's ActivityTaskStarted of the closed run beside it).",
-    `Product defaults: media heartbeat timeout ${s(hb, 0)} (\`MEDIA_HEARTBEAT_TIMEOUT_MS\`, what the API sends; 30 s is the`,
-    'fallback of a starter that sends none), first retry 1 s later. A kill is noticed only when the heartbeat timeout runs',
-    'out, so the figure is bounded below by it; the defaults were not changed for this bench.',
+    ...(lease > 0
+      ? [
+          `Product defaults: each media worker holds a liveness lease in PostgreSQL (${s(lease, 1)} by the database's clock,`,
+          "renewed every second); a watchdog in the media and pipeline workers fails a lapsed worker's attempts at once",
+          '(`WorkerLost`) and moves their retry to the rescue queue every media worker polls with one slot, so a retried',
+          `segment does not wait behind its siblings. The heartbeat timeout (${s(hb, 0)}, \`MEDIA_HEARTBEAT_TIMEOUT_MS\`) stays the backstop.`,
+        ]
+      : [
+          `Product defaults: media heartbeat timeout ${s(hb, 0)} (\`MEDIA_HEARTBEAT_TIMEOUT_MS\`), first retry 1 s later; the`,
+          'liveness lease is off (`WORKER_LEASE_TTL_MS=0`), so a kill is noticed only when the heartbeat timeout runs out.',
+        ]),
     '',
     table(
       [
@@ -364,7 +375,9 @@ export function renderSummary(x: SummaryInput): string {
       rows.push([
         `(e) kill -9 → retry, ${k.type === 'transcode' ? 'single pass' : 'mid segment'}`,
         s(k.killToRetryMs),
-        `heartbeat timeout ${s(k.heartbeatTimeoutMs, 0)} + first retry 1 s`,
+        k.leaseTtlMs > 0
+          ? `liveness lease ${s(k.leaseTtlMs, 1)} + watchdog pass (heartbeat timeout ${s(k.heartbeatTimeoutMs, 0)} backstop)`
+          : `heartbeat timeout ${s(k.heartbeatTimeoutMs, 0)} + first retry 1 s`,
         verdict(TARGETS.killToRetry, k.killToRetryMs / 1000),
       ]);
   else na('(e) kill → retry');

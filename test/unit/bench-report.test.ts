@@ -120,6 +120,7 @@ const kill: KillResult = {
   attempts: [2],
   replacementReadyMs: 3_000,
   heartbeatTimeoutMs: 10_000,
+  leaseTtlMs: 2_500,
 };
 
 describe('rendered sections', () => {
@@ -140,6 +141,11 @@ describe('rendered sections', () => {
     const text = renderKill([kill], machine, 'npm run bench');
     expect(text).toContain('target ≤ 5.0 s: **not met**, 11.2 s');
     expect(text).toContain('6.0 s of video (50.0 % of it)');
+    // The detector the figure depends on is named: the lease, or (turned off) the heartbeat timeout alone.
+    expect(text).toContain('liveness lease in PostgreSQL (2.5 s');
+    expect(renderKill([{ ...kill, leaseTtlMs: 0 }], machine, 'npm run bench')).toContain(
+      'a kill is noticed only when the heartbeat timeout runs out',
+    );
     const batch = renderBatch(
       { uploads: 10, batchMs: 200_000, bareMs: 180_000, bareRunsMs: [18_000], directTranscodeMs: [9_000] },
       machine,
