@@ -4,17 +4,9 @@
  * Pure: no clock, no Math.random, no I/O.
  */
 
-/** mulberry32: a small, fast 32-bit PRNG whose whole state is one integer (the seed). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
+/** The seeded PRNG of the test data (mulberry32): its whole state is one integer, the seed. */
+export { seededRandom } from '../../test/support/synthetic-vectors';
+import { seededRandom } from '../../test/support/synthetic-vectors';
 
 /** What a generated input is, so the checker knows the one outcome that is right for it. */
 export type MediaShape = 'plain' | 'vfr' | 'rotated' | 'interlaced' | 'no-audio' | 'odd-size';
