@@ -24,6 +24,8 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+// A 5 s request timeout instead of the product's: the fault server answers at once, and a hung
+// request should fail this unit-sized test fast rather than wait out the production timeout.
 function analyzer(): OpenAiAnalyzer {
   return new OpenAiAnalyzer(faultProvider(server, { OPENAI_TIMEOUT_MS: '5000' }).openai);
 }
