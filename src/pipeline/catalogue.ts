@@ -80,8 +80,12 @@ export interface ActivitySpec {
 }
 
 export const ACTIVITIES = {
-  // transcode: sign (uploads) → plan → single pass | segments ∥ audio → join → HLS → analysis inputs → storyboard
+  // transcode: sign (uploads) → prepareMedia (plan → short: single pass → finishMedia) | segments ∥ audio → join → finishMedia
   signSourceUrl: { step: 'transcode', queue: 'pipeline', local: true, retry: 'localSigning' },
+  prepareMedia: { step: 'transcode', queue: 'media', retry: 'mediaStep' },
+  finishMedia: { step: 'transcode', queue: 'media', retry: 'mediaStep' },
+  // the parts, each its own activity in runs recorded before the coarse-media patch:
+  // plan → single pass | segments ∥ audio → join → HLS → analysis inputs → storyboard
   planTranscode: { step: 'transcode', queue: 'media', retry: 'mediaStep' },
   transcode: { step: 'transcode', queue: 'media', retry: 'mediaStep' },
   encodeSegment: { step: 'transcode', queue: 'media', lane: 'segments', retry: 'segment' },

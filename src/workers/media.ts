@@ -3,6 +3,7 @@ import {
   createAnalysisInputsActivities,
   createHlsActivities,
   createMediaActivities,
+  createMediaStepActivities,
   createSegmentActivities,
   createStoryboardActivities,
   sweepHlsStaging,
@@ -16,7 +17,7 @@ import { createStorage } from '../adapters/storage';
 import { SsrfPolicy } from '../net/ssrf-guard';
 import { loadUrlSealer } from '../security/sealed-url';
 import { runWorkerProcess } from './run-worker';
-import { writableDir } from './observability';
+import { timedTranscode, writableDir } from './observability';
 
 /** Longer than any media attempt may run (start-to-close 2 h) and than a run's segments take. */
 const SEGMENT_AREA_MAX_AGE_MS = 24 * 3600 * 1000;
@@ -24,7 +25,7 @@ const SEGMENT_AREA_MAX_AGE_MS = 24 * 3600 * 1000;
 /** Longer than the gap between two segments of one video on a busy worker; short enough that a host soon keeps nothing. */
 const WORK_CACHE_LINGER_MS = 30_000;
 
-runWorkerProcess('media', async (config) => {
+runWorkerProcess('media', async (config, _log, metrics) => {
   const log = createLogger('worker:media', config.logLevel);
   // Work dirs of attempts whose worker died (SIGKILL, crash, reboot) are swept before polling.
   const swept = await sweepStaleAttemptDirs(config.tmpDir);
@@ -58,7 +59,7 @@ runWorkerProcess('media', async (config) => {
   };
   // Plan/audio/join run on `media`; single segments on `<media>-segments`.
   const segments = createSegmentActivities({ ...mediaDeps, segmentSec: config.media.segmentSec });
-  const activities = {
+  const parts = {
     ...createMediaActivities(mediaDeps),
     ...segments,
     // Keyframes + audio for the AI step.
@@ -87,6 +88,8 @@ runWorkerProcess('media', async (config) => {
       stallTimeoutMs: config.media.stallTimeoutMs,
     }),
   };
+  // The parts run as one task for new runs; alone for runs recorded before (src/workflows/media-step.ts).
+  const activities = { ...parts, ...createMediaStepActivities({ ...parts, transcode: timedTranscode(metrics, parts.transcode) }) };
   return {
     options: {
       activities,

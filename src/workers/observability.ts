@@ -73,8 +73,7 @@ export function activityObservability(metrics: WorkerMetrics): ActivityIntercept
             const took = seconds();
             metrics.stepDuration.observe({ step, outcome: 'ok' }, took);
             metrics.stepAttempts.inc({ step, outcome: 'ok' });
-            const mediaSec = (out as { rendition?: { durationSec?: unknown } } | undefined)?.rendition?.durationSec;
-            if (step === 'transcode' && typeof mediaSec === 'number' && took > 0) metrics.transcodeSpeed.observe(mediaSec / took);
+            if (step === 'transcode') observeTranscodeSpeed(metrics, out, took);
             return out;
           } catch (err) {
             metrics.stepDuration.observe({ step, outcome: 'failed' }, seconds());
@@ -89,6 +88,24 @@ export function activityObservability(metrics: WorkerMetrics): ActivityIntercept
         },
       },
     };
+  };
+}
+
+function observeTranscodeSpeed(metrics: WorkerMetrics, out: unknown, tookSec: number): void {
+  const mediaSec = (out as { rendition?: { durationSec?: unknown } } | undefined)?.rendition?.durationSec;
+  if (typeof mediaSec === 'number' && tookSec > 0) metrics.transcodeSpeed.observe(mediaSec / tookSec);
+}
+
+/**
+ * The single pass timed for `biblio_transcode_speed_ratio` when it runs inside `prepareMedia`
+ * (src/activities/media/media-step.ts), where the interceptor above sees only the whole step.
+ */
+export function timedTranscode<I, O>(metrics: WorkerMetrics, transcode: (input: I) => Promise<O>): (input: I) => Promise<O> {
+  return async (input) => {
+    const started = process.hrtime.bigint();
+    const out = await transcode(input);
+    observeTranscodeSpeed(metrics, out, Number(process.hrtime.bigint() - started) / 1e9);
+    return out;
   };
 }
 

@@ -6,7 +6,7 @@ import { loadConfig, type Config } from '../config';
 import { createLogger, temporalLogger } from '../logging';
 import { taskQueues, type QueueRole } from '../pipeline/catalogue';
 import { connectWorker } from '../temporal/connection';
-import { activityObservability, createWorkerMetrics, freePort, startHealthServer, type HealthChecks } from './observability';
+import { activityObservability, createWorkerMetrics, freePort, startHealthServer, type HealthChecks, type WorkerMetrics } from './observability';
 import { loadDataConverter } from '../temporal/data-converter';
 import { StatusFeed } from './status-feed';
 import { createPool } from '../db/database';
@@ -37,7 +37,10 @@ export interface WorkerPlan {
  * graceful drain on SIGINT/SIGTERM, a clear one-line error instead of a stack trace when
  * something it needs is missing.
  */
-export function runWorkerProcess(role: QueueRole, plan: (config: Config, log: Logger) => Promise<WorkerPlan>): void {
+export function runWorkerProcess(
+  role: QueueRole,
+  plan: (config: Config, log: Logger, metrics: WorkerMetrics) => Promise<WorkerPlan>,
+): void {
   let config: Config;
   try {
     config = loadConfig();
@@ -59,7 +62,7 @@ export function runWorkerProcess(role: QueueRole, plan: (config: Config, log: Lo
       ...(sdkMetricsPort ? { telemetryOptions: { metrics: { prometheus: { bindAddress: `127.0.0.1:${sdkMetricsPort}` } } } } : {}),
     });
     const metrics = createWorkerMetrics(role);
-    const built = await plan(config, log);
+    const built = await plan(config, log, metrics);
     // What GET /videos/:id reads instead of asking Temporal (src/workers/status-feed.ts).
     const feed = StatusFeed.connect(config.databaseUrl);
     const { connection, namespace } = await connectWorker();

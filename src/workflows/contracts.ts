@@ -130,6 +130,30 @@ export interface TranscodePlan {
   hasAudio: boolean;
 }
 
+/** Activity `prepareMedia`: the whole media step of a short upload in one task, or the plan of a long one. */
+export interface PrepareMediaInput {
+  videoId: string;
+  source: VideoSource;
+  /** False skips the HLS ladder. */
+  hls: boolean;
+}
+
+/** Short (or already published): everything the next steps need. Long: the plan for the segments. */
+export type PrepareMediaOutput = ({ segmented: false } & FinishMediaOutput) | { segmented: true; plan: TranscodePlan };
+
+/** Activity `finishMedia`: what follows a published rendition (HLS ladder, analysis inputs, storyboard). */
+export interface FinishMediaInput {
+  videoId: string;
+  media: TranscodeOutput;
+  hls: boolean;
+  segmentSec: number;
+}
+
+export interface FinishMediaOutput {
+  media: TranscodeOutput;
+  inputs: AnalysisInputs;
+}
+
 /** One segment of the stored plan, by position (its span is read from the work area). */
 export interface EncodeSegmentInput {
   videoId: string;

@@ -1,6 +1,5 @@
 import { CancellationScope, isCancellation, log, setHandler, ApplicationFailure } from '@temporalio/workflow';
 import type { IndexerActivities } from '../activities/indexer';
-import type { AnalysisInputsActivities } from '../activities/media/analysis-inputs';
 import { ErrorType } from '../errors';
 import { STEP_QUEUE, type StepName } from '../pipeline/catalogue';
 import { activity } from './activity-options';
@@ -8,10 +7,9 @@ import { analyzeAndIndex } from './analysis-step';
 import type { AnalyzeInput, PipelineState, PipelineStep, ProcessVideoInput, ProcessVideoResult, StepRecord } from './contracts';
 import { describeFailure, titleOf } from './decisions';
 import { refreshSourceUrlSignal, statusQuery } from './messages';
-import { segmentedTranscode } from './segmented-transcode';
+import { mediaStep } from './media-step';
 import { DEFAULT_SOURCE_REFRESH_DEADLINE_MS, SourceRefresh } from './source-refresh';
 import { publishState } from './status-feed';
-import { storyboardStep } from './storyboard-step';
 
 /**
  * One upload, end to end: transcode on `media`, analyze on `ai`, index on `index` (the steps and
@@ -28,7 +26,6 @@ export async function processVideo(input: ProcessVideoInput): Promise<ProcessVid
   setHandler(statusQuery, () => state);
   setHandler(refreshSourceUrlSignal, refresh.offer);
 
-  const extractAnalysisInputs = activity<AnalysisInputsActivities, 'extractAnalysisInputs'>('extractAnalysisInputs', queues, tuning);
   const recordFailure = activity<IndexerActivities, 'recordFailure'>('recordFailure', queues);
 
   async function step<T>(name: StepName, run: () => Promise<T>): Promise<T> {
@@ -43,20 +40,9 @@ export async function processVideo(input: ProcessVideoInput): Promise<ProcessVid
   }
 
   try {
-    const { media, inputs } = await step('transcode', async () => {
-      const out = await refresh.withFreshSource(videoId, input.source, (source) =>
-        segmentedTranscode({ videoId, source, queues, tuning, hls: input.hls, maxParallel: input.segmentation?.maxParallel, state }),
-      );
-      const analysisInputs = await extractAnalysisInputs({
-        videoId,
-        renditionPath: out.renditionPath,
-        durationSec: out.rendition.durationSec,
-        hasAudio: out.rendition.audioCodec !== null,
-      });
-      // Scrub previews: a failure here never fails the video.
-      const storyboard = await storyboardStep(videoId, out, queues, tuning);
-      return { media: storyboard ? { ...out, storyboard } : out, inputs: analysisInputs };
-    });
+    const { media, inputs } = await step('transcode', () =>
+      mediaStep({ videoId, source: input.source, queues, tuning, hls: input.hls, maxParallel: input.segmentation?.maxParallel, state, refresh }),
+    );
     state.media = media;
     const analyzeInput: AnalyzeInput = { videoId, facts: media.source, title: titleOf(input.source), inputs };
     return await analyzeAndIndex({ videoId, source: input.source, queues, media, analyzeInput, state, step });

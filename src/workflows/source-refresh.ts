@@ -10,7 +10,7 @@ import { ApplicationFailure, condition, upsertMemo } from '@temporalio/workflow'
 import type { StorageActivities } from '../activities/storage';
 import { ErrorType } from '../errors';
 import { localActivity } from './activity-options';
-import type { PipelineState, TranscodeOutput, VideoSource } from './contracts';
+import type { PipelineState, VideoSource } from './contracts';
 import { failureOf, MAX_SOURCE_REFRESHES, sourceUrlExpired } from './decisions';
 
 /** Default wait for a new external URL when the starter sends none (SOURCE_REFRESH_DEADLINE_MS's default: inside the run's 24 h TTL). */
@@ -55,11 +55,7 @@ export class SourceRefresh {
   }
 
   /** Runs the media step with a source that is fresh for each try (at most MAX_SOURCE_REFRESHES refreshes). */
-  async withFreshSource(
-    videoId: string,
-    source: VideoSource,
-    run: (source: VideoSource) => Promise<TranscodeOutput>,
-  ): Promise<TranscodeOutput> {
+  async withFreshSource<T>(videoId: string, source: VideoSource, run: (source: VideoSource) => Promise<T>): Promise<T> {
     const sign = localActivity<StorageActivities, 'signSourceUrl'>('signSourceUrl');
     let current = source;
     for (let refreshes = 0; ; refreshes++) {

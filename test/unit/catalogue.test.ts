@@ -3,7 +3,7 @@ import path from 'node:path';
 import { parse } from 'yaml';
 import type { AiActivities } from '../../src/activities/ai';
 import type { IndexerActivities } from '../../src/activities/indexer';
-import type { MediaActivities } from '../../src/activities/media';
+import type { MediaActivities, MediaStepActivities } from '../../src/activities/media';
 import type { AnalysisInputsActivities } from '../../src/activities/media/analysis-inputs';
 import type { StoryboardActivities } from '../../src/activities/media/storyboard';
 import type { HlsActivities } from '../../src/activities/media/hls';
@@ -30,7 +30,7 @@ type OnQueue<R extends QueueRole> = { [K in ActivityName]: (typeof ACTIVITIES)[K
 const queuesAgree: {
   pipeline: Equal<keyof StorageActivities, OnQueue<'pipeline'>>;
   media: Equal<
-    keyof (MediaActivities & SegmentActivities & AnalysisInputsActivities & HlsActivities & StoryboardActivities),
+    keyof (MediaStepActivities & MediaActivities & SegmentActivities & AnalysisInputsActivities & HlsActivities & StoryboardActivities),
     OnQueue<'media'>
   >;
   ai: Equal<keyof AiActivities, OnQueue<'ai'>>;

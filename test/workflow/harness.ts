@@ -21,7 +21,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { AiActivities } from '../../src/activities/ai';
 import type { IndexerActivities } from '../../src/activities/indexer';
-import type { MediaActivities } from '../../src/activities/media';
+import { createMediaStepActivities, type MediaActivities, type MediaStepActivities } from '../../src/activities/media';
 import type { AnalysisInputsActivities } from '../../src/activities/media/analysis-inputs';
 import type { StoryboardActivities } from '../../src/activities/media/storyboard';
 import type { HlsActivities } from '../../src/activities/media/hls';
@@ -40,7 +40,8 @@ import type {
 import type { deleteVideo, processVideo } from '../../src/workflows';
 import { startTemporal } from '../support/temporal';
 
-type RealActivities = MediaActivities &
+type RealActivities = MediaStepActivities &
+  MediaActivities &
   SegmentActivities &
   HlsActivities &
   AnalysisInputsActivities &
@@ -51,7 +52,13 @@ type RealActivities = MediaActivities &
 
 /** The activities processVideo and deleteVideo schedule (the reconciler's are not stubbed here). */
 export type StubName = { [K in ActivityName]: (typeof ACTIVITIES)[K]['retry'] extends 'reconcilePage' ? never : K }[ActivityName];
-export type Stubs = { [K in StubName]: RealActivities[K] };
+/**
+ * What a test stubs: every activity but the media step's composites, which the harness builds from
+ * the part stubs with the product's own composition (src/activities/media/media-step.ts), so a
+ * test's override of `transcode` or `generateStoryboard` still decides what the step does.
+ */
+type ComposedName = keyof MediaStepActivities;
+export type Stubs = { [K in Exclude<StubName, ComposedName>]: RealActivities[K] };
 
 export interface ActivityCall {
   name: StubName;
@@ -230,7 +237,7 @@ export function defaultStubs(): Stubs {
   };
 }
 
-function recorded(recorder: CallRecorder, stubs: Stubs): Stubs {
+function recorded<T extends object>(recorder: CallRecorder, stubs: T): T {
   const wrapped: Record<string, (input: unknown) => Promise<unknown>> = {};
   for (const [name, fn] of Object.entries(stubs) as [StubName, (input: unknown) => Promise<unknown>][]) {
     wrapped[name] = async (input: unknown) => {
@@ -246,7 +253,7 @@ function recorded(recorder: CallRecorder, stubs: Stubs): Stubs {
       }
     };
   }
-  return wrapped as unknown as Stubs;
+  return wrapped as unknown as T;
 }
 
 export interface PipelineUnderTest {
@@ -295,7 +302,8 @@ export class WorkflowHarness {
     const prefix = `${label}-${randomUUID().slice(0, 8)}-`;
     const queues = taskQueues(prefix);
     const calls = new CallRecorder();
-    const stubs = recorded(calls, { ...defaultStubs(), ...overrides(calls) });
+    const parts = recorded(calls, { ...defaultStubs(), ...overrides(calls) });
+    const stubs = { ...parts, ...recorded(calls, createMediaStepActivities(parts)) };
     const connection = env.nativeConnection;
     const workers = await Promise.all([
       // As src/workers/pipeline.ts: the workflows, the signing local activity, the failure-type backstop.

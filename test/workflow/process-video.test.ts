@@ -25,7 +25,7 @@ const harness = new WorkflowHarness();
 beforeAll(() => harness.start());
 afterAll(() => harness.stop());
 
-test('runs plan → transcode → HLS → analysis inputs → analyze → row → vector → searchable, each on its catalogue queue', async () => {
+test('runs plan → transcode → HLS → analysis inputs → storyboard as one media task, then analyze → row → vector → searchable, each on its catalogue queue', async () => {
   await harness.run(
     'happy',
     () => ({}),
@@ -34,11 +34,13 @@ test('runs plan → transcode → HLS → analysis inputs → analyze → row �
       const result: ProcessVideoResult = await handle.result();
 
       expect(calls.calls.map((c) => [c.name, c.taskQueue])).toEqual([
+        // A short upload's whole media step is one task (src/workflows/media-step.ts): its parts
+        // run inside it, in order, scrub previews last.
+        ['prepareMedia', queues.media],
         ['planTranscode', queues.media],
         ['transcode', queues.media],
         ['packageHls', queues.media],
         ['extractAnalysisInputs', queues.media],
-        // Issue 30: scrub previews, a nicety after the analysis inputs.
         ['generateStoryboard', queues.media],
         ['analyze', queues.ai],
         ['writeIndexRow', queues.index],
@@ -46,6 +48,12 @@ test('runs plan → transcode → HLS → analysis inputs → analyze → row �
         ['markSearchable', queues.index],
       ]);
       expect(calls.calls.every((c) => !c.isLocal && c.outcome === 'completed')).toBe(true);
+      const [step, ...parts] = calls.calls.slice(0, 6);
+      for (const part of parts) {
+        expect(part.startSeq).toBeGreaterThan(step.startSeq);
+        expect(part.endSeq).toBeLessThan(step.endSeq ?? 0);
+      }
+      expect(result.media.storyboard?.track).toBe('storyboard.vtt');
       expect(result.media.hls?.masterPath).toMatch(/master\.m3u8$/);
       expect(result.analysis.summary).toBe('a full analysis');
       expect(result.index).toEqual({ collection: 'videos_stub_8', indexedAt: '2026-12-01T00:00:00.000Z' });
@@ -112,6 +120,17 @@ test('encodes every segment of the plan once, at most maxParallel at a time, aud
       expect(calls.names()).not.toContain('discardSegments');
       const [hls] = calls.of('packageHls');
       expect(hls?.input).toMatchObject({ renditionPath: expect.stringMatching(/joined\.mp4$/), segmentSec: 4 });
+      // The plan came back from the first media task; after the join, the rest is one more task.
+      const [prepare] = calls.of('prepareMedia');
+      const [finish] = calls.of('finishMedia');
+      expect(prepare?.endSeq).toBeLessThan(Math.min(...segments.map((c) => c.startSeq)));
+      expect(finish?.startSeq).toBeGreaterThan(join?.endSeq ?? Infinity);
+      expect(finish?.taskQueue).toBe(queues.media);
+      for (const part of ['packageHls', 'extractAnalysisInputs', 'generateStoryboard'] as const) {
+        const [call] = calls.of(part);
+        expect(call?.startSeq).toBeGreaterThan(finish?.startSeq ?? Infinity);
+        expect(call?.endSeq).toBeLessThan(finish?.endSeq ?? -Infinity);
+      }
       expect((await handle.query(statusQuery)).segments).toEqual({ done: 5, count: 5 });
     },
   );
@@ -199,6 +218,27 @@ test('a storyboard failing for good does not fail the video: it goes ready witho
       expect(calls.names()).not.toContain('recordFailure');
       expect(result.media.storyboard).toBeUndefined();
       expect(result.media.hls?.masterPath).toMatch(/master\.m3u8$/);
+    },
+  );
+});
+
+// The media task swallows a storyboard failure (a nicety), so it must tell an operator's cancel apart.
+test('a cancel that arrives while the storyboard runs inside the media task still cancels the run', async () => {
+  await harness.run(
+    'storyboard-cancel',
+    () => ({ generateStoryboard: () => holdUntilCancelled() }),
+    async ({ calls, input, startProcessVideo }) => {
+      const handle = await startProcessVideo(input());
+      await calls.waitFor('generateStoryboard');
+      await handle.cancel();
+      const err: unknown = await handle.result().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect((err as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
+      expect(calls.of('prepareMedia').map((c) => c.outcome)).toEqual(['cancelled']);
+      expect(calls.names()).not.toContain('analyze');
+      expect((await handle.describe()).status.name).toBe('CANCELLED');
     },
   );
 });

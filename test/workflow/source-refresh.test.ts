@@ -103,12 +103,14 @@ test('an upload is signed by a local activity on the pipeline worker, and signed
         ['https://storage.test/uploads/clip.mp4?sig=1', 'failed'],
         ['https://storage.test/uploads/clip.mp4?sig=2', 'completed'],
       ]);
-      // Each try is signed just before it: sign → plan → transcode, twice.
-      expect(calls.names().slice(0, 6)).toEqual([
+      // Each try is signed just before it: sign → the media task (plan → transcode inside), twice.
+      expect(calls.names().slice(0, 8)).toEqual([
         'signSourceUrl',
+        'prepareMedia',
         'planTranscode',
         'transcode',
         'signSourceUrl',
+        'prepareMedia',
         'planTranscode',
         'transcode',
       ]);

@@ -1,0 +1,84 @@
+/**
+ * The media step in as few Temporal tasks as the work allows. Every workflow task and activity
+ * task costs the Temporal server and the workflow worker a fixed price whatever the work behind
+ * it, and for a short upload that price was most of the orchestration's share: plan → single pass
+ * → HLS → analysis inputs → storyboard were five tasks (docs/benchmarks.md#orchestration).
+ *
+ * `prepareMedia` runs them one after another inside one attempt; `finishMedia` runs the part after
+ * a published rendition (for a segmented video, after its join). Each part is the activity it
+ * always was, with its own heartbeats, cancellation and clean-up, and is idempotent: a retried
+ * attempt reuses the verified rendition and HLS ladder an earlier attempt published, so a worker
+ * killed in the storyboard does not encode the video again. The parts stay registered for runs
+ * recorded before the `coarse-media` patch (src/workflows/media-step.ts).
+ */
+import { Context } from '@temporalio/activity';
+import { describeFailure } from '../../workflows/decisions';
+import type {
+  FinishMediaInput,
+  FinishMediaOutput,
+  PrepareMediaInput,
+  PrepareMediaOutput,
+  StoryboardOutput,
+  TranscodeOutput,
+} from '../../workflows/contracts';
+import type { AnalysisInputsActivities } from './analysis-inputs';
+import type { HlsActivities } from './hls';
+import type { SegmentActivities } from './segments';
+import type { MediaActivities } from './single-pass';
+import type { StoryboardActivities } from './storyboard';
+
+export type MediaStepParts = Pick<
+  MediaActivities & SegmentActivities & HlsActivities & AnalysisInputsActivities & StoryboardActivities,
+  'planTranscode' | 'transcode' | 'packageHls' | 'extractAnalysisInputs' | 'generateStoryboard'
+>;
+
+export function createMediaStepActivities(parts: MediaStepParts) {
+  /** Scrub previews are a nicety: a failure leaves the video without them; a cancel still cancels. */
+  async function storyboardOf(videoId: string, media: TranscodeOutput): Promise<StoryboardOutput | undefined> {
+    try {
+      const out = await parts.generateStoryboard({
+        videoId,
+        renditionPath: media.renditionPath,
+        durationSec: media.rendition.durationSec,
+        width: media.rendition.width,
+        height: media.rendition.height,
+      });
+      return out ?? undefined;
+    } catch (err) {
+      const ctx = Context.current();
+      if (ctx.cancellationSignal.aborted) throw err;
+      const why = describeFailure(err);
+      ctx.log.warn('the video goes on without scrub previews', { videoId, type: why.type, message: why.message });
+      return undefined;
+    }
+  }
+
+  async function finishMedia(input: FinishMediaInput): Promise<FinishMediaOutput> {
+    const { videoId } = input;
+    let media = input.media;
+    if (input.hls) {
+      media = { ...media, hls: await parts.packageHls({ videoId, renditionPath: media.renditionPath, segmentSec: input.segmentSec }) };
+    }
+    const inputs = await parts.extractAnalysisInputs({
+      videoId,
+      renditionPath: media.renditionPath,
+      durationSec: media.rendition.durationSec,
+      hasAudio: media.rendition.audioCodec !== null,
+    });
+    const storyboard = await storyboardOf(videoId, media);
+    return { media: storyboard ? { ...media, storyboard } : media, inputs };
+  }
+
+  return {
+    /** plan → (short: single pass → finishMedia) in one attempt; a long video returns its plan for the segments. */
+    async prepareMedia(input: PrepareMediaInput): Promise<PrepareMediaOutput> {
+      const plan = await parts.planTranscode({ videoId: input.videoId, source: input.source });
+      if (plan.segmented) return { segmented: true, plan };
+      const media = await parts.transcode({ videoId: input.videoId, source: input.source });
+      return { segmented: false, ...(await finishMedia({ videoId: input.videoId, media, hls: input.hls, segmentSec: plan.segmentSec })) };
+    },
+    finishMedia,
+  };
+}
+
+export type MediaStepActivities = ReturnType<typeof createMediaStepActivities>;
