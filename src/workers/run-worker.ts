@@ -6,7 +6,14 @@ import { loadConfig, type Config } from '../config';
 import { createLogger, temporalLogger } from '../logging';
 import { taskQueues, type QueueRole } from '../pipeline/catalogue';
 import { connectWorker } from '../temporal/connection';
-import { activityObservability, createWorkerMetrics, freePort, startHealthServer, type HealthChecks, type WorkerMetrics } from './observability';
+import {
+  activityObservability,
+  createWorkerMetrics,
+  freePort,
+  startHealthServer,
+  type HealthChecks,
+  type WorkerMetrics,
+} from './observability';
 import { loadDataConverter } from '../temporal/data-converter';
 import { StatusFeed } from './status-feed';
 import { createPool } from '../db/database';

@@ -41,7 +41,16 @@ export async function processVideo(input: ProcessVideoInput): Promise<ProcessVid
 
   try {
     const { media, inputs } = await step('transcode', () =>
-      mediaStep({ videoId, source: input.source, queues, tuning, hls: input.hls, maxParallel: input.segmentation?.maxParallel, state, refresh }),
+      mediaStep({
+        videoId,
+        source: input.source,
+        queues,
+        tuning,
+        hls: input.hls,
+        maxParallel: input.segmentation?.maxParallel,
+        state,
+        refresh,
+      }),
     );
     state.media = media;
     const analyzeInput: AnalyzeInput = { videoId, facts: media.source, title: titleOf(input.source), inputs };

@@ -18,4 +18,8 @@ export { createMediaActivities, type MediaActivities } from './single-pass';
 export { createStoryboardActivities, type StoryboardActivities, type StoryboardDeps } from './storyboard';
 
 export type MediaQueueActivities = MediaStepActivities &
-  MediaActivities & SegmentActivities & HlsActivities & AnalysisInputsActivities & StoryboardActivities;
+  MediaActivities &
+  SegmentActivities &
+  HlsActivities &
+  AnalysisInputsActivities &
+  StoryboardActivities;
