@@ -11,6 +11,7 @@ import { stepOfActivity } from '../../src/pipeline/catalogue';
 import { workflowIdFor } from '../../src/workflows/ids';
 import type { HeartbeatProgress } from '../../src/workflows/contracts';
 import type { HttpStack } from '../../test/support/http-stack';
+import { mediaStepPartsOf } from '../../test/support/workers';
 import { activityRuns, epochMs, type ActivityRun } from '../../test/support/segment-history';
 import { bareEncodeMs } from '../long-video';
 import type { DirectRun, DirectSteps } from './direct-steps';
@@ -49,12 +50,15 @@ export async function uploadRun(stack: HttpStack, videoId: string): Promise<Uplo
   const runs = await activityRuns(stack.env.client, workflowIdFor(videoId));
   const own = (r: ActivityRun) => (r.closedMs ?? NaN) - (r.startedMs ?? NaN);
   const sum = (rs: ActivityRun[]) => rs.reduce((a, r) => a + own(r), 0);
+  // A short upload's single pass runs inside its one media task (prepareMedia), whose log line
+  // has the part's own time; runs before that patch had a `transcode` task of their own.
   const transcode = runs.find((r) => r.type === 'transcode');
+  const mediaTask = transcode ?? runs.find((r) => r.type === 'prepareMedia');
   return {
     videoId,
     runMs: closeMs - startMs,
-    transcodeMs: transcode ? own(transcode) : NaN,
-    transcodeQueuedMs: transcode ? (transcode.startedMs ?? NaN) - transcode.scheduledMs : NaN,
+    transcodeMs: transcode ? own(transcode) : (mediaStepPartsOf(stack.workers, videoId)?.transcode ?? NaN),
+    transcodeQueuedMs: mediaTask ? (mediaTask.startedMs ?? NaN) - mediaTask.scheduledMs : NaN,
     mediaActivitiesMs: sum(runs.filter(isMedia)),
     otherActivitiesMs: sum(runs.filter((r) => !isMedia(r))),
     activities: runs.length,
@@ -176,21 +180,25 @@ export async function killDuringEncode(
 ): Promise<KillResult> {
   const workflowId = workflowIdFor(o.videoId);
   await post(stack, o.videoId, o.clipName);
-  const last = o.type === 'transcode' ? 'transcode' : 'joinSegments';
+  // The single pass runs inside a short upload's one media task: that task, while its heartbeat
+  // says it is encoding.
+  const task = o.type === 'transcode' ? 'prepareMedia' : 'encodeSegment';
+  const last = o.type === 'transcode' ? 'prepareMedia' : 'joinSegments';
   const victim = await until(`${o.type} at ${o.atPercent} %`, async () => {
     const runs = await activityRuns(stack.env.client, workflowId);
     // A machine faster than the polling: fail rather than wait for a moment that has passed.
     if (runs.some((r) => r.type === last && r.completed))
       throw new Error(`the media step ended before the kill (no ${o.type} seen at ${o.atPercent} %)`);
-    if (runs.filter((r) => r.type === o.type && r.completed).length < (o.segmentsBefore ?? 0)) return undefined;
+    if (runs.filter((r) => r.type === task && r.completed).length < (o.segmentsBefore ?? 0)) return undefined;
     return (await pending(stack, workflowId)).find(
-      (a) => a.type === o.type && a.started && a.attempt === 1 && (a.progress?.percent ?? 0) >= o.atPercent,
+      (a) =>
+        a.type === task && a.started && a.attempt === 1 && a.progress?.phase === 'transcode' && (a.progress.percent ?? 0) >= o.atPercent,
     );
   });
   const { killedAtMs, replacementReadyMs } = await worker.killAndReplace();
   // The attempt that was running: the one whose start is the victim's (segments have the same type).
   const retry = await until(`attempt 2 of the killed ${o.type}`, async () =>
-    (await pending(stack, workflowId)).find((a) => a.type === o.type && a.started && a.attempt >= 2),
+    (await pending(stack, workflowId)).find((a) => a.type === task && a.started && a.attempt >= 2),
   );
   const runs = await until(
     `${last} completed`,
@@ -202,7 +210,7 @@ export async function killDuringEncode(
     500,
   );
   await stack.env.client.workflow.getHandle(workflowId).terminate('bench: only the media step is measured');
-  const retried = runs.filter((r) => r.type === o.type && (r.attempt ?? 1) > 1);
+  const retried = runs.filter((r) => r.type === task && (r.attempt ?? 1) > 1);
   const fromHistory = retried.find((r) => r.startedMs === retry.startedMs) ?? retried[0];
   const segmentSec = o.type === 'encodeSegment' ? loadConfig({}).media.segmentSec : o.clipSec;
   return {

@@ -164,7 +164,7 @@ describe('broken uploads', () => {
     // No server path in the status document or the dead letter.
     expect(JSON.stringify(final)).not.toContain(dataDir);
     const trace = await traceSteps(env.client, workflowIdFor(c.id));
-    // Issue 15: the verdict may come from planTranscode (probe, limits) or transcode (after encoding): each ran once.
+    // The verdict may come from the plan (probe, limits) or the single pass (after encoding), both inside the media task: it ran once.
     const mediaStep = trace.filter((t) => (activitiesOfStep('transcode') as string[]).includes(t.activity));
     expect(mediaStep.length).toBeGreaterThan(0);
     expect(mediaStep.map((t) => t.attempt).filter((a) => a !== 1)).toEqual([]);
@@ -267,7 +267,7 @@ describe('dead-letter replay', () => {
     await env.client.workflow.getHandle(workflowIdFor('replay-1'), replayed.replayedRunId!).result();
     expect((await waitForEnd('replay-1')).status).toBe('ready');
 
-    // From the new run's history: transcode was scheduled once (the copied, recorded one),
+    // From the new run's history: the media task was scheduled once (the copied, recorded one),
     // analyze ran again after the reset point, and nothing of the transcode step did.
     const history = await env.client.workflow.getHandle(workflowIdFor('replay-1'), replayed.replayedRunId!).fetchHistory();
     const types = new Map<string, string>();
@@ -280,7 +280,7 @@ describe('dead-letter replay', () => {
       const started = e.activityTaskStartedEventAttributes;
       if (started && resetAt && id > resetAt) startedAfterReset.push(types.get(String(started.scheduledEventId)) ?? '?');
     }
-    expect([...types.values()].filter((t) => t === 'transcode')).toHaveLength(1);
+    expect([...types.values()].filter((t) => t === 'prepareMedia')).toHaveLength(1);
     expect(resetAt).toBeGreaterThan(0);
     // The replay re-runs the failed step (analyze) from its start and reuses every recorded
     // output of the transcode step, its analysis inputs included (issue 25).

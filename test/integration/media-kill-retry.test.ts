@@ -1,7 +1,9 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { defaultPayloadConverter } from '@temporalio/common';
 import type { VideoStatus } from '../../src/app/status';
+import type { HeartbeatProgress } from '../../src/workflows/contracts';
 import { workflowIdFor } from '../../src/workflows/ids';
 import type { TestApi } from '../support/api';
 import { ffmpeg } from '../support/media-corpus';
@@ -146,12 +148,26 @@ async function waitForEnd(videoId: string): Promise<VideoStatus> {
 }
 
 /** Two media workers; the one that took the first attempt of `type` and the other. */
-async function twoWorkersOneRunning(videoId: string, file: string, type: string) {
+/** The phase the attempt last reported in its heartbeat (the server's copy). */
+function phaseOf(p: Awaited<ReturnType<typeof pendingOf>>[number]): string | undefined {
+  const payload = p.heartbeatDetails?.payloads?.[0];
+  return payload ? defaultPayloadConverter.fromPayload<HeartbeatProgress>(payload).phase : undefined;
+}
+
+/**
+ * Two media workers, `videoId` started, and the worker whose attempt of `type` is in `phase`. A
+ * short upload's whole media step is one task (prepareMedia), so "mid single pass" is that task
+ * while its heartbeat says it is encoding.
+ */
+async function twoWorkersOneRunning(videoId: string, file: string, type: string, phase: string) {
   const pair = [await media(), await media()];
   await start(videoId, file);
   const attempt = await waitFor(
-    `${type} of ${videoId} to start`,
-    async () => (await pendingOf(videoId)).find((p) => p.activityType?.name === type && p.lastStartedTime && p.lastWorkerIdentity),
+    `${type} of ${videoId} to reach ${phase}`,
+    async () =>
+      (await pendingOf(videoId)).find(
+        (p) => p.activityType?.name === type && p.lastStartedTime && p.lastWorkerIdentity && phaseOf(p) === phase,
+      ),
     180_000,
     100,
   );
@@ -161,7 +177,7 @@ async function twoWorkersOneRunning(videoId: string, file: string, type: string)
 }
 
 test('a media worker SIGKILLed mid single-pass transcode has the transcode retried on another worker within 5 s, and the video goes ready', async () => {
-  const { attempt, victim } = await twoWorkersOneRunning('kill-single', 'short.mp4', 'transcode');
+  const { attempt, victim } = await twoWorkersOneRunning('kill-single', 'short.mp4', 'prepareMedia', 'transcode');
   const killedAt = Date.now();
   process.kill(victim, 'SIGKILL');
   measured.singlePassKillToRetry = (await retryStartedAt('kill-single', attempt.activityId!)) - killedAt;
@@ -185,7 +201,7 @@ test("a media worker SIGKILLed mid segment has that segment retried within 5 s o
 });
 
 test('a media worker frozen past its lease loses its attempt to another worker; thawed, its late heartbeat is refused and its ffmpeg killed', async () => {
-  const { attempt, victim } = await twoWorkersOneRunning('freeze', 'short.mp4', 'transcode');
+  const { attempt, victim } = await twoWorkersOneRunning('freeze', 'short.mp4', 'prepareMedia', 'transcode');
   const ff = await waitFor('the encoding ffmpeg', async () => encoderOf(victim), 60_000, 50);
   const frozenAt = Date.now();
   process.kill(victim, 'SIGSTOP');

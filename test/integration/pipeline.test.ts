@@ -80,23 +80,18 @@ test('runs transcode, analyze and index on their own task queues and makes the v
   // Each step ran on its own queue, by the worker process of that queue.
   const trace = await traceSteps(env.client, 'video-happy-1');
   expect(trace.map((t) => [t.activity, t.taskQueue])).toEqual([
-    // Issue 15: the plan finds the 2 s clip too short to segment, so the single pass runs; then the HLS ladder.
-    ['planTranscode', queues.media],
-    ['transcode', queues.media],
-    ['packageHls', queues.media],
-    // Issue 16: keyframes + audio for the analysis, on the media queue too.
-    ['extractAnalysisInputs', queues.media],
-    // Issue 30: scrub previews (a storyboard), on the media queue too.
-    ['generateStoryboard', queues.media],
+    // The 2 s clip is too short to segment: plan, single pass, HLS ladder, analysis inputs and
+    // storyboard are one media task (src/workflows/media-step.ts).
+    ['prepareMedia', queues.media],
     ['analyze', queues.ai],
-    // Issue 17: the index step is a saga: row, then point, then searchable.
+    // The index step is a saga: row, then point, then searchable.
     ['writeIndexRow', queues.index],
     ['upsertVector', queues.index],
     ['markSearchable', queues.index],
   ]);
   expect(completedRunViolations(trace, queues)).toEqual([]);
   const by = (activity: string) => trace.find((t) => t.activity === activity)?.workerIdentity;
-  expect(by('transcode')).toBe(`media@${os.hostname()}:${workers.procs.get('media')?.pid}`);
+  expect(by('prepareMedia')).toBe(`media@${os.hostname()}:${workers.procs.get('media')?.pid}`);
   expect(by('analyze')).toBe(`ai@${os.hostname()}:${workers.procs.get('ai')?.pid}`);
   expect(by('writeIndexRow')).toBe(`index@${os.hostname()}:${workers.procs.get('index')?.pid}`);
 
@@ -173,7 +168,7 @@ test('fetches a URL source over http and runs it through the same pipeline', asy
     const ok = await post({ videoId: 'url-1', source: { kind: 'url', url: `http://127.0.0.1:${port}/clips/river.mp4?sig=secret` } });
     expect(ok.status).toBe(202);
     expect((await waitForEnd('url-1')).status).toBe('ready');
-    // Fetched once: planTranscode hands its copy of a source too short to segment to the single pass.
+    // Fetched once: the plan hands its copy of a source too short to segment to the single pass.
     expect(riverGets).toBe(1);
     expect(existsSync(path.join(dataDir, 'tmp', 'segments', 'url-1'))).toBe(false);
 
@@ -182,8 +177,8 @@ test('fetches a URL source over http and runs it through the same pipeline', asy
     const failed = await waitForEnd('url-404');
     expect(failed.lastError).toMatchObject({ type: 'SourceNotFound', step: 'transcode' });
     const trace = await traceSteps(env.client, 'video-url-404');
-    // Issue 15: the source is fetched and validated by planTranscode now.
-    expect(trace.filter((t) => t.activity === 'planTranscode').map((t) => t.attempt)).toEqual([1]); // a 404 is not retried
+    // The source is fetched and validated by the media task's plan.
+    expect(trace.filter((t) => t.activity === 'prepareMedia').map((t) => t.attempt)).toEqual([1]); // a 404 is not retried
   } finally {
     server.close();
   }
@@ -242,7 +237,7 @@ test('a file that is not a video fails with a typed InvalidMedia error and is no
 
   // One attempt only: the activity's failure was non-retryable.
   const trace = await traceSteps(env.client, 'video-notvideo-1');
-  expect(trace.filter((t) => t.activity === 'planTranscode').map((t) => t.attempt)).toEqual([1]);
+  expect(trace.filter((t) => t.activity === 'prepareMedia').map((t) => t.attempt)).toEqual([1]);
 
   // The workflow itself failed (not "completed: rejected") with the same type.
   const err = await env.client.workflow

@@ -326,8 +326,8 @@ describe('uploads', () => {
 
     const final = await waitFor('up-1', ended);
     expect(final).toMatchObject({ status: 'ready', lastError: null });
-    // Issue 15: the source is fetched by planTranscode, so that is the step that met the expired URL.
-    const fetches = (await traceSteps(api.client, 'video-up-1')).filter((t) => t.activity === 'planTranscode');
+    // The source is fetched by the media task's plan, so that is the task that met the expired URL.
+    const fetches = (await traceSteps(api.client, 'video-up-1')).filter((t) => t.activity === 'prepareMedia');
     expect(fetches.length).toBeGreaterThanOrEqual(2); // the expired attempt, then the one with a fresh URL
     // Status answers carry URLs (issue 26); where the file lives is the row's.
     const renditionPath = (await new VideosRepo(db.pool).get('up-1'))?.renditionPath;
@@ -429,7 +429,7 @@ describe('uploads', () => {
     // A failed video's media is not served.
     for (const url of ['rendition.mp4', 'thumbnail.jpg', 'hls/master.m3u8'])
       expect((await api.app.inject({ method: 'GET', url: `/videos/${t.videoId}/${url}` })).statusCode).toBe(404);
-    const fetches = (await traceSteps(api.client, `video-${t.videoId}`)).filter((x) => x.activity === 'planTranscode');
+    const fetches = (await traceSteps(api.client, `video-${t.videoId}`)).filter((x) => x.activity === 'prepareMedia');
     expect(fetches.map((x) => x.attempt)).toEqual([1]); // non-retryable: one fetch, no retry, no re-sign
   });
 

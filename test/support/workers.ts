@@ -117,3 +117,18 @@ export async function startWorkers(roles: QueueRole[], e: WorkerEnv): Promise<Wo
   }
   return { procs, output, stop };
 }
+
+/**
+ * The part times (ms) the media worker logged for `videoId`'s last media task
+ * (src/activities/media/media-step.ts): the history shows only the whole task. Undefined when
+ * none was logged (a run recorded before the coarse-media patch logs none).
+ */
+export function mediaStepPartsOf(workers: WorkerProcesses, videoId: string): Record<string, number> | undefined {
+  let last: Record<string, number> | undefined;
+  for (const line of (workers.output.get('media') ?? '').split('\n')) {
+    if (!line.includes('"media step parts"')) continue;
+    const entry = JSON.parse(line) as { videoId?: string; partsMs?: Record<string, number> };
+    if (entry.videoId === videoId) last = entry.partsMs;
+  }
+  return last;
+}

@@ -32,17 +32,31 @@ export type MediaStepParts = Pick<
   'planTranscode' | 'transcode' | 'packageHls' | 'extractAnalysisInputs' | 'generateStoryboard'
 >;
 
+/** Wall milliseconds of each part that ran in this attempt, logged when the task ends (the history shows only the whole task). */
+type PartTimes = Partial<Record<keyof MediaStepParts, number>>;
+
+async function timed<T>(times: PartTimes, part: keyof MediaStepParts, run: () => Promise<T>): Promise<T> {
+  const started = performance.now();
+  try {
+    return await run();
+  } finally {
+    times[part] = Math.round(performance.now() - started);
+  }
+}
+
 export function createMediaStepActivities(parts: MediaStepParts) {
   /** Scrub previews are a nicety: a failure leaves the video without them; a cancel still cancels. */
-  async function storyboardOf(videoId: string, media: TranscodeOutput): Promise<StoryboardOutput | undefined> {
+  async function storyboardOf(videoId: string, media: TranscodeOutput, times: PartTimes): Promise<StoryboardOutput | undefined> {
     try {
-      const out = await parts.generateStoryboard({
-        videoId,
-        renditionPath: media.renditionPath,
-        durationSec: media.rendition.durationSec,
-        width: media.rendition.width,
-        height: media.rendition.height,
-      });
+      const out = await timed(times, 'generateStoryboard', () =>
+        parts.generateStoryboard({
+          videoId,
+          renditionPath: media.renditionPath,
+          durationSec: media.rendition.durationSec,
+          width: media.rendition.width,
+          height: media.rendition.height,
+        }),
+      );
       return out ?? undefined;
     } catch (err) {
       const ctx = Context.current();
@@ -53,31 +67,41 @@ export function createMediaStepActivities(parts: MediaStepParts) {
     }
   }
 
-  async function finishMedia(input: FinishMediaInput): Promise<FinishMediaOutput> {
+  async function finish(input: FinishMediaInput, times: PartTimes): Promise<FinishMediaOutput> {
     const { videoId } = input;
     let media = input.media;
     if (input.hls) {
-      media = { ...media, hls: await parts.packageHls({ videoId, renditionPath: media.renditionPath, segmentSec: input.segmentSec }) };
+      const { renditionPath } = media;
+      media = {
+        ...media,
+        hls: await timed(times, 'packageHls', () => parts.packageHls({ videoId, renditionPath, segmentSec: input.segmentSec })),
+      };
     }
-    const inputs = await parts.extractAnalysisInputs({
-      videoId,
-      renditionPath: media.renditionPath,
-      durationSec: media.rendition.durationSec,
-      hasAudio: media.rendition.audioCodec !== null,
-    });
-    const storyboard = await storyboardOf(videoId, media);
+    const rendition = media;
+    const inputs = await timed(times, 'extractAnalysisInputs', () =>
+      parts.extractAnalysisInputs({
+        videoId,
+        renditionPath: rendition.renditionPath,
+        durationSec: rendition.rendition.durationSec,
+        hasAudio: rendition.rendition.audioCodec !== null,
+      }),
+    );
+    const storyboard = await storyboardOf(videoId, media, times);
+    Context.current().log.info('media step parts', { videoId, partsMs: times });
     return { media: storyboard ? { ...media, storyboard } : media, inputs };
   }
 
   return {
     /** plan → (short: single pass → finishMedia) in one attempt; a long video returns its plan for the segments. */
     async prepareMedia(input: PrepareMediaInput): Promise<PrepareMediaOutput> {
-      const plan = await parts.planTranscode({ videoId: input.videoId, source: input.source });
+      const { videoId, source } = input;
+      const times: PartTimes = {};
+      const plan = await timed(times, 'planTranscode', () => parts.planTranscode({ videoId, source }));
       if (plan.segmented) return { segmented: true, plan };
-      const media = await parts.transcode({ videoId: input.videoId, source: input.source });
-      return { segmented: false, ...(await finishMedia({ videoId: input.videoId, media, hls: input.hls, segmentSec: plan.segmentSec })) };
+      const media = await timed(times, 'transcode', () => parts.transcode({ videoId, source }));
+      return { segmented: false, ...(await finish({ videoId, media, hls: input.hls, segmentSec: plan.segmentSec }, times)) };
     },
-    finishMedia,
+    finishMedia: (input: FinishMediaInput) => finish(input, {}),
   };
 }
 
