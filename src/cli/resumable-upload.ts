@@ -32,10 +32,17 @@ function retryable(err: unknown): boolean {
  * state lives in PostgreSQL and the store) and sends only the others, so at most the part in
  * flight is sent twice. Each part goes with its Content-MD5, and a part the store holds is
  * skipped only when its ETag is the MD5 of our bytes.
+ *
+ * When that question gets no answer (the API is still down), the client goes on with the last
+ * answer plus the parts the store acknowledged since: a 200 to a part PUT with our Content-MD5
+ * means the store holds exactly our bytes. Going on with the last answer alone re-sent every
+ * part acknowledged after it (three 16 MiB parts when the API restart outlasted the first retry).
  */
 export async function sendUpload(api: UploadApi, first: UploadTicket, file: string, options: SendOptions = {}): Promise<UploadTicket> {
   const maxTries = options.maxTries ?? 30;
   let ticket = first;
+  // What the store holds, as far as we know: the API's last answer, then each part it acknowledges.
+  let held = heldParts(first);
   let failures = 0;
   const handle = await open(file, 'r');
   try {
@@ -44,17 +51,20 @@ export async function sendUpload(api: UploadApi, first: UploadTicket, file: stri
         if (ticket.state === 'completed') return ticket;
         if (ticket.state === 'aborted' || !ticket.upload) throw new ApiError(410, 'UploadAborted', `upload ${ticket.uploadId} was aborted`);
         if (ticket.upload.method === 'PUT') await putWhole(ticket, ticket.upload, handle, options);
-        else await putParts(ticket, ticket.upload, handle, options, () => (failures = 0));
+        else await putParts(ticket, ticket.upload, handle, options, held, () => (failures = 0));
         return await api.post<UploadTicket>(`/uploads/${ticket.uploadId}/complete`, {});
       } catch (err) {
         if (!retryable(err) || ++failures >= maxTries) throw err;
         options.onRetry?.(err as Error, failures);
         await new Promise((r) => setTimeout(r, Math.min(2_000, 100 * 2 ** Math.min(failures, 5))));
         // What arrived (and fresh URLs): the API may have restarted, the URLs may have expired.
-        ticket = await api.get<UploadTicket>(`/uploads/${ticket.uploadId}`).catch((e: unknown) => {
-          if (retryable(e)) return ticket;
+        // An answer replaces what we knew (the store's word; it lists the acknowledged parts too).
+        // No answer (the API is down): keep what we knew, so acknowledged parts are not sent again.
+        const fresh = await api.get<UploadTicket>(`/uploads/${ticket.uploadId}`).catch((e: unknown) => {
+          if (retryable(e)) return undefined;
           throw e;
         });
+        if (fresh) [ticket, held] = [fresh, heldParts(fresh)];
       }
     }
   } finally {
@@ -65,6 +75,12 @@ export async function sendUpload(api: UploadApi, first: UploadTicket, file: stri
 type FileHandle = Awaited<ReturnType<typeof open>>;
 type PutPlan = Extract<NonNullable<UploadTicket['upload']>, { method: 'PUT' }>;
 type PartsPlan = Extract<NonNullable<UploadTicket['upload']>, { method: 'MULTIPART' }>;
+type Held = Map<number, PartsPlan['received'][number]>;
+
+/** A copy (the caller's ticket stays as it was): acknowledged parts are added to it. */
+function heldParts(ticket: UploadTicket): Held {
+  return new Map(ticket.upload?.method === 'MULTIPART' ? ticket.upload.received.map((p) => [p.partNumber, p]) : []);
+}
 
 async function putWhole(ticket: UploadTicket, plan: PutPlan, handle: FileHandle, options: SendOptions): Promise<void> {
   const body = await readRange(handle, 0, ticket.sizeBytes);
@@ -80,9 +96,9 @@ async function putParts(
   plan: PartsPlan,
   handle: FileHandle,
   options: SendOptions,
+  held: Held,
   onPart: () => void,
 ): Promise<void> {
-  const held = new Map(plan.received.map((p) => [p.partNumber, p]));
   let sent = 0;
   for (const part of plan.parts) {
     const offset = (part.partNumber - 1) * plan.partSize;
@@ -100,6 +116,8 @@ async function putParts(
       body,
     });
     await expectOk(res);
+    // The store checked our Content-MD5 before it answered 200: it holds these bytes.
+    held.set(part.partNumber, { partNumber: part.partNumber, etag: `"${md5.toString('hex')}"`, sizeBytes: part.sizeBytes });
     sent += part.sizeBytes;
     onPart();
     options.onProgress?.(sent, ticket.sizeBytes);
