@@ -210,7 +210,8 @@ test('the lag metric rises while the media workers are stopped and falls when th
 
 test('each worker serves its own metrics (with the Temporal SDK runtime metrics), liveness and readiness', async () => {
   const media = await fetch(`http://127.0.0.1:${healthPort('media')}/metrics`).then((r) => r.text());
-  expect(sample(media, 'biblio_step_duration_seconds_count', { step: 'transcode', outcome: 'ok' })).toBeGreaterThanOrEqual(1);
+  // The label is the activity type: a short upload's media step is one prepareMedia task.
+  expect(sample(media, 'biblio_step_duration_seconds_count', { step: 'prepareMedia', outcome: 'ok' })).toBeGreaterThanOrEqual(1);
   expect(sample(media, 'biblio_transcode_speed_ratio_count')).toBeGreaterThanOrEqual(1);
   expect(media).toMatch(/^temporal_\w+/m); // the SDK's own exporter, merged into the same scrape
   expect(sample(media, 'biblio_worker_process_resident_memory_bytes')).toBeGreaterThan(0);
