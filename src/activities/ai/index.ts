@@ -99,9 +99,9 @@ export function createAiActivities(deps: AiDeps) {
     /** Summary, tags, chapters, keyframe descriptions and an embedding for one video; the embedding goes to an artifact file. */
     async analyze(input: AnalyzeInput & { degradable?: boolean }): Promise<AnalyzeOutput> {
       const ctx = Context.current();
-      ctx.heartbeat({ phase: 'analyze', percent: 0 });
       // Heartbeats while provider calls run, so a dead worker is noticed at the heartbeat timeout
-      // (seconds), not at the start-to-close timeout (minutes).
+      // (seconds), not at the start-to-close timeout (minutes). None at the start: the timeout
+      // counts from it anyway, and an answer within 2 s then costs the server no heartbeat RPC.
       const beat = setInterval(() => ctx.heartbeat({ phase: 'analyze', percent: 50 }), 2_000);
       // Fetched inputs are this attempt's scratch: removed when it ends, whatever happens.
       const cacheDir = path.join(deps.artifactsDir, '.ai-inputs', `${input.videoId}.a${ctx.info.attempt}`);

@@ -47,10 +47,13 @@ export function spaceOf(input: IndexInput): VectorSpace {
   return { analyzer: input.analysis.analyzer, model: input.analysis.model, dim: input.analysis.dim };
 }
 
-/** Heartbeats while `work` runs, so a long lock wait is not mistaken for a dead worker. */
+/**
+ * Heartbeats while `work` runs, so a long lock wait is not mistaken for a dead worker. The first
+ * one after a second, not at once: the timeout counts from the start anyway, and a write of a few
+ * milliseconds should not cost the Temporal server a heartbeat RPC (docs/benchmarks.md#orchestration).
+ */
 async function withHeartbeat<T>(work: Promise<T>): Promise<T> {
   const ctx = Context.current();
-  ctx.heartbeat();
   const timer = setInterval(() => ctx.heartbeat(), 1_000);
   try {
     return await work;
@@ -162,8 +165,7 @@ export function createIndexSagaActivities(deps: IndexSagaDeps) {
   return {
     /** Saga step 1: the row (not yet searchable) and the usage charges, in one transaction. */
     async writeIndexRow(input: IndexInput): Promise<IndexRowOutput> {
-      Context.current().heartbeat();
-      const out = await writeRow(input);
+      const out = await withHeartbeat(writeRow(input));
       await stallAfterCommit(deps.hooks, 'writeIndexRow', input.videoId);
       return out;
     },
