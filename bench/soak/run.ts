@@ -24,6 +24,9 @@ export interface SoakResult {
   summaryFile: string;
 }
 
+/** What the hard cap and Ctrl-C kill before the process ends (the running soak's stack). */
+let emergencyKill: (() => void) | undefined;
+
 /** Seconds the end of a run keeps for gathering, replaying histories and cleaning up. */
 const GATHER_RESERVE_SEC = 60;
 
@@ -54,6 +57,7 @@ export async function runSoak(plan: SoakPlan, o: SoakOptions, log: (line: string
 
   const soak = await startSoakStack({ brokenBuild: o.brokenBuild });
   const stopped = new Set<number>();
+  emergencyKill = () => soak.killNow();
   try {
     log(`stack up in ${((Date.now() - t0) / 1000).toFixed(1)} s (Temporal ${soak.temporal.address}, data ${soak.dataDir})`);
     const sourceSec = new Map<string, number>();
@@ -76,6 +80,7 @@ export async function runSoak(plan: SoakPlan, o: SoakOptions, log: (line: string
     }
     const dataDir = soak.dataDir;
     await soak.stop().catch((err: Error) => log(`stack stop: ${err.message}`));
+    emergencyKill = undefined;
     for (const pid of await activeFfmpeg(dataDir)) {
       log(`killing leftover ffmpeg ${pid}`);
       try {
@@ -247,11 +252,23 @@ async function main(): Promise<void> {
   const cap = setTimeout(
     () => {
       console.error(`soak seed ${plan.seed}: hard cap of ${o.capSec} s exceeded; exiting`);
+      emergencyKill?.();
       process.exit(3);
     },
     (o.capSec + 60) * 1000,
   );
   cap.unref();
+  // However the process ends (an uncaught error, a closed stdout pipe), the stack's processes end with it:
+  // the Temporal server runs in a group of its own and would outlive us.
+  process.on('exit', () => emergencyKill?.());
+  process.stdout.on('error', () => undefined);
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(sig, () => {
+      console.error(`soak seed ${plan.seed}: ${sig}; killing the stack`);
+      emergencyKill?.();
+      process.exit(130);
+    });
+  }
   const result = await runSoak(plan, o);
   process.exitCode = result.ok ? 0 : 1;
 }

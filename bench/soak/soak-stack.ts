@@ -36,6 +36,8 @@ export interface SoakStack {
   restartWorker(role: QueueRole, signal: NodeJS.Signals): Promise<void>;
   setVectorFault(on: boolean): Promise<void>;
   stop(): Promise<void>;
+  /** Synchronous last resort (hard cap, Ctrl-C): SIGKILL to the Temporal group and every worker process. */
+  killNow(): void;
 }
 
 export async function startSoakStack(o: { brokenBuild: boolean }): Promise<SoakStack> {
@@ -95,6 +97,17 @@ export async function startSoakStack(o: { brokenBuild: boolean }): Promise<SoakS
       },
       setVectorFault: (on) => (on ? writeFile(vectorFaultFile, 'down\n') : rm(vectorFaultFile, { force: true })),
       stop: () => stack.stop(),
+      killNow() {
+        const kill = (pid: number | undefined) => {
+          try {
+            if (pid) process.kill(pid, 'SIGKILL');
+          } catch {
+            // gone already
+          }
+        };
+        kill(temporal.pid === undefined ? undefined : -temporal.pid);
+        for (const w of workers.values()) for (const child of w.procs.values()) kill(child.pid);
+      },
     };
   } catch (err) {
     await stack.stop().catch(() => undefined);
