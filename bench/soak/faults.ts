@@ -90,7 +90,12 @@ export async function injectFault(spec: FaultSpec, ctx: FaultContext): Promise<F
     switch (spec.kind) {
       case 'kill-worker': {
         const role = roleOf(spec.worker);
-        const busy = await activeFfmpeg(soak.dataDir);
+        // The media worker is killed mid-encode when one starts within 15 s (its ffmpeg must not outlive it).
+        let busy = await activeFfmpeg(soak.dataDir);
+        for (const until = Date.now() + 15_000; role === 'media' && busy.length === 0 && Date.now() < until;) {
+          await sleep(250);
+          busy = await activeFfmpeg(soak.dataDir);
+        }
         await serial(role, () => restart(ctx, role, 'SIGKILL'));
         rec.recoverySec = ctx.now() - startSec;
         return done(`${role} worker killed -9 and restarted${role === 'media' ? ` (${busy.length} ffmpeg running)` : ''}`);

@@ -15,7 +15,7 @@ export interface SoakOptions {
   realMedia: boolean;
   /** Where the summary, the timeline and the log go. */
   outDir: string;
-  /** The deliberately broken build (index compensation disabled): the checker must catch it. */
+  /** The deliberately broken build (the deletion saga keeps the vector points): the checker must catch it. */
   brokenBuild: boolean;
   ci: boolean;
 }
@@ -38,8 +38,9 @@ with the seed and the first violation.
                   (the default) clips are scaled down to keep a run small on two cores: durations
                   mapped log-wise onto 2–8 s, frames at 1/6 of the planned height (720p → 120p)
   --out DIR       where soak-summary.md, soak-timeline.svg and soak-log.json go (default soak-out/)
-  --broken-build  run the workers with index compensation disabled (BIBLIO_TEST_SKIP_INDEX_COMPENSATION):
-                  a build that must fail the soak with the vector-points invariant named
+  --broken-build  run the workers as a deliberately broken build (BIBLIO_TEST_BROKEN_BUILD=keep-points-of-deleted:
+                  the deletion saga leaves the vector points): a video deleted after it was indexed
+                  must fail the soak with the vector-points invariant named
   --ci            the short fixed-seed variant: seed 829, 20 uploads, 8 faults, 100 s, cap 300 s`;
 
 /**

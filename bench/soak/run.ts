@@ -89,6 +89,7 @@ export async function runSoak(plan: SoakPlan, o: SoakOptions, log: (line: string
         // already gone
       }
     }
+    log(`stack stopped; ${((Date.now() - t0) / 1000).toFixed(0)} s from the first line to the end of the cleanup`);
   }
 }
 

@@ -61,7 +61,7 @@ export async function startSoakStack(o: { brokenBuild: boolean }): Promise<SoakS
     const workerEnv: NodeJS.ProcessEnv = {
       ...provider.env,
       BIBLIO_TEST_VECTOR_FAULT_FILE: vectorFaultFile,
-      ...(o.brokenBuild ? { BIBLIO_TEST_SKIP_INDEX_COMPENSATION: '1' } : {}),
+      ...(o.brokenBuild ? { BIBLIO_TEST_BROKEN_BUILD: 'keep-points-of-deleted' } : {}),
     };
     const workers = new Map<QueueRole, WorkerProcesses>();
     const startRole = async (role: QueueRole) => {
