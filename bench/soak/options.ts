@@ -56,6 +56,14 @@ export const CI: Pick<SoakOptions, 'seed' | 'uploads' | 'faults' | 'durationSec'
   capSec: 300,
 };
 
+const NUMERIC: Record<string, 'seed' | 'uploads' | 'faults' | 'durationSec' | 'capSec'> = {
+  '--seed': 'seed',
+  '--uploads': 'uploads',
+  '--faults': 'faults',
+  '--duration': 'durationSec',
+  '--cap': 'capSec',
+};
+
 export function parseOptions(argv: string[]): SoakOptions | 'help' {
   const o: SoakOptions = {
     seed: 1,
@@ -75,25 +83,15 @@ export function parseOptions(argv: string[]): SoakOptions | 'help' {
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
+    const numeric = NUMERIC[a];
+    if (numeric) {
+      o[numeric] = num(a, argv[++i]);
+      continue;
+    }
     switch (a) {
       case '--help':
       case '-h':
         return 'help';
-      case '--seed':
-        o.seed = num(a, argv[++i]);
-        break;
-      case '--uploads':
-        o.uploads = num(a, argv[++i]);
-        break;
-      case '--faults':
-        o.faults = num(a, argv[++i]);
-        break;
-      case '--duration':
-        o.durationSec = num(a, argv[++i]);
-        break;
-      case '--cap':
-        o.capSec = num(a, argv[++i]);
-        break;
       case '--out':
         o.outDir = argv[++i] ?? o.outDir;
         break;

@@ -15,7 +15,9 @@ export interface DiskTemporal {
   readonly pid: number | undefined;
   /** SIGKILL to the whole group (the CLI and the server it runs); resolves once it exited. */
   kill(): Promise<void>;
-  /** Starts it again (same port, same file) and waits until it answers. */
+  /** Starts it again after kill() (same port, same file) and waits until it answers. */
+  start(): Promise<void>;
+  /** kill() then start(). */
   restart(): Promise<void>;
 }
 
@@ -54,17 +56,21 @@ export async function startDiskTemporal(dir: string, extraArgs: string[] = []): 
       60_000,
       200,
     );
-  const start = async () => {
-    // detached: a group of its own, so kill(-pid) takes the server the CLI forks with it.
-    server = spawn(temporalCliPath(), args, { stdio: 'ignore', detached: true });
-    await up();
-  };
   const kill = (): Promise<void> => {
     const s = server;
     if (!s || s.exitCode !== null || s.signalCode !== null) return Promise.resolve();
     return new Promise((resolve) => {
       s.once('exit', () => resolve());
       process.kill(-s.pid!, 'SIGKILL');
+    });
+  };
+  const start = async () => {
+    // detached: a group of its own, so kill(-pid) takes the server the CLI forks with it.
+    server = spawn(temporalCliPath(), args, { stdio: 'ignore', detached: true });
+    // One that never answers is not left behind: the caller has no handle on it yet.
+    await up().catch(async (err: unknown) => {
+      await kill();
+      throw err;
     });
   };
   await start();
@@ -74,6 +80,7 @@ export async function startDiskTemporal(dir: string, extraArgs: string[] = []): 
       return server?.pid;
     },
     kill,
+    start,
     restart: async () => {
       await kill();
       await start();
