@@ -16,6 +16,7 @@ import { HELP, parseOptions, type SoakOptions } from './options';
 import { renderSummary, renderTimeline } from './report';
 import { planSoak, renderSchedule, type SoakPlan, type UploadSpec } from './schedule';
 import { startSoakStack, type SoakStack } from './soak-stack';
+import { uploadThroughApi } from './upload-source';
 
 export interface SoakResult {
   ok: boolean;
@@ -42,7 +43,6 @@ export function replayCommand(plan: SoakPlan, o: SoakOptions): string {
 export function notInjectedLines(plan: SoakPlan): string[] {
   const kinds = [...new Set(plan.faults.map((f) => f.kind))].filter((k) => NOT_INJECTED[k]);
   const lines = kinds.map((k) => `${k} (${NOT_INJECTED[k]})`);
-  if (plan.uploads.some((u) => u.source === 'resumable')) lines.push('resumable upload sources (submitted as file sources)');
   if (plan.uploads.some((u) => u.source === 'url-expiring'))
     lines.push('expiring URLs refreshed by signal (submitted as plain URL sources)');
   return lines;
@@ -120,10 +120,20 @@ async function drive(plan: SoakPlan, o: SoakOptions, soak: SoakStack, c: DriveCo
   const submit = async (u: UploadSpec): Promise<void> => {
     await waitUntilSec(u.atSec);
     const file = c.files.get(u.id)!;
-    const source = u.source.startsWith('url')
+    let source: unknown = u.source.startsWith('url')
       ? { kind: 'url', url: soak.sources.url(file, u.source === 'url-slow') }
       : { kind: 'file', path: file };
     let ok = false;
+    if (u.source === 'resumable') {
+      // Through the upload API; a failure there (Temporal needs no part in it) falls back to a file source, said in the log.
+      source = await uploadThroughApi(soak.api, u.id, path.join(soak.ingestDir, file)).then(
+        (body) => body.source,
+        (err: Error) => {
+          c.log(`${now().toFixed(1).padStart(7)}s  ${u.id}: upload API failed (${err.message}); submitted as a file source`);
+          return source;
+        },
+      );
+    }
     // 5xx (Temporal down for a moment): the client retries, as a user's would.
     while (Date.now() < stopWaitingAt) {
       const res = await soak.api.app.inject({ method: 'POST', url: '/videos', payload: { videoId: u.id, source } });
