@@ -11,10 +11,8 @@ import type { FaultKind, FaultSpec } from './schedule';
 import { ROLES, type SoakStack } from './soak-stack';
 
 export const NOT_INJECTED: Partial<Record<FaultKind, string>> = {
-  'restart-postgres': 'the stack uses the shared PostgreSQL on 5432 (a database of its own, not a server of its own)',
   'restart-minio': 'the stack stores objects on the local disk store, not MinIO',
   'cut-worker-network': 'needs network namespaces (root); the workers share the host network',
-  'scratch-disk-full': 'needs a small filesystem mounted for the scratch dir (root)',
 };
 
 export interface FaultRecord {
@@ -127,6 +125,20 @@ export async function injectFault(spec: FaultSpec, ctx: FaultContext): Promise<F
         await soak.temporal.restart();
         rec.recoverySec = ctx.now() - startSec;
         return done('dev server killed -9 (its process group) and restarted on its database file');
+      }
+      case 'scratch-disk-full': {
+        if (soak.scratchDisk.problem) return done(`not injected: ${soak.scratchDisk.problem}`, false);
+        const bytes = await soak.scratchDisk.fill();
+        await sleep(spec.forSec * 1000);
+        await soak.scratchDisk.free();
+        return done(`the workers' scratch disk full (${Math.round(bytes / 2 ** 20)} MiB taken) for ${spec.forSec} s`);
+      }
+      case 'restart-postgres': {
+        await soak.postgres.stop();
+        await sleep(spec.forSec * 1000);
+        await soak.postgres.start();
+        rec.recoverySec = ctx.now() - startSec - spec.forSec;
+        return done(`the run's PostgreSQL server stopped for ${spec.forSec} s, then started`);
       }
       case 'ai-no-transcription': {
         soak.fault.setRouteMissing('/v1/audio/transcriptions', 404);

@@ -23,10 +23,10 @@ export interface SoakOptions {
 export const HELP = `npm run soak -- [--seed N] [--uploads M] [--faults F] [--duration T] [--cap C] [--real-media] [--out DIR] [--broken-build] [--ci]
 
 A seeded chaos soak on a stack of its own (loopback only): Temporal dev server (on disk, so it can be
-killed and restarted), one process per worker kind, the in-process API on a fresh PostgreSQL database,
-the OpenAI-compatible fault server. Prints the schedule and its replay command first; at the end
-gathers what the system holds, checks every invariant (bench/soak/invariants.ts) and exits non-zero
-with the seed and the first violation.
+killed and restarted), a PostgreSQL server of its own (stopped and started by a fault), one process
+per worker kind, the in-process API, the OpenAI-compatible fault server. Prints the schedule and its
+replay command first; at the end gathers what the system holds, checks every invariant
+(bench/soak/invariants.ts) and exits non-zero with the seed and the first violation.
 
   --seed N        schedule seed (default 1)
   --uploads M     uploads (default 20)

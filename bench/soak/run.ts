@@ -60,6 +60,11 @@ export async function runSoak(plan: SoakPlan, o: SoakOptions, log: (line: string
   emergencyKill = () => soak.killNow();
   try {
     log(`stack up in ${((Date.now() - t0) / 1000).toFixed(1)} s (Temporal ${soak.temporal.address}, data ${soak.dataDir})`);
+    // Known only once the stack tried to mount it: said before the schedule starts, like the rest.
+    if (soak.scratchDisk.problem && plan.faults.some((f) => f.kind === 'scratch-disk-full')) {
+      notInjected.push(`scratch-disk-full (${soak.scratchDisk.problem})`);
+      log(`not injected: scratch-disk-full (${soak.scratchDisk.problem})`);
+    }
     const sourceSec = new Map<string, number>();
     const files = new Map<string, string>();
     for (const u of plan.uploads) {

@@ -1,7 +1,7 @@
 /**
  * The soak's own stack on loopback: a Temporal dev server on disk (so it can be killed -9 and
- * restarted with its runs), one process per worker kind, the in-process API on a fresh database
- * (test/support/stack.ts: `biblio_test_<random>`, never anyone else's), the OpenAI fault server
+ * restarted with its runs), a PostgreSQL server of its own (embedded, on a temp dir) holding a fresh
+ * database, one process per worker kind, the in-process API, the OpenAI fault server
  * and a source server for URL uploads. Everything it starts is stopped by `stop()`.
  */
 import { mkdir, rm, writeFile } from 'node:fs/promises';
@@ -10,17 +10,23 @@ import { Client, Connection } from '@temporalio/client';
 import type { QueueRole } from '../../src/pipeline/catalogue';
 import type { TestApi } from '../../test/support/api';
 import { startDiskTemporal, type DiskTemporal } from '../../test/support/disk-temporal';
+import { DisposablePostgres } from '../../test/support/disposable-postgres';
 import { faultProvider } from '../../test/support/fault-provider';
 import { startOpenAiFaultServer, type OpenAiFaultServer } from '../../test/support/openai-fault-server';
 import { startStack, type Stack } from '../../test/support/stack';
 import type { WorkerProcesses } from '../../test/support/workers';
 import { startSourceServer, type SourceServer } from './inputs';
+import { mountScratchDisk, type ScratchDisk } from './scratch-disk';
 
 export const ROLES: readonly QueueRole[] = ['pipeline', 'media', 'ai', 'index'];
 
 export interface SoakStack {
   stack: Stack;
   temporal: DiskTemporal;
+  /** The workers' scratch dir on a tmpfs of its own (filled by the scratch-disk-full fault). */
+  scratchDisk: ScratchDisk;
+  /** The run's own PostgreSQL server (stopped and started by the restart-postgres fault). */
+  postgres: DisposablePostgres;
   client: Client;
   api: TestApi;
   fault: OpenAiFaultServer;
@@ -41,9 +47,33 @@ export interface SoakStack {
 }
 
 export async function startSoakStack(o: { brokenBuild: boolean }): Promise<SoakStack> {
-  const stack = await startStack({ name: 'soak', temporal: false });
+  // A PostgreSQL server of its own (the shared one on 5432 stays up for everyone else), so the
+  // restart-postgres fault can stop and start it; the stack creates its database there.
+  const pg = await DisposablePostgres.create();
+  const sharedAdmin = process.env.TEST_DATABASE_URL;
+  process.env.TEST_DATABASE_URL = pg.adminUrl;
+  const restoreAdmin = () => {
+    if (sharedAdmin === undefined) delete process.env.TEST_DATABASE_URL;
+    else process.env.TEST_DATABASE_URL = sharedAdmin;
+  };
+  const stack = await startStack({ name: 'soak', temporal: false }).catch(async (err: unknown) => {
+    restoreAdmin();
+    await pg.destroy();
+    throw err;
+  });
+  const stopAll = async () => {
+    try {
+      await stack.stop();
+    } finally {
+      restoreAdmin();
+      await pg.destroy();
+    }
+  };
   try {
     const { dataDir, ingestDir } = stack;
+    // Before the workers start: their scratch dir is on it from their first attempt.
+    const scratchDisk = await mountScratchDisk(dataDir);
+    stack.onStop(() => scratchDisk.unmount());
     const temporalDir = path.join(dataDir, 'temporal');
     await mkdir(temporalDir, { recursive: true });
     // Short long-polls: pollers come back within seconds of a server restart.
@@ -96,7 +126,9 @@ export async function startSoakStack(o: { brokenBuild: boolean }): Promise<SoakS
         await startRole(role);
       },
       setVectorFault: (on) => (on ? writeFile(vectorFaultFile, 'down\n') : rm(vectorFaultFile, { force: true })),
-      stop: () => stack.stop(),
+      stop: stopAll,
+      postgres: pg,
+      scratchDisk,
       killNow() {
         const kill = (pid: number | undefined) => {
           try {
@@ -106,11 +138,12 @@ export async function startSoakStack(o: { brokenBuild: boolean }): Promise<SoakS
           }
         };
         kill(temporal.pid === undefined ? undefined : -temporal.pid);
+        kill(pg.pid);
         for (const w of workers.values()) for (const child of w.procs.values()) kill(child.pid);
       },
     };
   } catch (err) {
-    await stack.stop().catch(() => undefined);
+    await stopAll().catch(() => undefined);
     throw err;
   }
 }
