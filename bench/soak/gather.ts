@@ -50,7 +50,10 @@ export function outcomeOf(s: { code: number; body?: VideoStatus }, deleted: bool
     const analysis = b.analysis === 'delayed' ? 'delayed' : b.analysis === null ? 'pending' : 'complete';
     return { status: 'ready', analysis, ...(analysis === 'delayed' && b.lastError ? { analysisReason: b.lastError.type } : {}) };
   }
-  if (b.status === 'failed') return { status: 'failed', ...(b.lastError ? { errorType: b.lastError.type } : {}) };
+  if (b.status === 'failed') {
+    const e = b.lastError;
+    return { status: 'failed', ...(e ? { errorType: e.type, errorDetail: `${e.step ?? '?'}: ${e.message.slice(0, 200)}` } : {}) };
+  }
   return { status: 'running' };
 }
 
