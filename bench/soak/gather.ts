@@ -12,6 +12,7 @@ import path from 'node:path';
 import type { WorkflowExecutionInfo } from '@temporalio/client';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { LanceDbVectorStore } from '../../src/adapters/vector-store/lancedb-store';
+import { collectionName } from '../../src/adapters/vector-store/port';
 import type { VideoStatus } from '../../src/app/status';
 import { loadDataConverter } from '../../src/temporal/data-converter';
 import { probeJson } from '../../test/support/media-corpus';
@@ -26,6 +27,8 @@ export interface Gathered {
   gaps: string[];
   /** Activity attempts beyond the first, over every history (work redone). */
   retriedAttempts: number;
+  /** The vector spaces (collection names) each video has points in: where a wrong count came from. */
+  pointSpaces: Map<string, string[]>;
   /** Cost as the ledger has it, per kind (quantity summed). */
   ledgerByKind: Map<string, number>;
   histories: number;
@@ -92,6 +95,7 @@ export async function gatherSnapshot(o: {
   const rows = new Map(rowsRes.rows.map((r) => [r.id, r.n]));
 
   const points = new Map<string, number>();
+  const pointSpaces = new Map<string, string[]>();
   const store = await LanceDbVectorStore.open(path.join(soak.dataDir, 'lancedb'));
   try {
     for (const space of await store.listSpaces()) {
@@ -101,6 +105,7 @@ export async function gatherSnapshot(o: {
         for (const p of page.points) {
           const id = typeof p.payload['videoId'] === 'string' ? p.payload['videoId'] : p.id;
           points.set(id, (points.get(id) ?? 0) + 1);
+          pointSpaces.set(id, [...(pointSpaces.get(id) ?? []), collectionName(space)]);
         }
         cursor = page.next;
       } while (cursor);
@@ -173,6 +178,7 @@ export async function gatherSnapshot(o: {
       replay,
     },
     gaps,
+    pointSpaces,
     retriedAttempts,
     ledgerByKind,
     histories,

@@ -17,6 +17,8 @@ export interface RunFacts {
   violations: Violation[];
   verdictLine: string;
   gaps: string[];
+  /** Collections each video has points in (shown for the vector-points violations). */
+  pointSpaces: Map<string, string[]>;
   retriedAttempts: number;
   histories: number;
   ledgerByKind: Map<string, number>;
@@ -96,7 +98,10 @@ export function renderSummary(f: RunFacts): string {
       ? [
           'First violations:',
           '',
-          ...f.violations.slice(0, 10).map((v) => `- ${v.invariant}${v.videoId ? ` (${v.videoId})` : ''}: ${v.detail}`),
+          ...f.violations.slice(0, 10).map((v) => {
+            const spaces = v.invariant === 'vectorPoints' && v.videoId ? f.pointSpaces.get(v.videoId) : undefined;
+            return `- ${v.invariant}${v.videoId ? ` (${v.videoId})` : ''}: ${v.detail}${spaces ? ` — in ${spaces.join(', ')}` : ''}`;
+          }),
           '',
         ]
       : []),

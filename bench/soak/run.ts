@@ -236,6 +236,7 @@ async function drive(plan: SoakPlan, o: SoakOptions, soak: SoakStack, c: DriveCo
     violations,
     verdictLine: v.line,
     gaps: g.gaps,
+    pointSpaces: g.pointSpaces,
     retriedAttempts: g.retriedAttempts,
     histories: g.histories,
     ledgerByKind: g.ledgerByKind,

@@ -72,6 +72,7 @@ test('the summary counts outcomes and faults, and the timeline draws one bar per
     violations: [],
     verdictLine: 'soak seed 3: every invariant held',
     gaps: ['one gap'],
+    pointSpaces: new Map(),
     retriedAttempts: 2,
     histories: 2,
     ledgerByKind: new Map([['chat', 10]]),
