@@ -5,6 +5,7 @@
  * history (replayed against the current workflow code). What it cannot gather yet it says in
  * `gaps`, which the summary prints.
  */
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -133,9 +134,11 @@ export async function gatherSnapshot(o: {
   }
   const unattributed = soak.fault.billed.filter((b) => !charged.has(b.requestId)).length;
   if (unattributed > 0) billed.set('(billed, charged to no video)', unattributed);
-  gaps.push(
-    'repeated paid requests: the fault server logs no video id per request, so repeats are not counted (billing compares request ids only)',
-  );
+  const { repeatedPaid, unnamed } = repeatedPaidRequests(soak, o.uploads);
+  if (unnamed > 0)
+    gaps.push(
+      `repeated paid requests: ${unnamed} of ${soak.fault.billed.length} billed requests name no upload (e.g. a resumable upload's random key as its title), so their repeats are not counted`,
+    );
 
   const scratchFiles: string[] = [];
   const openMultipart: string[] = [];
@@ -167,7 +170,7 @@ export async function gatherSnapshot(o: {
       expectedPoints: () => 1,
       ledger,
       billed,
-      repeatedPaid: [],
+      repeatedPaid,
       repairBound: 1,
       ffmpegPids: await activeFfmpeg(soak.dataDir),
       scratchFiles,
@@ -183,6 +186,31 @@ export async function gatherSnapshot(o: {
     ledgerByKind,
     histories,
   };
+}
+
+/**
+ * Billed requests sent more than once with the same body for the same upload. The provider's log
+ * has no video id: a request is the upload's when its body names the upload's id (the title, the
+ * transcription chunk's file name), and the same path and body hash is the same request.
+ */
+function repeatedPaidRequests(soak: SoakStack, uploads: UploadSpec[]): { repeatedPaid: Snapshot['repeatedPaid']; unnamed: number } {
+  const byId = new Map(soak.fault.requests.map((r) => [r.requestId, r]));
+  const ids = uploads.map((u) => u.id);
+  const counts = new Map<string, { videoId: string; key: string; count: number }>();
+  let unnamed = 0;
+  for (const b of soak.fault.billed) {
+    const body = JSON.stringify(byId.get(b.requestId)?.body ?? null);
+    const videoId = ids.find((id) => body.includes(id));
+    if (!videoId) {
+      unnamed += 1;
+      continue;
+    }
+    const key = `${b.path} ${createHash('sha256').update(body).digest('hex').slice(0, 12)}`;
+    const c = counts.get(`${videoId} ${key}`) ?? { videoId, key, count: 0 };
+    c.count += 1;
+    counts.set(`${videoId} ${key}`, c);
+  }
+  return { repeatedPaid: [...counts.values()].filter((c) => c.count > 1), unnamed };
 }
 
 async function walk(root: string, visit: (rel: string, isDir: boolean) => void): Promise<void> {
