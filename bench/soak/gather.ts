@@ -134,7 +134,11 @@ export async function gatherSnapshot(o: {
   }
   const unattributed = soak.fault.billed.filter((b) => !charged.has(b.requestId)).length;
   if (unattributed > 0) billed.set('(billed, charged to no video)', unattributed);
-  const { repeatedPaid, unnamed } = repeatedPaidRequests(soak, o.uploads);
+  const { repeatedPaid, unnamed } = repeatedPaidRequests(
+    soak.fault.requests,
+    soak.fault.billed,
+    o.uploads.map((u) => u.id),
+  );
   if (unnamed > 0)
     gaps.push(
       `repeated paid requests: ${unnamed} of ${soak.fault.billed.length} billed requests name no upload (e.g. a resumable upload's random key as its title), so their repeats are not counted`,
@@ -193,12 +197,15 @@ export async function gatherSnapshot(o: {
  * has no video id: a request is the upload's when its body names the upload's id (the title, the
  * transcription chunk's file name), and the same path and body hash is the same request.
  */
-function repeatedPaidRequests(soak: SoakStack, uploads: UploadSpec[]): { repeatedPaid: Snapshot['repeatedPaid']; unnamed: number } {
-  const byId = new Map(soak.fault.requests.map((r) => [r.requestId, r]));
-  const ids = uploads.map((u) => u.id);
+export function repeatedPaidRequests(
+  requests: readonly { requestId: string; body: unknown }[],
+  billed: readonly { requestId: string; path: string }[],
+  ids: readonly string[],
+): { repeatedPaid: Snapshot['repeatedPaid']; unnamed: number } {
+  const byId = new Map(requests.map((r) => [r.requestId, r]));
   const counts = new Map<string, { videoId: string; key: string; count: number }>();
   let unnamed = 0;
-  for (const b of soak.fault.billed) {
+  for (const b of billed) {
     const body = JSON.stringify(byId.get(b.requestId)?.body ?? null);
     const videoId = ids.find((id) => body.includes(id));
     if (!videoId) {

@@ -1,4 +1,5 @@
 import { NOT_INJECTED } from '../../bench/soak/faults';
+import { repeatedPaidRequests } from '../../bench/soak/gather';
 import { CI, parseOptions, scaledClip } from '../../bench/soak/options';
 import { percentile, renderSummary, renderTimeline, type RunFacts } from '../../bench/soak/report';
 import { notInjectedLines } from '../../bench/soak/run';
@@ -86,4 +87,22 @@ test('the summary counts outcomes and faults, and the timeline draws one bar per
   const svg = renderTimeline(facts);
   expect(svg.startsWith('<svg')).toBe(true);
   expect(svg.match(/<rect x=/g)).toHaveLength(plan.faults.length);
+});
+
+test('a billed request repeated for the same upload is counted by the upload its body names; other uploads and unnamed ones are not mixed in', () => {
+  const chat = (title: string, n = 1) => ({ model: 'm', messages: [{ role: 'user', content: `{"title":"${title}","n":${n}}` }] });
+  const requests = [
+    { requestId: 'a', body: chat('soak-1-0001.mp4') },
+    { requestId: 'b', body: chat('soak-1-0001.mp4') },
+    { requestId: 'c', body: chat('soak-1-0001.mp4') },
+    { requestId: 'd', body: chat('soak-1-0001.mp4', 2) },
+    { requestId: 'e', body: chat('soak-1-0002.mp4') },
+    { requestId: 'f', body: chat('k-3f2a.mp4') },
+  ];
+  const billed = requests.map((r) => ({ requestId: r.requestId, path: '/v1/chat/completions' }));
+  const out = repeatedPaidRequests(requests, billed, ['soak-1-0001', 'soak-1-0002']);
+  expect(out.unnamed).toBe(1);
+  expect(out.repeatedPaid).toEqual([
+    { videoId: 'soak-1-0001', key: expect.stringMatching(/^\/v1\/chat\/completions [0-9a-f]{12}$/), count: 3 },
+  ]);
 });
