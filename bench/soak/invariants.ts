@@ -37,6 +37,8 @@ export interface Outcome {
   analysisReason?: string;
   /** For failed videos: the dead letter's typed reason. */
   errorType?: string;
+  /** For failed videos: the step and message, so a violation says where to look. */
+  errorDetail?: string;
 }
 
 /** One status answer the soak sampled while faults were on, and what turned out to be true. */
@@ -93,7 +95,11 @@ export function checkInvariants(s: Snapshot): Violation[] {
       add('ended', `ended ${o.status}`, u.id);
     } else if (u.media.kind === 'valid') {
       if (o.status === 'failed')
-        add('validNotDeadLettered', `valid ${u.media.shape} ${u.media.height}p input failed: ${o.errorType ?? 'no reason'}`, u.id);
+        add(
+          'validNotDeadLettered',
+          `valid ${u.media.shape} ${u.media.height}p input failed: ${o.errorType ?? 'no reason'}${o.errorDetail ? ` (${o.errorDetail})` : ''}`,
+          u.id,
+        );
       else if (o.analysis === 'pending') add('ended', 'ready with its analysis still pending', u.id);
       else if (o.analysis === 'delayed' && !o.analysisReason) add('ended', 'analysis delayed without a reason', u.id);
     } else if (o.status === 'ready') {

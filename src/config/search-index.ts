@@ -5,7 +5,7 @@ import { positiveInt, secret, url } from './fields';
 export const searchIndexArea = {
   title: 'Search index and vector store',
   about:
-    'Embedded LanceDB (in the data directory, or in the S3 bucket for workers on several hosts) unless Qdrant is configured. The two `BIBLIO_TEST_*` hooks exist for the fault tests and are never set in production.',
+    'Embedded LanceDB (in the data directory, or in the S3 bucket for workers on several hosts) unless Qdrant is configured. The `BIBLIO_TEST_*` hooks exist for the fault tests and are never set in production.',
   variables: z.object({
     QDRANT_URL: url.optional().describe('URL of a Qdrant server to use instead of the embedded LanceDB.'),
     QDRANT_API_KEY: secret.optional().describe('API key of the Qdrant server.'),
@@ -30,6 +30,12 @@ export const searchIndexArea = {
       .min(1)
       .optional()
       .describe('Test hook: comma-separated activity names that stall right after their commit, so a test can kill -9 the worker there.'),
+    BIBLIO_TEST_BROKEN_BUILD: z
+      .enum(['keep-points-of-deleted'])
+      .optional()
+      .describe(
+        'Test hook: a deliberately broken build the soak must catch (keep-points-of-deleted: the deletion saga leaves the vector points).',
+      ),
   }),
 } satisfies ConfigArea;
 
@@ -48,6 +54,7 @@ export function searchIndexConfig(e: z.output<typeof searchIndexArea.variables>,
       annThreshold: e.VECTOR_ANN_THRESHOLD,
       testFaultFile: e.BIBLIO_TEST_VECTOR_FAULT_FILE,
       testStallAfterCommit: e.BIBLIO_TEST_STALL_AFTER_COMMIT?.split(',').map((s) => s.trim()) ?? [],
+      testBrokenBuild: e.BIBLIO_TEST_BROKEN_BUILD,
     },
   };
 }

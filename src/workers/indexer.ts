@@ -48,6 +48,7 @@ runWorkerProcess('index', async (config) => {
           config.index.testStallAfterCommit.length > 0
             ? { stallAfterCommit: config.index.testStallAfterCommit, markerDir: path.join(config.dataDir, 'test-markers') }
             : undefined,
+        brokenBuild: config.index.testBrokenBuild,
       }),
       maxConcurrentActivityTaskExecutions: config.workers.indexConcurrency,
     },

@@ -1,77 +1,24 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import type { VideoStatus } from '../../src/app/status';
 import { StartOutboxRepo } from '../../src/db/start-outbox-repo';
 import type { QueueRole } from '../../src/pipeline/catalogue';
-import { freePort } from '../../src/workers/observability';
 import type { TestDatabase } from '../support/database';
 import { makeTinyClip } from '../support/media';
 import { waitFor, type OpsApi } from '../support/ops';
 import { startStack, type Stack } from '../support/stack';
-import { temporalCliPath } from '../support/temporal';
+import { startDiskTemporal, type DiskTemporal } from '../support/disk-temporal';
 
 // Issue 19: a real Temporal dev server (history on disk) that this file kills -9 and restarts.
 let stack: Stack;
 let dataDir: string;
 let db: TestDatabase;
-let port: number;
-let server: ChildProcess | undefined;
+let temporal: DiskTemporal;
 let client: Client;
 const apis: OpsApi[] = [];
 
-async function startServer(): Promise<void> {
-  server = spawn(
-    temporalCliPath(),
-    [
-      'server',
-      'start-dev',
-      '--headless',
-      '--port',
-      String(port),
-      '--db-filename',
-      path.join(dataDir, 'temporal.sqlite'),
-      '--sqlite-pragma',
-      'journal_mode=wal',
-      '--sqlite-pragma',
-      'synchronous=normal',
-      '--log-level',
-      'error',
-      '--dynamic-config-value',
-      'matching.longPollExpirationInterval="5s"',
-    ],
-    { stdio: 'ignore', detached: true },
-  );
-}
-
-async function waitServerUp(): Promise<void> {
-  await waitFor(
-    'Temporal dev server up',
-    async () => {
-      const c = await Connection.connect({ address: `127.0.0.1:${port}`, connectTimeout: 500 });
-      try {
-        await c.withDeadline(Date.now() + 1_000, () => c.workflowService.getSystemInfo({}));
-        return true;
-      } finally {
-        await c.close();
-      }
-    },
-    30_000,
-    200,
-  );
-}
-
-function killServer(): Promise<void> {
-  const s = server;
-  if (!s || s.exitCode !== null || s.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    s.once('exit', () => resolve());
-    process.kill(-s.pid!, 'SIGKILL');
-  });
-}
-
 function startRoles(roles: QueueRole[]) {
-  return stack.startWorkers(roles, { temporalAddress: `127.0.0.1:${port}` });
+  return stack.startWorkers(roles, { temporalAddress: temporal.address });
 }
 
 beforeAll(async () => {
@@ -79,12 +26,10 @@ beforeAll(async () => {
   stack = await startStack({ name: 'outage', temporal: false });
   ({ dataDir, db } = stack);
   await makeTinyClip(path.join(stack.ingestDir, 'clip.mp4'));
-  port = await freePort();
+  temporal = await startDiskTemporal(dataDir, ['--dynamic-config-value', 'matching.longPollExpirationInterval="5s"']);
   // Run at stop after the APIs and workers, last added first: the client closes, then the server dies.
-  stack.onStop(killServer);
-  await startServer();
-  await waitServerUp();
-  client = new Client({ connection: await Connection.connect({ address: `127.0.0.1:${port}` }) });
+  stack.onStop(() => temporal.kill());
+  client = new Client({ connection: await Connection.connect({ address: temporal.address }) });
   stack.onStop(() => client.connection.close().catch(() => undefined));
   // Two API replicas share the database: both sweep the start outbox.
   for (let i = 0; i < 2; i++) {
@@ -117,7 +62,7 @@ test('during a Temporal outage status says it is unknown (keeping the last known
   expect(first.statusCode).toBe(202);
   await waitFor('out-1 processing', async () => ((await get('out-1')).step === 'transcode' ? true : undefined), 30_000);
 
-  await killServer();
+  await temporal.kill();
   const began = Date.now();
   const during = await get('out-1');
   expect(Date.now() - began).toBeLessThan(8_000);
@@ -139,8 +84,7 @@ test('during a Temporal outage status says it is unknown (keeping the last known
   await new Promise((r) => setTimeout(r, 1_500));
   expect(await new StartOutboxRepo(db.pool).startState('out-2')).toBe('pending');
 
-  await startServer();
-  await waitServerUp();
+  await temporal.start();
   await startRoles(['media']);
 
   // Nobody re-posts out-2: the outbox starts it.

@@ -1,4 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
@@ -12,60 +11,25 @@ import { createRepositories } from '../../src/db/repositories';
 import { loadConfig } from '../../src/config';
 import { DeadLettersRepo } from '../../src/db/dead-letters-repo';
 import { VideosRepo } from '../../src/db/videos-repo';
-import { freePort } from '../../src/workers/observability';
 import { workflowIdFor } from '../../src/workflows/ids';
 import { makeTinyClip } from '../support/media';
-import { waitFor } from '../support/ops';
 import { startStack, type Stack } from '../support/stack';
-import { temporalCliPath } from '../support/temporal';
+import { startDiskTemporal, type DiskTemporal } from '../support/disk-temporal';
 import { loadUrlSealer } from '../../src/security/sealed-url';
 
 // Issue 26: with Temporal down, every route that needs it answers 503 TemporalUnavailable within
 // the ~5 s the API promises (docs/api.md), on production defaults (no deadline overrides).
 // The stack has its own Temporal dev server, killed by this file.
 let stack: Stack;
-let server: ChildProcess | undefined;
+let temporal: DiskTemporal;
 let app: FastifyInstance;
-
-function killServer(): Promise<void> {
-  const s = server;
-  if (!s || s.exitCode !== null || s.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    s.once('exit', () => resolve());
-    process.kill(-s.pid!, 'SIGKILL');
-  });
-}
 
 beforeAll(async () => {
   stack = await startStack({ name: 'tdead', temporal: false });
   await makeTinyClip(path.join(stack.ingestDir, 'clip.mp4'));
-  const port = await freePort();
-  server = spawn(
-    temporalCliPath(),
-    [
-      'server',
-      'start-dev',
-      '--headless',
-      '--port',
-      String(port),
-      '--db-filename',
-      path.join(stack.dataDir, 'temporal.sqlite'),
-      '--log-level',
-      'error',
-    ],
-    { stdio: 'ignore', detached: true },
-  );
-  stack.onStop(killServer);
-  const client = await waitFor(
-    'Temporal dev server up',
-    async () => {
-      const connection = await Connection.connect({ address: `127.0.0.1:${port}`, connectTimeout: 500 });
-      await connection.withDeadline(Date.now() + 1_000, () => connection.workflowService.getSystemInfo({}));
-      return new Client({ connection });
-    },
-    30_000,
-    200,
-  );
+  temporal = await startDiskTemporal(stack.dataDir);
+  stack.onStop(() => temporal.kill());
+  const client = new Client({ connection: await Connection.connect({ address: temporal.address }) });
   stack.onStop(() => client.connection.close().catch(() => undefined));
 
   const config = loadConfig({ OUTBOX_SWEEP_MS: '0' });
@@ -137,7 +101,7 @@ const routes: { name: string; method: 'POST' | 'DELETE'; url: () => Promise<stri
 ];
 
 test('with Temporal down, every route that needs it answers 503 TemporalUnavailable with Retry-After within ~5 s', async () => {
-  await killServer();
+  await temporal.kill();
   for (const r of routes) {
     const url = await r.url();
     const began = Date.now();

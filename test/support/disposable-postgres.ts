@@ -21,6 +21,18 @@ export class DisposablePostgres {
     readonly url: string,
   ) {}
 
+  /** The server's process while it runs (a runner's last-resort kill). */
+  get pid(): number | undefined {
+    return this.proc?.pid;
+  }
+
+  /** The URL of its `postgres` database: where test databases are created (TEST_DATABASE_URL). */
+  get adminUrl(): string {
+    const u = new URL(this.url);
+    u.pathname = '/postgres';
+    return u.toString();
+  }
+
   static async create(): Promise<DisposablePostgres> {
     const root = await mkdtemp(path.join(os.tmpdir(), 'biblio-pg-'));
     const port = await freePort();

@@ -19,6 +19,8 @@ export interface DeletionDeps {
   dirs: { mediaDir: string; artifactsDir: string; tmpDir: string };
   /** The data plane: every object under the video's prefixes goes too. */
   storage?: ObjectStorage;
+  /** The deliberately broken build (BIBLIO_TEST_BROKEN_BUILD=keep-points-of-deleted): step 4 does nothing. */
+  keepPoints?: boolean;
 }
 
 /** The deletion saga's steps (workflow deleteVideo): each idempotent, each retried until it lands. */
@@ -99,6 +101,7 @@ export function createDeletionActivities(deps: DeletionDeps) {
     async removeVideoPoints(input: { videoId: string }): Promise<{ spaces: number }> {
       try {
         const spaces = await deps.vectorStore.listSpaces();
+        if (deps.keepPoints) return { spaces: 0 };
         for (const space of spaces) await deps.vectorStore.delete(space, [input.videoId]);
         return { spaces: spaces.length };
       } catch (err) {

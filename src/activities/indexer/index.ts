@@ -20,6 +20,8 @@ export interface IndexerDeps {
   storage?: ObjectStorage;
   /** Test hooks (BIBLIO_TEST_STALL_AFTER_COMMIT); absent in production. */
   hooks?: { stallAfterCommit: string[]; markerDir: string };
+  /** BIBLIO_TEST_BROKEN_BUILD: a deliberate defect the soak's checker must catch; never set in production. */
+  brokenBuild?: 'keep-points-of-deleted';
 }
 
 export function createIndexerActivities(deps: IndexerDeps) {
@@ -37,7 +39,14 @@ export function createIndexerActivities(deps: IndexerDeps) {
       storage: deps.storage,
     }),
     // DELETE /videos/:id (workflow deleteVideo).
-    ...createDeletionActivities({ vectorStore: deps.vectorStore, index, stepResults, dirs: deps.dirs, storage: deps.storage }),
+    ...createDeletionActivities({
+      vectorStore: deps.vectorStore,
+      index,
+      stepResults,
+      dirs: deps.dirs,
+      storage: deps.storage,
+      keepPoints: deps.brokenBuild === 'keep-points-of-deleted',
+    }),
     // The reconciler (workflow reconcileIndex on a Temporal Schedule).
     ...createReconcileActivities({
       vectorStore: deps.vectorStore,

@@ -1,0 +1,43 @@
+/**
+ * The soak's "resumable" source: the upload API as a client uses it (POST /uploads, the bytes
+ * to the presigned URLs it hands out, POST /uploads/:id/complete), then POST /videos from the
+ * completed upload. Multipart when the ticket offers parts, each part sent and then checked
+ * against what the store says it received (what a resuming client does), one PUT otherwise.
+ */
+import { readFile } from 'node:fs/promises';
+import type { UploadTicket } from '../../src/app/upload-service';
+import type { TestApi } from '../../test/support/api';
+
+/** Sends `file` through the upload API and returns the POST /videos body that starts it (or throws with the API's answer). */
+export async function uploadThroughApi(api: TestApi, videoId: string, file: string): Promise<UploadTicket['next']['body']> {
+  const bytes = await readFile(file);
+  const open = await api.app.inject({
+    method: 'POST',
+    url: '/uploads',
+    payload: { videoId, contentType: 'video/mp4', sizeBytes: bytes.length, multipart: true },
+  });
+  if (open.statusCode !== 200 && open.statusCode !== 201) throw new Error(`POST /uploads → ${open.statusCode} ${open.body}`);
+  const ticket = open.json() as UploadTicket;
+  // Presigned URLs name the API's public origin; this API is in-process, so only the path and query go.
+  const put = async (url: string, payload: Buffer, headers: Record<string, string> = {}) => {
+    const u = new URL(url);
+    const res = await api.raw.inject({ method: 'PUT', url: `${u.pathname}${u.search}`, payload, headers });
+    if (res.statusCode !== 200 && res.statusCode !== 201 && res.statusCode !== 204)
+      throw new Error(`PUT ${u.pathname} → ${res.statusCode}`);
+  };
+  const up = ticket.upload;
+  if (up?.method === 'PUT') await put(up.url, bytes, up.headers);
+  else if (up?.method === 'MULTIPART') {
+    let from = 0;
+    for (const part of up.parts) {
+      await put(part.url, bytes.subarray(from, from + part.sizeBytes));
+      from += part.sizeBytes;
+    }
+    const resumed = (await api.app.inject({ method: 'GET', url: `/uploads/${ticket.uploadId}` })).json() as UploadTicket;
+    const received = resumed.upload?.method === 'MULTIPART' ? resumed.upload.received.length : 0;
+    if (received !== up.parts.length) throw new Error(`the store holds ${received} of ${up.parts.length} parts`);
+  }
+  const done = await api.app.inject({ method: 'POST', url: ticket.complete.url, payload: {} });
+  if (done.statusCode !== 200) throw new Error(`complete → ${done.statusCode} ${done.body}`);
+  return ticket.next.body;
+}
