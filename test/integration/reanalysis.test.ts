@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { LanceDbVectorStore } from '../../src/adapters/vector-store/lancedb-store';
 import type { VideoStatus } from '../../src/app/status';
 import type { VideoListItem } from '../../src/api/routes/videos-list';
 import { VideosRepo } from '../../src/db/videos-repo';
@@ -95,6 +96,18 @@ async function searchIds(q: string): Promise<string[]> {
   return (res.json() as { results: { videoId: string }[] }).results.map((r) => r.videoId);
 }
 
+/** The analyzers of the vector spaces holding a point of the video, read from the store the workers write. */
+async function pointSpacesOf(videoId: string): Promise<string[]> {
+  const store = await LanceDbVectorStore.open(path.join(stack.dataDir, 'lancedb'));
+  try {
+    const found: string[] = [];
+    for (const space of await store.listSpaces()) if ((await store.fetch(space, [videoId])).length > 0) found.push(space.analyzer);
+    return found.sort();
+  } finally {
+    await store.close();
+  }
+}
+
 const fullyAnalysed = (s: VideoStatus) => s.analysis === 'complete' && s.result?.analyzer === 'openai';
 
 test('GET /videos?status=delayed finds the videos whose run ended with the analysis delayed', async () => {
@@ -114,6 +127,8 @@ test('POST /videos/:id/reanalyze (operator) after the provider is back: full ana
   });
   expect(refused.statusCode).toBe(403);
 
+  // Ready on the metadata-only stand-in: its one point is in the offline analyzer's space.
+  expect(await pointSpacesOf('re25-one')).toEqual(['offline']);
   const [first, second] = await Promise.all([1, 2].map(() => api.app.inject({ method: 'POST', url: '/videos/re25-one/reanalyze' })));
   expect(first!.statusCode).toBe(202);
   expect(second!.statusCode).toBe(202);
@@ -133,6 +148,8 @@ test('POST /videos/:id/reanalyze (operator) after the provider is back: full ana
   expect(fault.requests.slice(before).filter((r) => r.path === '/v1/chat/completions')).toHaveLength(1);
   expect(await searchIds('re25-one')).toContain('re25-one');
   expect(await delayedIds()).not.toContain('re25-one');
+  // One point, in the provider's space: the stand-in's point is gone from the offline space.
+  expect(await pointSpacesOf('re25-one')).toEqual(['openai']);
 
   const again = await api.app.inject({ method: 'POST', url: '/videos/re25-one/reanalyze' });
   expect(again.statusCode).toBe(409);

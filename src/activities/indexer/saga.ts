@@ -143,8 +143,21 @@ export function createIndexSagaActivities(deps: IndexSagaDeps) {
           },
         ]),
       );
+      // One point per video, in the space of its current analysis: a video that went ready on the
+      // metadata-only stand-in and was analysed in full later (or re-indexed under a new model)
+      // leaves no point behind in the space it left.
+      await dropPointsElsewhere(input.videoId, spaceOf(input));
     } catch (err) {
       throw failure(ErrorType.VectorStoreUnavailable, `${deps.vectorStore.backend} write failed: ${(err as Error).message}`);
+    }
+  }
+
+  async function dropPointsElsewhere(videoId: string, current: VectorSpace): Promise<void> {
+    const here = collectionName(current);
+    for (const space of await deps.vectorStore.listSpaces()) {
+      if (collectionName(space) === here) continue;
+      // Read first: a delete is a write (a new table version in LanceDB) even when the id is absent.
+      if ((await deps.vectorStore.fetch(space, [videoId])).length > 0) await deps.vectorStore.delete(space, [videoId]);
     }
   }
 
