@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
@@ -147,6 +147,17 @@ test('a silent audio track gives no chunks and says so', async () => {
     'keyframe-02.jpg',
     'keyframe-03.jpg',
   ]);
+}, 120_000);
+
+test("a dead attempt's scratch dir is swept by the next attempt", async () => {
+  const clip = path.join(root, 'stale.mp4');
+  await ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=25:duration=2', '-c:v', 'libx264', '-preset', 'ultrafast', clip]);
+  // What a SIGKILLed worker leaves: its attempt's scratch dir, under a pid no process has.
+  const stale = path.join(root, 'artifacts', 'stale-1', 'analysis-inputs.attempt-1.pid-4194303');
+  await mkdir(stale, { recursive: true });
+  await writeFile(path.join(stale, 'keyframe-01.jpg'), 'half-written');
+  await extract({ videoId: 'stale-1', renditionPath: clip, durationSec: 2, hasAudio: false });
+  expect(await readdir(path.join(root, 'artifacts', 'stale-1'))).toEqual(['analysis-inputs']);
 }, 120_000);
 
 // The data plane: the AI worker may run on another host than the media worker, so what it reads

@@ -19,7 +19,7 @@ import {
 import { parseProgressLine } from '../../media/ffmpeg-args';
 import { lastErrorLine } from '../../media/run-process';
 import { analysisInputKey } from '../../media/artifact-keys';
-import { replaceDir, scratchName } from '../../media/work-area';
+import { replaceDir, scratchName, sweepStaleAttemptDirs } from '../../media/work-area';
 import type { AnalysisInputs, AnalysisInputsInput, HeartbeatProgress } from '../../workflows/contracts';
 import { localRendition } from './local-rendition';
 import { scrub } from './media-failures';
@@ -75,6 +75,9 @@ export function createAnalysisInputsActivities(deps: AnalysisInputsDeps) {
       // A rendition fetched from the store for this attempt only (never left behind).
       const fetched = scratchName(path.join(deps.artifactsDir, `${input.videoId}.rendition`), ctx.info.attempt);
       try {
+        // Scratch dirs of this video's earlier attempts whose worker died (SIGKILL, a rolling
+        // restart's kill) would otherwise stay: no later attempt has their name.
+        await sweepStaleAttemptDirs(path.dirname(finalDir), { videoId: path.basename(finalDir), keep: path.basename(workDir) });
         await rm(workDir, { recursive: true, force: true });
         await mkdir(workDir, { recursive: true });
         input = {
