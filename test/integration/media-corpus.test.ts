@@ -395,7 +395,7 @@ describe('disk full', () => {
       await new Promise((r) => setTimeout(r, 200));
     }
     expect(lastFailure).toBe('DiskFull');
-    // The next attempt waits 5 s (DiskFull's retry delay): the disk is empty meanwhile.
+    // The next attempt waits 30 s (DiskFull's first retry delay): the disk is empty meanwhile.
     expect(await readdir(mountPoint)).toEqual([]);
     execFileSync('mount', ['-o', 'remount,size=200m', mountPoint]);
     await handle.result();

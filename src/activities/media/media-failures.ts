@@ -5,19 +5,35 @@
  */
 import path from 'node:path';
 import { statfs } from 'node:fs/promises';
+import { Context } from '@temporalio/activity';
 import type { ApplicationFailure } from '@temporalio/common';
 import { ErrorType, failure } from '../../errors';
 
 /** Below this much free space after a failed write, the failure is the disk's, not the media's. */
 export const DISK_FULL_BYTES = 1024 * 1024;
-/** After a full disk, wait longer than the default backoff: space is freed by people, not in 2 s. */
-export const DISK_FULL_RETRY_MS = 5_000;
+/**
+ * After a full disk, wait longer than the default backoff: space is freed by people or by other
+ * attempts finishing, not in 2 s. Doubled each attempt (30 s, then 60 s), so a disk full for a
+ * minute and a half does not dead-letter a valid upload within the media step's three attempts.
+ */
+export const DISK_FULL_RETRY_MS = 30_000;
+
+/** The pause before the next attempt after a full disk, growing with the attempt. */
+export function diskFullRetryDelayMs(): number {
+  let attempt = 1;
+  try {
+    attempt = Context.current().info.attempt;
+  } catch {
+    // Outside an activity (a unit test): the first pause.
+  }
+  return DISK_FULL_RETRY_MS * 2 ** Math.max(0, attempt - 1);
+}
 
 export function rethrowDiskFull(err: unknown, during: string): never {
   const code = (err as NodeJS.ErrnoException).code;
   if (code === 'ENOSPC' || code === 'EDQUOT') {
     throw failure(ErrorType.DiskFull, `the disk filled up while ${during}; what this attempt wrote was removed and it will be retried`, {
-      nextRetryDelayMs: DISK_FULL_RETRY_MS,
+      nextRetryDelayMs: diskFullRetryDelayMs(),
     });
   }
   throw err;
@@ -30,7 +46,7 @@ export async function throwIfDiskFull(dir: string, during: string): Promise<void
     const err: ApplicationFailure = failure(
       ErrorType.DiskFull,
       `the work disk filled up while ${during}; what this attempt wrote was removed and it will be retried`,
-      { details: { freeBytes: fs.bavail * fs.bsize }, nextRetryDelayMs: DISK_FULL_RETRY_MS },
+      { details: { freeBytes: fs.bavail * fs.bsize }, nextRetryDelayMs: diskFullRetryDelayMs() },
     );
     throw err;
   }
