@@ -99,6 +99,13 @@ export const ErrorType = {
 export type ErrorTypeName = (typeof ErrorType)[keyof typeof ErrorType];
 
 /** Types that can never succeed on retry: listed in every retry policy's nonRetryableErrorTypes. */
+/**
+ * The first pause before retrying after a full disk (DiskFull): space is freed by people or by
+ * other attempts finishing, not in 2 s. The media activities double it each attempt
+ * (src/activities/media/media-failures.ts).
+ */
+export const DISK_FULL_RETRY_MS = 30_000;
+
 export const NON_RETRYABLE_ERROR_TYPES: readonly ErrorTypeName[] = [
   ErrorType.InvalidMedia,
   ErrorType.SourceNotFound,

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import { ErrorType, failure } from '../errors';
+import { DISK_FULL_RETRY_MS, ErrorType, failure } from '../errors';
 import type { ObjectStorage } from '../adapters/storage/port';
 import { redactUrl } from '../net/redact';
 import { guardedFetch, SsrfBlockedError, SsrfPolicy } from '../net/ssrf-guard';
@@ -230,7 +230,10 @@ async function fetchTo(url: string, opts: MaterializeOptions, signal: AbortSigna
     if (signal.aborted || (err as { type?: string }).type === ErrorType.SourceTooLarge) throw err;
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOSPC' || code === 'EDQUOT') {
-      throw failure(ErrorType.DiskFull, `the work disk filled up while downloading ${redactUrl(url)}; the attempt will be retried`);
+      // Not the source's fault: retried after a pause long enough for space to come back.
+      throw failure(ErrorType.DiskFull, `the work disk filled up while downloading ${redactUrl(url)}; the attempt will be retried`, {
+        nextRetryDelayMs: DISK_FULL_RETRY_MS,
+      });
     }
     throw failure(ErrorType.SourceUnavailable, `download of ${redactUrl(url)} broke off: ${(err as Error).message}`);
   }

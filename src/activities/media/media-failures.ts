@@ -7,18 +7,16 @@ import path from 'node:path';
 import { statfs } from 'node:fs/promises';
 import { Context } from '@temporalio/activity';
 import type { ApplicationFailure } from '@temporalio/common';
-import { ErrorType, failure } from '../../errors';
+import { DISK_FULL_RETRY_MS, ErrorType, failure } from '../../errors';
 
 /** Below this much free space after a failed write, the failure is the disk's, not the media's. */
 export const DISK_FULL_BYTES = 1024 * 1024;
-/**
- * After a full disk, wait longer than the default backoff: space is freed by people or by other
- * attempts finishing, not in 2 s. Doubled each attempt (30 s, then 60 s), so a disk full for a
- * minute and a half does not dead-letter a valid upload within the media step's three attempts.
- */
-export const DISK_FULL_RETRY_MS = 30_000;
 
-/** The pause before the next attempt after a full disk, growing with the attempt. */
+/**
+ * The pause before the next attempt after a full disk, doubled each attempt (30 s, then 60 s), so
+ * a disk full for a minute and a half does not dead-letter a valid upload within the media step's
+ * three attempts.
+ */
 export function diskFullRetryDelayMs(): number {
   let attempt = 1;
   try {
