@@ -100,9 +100,14 @@ export const RETRY_PRESETS = {
 
 /** Local activities on the pipeline worker (signing a GET URL with the worker's credentials). */
 export const LOCAL_PRESETS = {
+  /**
+   * Reading an upload's completion (its ETag) needs the main DB: ride out an outage of ~2.5
+   * minutes (1+2+4+8+16+30×4 s) like the index saga's writes, not ~15 s: a resumable upload
+   * started while PostgreSQL restarted was dead-lettered by the soak.
+   */
   localSigning: (): LocalActivityOptions => ({
     startToCloseTimeout: '30s',
-    retry: { initialInterval: '1s', maximumAttempts: 5, nonRetryableErrorTypes },
+    retry: retry('1s', '30s', 10),
   }),
 } as const;
 

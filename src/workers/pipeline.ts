@@ -1,5 +1,6 @@
 // Workflow worker: runs processVideo on the `pipeline` queue and nothing else, so a crashed
 // activity worker never strands workflow tasks on its sticky queue.
+import { withTypedDatabaseErrors } from '../activities/indexer/database-errors';
 import { createStorageActivities } from '../activities/storage';
 import { createStorage } from '../adapters/storage';
 import { createPool } from '../db/database';
@@ -21,12 +22,16 @@ runWorkerProcess('pipeline', async (config, log) => {
     options: {
       ...code.options,
       // Local activities of the workflow (signing GET URLs for uploads with this worker's credentials).
-      activities: createStorageActivities({
-        storage,
-        sourceUrlTtlSec: config.storage.sourceUrlTtlSec,
-        pinOf: (key) => uploads.pinOf(key),
-        sealer: await loadUrlSealer(config),
-      }),
+      // Reading an upload's ETag needs the main DB: an outage is a typed, retryable
+      // DatabaseUnavailable that the signing preset rides out, not a raw ECONNREFUSED.
+      activities: withTypedDatabaseErrors(
+        createStorageActivities({
+          storage,
+          sourceUrlTtlSec: config.storage.sourceUrlTtlSec,
+          pinOf: (key) => uploads.pinOf(key),
+          sealer: await loadUrlSealer(config),
+        }),
+      ),
       maxConcurrentWorkflowTaskExecutions: config.workers.pipelineConcurrency,
       // Backstop: a typed error escaping workflow code fails the workflow, not the task (which would retry forever).
       workflowFailureErrorTypes: { '*': [...NON_RETRYABLE_ERROR_TYPES] },
