@@ -74,7 +74,8 @@ afterAll(async () => {
 });
 
 test('shows the three steps ran on three task queues and ends with the result and the Web UI link', () => {
-  expect(output).toMatch(/transcode\s+task queue 'media'\s+ran by media@/);
+  // A short clip's whole media step is one task (plan, single pass, HLS, analysis inputs, storyboard).
+  expect(output).toMatch(/prepareMedia\s+task queue 'media'\s+ran by media@/);
   expect(output).toMatch(/analyze\s+task queue 'ai'\s+ran by ai@/);
   expect(output).toMatch(/writeIndexRow\s+task queue 'index'\s+ran by index@/);
   expect(output).toMatch(/upsertVector\s+task queue 'index'\s+ran by index@/);

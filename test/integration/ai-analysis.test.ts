@@ -174,8 +174,16 @@ test('insufficient_quota is not retried as a rate limit: one chat request, the v
   expect(full.result).toMatchObject({ analyzer: 'openai', offlineAnalysis: false });
   expect(full.result?.summary).toMatch(/^Fault-server summary/);
   expect(since(before, CHAT)).toHaveLength(2);
-  const search = (await api.app.inject({ method: 'GET', url: '/search?q=billing' })).json() as { results: { videoId: string }[] };
-  expect(search.results.map((r) => r.videoId)).toContain('ai16-billing');
+  // The status says "analysed" once the re-index wrote the row; the vector point (and, since the
+  // video's point moves to the provider's space, the removal of the stand-in's) and the searchable
+  // mark follow in the same saga, a moment later: search finds it once they are done.
+  const searchIds = async () =>
+    ((await api.app.inject({ method: 'GET', url: '/search?q=billing' })).json() as { results: { videoId: string }[] }).results.map(
+      (r) => r.videoId,
+    );
+  const deadline = Date.now() + 15_000;
+  while (!(await searchIds()).includes('ai16-billing') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+  expect(await searchIds()).toContain('ai16-billing');
 });
 
 /** Largest number of arrivals in any window of `ms` (sliding over arrival times). */
