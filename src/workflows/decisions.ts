@@ -4,7 +4,7 @@
  */
 import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
 import { ErrorType } from '../errors';
-import type { VideoSource } from './contracts';
+import type { AnalysisInputsInput, StoryboardInput, TranscodeOutput, VideoSource } from './contracts';
 
 /** Re-analysis timers when an AiDeferred failure carries no schedule of its own. */
 export const DEFAULT_REANALYZE_DELAYS_MS: readonly number[] = [60_000, 600_000, 3_600_000];
@@ -70,4 +70,20 @@ export function titleOf(source: VideoSource): string {
   const raw = source.kind === 'file' ? source.path : source.kind === 'upload' ? source.key : (source.url.split('?')[0] ?? source.url);
   const last = raw.split('/').filter(Boolean).pop() ?? raw;
   return last.replace(/\.[A-Za-z0-9]{1,5}$/, '');
+}
+
+/** What the analysis inputs are cut from: the published rendition (step by step and inside the media task alike). */
+export function analysisInputsInputOf(videoId: string, media: TranscodeOutput): AnalysisInputsInput {
+  return {
+    videoId,
+    renditionPath: media.renditionPath,
+    durationSec: media.rendition.durationSec,
+    hasAudio: media.rendition.audioCodec !== null,
+  };
+}
+
+/** What the storyboard is cut from: the published rendition, at its size. */
+export function storyboardInputOf(videoId: string, media: TranscodeOutput): StoryboardInput {
+  const { durationSec, width, height } = media.rendition;
+  return { videoId, renditionPath: media.renditionPath, durationSec, width, height };
 }

@@ -16,6 +16,7 @@ import type { AnalysisInputsActivities } from '../activities/media/analysis-inpu
 import type { MediaStepActivities } from '../activities/media/media-step';
 import { activity } from './activity-options';
 import type { FinishMediaOutput } from './contracts';
+import { analysisInputsInputOf } from './decisions';
 import { encodeSegments, segmentedTranscode, type SegmentedTranscodeOptions } from './segmented-transcode';
 import type { SourceRefresh } from './source-refresh';
 import { storyboardStep } from './storyboard-step';
@@ -45,12 +46,7 @@ async function stepByStepMediaStep(opts: MediaStepOptions): Promise<FinishMediaO
   const { videoId, queues, tuning } = opts;
   const extractAnalysisInputs = activity<AnalysisInputsActivities, 'extractAnalysisInputs'>('extractAnalysisInputs', queues, tuning);
   const out = await opts.refresh.withFreshSource(videoId, opts.source, (source) => segmentedTranscode({ ...opts, source }));
-  const inputs = await extractAnalysisInputs({
-    videoId,
-    renditionPath: out.renditionPath,
-    durationSec: out.rendition.durationSec,
-    hasAudio: out.rendition.audioCodec !== null,
-  });
+  const inputs = await extractAnalysisInputs(analysisInputsInputOf(videoId, out));
   // Scrub previews: a failure here never fails the video.
   const storyboard = await storyboardStep(videoId, out, queues, tuning);
   return { media: storyboard ? { ...out, storyboard } : out, inputs };

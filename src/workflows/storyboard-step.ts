@@ -13,7 +13,7 @@ import type { StoryboardActivities } from '../activities/media/storyboard';
 import type { TaskQueues } from '../pipeline/catalogue';
 import { activity, type ActivityTuning } from './activity-options';
 import type { StoryboardOutput, TranscodeOutput } from './contracts';
-import { describeFailure } from './decisions';
+import { describeFailure, storyboardInputOf } from './decisions';
 
 export const STORYBOARD_PATCH = 'storyboard';
 
@@ -26,13 +26,7 @@ export async function storyboardStep(
   if (!patched(STORYBOARD_PATCH)) return undefined;
   const generateStoryboard = activity<StoryboardActivities, 'generateStoryboard'>('generateStoryboard', queues, tuning);
   try {
-    const out = await generateStoryboard({
-      videoId,
-      renditionPath: media.renditionPath,
-      durationSec: media.rendition.durationSec,
-      width: media.rendition.width,
-      height: media.rendition.height,
-    });
+    const out = await generateStoryboard(storyboardInputOf(videoId, media));
     return out ?? undefined;
   } catch (err) {
     if (isCancellation(err)) throw err;

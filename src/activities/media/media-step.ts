@@ -12,7 +12,7 @@
  * recorded before the `coarse-media` patch (src/workflows/media-step.ts).
  */
 import { Context } from '@temporalio/activity';
-import { describeFailure } from '../../workflows/decisions';
+import { analysisInputsInputOf, describeFailure, storyboardInputOf } from '../../workflows/decisions';
 import type {
   FinishMediaInput,
   FinishMediaOutput,
@@ -48,15 +48,7 @@ export function createMediaStepActivities(parts: MediaStepParts) {
   /** Scrub previews are a nicety: a failure leaves the video without them; a cancel still cancels. */
   async function storyboardOf(videoId: string, media: TranscodeOutput, times: PartTimes): Promise<StoryboardOutput | undefined> {
     try {
-      const out = await timed(times, 'generateStoryboard', () =>
-        parts.generateStoryboard({
-          videoId,
-          renditionPath: media.renditionPath,
-          durationSec: media.rendition.durationSec,
-          width: media.rendition.width,
-          height: media.rendition.height,
-        }),
-      );
+      const out = await timed(times, 'generateStoryboard', () => parts.generateStoryboard(storyboardInputOf(videoId, media)));
       return out ?? undefined;
     } catch (err) {
       const ctx = Context.current();
@@ -79,12 +71,7 @@ export function createMediaStepActivities(parts: MediaStepParts) {
     }
     const rendition = media;
     const inputs = await timed(times, 'extractAnalysisInputs', () =>
-      parts.extractAnalysisInputs({
-        videoId,
-        renditionPath: rendition.renditionPath,
-        durationSec: rendition.rendition.durationSec,
-        hasAudio: rendition.rendition.audioCodec !== null,
-      }),
+      parts.extractAnalysisInputs(analysisInputsInputOf(videoId, rendition)),
     );
     const storyboard = await storyboardOf(videoId, media, times);
     Context.current().log.info('media step parts', { videoId, partsMs: times });
