@@ -60,6 +60,9 @@ export class VideoIndexRepo {
   /**
    * Saga step 1: the row with everything the index step knows, not yet searchable. A row a
    * compensation marked failed becomes queued again, so a replay after recovery can finish it.
+   * A ready video being re-indexed (its delayed analysis arrived, a re-analysis) stays ready and
+   * searchable meanwhile: hiding it until the new point lands would make a finished video vanish
+   * from search for a moment while its status says complete.
    * Returns false for a deleted (tombstoned) video, which is never written again.
    */
   async writeIndexRow(
@@ -78,7 +81,8 @@ export class VideoIndexRepo {
        ON CONFLICT (id) DO UPDATE SET status = CASE WHEN videos.status = 'ready' THEN 'ready' ELSE 'queued' END,
          rendition_path = $4, thumbnail_path = $5, duration_sec = $6, width = $7, height = $8, summary = $9,
          tags = $10, analyzer = $11, model = $12, dim = $13, offline_analysis = $14, vector_collection = $15,
-         embedding_path = $16, analysis_state = $17, media = $18, searchable_at = NULL, error_type = NULL,
+         embedding_path = $16, analysis_state = $17, media = $18,
+         searchable_at = CASE WHEN videos.status = 'ready' THEN videos.searchable_at END, error_type = NULL,
          error_message = NULL, failed_step = NULL, updated_at = now()
        WHERE videos.deleted_at IS NULL`,
       [
