@@ -95,5 +95,10 @@ ensure_helm() {
 ensure_node
 ensure_npm_deps
 if [ -n "${FFMPEG_PATH:-}" ] && [ -n "${FFPROBE_PATH:-}" ]; then :; else ensure_ffmpeg; fi
-ensure_temporal_cli
-say "ready: node $(node -v), $(ffmpeg -version 2>/dev/null | head -n1 | cut -d' ' -f1-3), Temporal CLI $TEMPORAL_CLI"
+# .ci/run builds the Temporal CLI in the background meanwhile and comes back for it (BIBLIO_SETUP_LATER_TEMPORAL=1).
+if [ -n "${BIBLIO_SETUP_LATER_TEMPORAL:-}" ]; then
+  say "ready: node $(node -v), $(ffmpeg -version 2>/dev/null | head -n1 | cut -d' ' -f1-3); the Temporal CLI comes later"
+else
+  ensure_temporal_cli
+  say "ready: node $(node -v), $(ffmpeg -version 2>/dev/null | head -n1 | cut -d' ' -f1-3), Temporal CLI $TEMPORAL_CLI"
+fi
