@@ -53,10 +53,28 @@ export async function materializeSource(source: VideoSource, opts: MaterializeOp
       const signed = source.sealed ? openSealed(source.sealed, opts) : source.url;
       if (!opts.storage || !signed) throw failure(ErrorType.SourceNotFound, `upload ${source.key} has no signed URL or storage`);
       const target = path.join(opts.workDir, 'source');
-      await opts.storage.download(signed, target, { maxBytes: opts.maxBytes, signal: opts.signal, onProgress: opts.onProgress });
+      await opts.storage
+        .download(signed, target, { maxBytes: opts.maxBytes, signal: opts.signal, onProgress: opts.onProgress })
+        .catch((err: unknown) => rethrowIfDiskFullOr(err, `copying upload ${source.key} to the work disk`));
       return target;
     }
   }
+}
+
+/** A full work disk is not the source's fault: typed DiskFull, retried after a pause long enough for space to come back. */
+function rethrowIfDiskFull(err: unknown, during: string): void {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOSPC' || code === 'EDQUOT') {
+    throw failure(ErrorType.DiskFull, `the work disk filled up while ${during}; the attempt will be retried`, {
+      nextRetryDelayMs: DISK_FULL_RETRY_MS,
+    });
+  }
+}
+
+/** For a promise's catch: a full disk typed as above, anything else rethrown as it was. */
+function rethrowIfDiskFullOr(err: unknown, during: string): never {
+  rethrowIfDiskFull(err, during);
+  throw err;
 }
 
 function openSealed(sealed: string, opts: MaterializeOptions): string {
@@ -228,13 +246,7 @@ async function fetchTo(url: string, opts: MaterializeOptions, signal: AbortSigna
     await pipeline(Readable.fromWeb(res.body as WebReadableStream), cap, createWriteStream(target));
   } catch (err) {
     if (signal.aborted || (err as { type?: string }).type === ErrorType.SourceTooLarge) throw err;
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOSPC' || code === 'EDQUOT') {
-      // Not the source's fault: retried after a pause long enough for space to come back.
-      throw failure(ErrorType.DiskFull, `the work disk filled up while downloading ${redactUrl(url)}; the attempt will be retried`, {
-        nextRetryDelayMs: DISK_FULL_RETRY_MS,
-      });
-    }
+    rethrowIfDiskFull(err, `downloading ${redactUrl(url)}`);
     throw failure(ErrorType.SourceUnavailable, `download of ${redactUrl(url)} broke off: ${(err as Error).message}`);
   }
   return target;

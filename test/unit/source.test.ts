@@ -250,3 +250,22 @@ describe('materializeSource with a URL source', () => {
     expect(f.nonRetryable).toBe(true);
   });
 });
+
+describe('materializeSource with an upload source', () => {
+  const upload = { kind: 'upload', key: 'uploads/up_1', url: 'http://127.0.0.1:1/objects/uploads/up_1?sig=x' } as const;
+  const failingStore = (err: Error) => ({ download: () => Promise.reject(err) });
+
+  it('types a full work disk as DiskFull, retried after a pause (the copy is not the upload’s fault)', async () => {
+    const enospc = Object.assign(new Error("ENOSPC: no space left on device, copyfile 'up_1' -> 'source'"), { code: 'ENOSPC' });
+    const f = await failureOf(materializeSource(upload, { workDir: os.tmpdir(), maxBytes: 100, storage: failingStore(enospc) }));
+    expect(f.type).toBe('DiskFull');
+    expect(f.nonRetryable).toBe(false);
+    expect(f.nextRetryDelay).toBeDefined();
+    expect(f.message).toContain('uploads/up_1');
+  });
+
+  it('passes any other storage failure on as it was', async () => {
+    const other = new Error('connection reset');
+    await expect(materializeSource(upload, { workDir: os.tmpdir(), maxBytes: 100, storage: failingStore(other) })).rejects.toBe(other);
+  });
+});
