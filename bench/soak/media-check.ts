@@ -5,7 +5,7 @@
  * of the rung's declared size, audio exactly when the source had it. The checks on what was
  * probed are pure (`mp4Problems`, `ladderProblems`), so they are unit-tested on made-up bad states.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { VideoStatus } from '../../src/app/status';
 import { parseMasterPlaylist, parseMediaPlaylist } from '../../src/media/hls-playlist';
@@ -130,21 +130,21 @@ async function probeRung(api: TestApi, playlistUrl: URL, dir: string, name: stri
   await mkdir(dir, { recursive: true });
   // Each file under its own base name; the local playlist names those.
   const local = (uri: string) => path.posix.basename(new URL(uri, playlistUrl).pathname);
-  const parts: Buffer[] = [];
+  // The init and every segment joined, as a player decodes them (appended: a long ladder is not held in memory).
+  const joined = path.join(dir, 'joined.mp4');
+  await rm(joined, { force: true });
   for (const uri of [parsed.map, ...parsed.segments.map((x) => x.uri)]) {
     const got = await fetchPublished(api, new URL(uri, playlistUrl).pathname);
     if (got.status !== 200) return fail(`${local(uri)} answered ${got.status}`);
     if (got.body.length === 0) return fail(`${local(uri)} is empty`);
     await writeFile(path.join(dir, local(uri)), got.body);
-    parts.push(got.body);
+    await appendFile(joined, got.body);
   }
   const localText = text
     .split('\n')
     .map((l) => (l.startsWith('#EXT-X-MAP:') ? `#EXT-X-MAP:URI="${local(parsed.map!)}"` : l && !l.startsWith('#') ? local(l.trim()) : l))
     .join('\n');
   await writeFile(path.join(dir, 'index.m3u8'), localText);
-  const joined = path.join(dir, 'joined.mp4');
-  await writeFile(joined, Buffer.concat(parts));
   try {
     const asPlaylist = await probeJson(path.join(dir, 'index.m3u8'));
     const asMedia = await probeJson(joined);
