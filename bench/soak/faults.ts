@@ -11,7 +11,6 @@ import type { FaultKind, FaultSpec } from './schedule';
 import { ROLES, type SoakStack } from './soak-stack';
 
 export const NOT_INJECTED: Partial<Record<FaultKind, string>> = {
-  'restart-minio': 'the stack stores objects on the local disk store, not MinIO',
   'cut-worker-network':
     'the workers share the host network; putting them in network namespaces (test/support/netns-lab.ts) is not done yet',
 };
@@ -140,6 +139,15 @@ export async function injectFault(spec: FaultSpec, ctx: FaultContext): Promise<F
         await soak.postgres.start();
         rec.recoverySec = ctx.now() - startSec - spec.forSec;
         return done(`the run's PostgreSQL server stopped for ${spec.forSec} s, then started`);
+      }
+      case 'restart-minio': {
+        const { minio } = soak.objects;
+        if (!minio) return done(`not injected: ${soak.objects.problem}`, false);
+        await minio.kill();
+        await sleep(spec.forSec * 1000);
+        await minio.start();
+        rec.recoverySec = ctx.now() - startSec - spec.forSec;
+        return done(`the run's MinIO killed -9, down for ${spec.forSec} s, then started on its data dir and port`);
       }
       case 'ai-no-transcription': {
         soak.fault.setRouteMissing('/v1/audio/transcriptions', 404);

@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { WorkflowExecutionInfo } from '@temporalio/client';
@@ -16,9 +16,10 @@ import { LanceDbVectorStore } from '../../src/adapters/vector-store/lancedb-stor
 import { collectionName } from '../../src/adapters/vector-store/port';
 import type { VideoStatus } from '../../src/app/status';
 import { loadDataConverter } from '../../src/temporal/data-converter';
-import { probeJson } from '../../test/support/media-corpus';
 import { activeFfmpeg } from './faults';
 import type { Outcome, Snapshot, StatusSample } from './invariants';
+import { mapLimit, verifyMedia } from './media-check';
+import { gatherObjectLeftovers } from './object-store';
 import type { UploadSpec } from './schedule';
 import type { SoakStack } from './soak-stack';
 
@@ -145,11 +146,14 @@ export async function gatherSnapshot(o: {
     );
 
   const scratchFiles: string[] = [];
-  const openMultipart: string[] = [];
-  const objectsOfDeleted = new Map<string, string[]>([...o.deleted].map((id) => [id, []]));
+  // On MinIO from the store itself (ListMultipartUploads, ListObjectsV2); on the disk store from `objects/` below.
+  const onS3 = await gatherObjectLeftovers(soak.objects, o.deleted);
+  const openMultipart: string[] = onS3?.openMultipart ?? [];
+  const objectsOfDeleted = onS3?.objectsOfDeleted ?? new Map<string, string[]>([...o.deleted].map((id) => [id, []]));
   await walk(soak.dataDir, (rel, isDir) => {
     const base = path.basename(rel);
     if (/\.attempt-\d+(\.pid-\d+)?$/.test(base) || /\.tmp-\d+-\d+$/.test(base)) scratchFiles.push(rel);
+    if (onS3) return;
     if (isDir && path.dirname(rel) === path.join('objects', '.parts')) openMultipart.push(rel);
     if (rel.startsWith('objects') && !isDir) for (const id of o.deleted) if (rel.includes(id)) objectsOfDeleted.get(id)!.push(rel);
   });
@@ -157,7 +161,12 @@ export async function gatherSnapshot(o: {
   const media = new Map<string, { ok: boolean; detail?: string }>();
   const probeDir = await mkdtemp(path.join(os.tmpdir(), 'biblio-soak-probe-'));
   try {
-    for (const r of ready) media.set(r.id, await verifyMedia(soak, r.status, o.sourceSec.get(r.id), probeDir));
+    // Two at a time: the ladders' segments are fetched and probed, on two shared cores.
+    const hasAudio = new Map(o.uploads.map((u) => [u.id, u.media.kind === 'valid' && u.media.shape !== 'no-audio']));
+    const verdicts = await mapLimit(ready, 2, (r) =>
+      verifyMedia(soak.api, r.status, { durationSec: o.sourceSec.get(r.id), hasAudio: hasAudio.get(r.id) ?? false }, probeDir),
+    );
+    ready.forEach((r, i) => media.set(r.id, verdicts[i]!));
   } finally {
     await rm(probeDir, { recursive: true, force: true });
   }
@@ -232,38 +241,6 @@ async function walk(root: string, visit: (rel: string, isDir: boolean) => void):
     }
   };
   await go(root);
-}
-
-/** The MP4 through the API, ffprobed against the source's length; the HLS master and a variant through the API. */
-async function verifyMedia(
-  soak: SoakStack,
-  s: VideoStatus,
-  sourceSec: number | undefined,
-  dir: string,
-): Promise<{ ok: boolean; detail?: string }> {
-  const link = s.links.rendition;
-  if (!link) return { ok: false, detail: 'ready without a rendition link' };
-  const mp4 = await soak.api.app.inject({ method: 'GET', url: link });
-  if (mp4.statusCode !== 200) return { ok: false, detail: `rendition answered ${mp4.statusCode}` };
-  const file = path.join(dir, `${s.videoId}.mp4`);
-  await writeFile(file, mp4.rawPayload);
-  const probe = await probeJson(file).catch((err: Error) => ({ error: err.message }));
-  if ('error' in probe) return { ok: false, detail: `ffprobe: ${probe.error}` };
-  const video = probe.streams.find((x) => x['codec_type'] === 'video');
-  if (!video) return { ok: false, detail: 'the MP4 has no video stream' };
-  const dur = Number(probe.format['duration']);
-  if (sourceSec && !(Math.abs(dur - sourceSec) <= Math.max(0.5, sourceSec * 0.1)))
-    return { ok: false, detail: `MP4 lasts ${dur} s, its source ${sourceSec} s` };
-  if (s.links.hls) {
-    const master = await soak.api.app.inject({ method: 'GET', url: s.links.hls });
-    const variant = master.body.split('\n').find((l) => l && !l.startsWith('#'));
-    if (master.statusCode !== 200 || !variant) return { ok: false, detail: `HLS master ${master.statusCode}, no variant` };
-    const variantUrl = new URL(variant, `http://x${s.links.hls}`);
-    const playlist = await soak.api.app.inject({ method: 'GET', url: variantUrl.pathname + variantUrl.search });
-    if (playlist.statusCode !== 200 || !playlist.body.includes('#EXTINF'))
-      return { ok: false, detail: `HLS variant ${playlist.statusCode}` };
-  }
-  return { ok: true };
 }
 
 /** Every workflow the dev server knows, fetched and replayed against dist/workflow-bundle.js (or the sources). */

@@ -65,6 +65,13 @@ export async function runSoak(plan: SoakPlan, o: SoakOptions, log: (line: string
       notInjected.push(`scratch-disk-full (${soak.scratchDisk.problem})`);
       log(`not injected: scratch-disk-full (${soak.scratchDisk.problem})`);
     }
+    if (soak.objects.problem && plan.faults.some((f) => f.kind === 'restart-minio')) {
+      notInjected.push(`restart-minio (${soak.objects.problem})`);
+      log(`not injected: restart-minio (${soak.objects.problem})`);
+    }
+    log(
+      `objects: ${soak.objects.backend === 's3' ? `MinIO ${soak.objects.minio.endpoint}` : `the local disk store (${soak.objects.problem})`}`,
+    );
     const sourceSec = new Map<string, number>();
     const files = new Map<string, string>();
     for (const u of plan.uploads) {

@@ -1,7 +1,8 @@
 /**
  * The soak's own stack on loopback: a Temporal dev server on disk (so it can be killed -9 and
  * restarted with its runs), a PostgreSQL server of its own (embedded, on a temp dir) holding a fresh
- * database, one process per worker kind, the in-process API, the OpenAI fault server
+ * database, a MinIO of its own holding the objects (bench/soak/object-store.ts; the local disk
+ * store when no MinIO can be had), one process per worker kind, the in-process API, the OpenAI fault server
  * and a source server for URL uploads. Everything it starts is stopped by `stop()`.
  */
 import { mkdir, rm, writeFile } from 'node:fs/promises';
@@ -16,6 +17,7 @@ import { startOpenAiFaultServer, type OpenAiFaultServer } from '../../test/suppo
 import { startStack, type Stack } from '../../test/support/stack';
 import type { WorkerProcesses } from '../../test/support/workers';
 import { startSourceServer, type SourceServer } from './inputs';
+import { startSoakObjectStore, type SoakObjectStore } from './object-store';
 import { mountScratchDisk, type ScratchDisk } from './scratch-disk';
 
 export const ROLES: readonly QueueRole[] = ['pipeline', 'media', 'ai', 'index'];
@@ -27,6 +29,8 @@ export interface SoakStack {
   scratchDisk: ScratchDisk;
   /** The run's own PostgreSQL server (stopped and started by the restart-postgres fault). */
   postgres: DisposablePostgres;
+  /** Where the objects live: a MinIO of its own (restarted by the restart-minio fault), or the disk store and why. */
+  objects: SoakObjectStore;
   client: Client;
   api: TestApi;
   fault: OpenAiFaultServer;
@@ -71,6 +75,8 @@ export async function startSoakStack(o: { brokenBuild: boolean }): Promise<SoakS
   };
   try {
     const { dataDir, ingestDir } = stack;
+    const objects = await startSoakObjectStore();
+    stack.onStop(() => objects.stop());
     // Before the workers start: their scratch dir is on it from their first attempt.
     const scratchDisk = await mountScratchDisk(dataDir);
     stack.onStop(() => scratchDisk.unmount());
@@ -90,6 +96,7 @@ export async function startSoakStack(o: { brokenBuild: boolean }): Promise<SoakS
     const vectorFaultFile = path.join(dataDir, 'vector-store-down');
     const workerEnv: NodeJS.ProcessEnv = {
       ...provider.env,
+      ...objects.workerEnv,
       BIBLIO_TEST_VECTOR_FAULT_FILE: vectorFaultFile,
       ...(o.brokenBuild ? { BIBLIO_TEST_BROKEN_BUILD: 'keep-points-of-deleted' } : {}),
     };
@@ -98,7 +105,12 @@ export async function startSoakStack(o: { brokenBuild: boolean }): Promise<SoakS
       workers.set(role, await stack.startWorkers([role], { temporalAddress: temporal.address, extraEnv: workerEnv }));
     };
     for (const role of ROLES) await startRole(role);
-    const api = await stack.startApi({ client, openai: provider.openai, ssrfAllow: ['127.0.0.1'] });
+    const api = await stack.startApi({
+      client,
+      openai: provider.openai,
+      ssrfAllow: ['127.0.0.1'],
+      ...(objects.storage ? { storage: objects.storage } : {}),
+    });
 
     const worker = (role: QueueRole) => {
       const w = workers.get(role);
@@ -128,6 +140,7 @@ export async function startSoakStack(o: { brokenBuild: boolean }): Promise<SoakS
       setVectorFault: (on) => (on ? writeFile(vectorFaultFile, 'down\n') : rm(vectorFaultFile, { force: true })),
       stop: stopAll,
       postgres: pg,
+      objects,
       scratchDisk,
       killNow() {
         const kill = (pid: number | undefined) => {
@@ -139,6 +152,7 @@ export async function startSoakStack(o: { brokenBuild: boolean }): Promise<SoakS
         };
         kill(temporal.pid === undefined ? undefined : -temporal.pid);
         kill(pg.pid);
+        objects.killNow();
         for (const w of workers.values()) for (const child of w.procs.values()) kill(child.pid);
       },
     };

@@ -19,11 +19,14 @@ export async function uploadThroughApi(api: TestApi, videoId: string, file: stri
   if (open.statusCode !== 200 && open.statusCode !== 201) throw new Error(`POST /uploads → ${open.statusCode} ${open.body}`);
   const ticket = open.json() as UploadTicket;
   // Presigned URLs name the API's public origin; this API is in-process, so only the path and query go.
+  // On S3 they name the store itself (the soak's MinIO): sent there.
   const put = async (url: string, payload: Buffer, headers: Record<string, string> = {}) => {
     const u = new URL(url);
-    const res = await api.raw.inject({ method: 'PUT', url: `${u.pathname}${u.search}`, payload, headers });
-    if (res.statusCode !== 200 && res.statusCode !== 201 && res.statusCode !== 204)
-      throw new Error(`PUT ${u.pathname} → ${res.statusCode}`);
+    const status =
+      api.storage.backend === 's3'
+        ? (await fetch(url, { method: 'PUT', body: payload, headers })).status
+        : (await api.raw.inject({ method: 'PUT', url: `${u.pathname}${u.search}`, payload, headers })).statusCode;
+    if (status !== 200 && status !== 201 && status !== 204) throw new Error(`PUT ${u.pathname} → ${status}`);
   };
   const up = ticket.upload;
   if (up?.method === 'PUT') await put(up.url, bytes, up.headers);

@@ -50,14 +50,93 @@ export async function startMinio(): Promise<MinioServer | undefined> {
   }
   const dir = await mkdtemp(path.join(os.tmpdir(), 'biblio-minio-'));
   const [port, consolePort] = [await freePort(), await freePort()];
-  const accessKeyId = 'biblio-test';
-  const secretAccessKey = 'biblio-test-secret-key';
+  const child = await spawnLive(bin, dir, port, consolePort);
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    accessKeyId: ACCESS_KEY_ID,
+    secretAccessKey: SECRET_ACCESS_KEY,
+    pid: child.pid,
+    stop: async () => {
+      await terminate(child);
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * A MinIO server that can be killed and started again on the same data dir and port (the soak's
+ * restart-minio fault): what it stored survives, and clients keep their endpoint.
+ */
+export interface RestartableMinio extends MinioServer {
+  /** The process now (a restart replaces it); undefined while it is down. */
+  readonly pid: number | undefined;
+  dataDir: string;
+  /** SIGKILL, no shutdown: resolves once the process is gone. */
+  kill(): Promise<void>;
+  /** Starts it again on the same data dir and port; resolves once it is live. */
+  start(): Promise<void>;
+  /** Synchronous last resort (a runner's hard cap): SIGKILL, the data dir stays. */
+  killNow(): void;
+}
+
+/** Like startMinio, restartable; undefined when no MinIO binary can be had (the caller says so). */
+export async function startRestartableMinio(): Promise<RestartableMinio | undefined> {
+  const bin = minioPath();
+  if (!bin) return undefined;
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'biblio-minio-'));
+  const [port, consolePort] = [await freePort(), await freePort()];
+  let child: ChildProcess | undefined = await spawnLive(bin, dir, port, consolePort).catch(async (err: unknown) => {
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  });
+  const kill = async () => {
+    const c = child;
+    child = undefined;
+    if (!c || c.exitCode !== null || c.signalCode !== null) return;
+    const gone = new Promise((r) => c.once('exit', r));
+    c.kill('SIGKILL');
+    await gone;
+  };
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    accessKeyId: ACCESS_KEY_ID,
+    secretAccessKey: SECRET_ACCESS_KEY,
+    dataDir: dir,
+    get pid() {
+      return child?.pid;
+    },
+    kill,
+    async start() {
+      if (child) throw new Error('MinIO is running already');
+      child = await spawnLive(bin, dir, port, consolePort);
+    },
+    killNow() {
+      try {
+        child?.kill('SIGKILL');
+      } catch {
+        // gone already
+      }
+    },
+    async stop() {
+      const c = child;
+      child = undefined;
+      if (c) await terminate(c);
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+const ACCESS_KEY_ID = 'biblio-test';
+const SECRET_ACCESS_KEY = 'biblio-test-secret-key';
+
+/** Starts `minio server` on the dir and ports; resolves once its health endpoint answers (30 s at most). */
+async function spawnLive(bin: string, dir: string, port: number, consolePort: number): Promise<ChildProcess> {
   let output = '';
   const child: ChildProcess = spawn(
     bin,
     ['server', dir, '--address', `127.0.0.1:${port}`, '--console-address', `127.0.0.1:${consolePort}`, '--quiet'],
     {
-      env: { ...process.env, MINIO_ROOT_USER: accessKeyId, MINIO_ROOT_PASSWORD: secretAccessKey, MINIO_BROWSER: 'off' },
+      env: { ...process.env, MINIO_ROOT_USER: ACCESS_KEY_ID, MINIO_ROOT_PASSWORD: SECRET_ACCESS_KEY, MINIO_BROWSER: 'off' },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
@@ -71,24 +150,21 @@ export async function startMinio(): Promise<MinioServer | undefined> {
       (r) => r.ok,
       () => false,
     );
-    if (ok) break;
-    if (Date.now() > deadline) throw new Error(`MinIO not live in 30 s:\n${output}`);
+    if (ok) return child;
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`MinIO not live in 30 s:\n${output}`);
+    }
     await new Promise((r) => setTimeout(r, 200));
   }
-  return {
-    endpoint,
-    accessKeyId,
-    secretAccessKey,
-    pid: child.pid,
-    stop: async () => {
-      if (child.exitCode === null) {
-        const gone = new Promise((r) => child.once('exit', r));
-        child.kill('SIGTERM');
-        const t = setTimeout(() => child.kill('SIGKILL'), 5_000);
-        await gone;
-        clearTimeout(t);
-      }
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
+}
+
+/** SIGTERM, SIGKILL after 5 s; resolves once it exited. */
+async function terminate(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const gone = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  const t = setTimeout(() => child.kill('SIGKILL'), 5_000);
+  await gone;
+  clearTimeout(t);
 }
