@@ -237,10 +237,6 @@ export async function runProbe(o: { seconds: number; uploads: number; rounds: nu
       return `${n} bare encodes`;
     };
     let k = 0;
-    const uploads = async () => {
-      for (let i = 0; i < o.uploads; i++) await upload(`probe-${k++}`);
-      return `${o.uploads} uploads`;
-    };
     const idle = async () => {
       await new Promise((r) => setTimeout(r, o.seconds * 1000));
       return undefined;
@@ -255,8 +251,6 @@ export async function runProbe(o: { seconds: number; uploads: number; rounds: nu
     for (let r = 0; r < o.rounds; r++) {
       await measure(`idle-${r}`, idle);
       await measure(`bare-load-${r}`, bare);
-      await new Promise((res) => setTimeout(res, 3_000));
-      await measure(`uploads-${r}`, uploads);
       await new Promise((res) => setTimeout(res, 3_000));
       // Each upload a window of its own, as bench/orchestration.ts counts it.
       for (let i = 0; i < o.uploads; i++) await measure(`upload-${r}-${i}`, async () => (await upload(`probe-${k++}`), undefined));
