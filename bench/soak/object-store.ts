@@ -47,7 +47,7 @@ export async function startSoakObjectStore(): Promise<SoakObjectStore> {
   const minio = await startRestartableMinio().catch((err: Error) => err);
   if (minio instanceof Error)
     return local(`MinIO did not start (${minio.message.split('\n')[0]}): the objects are on the local disk store`);
-  if (!minio) return local('no MinIO binary (scripts/ensure-minio.sh failed; set MINIO_BIN): the objects are on the local disk store');
+  if (!minio) return local('no MinIO binary (scripts/ensure-minio.sh found or built none; set MINIO_BIN): the objects are on the local disk store');
   const storage = new S3ObjectStorage({
     endpoint: minio.endpoint,
     region: 'us-east-1',
