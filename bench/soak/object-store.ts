@@ -8,6 +8,7 @@
  */
 import { ListMultipartUploadsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { S3ObjectStorage } from '../../src/adapters/storage/s3-storage';
+import { withTypedStorageFailures } from '../../src/adapters/storage/typed-failures';
 import { startRestartableMinio, type RestartableMinio } from '../../test/support/minio';
 
 export const SOAK_BUCKET = 'biblio-soak';
@@ -47,15 +48,19 @@ export async function startSoakObjectStore(): Promise<SoakObjectStore> {
   const minio = await startRestartableMinio().catch((err: Error) => err);
   if (minio instanceof Error)
     return local(`MinIO did not start (${minio.message.split('\n')[0]}): the objects are on the local disk store`);
-  if (!minio) return local('no MinIO binary (scripts/ensure-minio.sh found or built none; set MINIO_BIN): the objects are on the local disk store');
-  const storage = new S3ObjectStorage({
-    endpoint: minio.endpoint,
-    region: 'us-east-1',
-    bucket: SOAK_BUCKET,
-    accessKeyId: minio.accessKeyId,
-    secretAccessKey: minio.secretAccessKey,
-    forcePathStyle: true,
-  });
+  if (!minio)
+    return local('no MinIO binary (scripts/ensure-minio.sh found or built none; set MINIO_BIN): the objects are on the local disk store');
+  // As the product makes it (src/adapters/storage/index.ts): the store's outages typed.
+  const storage = withTypedStorageFailures(
+    new S3ObjectStorage({
+      endpoint: minio.endpoint,
+      region: 'us-east-1',
+      bucket: SOAK_BUCKET,
+      accessKeyId: minio.accessKeyId,
+      secretAccessKey: minio.secretAccessKey,
+      forcePathStyle: true,
+    }),
+  );
   try {
     await storage.ensureBucket();
   } catch (err) {

@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../app/errors';
 import { asDatabaseUnavailable } from './database-unavailable';
+import { asStorageUnavailable } from './storage-unavailable';
 import { HttpError, httpErrorOf, typeForStatus } from './http-error';
 
 /**
@@ -8,8 +9,8 @@ import { HttpError, httpErrorOf, typeForStatus } from './http-error';
  * Services throw AppErrors (src/app/errors.ts): their HTTP status is decided here, once.
  */
 export function answerError(raw: Error & { statusCode?: number }, req: FastifyRequest, reply: FastifyReply): FastifyReply {
-  // A database outage (also in the auth key lookup) is a typed 503, not a 500.
-  const typed = asDatabaseUnavailable(raw) ?? raw;
+  // A database or object store outage (also in the auth key lookup) is a typed 503, not a 500.
+  const typed = asStorageUnavailable(raw) ?? asDatabaseUnavailable(raw) ?? raw;
   const err = typed instanceof AppError ? httpErrorOf(typed) : typed;
   if (err instanceof HttpError) {
     if (err.opts.headers) void reply.headers(err.opts.headers);

@@ -216,6 +216,8 @@ async function storageCall<T>(fn: () => Promise<T>, videoId: string): Promise<T>
     return await fn();
   } catch (err) {
     if (err instanceof Error && err.name === 'AbortError') throw err;
+    // Already typed (the store's outage carries its retry pause): kept as it is.
+    if ((err as { type?: string }).type !== undefined) throw err;
     throw failure(
       ErrorType.StorageUnavailable,
       `object storage failed for the analysis inputs of video ${videoId}: ${(err as Error).message}`,

@@ -36,6 +36,7 @@ export async function localRendition(src: RenditionSource, scratch: string, sign
     await mkdir(path.dirname(scratch), { recursive: true });
     const found = await storage.getFile(renditionKey(src.videoId), scratch, { signal }).catch((err: unknown) => {
       if (err instanceof Error && err.name === 'AbortError') throw err;
+      if ((err as { type?: string }).type !== undefined) throw err; // typed already (with its retry pause)
       throw failure(ErrorType.StorageUnavailable, `object storage failed for ${what} of video ${src.videoId}: ${(err as Error).message}`);
     });
     if (found) return scratch;

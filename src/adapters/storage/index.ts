@@ -3,6 +3,7 @@ import { loadSecret } from '../../security/dev-secrets';
 import { LocalObjectStorage } from './local-storage';
 import type { ObjectStorage } from './port';
 import { S3ObjectStorage } from './s3-storage';
+import { withTypedStorageFailures } from './typed-failures';
 
 export type { ObjectStorage } from './port';
 
@@ -10,7 +11,8 @@ export type { ObjectStorage } from './port';
 export async function createStorage(config: { dataDir: string; storage: StorageConfig }): Promise<ObjectStorage> {
   const s = config.storage;
   if (s.backend === 's3') {
-    const store = new S3ObjectStorage({ ...s.s3 });
+    // A store over the network can be down for a while: its failures are typed (typed-failures.ts).
+    const store = withTypedStorageFailures(new S3ObjectStorage({ ...s.s3 }));
     await store.ensureBucket();
     return store;
   }

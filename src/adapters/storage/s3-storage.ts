@@ -21,6 +21,7 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { ErrorType, failure } from '../../errors';
+import { storageRetryDelayMs } from './typed-failures';
 import {
   validateKey,
   type DownloadOptions,
@@ -183,7 +184,8 @@ export class S3ObjectStorage implements ObjectStorage {
       res = await fetch(url, { signal: options.signal, redirect: 'error', headers: pinned ? { 'if-match': pinned } : {} });
     } catch (err) {
       if (options.signal?.aborted) throw err;
-      throw failure(ErrorType.SourceUnavailable, 'the object store could not be reached');
+      // Our own store, not the source's host: retried after a pause long enough for a restart.
+      throw failure(ErrorType.StorageUnavailable, 'the object store could not be reached', { nextRetryDelayMs: storageRetryDelayMs() });
     }
     if (res.status === 403 || res.status === 401 || res.status === 400) {
       await res.body?.cancel().catch(() => undefined);
@@ -194,6 +196,8 @@ export class S3ObjectStorage implements ObjectStorage {
       await res.body?.cancel().catch(() => undefined);
       throw failure(ErrorType.SourceChanged, 'the uploaded object is not the one completed for this video (its ETag changed)');
     }
+    if (res.status >= 500)
+      throw failure(ErrorType.StorageUnavailable, `the object store answered ${res.status}`, { nextRetryDelayMs: storageRetryDelayMs() });
     if (!res.ok || !res.body) throw failure(ErrorType.SourceUnavailable, `the object store answered ${res.status}`);
     const declared = Number(res.headers.get('content-length') ?? NaN);
     if (declared > options.maxBytes) {
