@@ -17,6 +17,7 @@ import { startStack, type Stack } from '../../test/support/stack';
 import type { WorkerProcesses } from '../../test/support/workers';
 import { startSourceServer, type SourceServer } from './inputs';
 import { mountScratchDisk, type ScratchDisk } from './scratch-disk';
+import { startWorkerHost, type WorkerHost } from './worker-host';
 
 export const ROLES: readonly QueueRole[] = ['pipeline', 'media', 'ai', 'index'];
 
@@ -27,6 +28,8 @@ export interface SoakStack {
   scratchDisk: ScratchDisk;
   /** The run's own PostgreSQL server (stopped and started by the restart-postgres fault). */
   postgres: DisposablePostgres;
+  /** The lab host one worker kind runs in (cut by the cut-worker-network fault); `problem` when there is none. */
+  workerHost: WorkerHost;
   client: Client;
   api: TestApi;
   fault: OpenAiFaultServer;
@@ -85,6 +88,10 @@ export async function startSoakStack(o: { brokenBuild: boolean }): Promise<SoakS
     stack.onStop(() => fault.close());
     const sources = await startSourceServer(ingestDir);
     stack.onStop(() => sources.close());
+    // Every endpoint the lab host's worker talks to, reached through the lab's gateway (another
+    // loopback service the workers use, e.g. an S3 endpoint, goes in this list too).
+    const workerHost = await startWorkerHost({ endpoints: [temporal.address, pg.url, fault.url, sources.url('x', false)] });
+    stack.onStop(() => workerHost.stop());
 
     const provider = faultProvider(fault);
     const vectorFaultFile = path.join(dataDir, 'vector-store-down');
@@ -95,7 +102,10 @@ export async function startSoakStack(o: { brokenBuild: boolean }): Promise<SoakS
     };
     const workers = new Map<QueueRole, WorkerProcesses>();
     const startRole = async (role: QueueRole) => {
-      workers.set(role, await stack.startWorkers([role], { temporalAddress: temporal.address, extraEnv: workerEnv }));
+      workers.set(
+        role,
+        await stack.startWorkers([role], { temporalAddress: temporal.address, extraEnv: workerEnv, wrap: workerHost.wrap(role) }),
+      );
     };
     for (const role of ROLES) await startRole(role);
     const api = await stack.startApi({ client, openai: provider.openai, ssrfAllow: ['127.0.0.1'] });
@@ -129,6 +139,7 @@ export async function startSoakStack(o: { brokenBuild: boolean }): Promise<SoakS
       stop: stopAll,
       postgres: pg,
       scratchDisk,
+      workerHost,
       killNow() {
         const kill = (pid: number | undefined) => {
           try {
@@ -140,6 +151,7 @@ export async function startSoakStack(o: { brokenBuild: boolean }): Promise<SoakS
         kill(temporal.pid === undefined ? undefined : -temporal.pid);
         kill(pg.pid);
         for (const w of workers.values()) for (const child of w.procs.values()) kill(child.pid);
+        workerHost.killNow();
       },
     };
   } catch (err) {
