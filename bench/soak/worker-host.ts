@@ -70,6 +70,9 @@ export function loopbackPorts(endpoints: readonly string[]): number[] {
 const FORWARDER = `
 const net = require('node:net');
 const routes = JSON.parse(process.argv[1]);
+// The runner SIGKILLed (the one thing its cleanup cannot cover): go too, rather than live on in the host.
+const parent = process.ppid;
+setInterval(() => { if (process.ppid !== parent) process.exit(0); }, 1000);
 let pending = routes.length;
 for (const [port, gwHost, gwPort] of routes) {
   const serve = (host, required) => {
