@@ -2,7 +2,8 @@
  * The soak's own stack on loopback: a Temporal dev server on disk (so it can be killed -9 and
  * restarted with its runs), a PostgreSQL server of its own (embedded, on a temp dir) holding a fresh
  * database, one process per worker kind, the in-process API, the OpenAI fault server
- * and a source server for URL uploads. Everything it starts is stopped by `stop()`.
+ * and a source server for URL uploads; the media worker in a lab host of its own where one can be made
+ * (worker-host.ts). Everything it starts is stopped by `stop()`.
  */
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
