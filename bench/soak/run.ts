@@ -65,7 +65,9 @@ export async function runSoak(plan: SoakPlan, o: SoakOptions, log: (line: string
   const stopped = new Set<number>();
   emergencyKill = () => soak.killNow();
   try {
-    log(`stack up in ${((Date.now() - t0) / 1000).toFixed(1)} s (Temporal ${soak.temporal.address}, data ${soak.dataDir})`);
+    log(
+      `stack up in ${((Date.now() - t0) / 1000).toFixed(1)} s (Temporal ${soak.temporal.address}, data ${soak.dataDir}; ${soak.workerHost.description})`,
+    );
     // Known only once the stack tried to mount it: said before the schedule starts, like the rest.
     if (soak.scratchDisk.problem && plan.faults.some((f) => f.kind === 'scratch-disk-full')) {
       notInjected.push(`scratch-disk-full (${soak.scratchDisk.problem})`);

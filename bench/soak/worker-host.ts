@@ -34,6 +34,8 @@ export interface WorkerHost {
   readonly role: QueueRole | undefined;
   /** Why the host could not be made (not root, no `ip`, …): the cut is then not injected. */
   readonly problem: string | undefined;
+  /** One line for the run's log: where the host's worker runs and what it reaches. */
+  readonly description: string;
   /** The command prefix a process of `role` starts under (`ip netns exec <ns>`); undefined for the others. */
   wrap(role: QueueRole): string[] | undefined;
   cut(): void;
@@ -93,6 +95,7 @@ for (const [port, gwHost, gwPort] of routes) {
 const noHost = (problem: string): WorkerHost => ({
   role: undefined,
   problem,
+  description: `every worker on the host network (no lab host: ${problem})`,
   wrap: () => undefined,
   cut: () => undefined,
   heal: () => undefined,
@@ -146,6 +149,7 @@ export async function startWorkerHost(o: { role?: QueueRole; endpoints: readonly
   return {
     role,
     problem: undefined,
+    description: `the ${role} worker in lab host ${lab.host(HOST).ns} (${lab.host(HOST).address}), reaching loopback ports ${ports.join(', ')} through the gateway ${lab.gateway}`,
     wrap: (r) => (r === role ? ['ip', 'netns', 'exec', lab.host(HOST).ns] : undefined),
     cut: () => lab.cut(HOST),
     heal: () => lab.heal(HOST),
