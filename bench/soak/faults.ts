@@ -9,11 +9,9 @@ import { INSUFFICIENT_QUOTA, type FaultStep } from '../../test/support/openai-fa
 import { sleep } from '../../test/support/ops';
 import type { FaultKind, FaultSpec } from './schedule';
 import { ROLES, type SoakStack } from './soak-stack';
+import { waitForPoll } from './worker-host';
 
-export const NOT_INJECTED: Partial<Record<FaultKind, string>> = {
-  'cut-worker-network':
-    'the workers share the host network; putting them in network namespaces (test/support/netns-lab.ts) is not done yet',
-};
+export const NOT_INJECTED: Partial<Record<FaultKind, string>> = {};
 
 export interface FaultRecord {
   spec: FaultSpec;
@@ -119,6 +117,41 @@ export async function injectFault(spec: FaultSpec, ctx: FaultContext): Promise<F
           ctx.stopped.delete(pid);
         }
         return done(`${pids.length} ffmpeg SIGSTOPped for ${spec.forSec} s, then SIGCONTed`);
+      }
+      case 'cut-worker-network': {
+        const host = soak.workerHost;
+        if (!host.role) return done(`not injected: ${host.problem ?? 'no lab host'}`, false);
+        const role = host.role;
+        // Only one kind runs in a lab host: a cut the schedule aims at another kind hits it (said in the note).
+        const aimed =
+          roleOf(spec.worker) === role
+            ? ''
+            : ` (the schedule named the ${roleOf(spec.worker)} worker; only the ${role} worker has a host of its own)`;
+        // Like kill-worker: land mid-encode when one starts within 15 s.
+        let busy = await activeFfmpeg(soak.dataDir);
+        for (const until = Date.now() + 15_000; busy.length === 0 && Date.now() < until;) {
+          await sleep(250);
+          busy = await activeFfmpeg(soak.dataDir);
+        }
+        rec.startSec = ctx.now();
+        host.cut();
+        try {
+          await sleep(spec.forSec * 1000);
+        } finally {
+          host.heal();
+        }
+        const healedAt = Date.now();
+        // Recovery: the worker process of that kind (a replacement if kill-worker struck meanwhile) polls its queue again.
+        const pid = soak.worker(role).procs.get(role)?.pid;
+        const back = pid === undefined ? undefined : await waitForPoll(soak.client, soak.stack.queues[role], pid, healedAt, 120_000);
+        if (back !== undefined) rec.recoverySec = Math.max(0, back - healedAt) / 1000;
+        return done(
+          `the ${role} worker's host cut off for ${spec.forSec} s with ${busy.length} ffmpeg running, then healed; ` +
+            (back === undefined
+              ? 'it was not seen polling within 120 s of the heal'
+              : `polling again ${((back - healedAt) / 1000).toFixed(1)} s after the heal`) +
+            aimed,
+        );
       }
       case 'kill-temporal': {
         await soak.temporal.kill();

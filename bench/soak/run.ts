@@ -48,6 +48,12 @@ export function notInjectedLines(plan: SoakPlan): string[] {
   return lines;
 }
 
+/** The not-injected line for the network cuts of a plan when the stack has no lab host (`problem` says why). */
+export function labNotInjected(plan: SoakPlan, problem: string | undefined): string | undefined {
+  const cuts = plan.faults.filter((f) => f.kind === 'cut-worker-network').length;
+  return problem && cuts ? `cut-worker-network ×${cuts} (${problem})` : undefined;
+}
+
 export async function runSoak(plan: SoakPlan, o: SoakOptions, log: (line: string) => void = console.log): Promise<SoakResult> {
   const t0 = Date.now();
   const hardDeadline = t0 + o.capSec * 1000;
@@ -59,7 +65,9 @@ export async function runSoak(plan: SoakPlan, o: SoakOptions, log: (line: string
   const stopped = new Set<number>();
   emergencyKill = () => soak.killNow();
   try {
-    log(`stack up in ${((Date.now() - t0) / 1000).toFixed(1)} s (Temporal ${soak.temporal.address}, data ${soak.dataDir})`);
+    log(
+      `stack up in ${((Date.now() - t0) / 1000).toFixed(1)} s (Temporal ${soak.temporal.address}, data ${soak.dataDir}; ${soak.workerHost.description})`,
+    );
     // Known only once the stack tried to mount it: said before the schedule starts, like the rest.
     if (soak.scratchDisk.problem && plan.faults.some((f) => f.kind === 'scratch-disk-full')) {
       notInjected.push(`scratch-disk-full (${soak.scratchDisk.problem})`);
@@ -72,6 +80,11 @@ export async function runSoak(plan: SoakPlan, o: SoakOptions, log: (line: string
     log(
       `objects: ${soak.objects.backend === 's3' ? `MinIO ${soak.objects.minio.endpoint}` : `the local disk store (${soak.objects.problem})`}`,
     );
+    const cutMissing = labNotInjected(plan, soak.workerHost.problem);
+    if (cutMissing) {
+      notInjected.push(cutMissing);
+      log(`not injected: ${cutMissing}`);
+    }
     const sourceSec = new Map<string, number>();
     const files = new Map<string, string>();
     for (const u of plan.uploads) {

@@ -3,7 +3,8 @@
  * restarted with its runs), a PostgreSQL server of its own (embedded, on a temp dir) holding a fresh
  * database, a MinIO of its own holding the objects (bench/soak/object-store.ts; the local disk
  * store when no MinIO can be had), one process per worker kind, the in-process API, the OpenAI fault server
- * and a source server for URL uploads. Everything it starts is stopped by `stop()`.
+ * and a source server for URL uploads; the media worker in a lab host of its own where one can be made
+ * (worker-host.ts). Everything it starts is stopped by `stop()`.
  */
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -19,6 +20,7 @@ import type { WorkerProcesses } from '../../test/support/workers';
 import { startSourceServer, type SourceServer } from './inputs';
 import { startSoakObjectStore, type SoakObjectStore } from './object-store';
 import { mountScratchDisk, type ScratchDisk } from './scratch-disk';
+import { startWorkerHost, type WorkerHost } from './worker-host';
 
 export const ROLES: readonly QueueRole[] = ['pipeline', 'media', 'ai', 'index'];
 
@@ -31,6 +33,8 @@ export interface SoakStack {
   postgres: DisposablePostgres;
   /** Where the objects live: a MinIO of its own (restarted by the restart-minio fault), or the disk store and why. */
   objects: SoakObjectStore;
+  /** The lab host one worker kind runs in (cut by the cut-worker-network fault); `problem` when there is none. */
+  workerHost: WorkerHost;
   client: Client;
   api: TestApi;
   fault: OpenAiFaultServer;
@@ -91,6 +95,19 @@ export async function startSoakStack(o: { brokenBuild: boolean }): Promise<SoakS
     stack.onStop(() => fault.close());
     const sources = await startSourceServer(ingestDir);
     stack.onStop(() => sources.close());
+    // Every endpoint the lab host's worker talks to, reached through the lab's gateway (another
+    // loopback service the workers use, e.g. an S3 endpoint, goes in this list too).
+    const workerHost = await startWorkerHost({
+      endpoints: [
+        temporal.address,
+        pg.url,
+        fault.url,
+        sources.url('x', false),
+        // The media worker reads and writes objects, and fetches presigned URLs, on MinIO.
+        ...(objects.backend === 's3' ? [objects.minio.endpoint] : []),
+      ],
+    });
+    stack.onStop(() => workerHost.stop());
 
     const provider = faultProvider(fault);
     const vectorFaultFile = path.join(dataDir, 'vector-store-down');
@@ -102,7 +119,10 @@ export async function startSoakStack(o: { brokenBuild: boolean }): Promise<SoakS
     };
     const workers = new Map<QueueRole, WorkerProcesses>();
     const startRole = async (role: QueueRole) => {
-      workers.set(role, await stack.startWorkers([role], { temporalAddress: temporal.address, extraEnv: workerEnv }));
+      workers.set(
+        role,
+        await stack.startWorkers([role], { temporalAddress: temporal.address, extraEnv: workerEnv, wrap: workerHost.wrap(role) }),
+      );
     };
     for (const role of ROLES) await startRole(role);
     const api = await stack.startApi({
@@ -142,6 +162,7 @@ export async function startSoakStack(o: { brokenBuild: boolean }): Promise<SoakS
       postgres: pg,
       objects,
       scratchDisk,
+      workerHost,
       killNow() {
         const kill = (pid: number | undefined) => {
           try {
@@ -154,6 +175,7 @@ export async function startSoakStack(o: { brokenBuild: boolean }): Promise<SoakS
         kill(pg.pid);
         objects.killNow();
         for (const w of workers.values()) for (const child of w.procs.values()) kill(child.pid);
+        workerHost.killNow();
       },
     };
   } catch (err) {

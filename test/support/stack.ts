@@ -148,6 +148,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         dataDir: env.dataDir ?? dataDir,
         queuePrefix: env.queuePrefix ?? prefix,
         readyTimeoutMs: env.readyTimeoutMs,
+        wrap: env.wrap,
         productDefaults: env.productDefaults ?? options.productDefaults,
         extraEnv: { BIBLIO_INGEST_DIR: ingestDir, ...options.workerEnv, ...extraEnv },
       });

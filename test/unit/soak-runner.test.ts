@@ -1,9 +1,11 @@
-import { NOT_INJECTED } from '../../bench/soak/faults';
+import { injectFault, NOT_INJECTED, type FaultContext } from '../../bench/soak/faults';
 import { repeatedPaidRequests } from '../../bench/soak/gather';
 import { CI, parseOptions, scaledClip } from '../../bench/soak/options';
 import { percentile, renderSummary, renderTimeline, type RunFacts } from '../../bench/soak/report';
-import { notInjectedLines } from '../../bench/soak/run';
+import { labNotInjected, notInjectedLines } from '../../bench/soak/run';
 import { FAULT_KINDS, planSoak } from '../../bench/soak/schedule';
+import type { SoakStack } from '../../bench/soak/soak-stack';
+import { loopbackPorts, polledSince } from '../../bench/soak/worker-host';
 
 test('--ci is the fixed short soak, and the cap defaults to twice the duration plus two minutes', () => {
   expect(parseOptions(['--ci'])).toMatchObject({ ...CI, ci: true });
@@ -105,4 +107,55 @@ test('a billed request repeated for the same upload is counted by the upload its
   expect(out.repeatedPaid).toEqual([
     { videoId: 'soak-1-0001', key: expect.stringMatching(/^\/v1\/chat\/completions [0-9a-f]{12}$/), count: 3 },
   ]);
+});
+
+describe('the worker host of the network cut', () => {
+  // Seed 26 with 12 uploads and 6 faults schedules one cut (the media worker, 13 s).
+  const withCut = planSoak({ seed: 26, uploads: 12, faults: 6, durationSec: 90 });
+
+  test('a scheduled cut is injected where a lab host can be made, and named with its reason where it cannot', () => {
+    expect(withCut.faults.filter((f) => f.kind === 'cut-worker-network')).toHaveLength(1);
+    expect(notInjectedLines(withCut).join('\n')).not.toContain('cut-worker-network');
+    expect(labNotInjected(withCut, 'network namespaces need root')).toBe('cut-worker-network ×1 (network namespaces need root)');
+    expect(labNotInjected(withCut, undefined)).toBeUndefined();
+    const noCut = planSoak({ seed: CI.seed, uploads: CI.uploads, faults: CI.faults, durationSec: CI.durationSec });
+    expect(labNotInjected(noCut, 'network namespaces need root')).toBeUndefined();
+  });
+
+  test('a cut with no lab host is recorded as not injected, with the reason, and touches nothing', async () => {
+    const cut = withCut.faults.find((f) => f.kind === 'cut-worker-network')!;
+    // Only what the not-injected path may read: anything else it touched would throw.
+    const soak = { workerHost: { role: undefined, problem: 'network namespaces need root' } } as unknown as SoakStack;
+    const ctx = { soak, now: () => 42 } as unknown as FaultContext;
+    const rec = await injectFault(cut, ctx);
+    expect(rec).toMatchObject({ injected: false, note: 'not injected: network namespaces need root', startSec: 42, endSec: 42 });
+    expect(rec.recoverySec).toBeUndefined();
+  });
+
+  test('the ports the host reaches come from addresses and URLs of every scheme, each once; nothing off loopback', () => {
+    expect(
+      loopbackPorts([
+        '127.0.0.1:7233',
+        'postgres://postgres:pw@127.0.0.1:5433/biblio',
+        'http://127.0.0.1:9100/v1',
+        'http://127.0.0.1:9100/other',
+        'http://localhost:9000',
+      ]),
+    ).toEqual([5433, 7233, 9000, 9100]);
+    expect(() => loopbackPorts(['http://10.0.0.5:9000'])).toThrow('only loopback endpoints');
+    expect(() => loopbackPorts(['127.0.0.1'])).toThrow('no port');
+  });
+
+  test("recovery is the healed worker's first poll stamped at or after the heal, by its pid only", () => {
+    const heal = 1_000_000_500;
+    const at = (ms: number) => ({ seconds: String(Math.floor(ms / 1000)), nanos: (ms % 1000) * 1e6 });
+    const pollers = [
+      { identity: 'media@box:123', lastAccessTime: at(heal - 400) }, // before the heal: still cut off
+      { identity: 'media@box:1234', lastAccessTime: at(heal + 100) }, // another process whose pid ends the same
+      { identity: 'media@box:77', lastAccessTime: at(heal + 200) },
+    ];
+    expect(polledSince(pollers, 123, heal)).toBeUndefined();
+    expect(polledSince([...pollers, { identity: 'media@box:123', lastAccessTime: at(heal + 2_300) }], 123, heal)).toBe(heal + 2_300);
+    expect(polledSince([{ identity: 'media@box:123', lastAccessTime: null }], 123, heal)).toBeUndefined();
+  });
 });
