@@ -19,11 +19,15 @@ export interface RefreshRecord {
   videoId: string;
   /** Seconds into the schedule when it was sent. */
   atSec: number;
+  /** When it was sent (epoch ms), to match the source server's log. */
+  sentAtMs: number;
   /** The API's answer: 202 when the run took the new URL (409 NotWaitingForSource, 503 Temporal unreachable: tried again next poll). */
   code: number;
   errorType?: string;
   /** Seconds from the source server's last "expired" answer for the upload to this request: how long the upload had waited. */
   waitedSec?: number;
+  /** Taken refreshes: seconds from sending it to the source server serving the new URL (the run resumed). */
+  resumedSec?: number;
 }
 
 /** Per submitted `url-expiring` upload (refused submissions have none): what the invariant checker reads. */

@@ -141,25 +141,25 @@ export function refreshSummary(uploads: readonly UploadSpec[], refreshes: readon
   if (expiring.length === 0) return ['No upload had an expiring URL.'];
   const accepted = refreshes.filter((r) => r.code === 202);
   const others = new Map<string, number>();
-  for (const r of refreshes)
-    if (r.code !== 202)
-      others.set(
-        `${r.code}${r.errorType ? ` ${r.errorType}` : ''}`,
-        (others.get(`${r.code}${r.errorType ? ` ${r.errorType}` : ''}`) ?? 0) + 1,
-      );
+  for (const r of refreshes) {
+    if (r.code === 202) continue;
+    const k = `${r.code}${r.errorType ? ` ${r.errorType}` : ''}`;
+    others.set(k, (others.get(k) ?? 0) + 1);
+  }
   const waits = accepted.flatMap((r) => (r.waitedSec === undefined ? [] : [r.waitedSec]));
+  const resumes = accepted.flatMap((r) => (r.resumedSec === undefined ? [] : [r.resumedSec]));
   const lines = [
     `${expiring.length} uploads had an expiring URL (issued expired at submission); the operator sent ${refreshes.length} refreshes, ${accepted.length} taken (202)${
       others.size ? `, the others answered ${[...others].map(([k, n]) => `${k} ×${n}`).join(', ')}` : ''
     }.`,
-    `Waited for the refresh (the source's 403 to the new URL sent): p50 ${fmt(percentile(waits, 50))}, max ${fmt(waits.length ? Math.max(...waits) : undefined)}.`,
+    `Waited for the refresh (the source's 403 to the new URL sent): p50 ${fmt(percentile(waits, 50))}, max ${fmt(waits.length ? Math.max(...waits) : undefined)}; resumed (the new URL sent to its first download): p50 ${fmt(percentile(resumes, 50))}, max ${fmt(resumes.length ? Math.max(...resumes) : undefined)}.`,
     '',
-    '| upload | refreshes taken | waited |',
-    '|---|---|---|',
+    '| upload | refreshes taken | waited | resumed after |',
+    '|---|---|---|---|',
     ...expiring.map((u) => {
       const mine = accepted.filter((r) => r.videoId === u.id);
-      const waited = mine.map((r) => fmt(r.waitedSec)).join(', ');
-      return `| ${u.id} | ${mine.length} | ${waited || '–'} |`;
+      const col = (xs: (number | undefined)[]) => xs.map(fmt).join(', ') || '–';
+      return `| ${u.id} | ${mine.length} | ${col(mine.map((r) => r.waitedSec))} | ${col(mine.map((r) => r.resumedSec))} |`;
     }),
   ];
   return lines;

@@ -185,20 +185,10 @@ async function drive(plan: SoakPlan, o: SoakOptions, soak: SoakStack, c: DriveCo
     c.log(`${rec.startSec.toFixed(1).padStart(7)}s  fault ${spec.kind}${spec.worker ? ` ${spec.worker}` : ''}: ${rec.note ?? ''}`);
   };
 
-  // The simulated operator: a run that waits for a new source URL gets one (a signed URL valid
-  // for FRESH_URL_TTL_SEC); an answer other than 202 is tried again at the next poll.
+  // The simulated operator: polls the status of each open url-expiring upload every second; one
+  // that waits for a new source URL gets one (a signed URL valid for FRESH_URL_TTL_SEC). An
+  // answer other than 202 (409: no longer waiting, 503: Temporal down) is tried again next poll.
   const operatorRefresh = async (id: string): Promise<void> => {
-    const u = specOf.get(id);
-    if (!u || deleted.has(id)) return;
-    if (u.source !== 'url-expiring') {
-      // Only the soak's signed URLs expire: a plain URL waiting for a new one is left waiting, and ends as a violation.
-      if (!notRefreshed.has(id))
-        c.log(
-          `${now().toFixed(1).padStart(7)}s  ${id} waits for a new source URL but its ${u.source} source does not expire; left waiting`,
-        );
-      notRefreshed.add(id);
-      return;
-    }
     const file = c.files.get(id)!;
     const sentAt = Date.now();
     const lastExpired = soak.sources.signedFetches.filter((f) => f.file === file && f.verdict === 'expired' && f.at <= sentAt).pop();
@@ -211,6 +201,7 @@ async function drive(plan: SoakPlan, o: SoakOptions, soak: SoakStack, c: DriveCo
     const rec: RefreshRecord = {
       videoId: id,
       atSec: Math.round(((sentAt - start) / 1000) * 10) / 10,
+      sentAtMs: sentAt,
       code: res.statusCode,
       ...(errorType ? { errorType } : {}),
       ...(lastExpired ? { waitedSec: Math.round((sentAt - lastExpired.at) / 100) / 10 } : {}),
@@ -220,10 +211,22 @@ async function drive(plan: SoakPlan, o: SoakOptions, soak: SoakStack, c: DriveCo
       `${rec.atSec.toFixed(1).padStart(7)}s  ${id} refresh-url → ${rec.code}${errorType ? ` ${errorType}` : ''}${rec.waitedSec !== undefined ? ` (waited ${rec.waitedSec.toFixed(1)} s since its URL was refused as expired)` : ''}`,
     );
   };
-
-  // Watches unfinished uploads (their end times for the timeline), refreshes the expired URLs of
-  // those that wait for one and, while a fault is on, samples status answers for the truthfulness check.
   let watching = true;
+  const operate = async () => {
+    while (watching) {
+      for (const u of plan.uploads) {
+        if (u.source !== 'url-expiring' || !submittedAt.has(u.id) || endedAt.has(u.id) || deleted.has(u.id)) continue;
+        const s = await statusOf(soak, u.id).catch(() => undefined);
+        if (s?.body?.status === 'waiting_for_source')
+          await operatorRefresh(u.id).catch((err: Error) => c.log(`refresh-url ${u.id}: ${err.message}`));
+      }
+      await sleep(1_000);
+    }
+  };
+  const operator = operate();
+
+  // Watches unfinished uploads (their end times for the timeline) and, while a fault is on,
+  // samples status answers for the truthfulness check.
   const watch = async () => {
     while (watching) {
       const open = [...submittedAt.keys()].filter((id) => !endedAt.has(id));
@@ -235,8 +238,11 @@ async function drive(plan: SoakPlan, o: SoakOptions, soak: SoakStack, c: DriveCo
           sampled += 1;
           samples.push({ videoId: id, atSec: Math.round(now() * 10) / 10, said: said(s), ended: 'missing' });
         }
-        if (s.body?.status === 'waiting_for_source')
-          await operatorRefresh(id).catch((err: Error) => c.log(`refresh-url ${id}: ${err.message}`));
+        if (s.body?.status === 'waiting_for_source' && specOf.get(id)?.source !== 'url-expiring' && !notRefreshed.has(id)) {
+          // Only the soak's signed URLs expire: a plain URL waiting for a new one is left waiting, and ends as a violation.
+          notRefreshed.add(id);
+          c.log(`${now().toFixed(1).padStart(7)}s  ${id} waits for a new source URL though its URL does not expire; left waiting`);
+        }
         const out = outcomeOf(s, deleted.has(id));
         if (out.status !== 'running' && out.status !== 'missing') {
           endedAt.set(id, now());
@@ -251,7 +257,13 @@ async function drive(plan: SoakPlan, o: SoakOptions, soak: SoakStack, c: DriveCo
   await Promise.all([...plan.uploads.map(submit), ...plan.faults.map(runFault)]);
   while (Date.now() < stopWaitingAt && plan.uploads.some((u) => !endedAt.has(u.id))) await sleep(1_000);
   watching = false;
-  await watcher;
+  await Promise.all([watcher, operator]);
+  // How long each run took to fetch its new URL once the operator sent it (the signal's path).
+  for (const r of refreshes) {
+    const file = c.files.get(r.videoId);
+    const served = soak.sources.signedFetches.find((f) => f.file === file && f.verdict === 'served' && f.at >= r.sentAtMs);
+    if (r.code === 202 && served) r.resumedSec = Math.round((served.at - r.sentAtMs) / 100) / 10;
+  }
   const unfinished = plan.uploads.filter((u) => !endedAt.has(u.id)).length;
   c.log(
     `${now().toFixed(1).padStart(7)}s  ${unfinished ? `${unfinished} uploads unfinished at the cap; ` : 'every upload ended; '}gathering`,

@@ -237,8 +237,8 @@ describe('expiring URL sources', () => {
       { file: 'e2.mp4', at: 11, verdict: 'expired' as const },
     ];
     const refreshes: RefreshRecord[] = [
-      { videoId: 'e1', atSec: 3, code: 503, errorType: 'TemporalUnavailable', waitedSec: 1 },
-      { videoId: 'e1', atSec: 5, code: 202, waitedSec: 3 },
+      { videoId: 'e1', atSec: 3, sentAtMs: 3000, code: 503, errorType: 'TemporalUnavailable', waitedSec: 1 },
+      { videoId: 'e1', atSec: 5, sentAtMs: 5000, code: 202, waitedSec: 3, resumedSec: 0.4 },
     ];
     const facts = expiringFacts(uploads, new Map([['e3', 'ValidationError']]), (id) => `${id}.mp4`, fetches, refreshes);
     expect(facts).toEqual(
@@ -251,9 +251,9 @@ describe('expiring URL sources', () => {
     expect(lines).toContain(
       '3 uploads had an expiring URL (issued expired at submission); the operator sent 2 refreshes, 1 taken (202), the others answered 503 TemporalUnavailable ×1.',
     );
-    expect(lines).toContain('p50 3.0 s, max 3.0 s');
-    expect(lines).toContain('| e1 | 1 | 3.0 s |');
-    expect(lines).toContain('| e2 | 0 | – |');
+    expect(lines).toContain('p50 3.0 s, max 3.0 s; resumed (the new URL sent to its first download): p50 0.4 s, max 0.4 s.');
+    expect(lines).toContain('| e1 | 1 | 3.0 s | 0.4 s |');
+    expect(lines).toContain('| e2 | 0 | – | – |');
     expect(refreshSummary([uploads[3]!], [])).toEqual(['No upload had an expiring URL.']);
   });
 });
