@@ -33,6 +33,8 @@ export interface Gathered {
   pointSpaces: Map<string, string[]>;
   /** Cost as the ledger has it, per kind (quantity summed). */
   ledgerByKind: Map<string, number>;
+  /** How the billed requests were attributed to uploads (for the repeat check). */
+  attribution: Attribution;
   histories: number;
 }
 
@@ -71,6 +73,8 @@ export async function gatherSnapshot(o: {
   /** Seconds each valid input lasts, for the ffprobe comparison. */
   sourceSec: Map<string, number>;
   samples: StatusSample[];
+  /** The expiring URL sources as the source server and the operator saw them (expiring.ts). */
+  expiringSources: Snapshot['expiringSources'];
 }): Promise<Gathered> {
   const { soak } = o;
   const gaps: string[] = [];
@@ -135,14 +139,15 @@ export async function gatherSnapshot(o: {
   }
   const unattributed = soak.fault.billed.filter((b) => !charged.has(b.requestId)).length;
   if (unattributed > 0) billed.set('(billed, charged to no video)', unattributed);
-  const { repeatedPaid, unnamed } = repeatedPaidRequests(
+  const attribution = attributeBilledRequests(
     soak.fault.requests,
     soak.fault.billed,
     o.uploads.map((u) => u.id),
+    new Map(ledgerRes.rows.flatMap((r) => (r.request_id ? [[r.request_id, r.video_id] as const] : []))),
   );
-  if (unnamed > 0)
+  if (attribution.unattributed > 0)
     gaps.push(
-      `repeated paid requests: ${unnamed} of ${soak.fault.billed.length} billed requests name no upload (e.g. a resumable upload's random key as its title), so their repeats are not counted`,
+      `repeated paid requests: ${attribution.unattributed} of ${soak.fault.billed.length} billed requests could not be attributed to an upload (no ledger row, no upload id in the body, no attributed twin), so their repeats are not counted`,
     );
 
   const scratchFiles: string[] = [];
@@ -183,8 +188,10 @@ export async function gatherSnapshot(o: {
       expectedPoints: () => 1,
       ledger,
       billed,
-      repeatedPaid,
+      repeatedPaid: attribution.repeatedPaid,
+      misattributedPaid: attribution.misattributed,
       repairBound: 1,
+      expiringSources: o.expiringSources,
       ffmpegPids: await activeFfmpeg(soak.dataDir),
       scratchFiles,
       openMultipart,
@@ -197,36 +204,80 @@ export async function gatherSnapshot(o: {
     pointSpaces,
     retriedAttempts,
     ledgerByKind,
+    attribution,
     histories,
   };
 }
 
+/** How the provider's billed requests were attributed to uploads, and what the repeat check found. */
+export interface Attribution {
+  /** Billed requests sent more than once with the same path and body for the same upload. */
+  repeatedPaid: Snapshot['repeatedPaid'];
+  /** Attributed by the ledger row that names the request's id (the product's own charge). */
+  byLedger: number;
+  /** No ledger row: attributed by the upload id the body names (title, file name). */
+  byBody: number;
+  /** Neither: attributed as the same path and body as a request attributed to exactly one upload. */
+  byTwin: number;
+  unattributed: number;
+  /** Requests whose body names one upload while the ledger charges another. */
+  misattributed: Snapshot['misattributedPaid'];
+}
+
 /**
- * Billed requests sent more than once with the same body for the same upload. The provider's log
- * has no video id: a request is the upload's when its body names the upload's id (the title, the
- * transcription chunk's file name), and the same path and body hash is the same request.
+ * Which upload each billed request belongs to, and the ones sent more than once for the same
+ * upload. The provider's log has no video id. A billed request is the upload's that the ledger
+ * charges it to (by the provider's request id, which every upload kind's requests carry);
+ * failing that, the upload whose id its body names (a title, a file name: a resumable upload's
+ * title is its random key, so not every body names one); failing both, the upload of an
+ * attributed request with the same path and body. Where the body names one upload and the
+ * ledger charges another, the charge is wrong and is reported. The same path, body and uploaded
+ * file (name and size: transcription chunks differ only in it) is the same request.
  */
-export function repeatedPaidRequests(
-  requests: readonly { requestId: string; body: unknown }[],
+export function attributeBilledRequests(
+  requests: readonly { requestId: string; body: unknown; file?: { name: string; bytes: number } }[],
   billed: readonly { requestId: string; path: string }[],
   ids: readonly string[],
-): { repeatedPaid: Snapshot['repeatedPaid']; unnamed: number } {
+  ledgerVideoOf: ReadonlyMap<string, string>,
+): Attribution {
   const byId = new Map(requests.map((r) => [r.requestId, r]));
-  const counts = new Map<string, { videoId: string; key: string; count: number }>();
-  let unnamed = 0;
-  for (const b of billed) {
-    const body = JSON.stringify(byId.get(b.requestId)?.body ?? null);
-    const videoId = ids.find((id) => body.includes(id));
-    if (!videoId) {
-      unnamed += 1;
-      continue;
-    }
-    const key = `${b.path} ${createHash('sha256').update(body).digest('hex').slice(0, 12)}`;
-    const c = counts.get(`${videoId} ${key}`) ?? { videoId, key, count: 0 };
-    c.count += 1;
-    counts.set(`${videoId} ${key}`, c);
+  const out: Attribution = { repeatedPaid: [], byLedger: 0, byBody: 0, byTwin: 0, unattributed: 0, misattributed: [] };
+  const keyed = billed.map((b) => {
+    const r = byId.get(b.requestId);
+    const body = JSON.stringify(r?.body ?? null);
+    const hashed = JSON.stringify({ body: r?.body ?? null, ...(r?.file ? { file: r.file } : {}) });
+    const key = `${b.path} ${createHash('sha256').update(hashed).digest('hex').slice(0, 12)}`;
+    const named = ids.find((id) => body.includes(id) || (r?.file?.name.includes(id) ?? false));
+    return { requestId: b.requestId, key, named, charged: ledgerVideoOf.get(b.requestId) };
+  });
+  const owner = new Map<string, string | undefined>();
+  for (const k of keyed) {
+    if (k.named && k.charged && k.named !== k.charged)
+      out.misattributed.push({ requestId: k.requestId, named: k.named, charged: k.charged });
+    if (k.charged) out.byLedger += 1;
+    else if (k.named) out.byBody += 1;
+    const video = k.charged ?? k.named;
+    if (!video) continue;
+    // A key seen under two uploads has no single owner for the twin rule.
+    owner.set(k.key, owner.has(k.key) && owner.get(k.key) !== video ? undefined : video);
   }
-  return { repeatedPaid: [...counts.values()].filter((c) => c.count > 1), unnamed };
+  const counts = new Map<string, { videoId: string; key: string; count: number }>();
+  for (const k of keyed) {
+    let video = k.charged ?? k.named;
+    if (!video) {
+      video = owner.get(k.key);
+      if (video) out.byTwin += 1;
+      else {
+        out.unattributed += 1;
+        continue;
+      }
+    }
+    const c = counts.get(`${video} ${k.key}`) ?? { videoId: video, key: k.key, count: 0 };
+    c.count += 1;
+    counts.set(`${video} ${k.key}`, c);
+  }
+  out.repeatedPaid = [...counts.values()].filter((c) => c.count > 1);
+  return out;
 }
 
 async function walk(root: string, visit: (rel: string, isDir: boolean) => void): Promise<void> {

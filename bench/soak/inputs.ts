@@ -1,8 +1,10 @@
 /**
  * The soak's uploads as files: each planned clip generated with ffmpeg (lavfi sources, cached
  * between runs by shape and size), each poison made the way the hardening tests make it, and a
- * loopback HTTP server for the URL sources (the slow ones trickle).
+ * loopback HTTP server for the URL sources (the slow ones trickle, the expiring ones are signed
+ * with an expiry and refused past it).
  */
+import { createHmac, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { copyFile, stat, writeFile } from 'node:fs/promises';
 import http from 'node:http';
@@ -65,16 +67,73 @@ export async function makeInput(u: UploadSpec, dir: string, realMedia: boolean):
   return { file, durationSec };
 }
 
+/** One answer of the source server to a signed (expiring) URL, for the driver's refresh log. */
+export interface SignedFetch {
+  /** The file the URL names (the upload's id + `.mp4`). */
+  file: string;
+  at: number;
+  /** `expired`: answered 403 with the expiry body; `rejected`: a token that does not match; `served`: 200. */
+  verdict: 'expired' | 'rejected' | 'served';
+}
+
 export interface SourceServer {
   url(file: string, slow: boolean): string;
+  /**
+   * A URL to `file` that the server honours until `expiresAtMs` (epoch ms) and refuses after it
+   * the way an object store refuses an expired presigned URL: 403, an XML `AccessDenied` /
+   * "Request has expired" body. The expiry and an HMAC of file and expiry are in the query.
+   */
+  signedUrl(file: string, expiresAtMs: number): string;
+  /** Every answer to a signed URL, in arrival order. */
+  readonly signedFetches: readonly SignedFetch[];
   close(): Promise<void>;
 }
 
-/** Serves `dir` on loopback; `?slow=1` trickles 64 KiB every 100 ms (a slow origin, ~640 KiB/s). */
+/** The body S3 and MinIO send with the 403 for a presigned URL past its expiry. */
+function expiredBody(expiresAtMs: number, now: number): string {
+  return [
+    '<?xml version="1.0" encoding="UTF-8"?>',
+    '<Error><Code>AccessDenied</Code><Message>Request has expired</Message>',
+    `<Expires>${new Date(expiresAtMs).toISOString()}</Expires><ServerTime>${new Date(now).toISOString()}</ServerTime>`,
+    '</Error>',
+  ].join('');
+}
+
+/**
+ * Serves `dir` on loopback; `?slow=1` trickles 64 KiB every 100 ms (a slow origin, ~640 KiB/s).
+ * A URL with `expires` and `sig` in its query is a signed one (see `signedUrl`): checked when the
+ * request arrives, as a presigned URL is (a download that started in time runs to its end).
+ */
 export async function startSourceServer(dir: string): Promise<SourceServer> {
+  // Per server: a URL signed by one run means nothing to another.
+  const secret = randomBytes(16);
+  const sign = (file: string, expiresAtMs: number) =>
+    createHmac('sha256', secret).update(`${file}\n${expiresAtMs}`).digest('hex').slice(0, 32);
+  const signedFetches: SignedFetch[] = [];
   const server = http.createServer((req, res) => {
     const u = new URL(req.url ?? '/', 'http://x');
-    const file = path.join(dir, path.basename(decodeURIComponent(u.pathname)));
+    const name = path.basename(decodeURIComponent(u.pathname));
+    const file = path.join(dir, name);
+    const expires = u.searchParams.get('expires');
+    if (expires !== null) {
+      const now = Date.now();
+      const expiresAtMs = Number(expires);
+      const sig = u.searchParams.get('sig') ?? '';
+      const verdict = sig !== sign(name, expiresAtMs) ? 'rejected' : now >= expiresAtMs ? 'expired' : 'served';
+      signedFetches.push({ file: name, at: now, verdict });
+      if (verdict === 'rejected') {
+        res
+          .writeHead(403, { 'content-type': 'application/xml' })
+          .end(
+            '<?xml version="1.0" encoding="UTF-8"?><Error><Code>SignatureDoesNotMatch</Code><Message>The request signature we calculated does not match the signature you provided.</Message></Error>',
+          );
+        return;
+      }
+      if (verdict === 'expired') {
+        res.writeHead(403, { 'content-type': 'application/xml' }).end(expiredBody(expiresAtMs, now));
+        return;
+      }
+    }
     stat(file).then(
       (st) => {
         res.writeHead(200, { 'content-type': 'video/mp4', 'content-length': String(st.size) });
@@ -95,8 +154,11 @@ export async function startSourceServer(dir: string): Promise<SourceServer> {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   const { port } = server.address() as AddressInfo;
+  const base = (file: string) => `http://127.0.0.1:${port}/${encodeURIComponent(file)}`;
   return {
-    url: (file, slow) => `http://127.0.0.1:${port}/${encodeURIComponent(file)}${slow ? '?slow=1' : ''}`,
+    url: (file, slow) => `${base(file)}${slow ? '?slow=1' : ''}`,
+    signedUrl: (file, expiresAtMs) => `${base(file)}?expires=${expiresAtMs}&sig=${sign(file, expiresAtMs)}`,
+    signedFetches,
     close: async () => {
       const closed = new Promise<void>((r) => server.close(() => r()));
       server.closeAllConnections();

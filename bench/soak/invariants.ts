@@ -13,6 +13,7 @@ export const INVARIANTS = {
   oneRow: 'exactly one row per ready video, none for deleted or failed ones',
   vectorPoints: 'exactly the expected vector points per ready video, none for deleted or failed ones',
   billing: 'the ledger per video equals what the provider billed, and no paid request repeats beyond the repair bound',
+  sourceRefreshed: 'every upload whose source URL expired waited for a new one and went on with it',
   noOrphanProcess: 'no ffmpeg left running',
   noScratch: 'no scratch or temp file left',
   noMultipart: 'no multipart upload left open',
@@ -66,8 +67,16 @@ export interface Snapshot {
   billed: Map<string, number>;
   /** Paid requests sent more than once (same video, same request key) and how often. */
   repeatedPaid: { videoId: string; key: string; count: number }[];
+  /** Billed requests whose body names one upload while the ledger charges them to another. */
+  misattributedPaid: { requestId: string; named: string; charged: string }[];
   /** How often a paid request may be sent again by the bounded repair (e.g. one repair prompt). */
   repairBound: number;
+  /**
+   * Per `url-expiring` upload that was submitted: how often the source server refused its URL
+   * as expired, how many new URLs the run took (POST /refresh-url answered 202), and how often a
+   * new URL was then served.
+   */
+  expiringSources: Map<string, { expiredAnswers: number; refreshesAccepted: number; served: number }>;
   ffmpegPids: number[];
   scratchFiles: string[];
   openMultipart: string[];
@@ -108,6 +117,15 @@ export function checkInvariants(s: Snapshot): Violation[] {
       add('poisonReason', `poison ${u.media.poison} failed with ${o.errorType ?? 'no reason'}, expected ${u.media.expectedError}`, u.id);
     }
 
+    if (u.source === 'url-expiring' && !deleted && (o.status === 'ready' || o.status === 'failed')) {
+      const e = s.expiringSources.get(u.id);
+      // A submission refused at the door has no entry: its URL was never fetched.
+      if (e && e.expiredAnswers === 0) add('sourceRefreshed', 'its URL was never refused as expired (the refresh was not exercised)', u.id);
+      else if (e && e.refreshesAccepted === 0)
+        add('sourceRefreshed', `its URL expired but the run took no new one (ended ${o.status})`, u.id);
+      else if (e && e.served === 0) add('sourceRefreshed', 'a new URL was taken but never fetched', u.id);
+    }
+
     const ready = !deleted && o.status === 'ready';
     const rows = s.rows.get(u.id) ?? 0;
     if (ready ? rows !== 1 : rows !== 0) add('oneRow', `${rows} rows for a ${deleted ? 'deleted' : o.status} video`, u.id);
@@ -125,6 +143,8 @@ export function checkInvariants(s: Snapshot): Violation[] {
     const billed = s.billed.get(id) ?? 0;
     if (micros(charged) !== micros(billed)) add('billing', `ledger ${charged} ≠ billed ${billed}`, id);
   }
+  for (const m of s.misattributedPaid)
+    add('billing', `billed request ${m.requestId} names ${m.named} in its body but the ledger charges it to ${m.charged}`, m.charged);
   for (const r of s.repeatedPaid) {
     if (r.count > 1 + s.repairBound) add('billing', `paid request ${r.key} sent ${r.count} times (bound ${1 + s.repairBound})`, r.videoId);
   }

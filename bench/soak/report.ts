@@ -4,8 +4,10 @@
  * SVG) of in-flight uploads and faults. Pure: text in, text out.
  */
 import type { FaultRecord } from './faults';
+import type { Attribution } from './gather';
+import type { RefreshRecord } from './expiring';
 import { INVARIANTS, type Snapshot, type Violation } from './invariants';
-import type { SoakPlan } from './schedule';
+import type { SoakPlan, UploadSpec } from './schedule';
 
 export interface RunFacts {
   plan: SoakPlan;
@@ -23,6 +25,10 @@ export interface RunFacts {
   histories: number;
   ledgerByKind: Map<string, number>;
   billedRequests: number;
+  /** How the billed requests were attributed to uploads for the repeat check. */
+  attribution: Pick<Attribution, 'byLedger' | 'byBody' | 'byTwin' | 'unattributed'>;
+  /** Every POST /videos/:id/refresh-url the simulated operator sent. */
+  refreshes: RefreshRecord[];
   replayCommand: string;
   notInjected: string[];
 }
@@ -86,7 +92,12 @@ export function renderSummary(f: RunFacts): string {
     '',
     `- Activity attempts beyond the first, over ${f.histories} workflow histories: ${f.retriedAttempts}`,
     `- Paid requests the provider billed: ${f.billedRequests}`,
+    `- Billed requests attributed to an upload for the repeat check: ${f.billedRequests - f.attribution.unattributed} of ${f.billedRequests} (by the ledger ${f.attribution.byLedger}, by the body ${f.attribution.byBody}, as a twin ${f.attribution.byTwin})`,
     `- Ledger by kind: ${[...f.ledgerByKind].map(([k, q]) => `${k} ${Math.round(q * 100) / 100}`).join(', ') || 'nothing'}`,
+    '',
+    '## Expiring source URLs',
+    '',
+    ...refreshSummary(f.plan.uploads, f.refreshes),
     '',
     '## Invariants',
     '',
@@ -122,6 +133,36 @@ export function renderSummary(f: RunFacts): string {
     '',
   ];
   return lines.join('\n');
+}
+
+/** The summary's lines on the refreshes: how many were sent and taken, and how long each upload waited. */
+export function refreshSummary(uploads: readonly UploadSpec[], refreshes: readonly RefreshRecord[]): string[] {
+  const expiring = uploads.filter((u) => u.source === 'url-expiring');
+  if (expiring.length === 0) return ['No upload had an expiring URL.'];
+  const accepted = refreshes.filter((r) => r.code === 202);
+  const others = new Map<string, number>();
+  for (const r of refreshes) {
+    if (r.code === 202) continue;
+    const k = `${r.code}${r.errorType ? ` ${r.errorType}` : ''}`;
+    others.set(k, (others.get(k) ?? 0) + 1);
+  }
+  const waits = accepted.flatMap((r) => (r.waitedSec === undefined ? [] : [r.waitedSec]));
+  const resumes = accepted.flatMap((r) => (r.resumedSec === undefined ? [] : [r.resumedSec]));
+  const lines = [
+    `${expiring.length} uploads had an expiring URL (issued expired at submission); the operator sent ${refreshes.length} refreshes, ${accepted.length} taken (202)${
+      others.size ? `, the others answered ${[...others].map(([k, n]) => `${k} ×${n}`).join(', ')}` : ''
+    }.`,
+    `Waited for the refresh (the source's 403 to the new URL sent): p50 ${fmt(percentile(waits, 50))}, max ${fmt(waits.length ? Math.max(...waits) : undefined)}; resumed (the new URL sent to its first download): p50 ${fmt(percentile(resumes, 50))}, max ${fmt(resumes.length ? Math.max(...resumes) : undefined)}.`,
+    '',
+    '| upload | refreshes taken | waited | resumed after |',
+    '|---|---|---|---|',
+    ...expiring.map((u) => {
+      const mine = accepted.filter((r) => r.videoId === u.id);
+      const col = (xs: (number | undefined)[]) => xs.map(fmt).join(', ') || '–';
+      return `| ${u.id} | ${mine.length} | ${col(mine.map((r) => r.waitedSec))} | ${col(mine.map((r) => r.resumedSec))} |`;
+    }),
+  ];
+  return lines;
 }
 
 const FAULT_COLOURS = ['#d62728', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf', '#1f77b4'];

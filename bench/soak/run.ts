@@ -8,6 +8,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { sleep } from '../../test/support/ops';
+import { expiringFacts, FRESH_URL_TTL_SEC, type RefreshRecord } from './expiring';
 import { activeFfmpeg, injectFault, NOT_INJECTED, type FaultRecord } from './faults';
 import { gatherSnapshot, outcomeOf, said, statusOf } from './gather';
 import { makeInput } from './inputs';
@@ -42,10 +43,7 @@ export function replayCommand(plan: SoakPlan, o: SoakOptions): string {
 
 export function notInjectedLines(plan: SoakPlan): string[] {
   const kinds = [...new Set(plan.faults.map((f) => f.kind))].filter((k) => NOT_INJECTED[k]);
-  const lines = kinds.map((k) => `${k} (${NOT_INJECTED[k]})`);
-  if (plan.uploads.some((u) => u.source === 'url-expiring'))
-    lines.push('expiring URLs refreshed by signal (submitted as plain URL sources)');
-  return lines;
+  return kinds.map((k) => `${k} (${NOT_INJECTED[k]})`);
 }
 
 /** The not-injected line for the network cuts of a plan when the stack has no lab host (`problem` says why). */
@@ -140,14 +138,21 @@ async function drive(plan: SoakPlan, o: SoakOptions, soak: SoakStack, c: DriveCo
   const deleted = new Set<string>();
   const samples: StatusSample[] = [];
   const submitWaiters = new Map<string, ((ok: boolean) => void)[]>();
+  const refreshes: RefreshRecord[] = [];
+  const specOf = new Map(plan.uploads.map((u) => [u.id, u]));
+  const notRefreshed = new Set<string>();
   let activeFaults = 0;
 
   const submit = async (u: UploadSpec): Promise<void> => {
     await waitUntilSec(u.atSec);
     const file = c.files.get(u.id)!;
-    let source: unknown = u.source.startsWith('url')
-      ? { kind: 'url', url: soak.sources.url(file, u.source === 'url-slow') }
-      : { kind: 'file', path: file };
+    // An expiring URL is issued expired (its expiry is now): the first download is refused, deterministically.
+    let source: unknown =
+      u.source === 'url-expiring'
+        ? { kind: 'url', url: soak.sources.signedUrl(file, Date.now()) }
+        : u.source.startsWith('url')
+          ? { kind: 'url', url: soak.sources.url(file, u.source === 'url-slow') }
+          : { kind: 'file', path: file };
     let ok = false;
     if (u.source === 'resumable') {
       // Through the upload API; a failure there (Temporal needs no part in it) falls back to a file source, said in the log.
@@ -200,9 +205,48 @@ async function drive(plan: SoakPlan, o: SoakOptions, soak: SoakStack, c: DriveCo
     c.log(`${rec.startSec.toFixed(1).padStart(7)}s  fault ${spec.kind}${spec.worker ? ` ${spec.worker}` : ''}: ${rec.note ?? ''}`);
   };
 
+  // The simulated operator: polls the status of each open url-expiring upload every second; one
+  // that waits for a new source URL gets one (a signed URL valid for FRESH_URL_TTL_SEC). An
+  // answer other than 202 (409: no longer waiting, 503: Temporal down) is tried again next poll.
+  const operatorRefresh = async (id: string): Promise<void> => {
+    const file = c.files.get(id)!;
+    const sentAt = Date.now();
+    const lastExpired = soak.sources.signedFetches.filter((f) => f.file === file && f.verdict === 'expired' && f.at <= sentAt).pop();
+    const res = await soak.api.app.inject({
+      method: 'POST',
+      url: `/videos/${id}/refresh-url`,
+      payload: { url: soak.sources.signedUrl(file, sentAt + FRESH_URL_TTL_SEC * 1000) },
+    });
+    const errorType = res.statusCode === 202 ? undefined : ((res.json() as { error?: { type?: string } }).error?.type ?? undefined);
+    const rec: RefreshRecord = {
+      videoId: id,
+      atSec: Math.round(((sentAt - start) / 1000) * 10) / 10,
+      sentAtMs: sentAt,
+      code: res.statusCode,
+      ...(errorType ? { errorType } : {}),
+      ...(lastExpired ? { waitedSec: Math.round((sentAt - lastExpired.at) / 100) / 10 } : {}),
+    };
+    refreshes.push(rec);
+    c.log(
+      `${rec.atSec.toFixed(1).padStart(7)}s  ${id} refresh-url → ${rec.code}${errorType ? ` ${errorType}` : ''}${rec.waitedSec !== undefined ? ` (waited ${rec.waitedSec.toFixed(1)} s since its URL was refused as expired)` : ''}`,
+    );
+  };
+  let watching = true;
+  const operate = async () => {
+    while (watching) {
+      for (const u of plan.uploads) {
+        if (u.source !== 'url-expiring' || !submittedAt.has(u.id) || endedAt.has(u.id) || deleted.has(u.id)) continue;
+        const s = await statusOf(soak, u.id).catch(() => undefined);
+        if (s?.body?.status === 'waiting_for_source')
+          await operatorRefresh(u.id).catch((err: Error) => c.log(`refresh-url ${u.id}: ${err.message}`));
+      }
+      await sleep(1_000);
+    }
+  };
+  const operator = operate();
+
   // Watches unfinished uploads (their end times for the timeline) and, while a fault is on,
   // samples status answers for the truthfulness check.
-  let watching = true;
   const watch = async () => {
     while (watching) {
       const open = [...submittedAt.keys()].filter((id) => !endedAt.has(id));
@@ -213,6 +257,11 @@ async function drive(plan: SoakPlan, o: SoakOptions, soak: SoakStack, c: DriveCo
         if (activeFaults > 0 && sampled < 4) {
           sampled += 1;
           samples.push({ videoId: id, atSec: Math.round(now() * 10) / 10, said: said(s), ended: 'missing' });
+        }
+        if (s.body?.status === 'waiting_for_source' && specOf.get(id)?.source !== 'url-expiring' && !notRefreshed.has(id)) {
+          // Only the soak's signed URLs expire: a plain URL waiting for a new one is left waiting, and ends as a violation.
+          notRefreshed.add(id);
+          c.log(`${now().toFixed(1).padStart(7)}s  ${id} waits for a new source URL though its URL does not expire; left waiting`);
         }
         const out = outcomeOf(s, deleted.has(id));
         if (out.status !== 'running' && out.status !== 'missing') {
@@ -228,13 +277,20 @@ async function drive(plan: SoakPlan, o: SoakOptions, soak: SoakStack, c: DriveCo
   await Promise.all([...plan.uploads.map(submit), ...plan.faults.map(runFault)]);
   while (Date.now() < stopWaitingAt && plan.uploads.some((u) => !endedAt.has(u.id))) await sleep(1_000);
   watching = false;
-  await watcher;
+  await Promise.all([watcher, operator]);
+  // How long each run took to fetch its new URL once the operator sent it (the signal's path).
+  for (const r of refreshes) {
+    const file = c.files.get(r.videoId);
+    const served = soak.sources.signedFetches.find((f) => f.file === file && f.verdict === 'served' && f.at >= r.sentAtMs);
+    if (r.code === 202 && served) r.resumedSec = Math.round((served.at - r.sentAtMs) / 100) / 10;
+  }
   const unfinished = plan.uploads.filter((u) => !endedAt.has(u.id)).length;
   c.log(
     `${now().toFixed(1).padStart(7)}s  ${unfinished ? `${unfinished} uploads unfinished at the cap; ` : 'every upload ended; '}gathering`,
   );
 
-  const g = await gatherSnapshot({ soak, uploads: plan.uploads, deleted, refused, sourceSec: c.sourceSec, samples });
+  const expiringSources = expiringFacts(plan.uploads, refused, (id) => c.files.get(id), soak.sources.signedFetches, refreshes);
+  const g = await gatherSnapshot({ soak, uploads: plan.uploads, deleted, refused, sourceSec: c.sourceSec, samples, expiringSources });
   // AI faults recover when the provider's next billed answer arrives after the window.
   for (const r of faultRecords) {
     if (!r.spec.kind.startsWith('ai-') || !r.injected) continue;
@@ -261,6 +317,8 @@ async function drive(plan: SoakPlan, o: SoakOptions, soak: SoakStack, c: DriveCo
     histories: g.histories,
     ledgerByKind: g.ledgerByKind,
     billedRequests: soak.fault.billed.length,
+    attribution: g.attribution,
+    refreshes,
     replayCommand: replayCommand(plan, o),
     notInjected: c.notInjected,
   };
@@ -271,7 +329,20 @@ async function drive(plan: SoakPlan, o: SoakOptions, soak: SoakStack, c: DriveCo
   await writeFile(path.join(o.outDir, 'soak-timeline.svg'), renderTimeline(facts));
   await writeFile(
     path.join(o.outDir, 'soak-log.json'),
-    JSON.stringify({ plan, faults: faultRecords, spans, violations, samples: samples.length, wallSec }, null, 2),
+    JSON.stringify(
+      {
+        plan,
+        faults: faultRecords,
+        spans,
+        violations,
+        samples: samples.length,
+        refreshes,
+        signedFetches: soak.sources.signedFetches.map((f) => ({ ...f, at: undefined, atSec: (f.at - start) / 1000 })),
+        wallSec,
+      },
+      null,
+      2,
+    ),
   );
   c.log(summary);
   c.log(v.line);

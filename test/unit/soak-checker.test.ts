@@ -62,12 +62,16 @@ describe('soak invariant checker', () => {
     media: { kind: 'poison', poison: 'truncated', expectedError: 'TruncatedMedia' },
   });
 
-  /** A run where everything held: two ready videos, one poison dead-lettered, one deleted by the operator. */
+  /**
+   * A run where everything held: two ready videos, one poison dead-lettered, one deleted by the
+   * operator, and one whose URL expired, was refreshed and went ready.
+   */
   function good(): Snapshot {
     return {
-      uploads: [valid('a'), valid('b'), poison('p'), valid('d')],
+      uploads: [valid('a'), valid('b'), poison('p'), valid('d'), { ...valid('e'), source: 'url-expiring' }],
       deletedByOperator: new Set(['d']),
       outcomes: new Map([
+        ['e', { status: 'ready', analysis: 'complete' }],
         ['a', { status: 'ready', analysis: 'complete' }],
         ['b', { status: 'ready', analysis: 'delayed', analysisReason: 'AiUnavailable' }],
         ['p', { status: 'failed', errorType: 'TruncatedMedia' }],
@@ -76,10 +80,12 @@ describe('soak invariant checker', () => {
       rows: new Map([
         ['a', 1],
         ['b', 1],
+        ['e', 1],
       ]),
       points: new Map([
         ['a', 1],
         ['b', 1],
+        ['e', 1],
       ]),
       expectedPoints: () => 1,
       ledger: new Map([
@@ -91,7 +97,9 @@ describe('soak invariant checker', () => {
         ['b', 0.05],
       ]),
       repeatedPaid: [{ videoId: 'a', key: 'chat:abc', count: 2 }],
+      misattributedPaid: [],
       repairBound: 1,
+      expiringSources: new Map([['e', { expiredAnswers: 1, refreshesAccepted: 1, served: 1 }]]),
       ffmpegPids: [],
       scratchFiles: [],
       openMultipart: [],
@@ -99,6 +107,7 @@ describe('soak invariant checker', () => {
       media: new Map([
         ['a', { ok: true }],
         ['b', { ok: true }],
+        ['e', { ok: true }],
       ]),
       statusSamples: [
         { videoId: 'a', atSec: 3, said: 'running', ended: 'ready' },
@@ -138,6 +147,22 @@ describe('soak invariant checker', () => {
     ['a charge the provider never billed', (s) => s.ledger.set('a', 0.31), 'billing'],
     ['a billed request the ledger missed', (s) => s.billed.set('p', 0.01), 'billing'],
     ['a paid request sent three times', (s) => s.repeatedPaid.push({ videoId: 'b', key: 'embed:x', count: 3 }), 'billing'],
+    [
+      'a billed request the ledger charges to another upload than its body names',
+      (s) => s.misattributedPaid.push({ requestId: 'req_7', named: 'a', charged: 'b' }),
+      'billing',
+    ],
+    [
+      'an expiring URL that was never refused (the refresh not exercised)',
+      (s) => s.expiringSources.set('e', { expiredAnswers: 0, refreshesAccepted: 0, served: 1 }),
+      'sourceRefreshed',
+    ],
+    [
+      'an expired URL whose run took no new one',
+      (s) => s.expiringSources.set('e', { expiredAnswers: 1, refreshesAccepted: 0, served: 0 }),
+      'sourceRefreshed',
+    ],
+    ['an upload still waiting for its new URL at the end', (s) => s.outcomes.set('e', { status: 'running' }), 'ended'],
     ['an orphan ffmpeg', (s) => s.ffmpegPids.push(4242), 'noOrphanProcess'],
     ['a scratch file left', (s) => s.scratchFiles.push('/data/work/a/seg-3.mp4'), 'noScratch'],
     ['an open multipart upload', (s) => s.openMultipart.push('media/a/rendition.mp4#upload-1'), 'noMultipart'],
@@ -158,6 +183,17 @@ describe('soak invariant checker', () => {
     // The first violation names the break; a wrong ending also leaves its row/point/media
     // checks wrong for that video (later lines of the same report).
     expect(names(s)[0]).toBe(invariant);
+  });
+
+  test('an expiring upload deleted by the operator, or refused at the door, needs no refresh', () => {
+    const s = good();
+    s.uploads.push({ ...valid('x'), source: 'url-expiring' }, { ...poison('y'), source: 'url-expiring' });
+    s.deletedByOperator.add('x');
+    s.outcomes.set('x', { status: 'deleted' });
+    s.expiringSources.set('x', { expiredAnswers: 1, refreshesAccepted: 0, served: 0 });
+    // Refused at the door (no entry: its URL was never fetched), with its poison's reason.
+    s.outcomes.set('y', { status: 'failed', errorType: 'TruncatedMedia' });
+    expect(checkInvariants(s)).toEqual([]);
   });
 
   test('the exit line names the seed and the first violation', () => {

@@ -71,6 +71,7 @@ test('a ladder problem is a mediaVerified violation for that video', () => {
     ledger: new Map(),
     billed: new Map(),
     repeatedPaid: [],
+    misattributedPaid: [],
     repairBound: 1,
     ffmpegPids: [],
     scratchFiles: [],
@@ -79,6 +80,7 @@ test('a ladder problem is a mediaVerified violation for that video', () => {
     media: new Map([[upload.id, { ok: false, detail }]]),
     statusSamples: [],
     replay: [],
+    expiringSources: new Map(),
   };
   expect(checkInvariants(snapshot)).toEqual([
     { invariant: 'mediaVerified', videoId: upload.id, detail: "HLS rung 240p's segments last 3 s, its source 6 s" },
