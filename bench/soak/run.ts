@@ -155,7 +155,7 @@ async function drive(plan: SoakPlan, o: SoakOptions, soak: SoakStack, c: DriveCo
           : { kind: 'file', path: file };
     let ok = false;
     if (u.source === 'resumable') {
-      // Through the upload API; a failure there (Temporal needs no part in it) falls back to a file source, said in the log.
+      // Through the upload API, retrying 5xx answers as a client would; one that still fails (Temporal needs no part in it) falls back to a file source, said in the log.
       source = await uploadThroughApi(soak.api, u.id, path.join(soak.ingestDir, file)).then(
         (body) => body.source,
         (err: Error) => {
