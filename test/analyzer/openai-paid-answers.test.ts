@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { OpenAiAnalyzer, type OpenAiAnalyzerOptions } from '../../src/adapters/analyzer/openai-analyzer';
-import { MemoryResponseCache } from '../../src/adapters/analyzer/response-cache';
+import { MemoryResponseCache, type CachedResponse } from '../../src/adapters/analyzer/response-cache';
 import type { AnalysisRequest } from '../../src/adapters/analyzer/port';
 import type { AiCallCharge } from '../../src/db/usage-ledger-repo';
 import type { AnalysisInputs } from '../../src/workflows/contracts';
@@ -126,6 +126,32 @@ describe('a paid answer is never thrown away', () => {
     expect(f.type).toBe('AiBadAnswer');
     expect(f.nonRetryable).toBe(true);
   });
+
+  it('waits for a database restart to record a paid answer: the ledger still equals the bill, nothing bought twice', async () => {
+    // The PostgreSQL cache + ledger refusing connections for 2 s (a restart), then back.
+    class RestartingCache extends MemoryResponseCache {
+      readonly downUntil = Date.now() + 2_000;
+      refused = 0;
+      override async put<T>(key: string, kind: string, model: string, entry: CachedResponse<T>, charge?: AiCallCharge): Promise<void> {
+        if (Date.now() < this.downUntil) {
+          this.refused++;
+          throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+        }
+        return super.put(key, kind, model, entry, charge);
+      }
+    }
+    const cache = new RestartingCache();
+    const warnings: string[] = [];
+    const req = await requestWith('v-pg-restart', 1);
+    await analyzer({ cache, warn: (m) => warnings.push(m) }).analyze(req);
+    expect(cache.refused).toBeGreaterThan(2);
+    expect(warnings).toEqual([]);
+    expectLedgerMatchesBill(cache.charges);
+    // A later attempt (the activity retried for another reason) reads every answer back: no second purchase.
+    const before = server.requests.length;
+    await analyzer({ cache }).analyze(req);
+    expect(server.requests.length).toBe(before);
+  }, 20_000);
 
   it('reads a paid chat answer back after a later call failed: a retry pays only for what was never answered', async () => {
     server.setScript([{ kind: 'status', status: 503 }], '/v1/embeddings');

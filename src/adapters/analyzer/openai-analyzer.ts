@@ -6,6 +6,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import type { OpenAiConfig } from '../../config';
 import type { AiCallCharge, AiCallKind } from '../../db/usage-ledger-repo';
+import { isDatabaseUnavailable } from '../../db/unavailable';
 import { ErrorType, failure } from '../../errors';
 import { chunkSegments, normalizeLanguage, type TranscriptSegment } from '../../media/transcript';
 import type { AnalysisInputs, Chapter, TranscriptStatus } from '../../workflows/contracts';
@@ -27,7 +28,12 @@ export interface OpenAiAnalyzerOptions {
   gate?: RateLimitGate;
   /** Responses by input hash, and the ledger row of each paid one; absent = no caching, no ledger. */
   cache?: ResponseCache;
+  /** Where a paid answer that could not be recorded is reported (default: console.warn). */
+  warn?: (message: string) => void;
 }
+
+/** How long recording a paid answer waits for an unreachable database (the soak's PostgreSQL restarts last up to ~25 s). */
+export const RECORD_RIDES_OUT_MS = 60_000;
 
 /** Bump when the prompt or the answer's schema changes: cached answers of another version are not reused. */
 export const PROMPT_VERSION = 'v3-vision-shots';
@@ -465,19 +471,28 @@ export class OpenAiAnalyzer implements Analyzer {
   }
 
   /**
-   * Writes the paid answer and its ledger row, retrying a failing database briefly. Failing the
-   * activity instead would make Temporal buy the same answer again, which is the worse loss.
+   * Writes the paid answer and its ledger row. A database that cannot be reached is waited for
+   * (up to RECORD_RIDES_OUT_MS, the activity heartbeating meanwhile): giving up would leave a
+   * paid request out of the ledger, and the retry that follows would buy the same answer again
+   * (a 0.75-s budget lost answers during a 20-s PostgreSQL restart). Any other failure, or a
+   * longer outage, is logged loudly and the answer is still used.
    */
   private async record(key: string, kind: string, model: string, entry: Metered<unknown>, charge: AiCallCharge): Promise<void> {
     const cache = this.cache();
     if (!cache) return;
+    const until = Date.now() + RECORD_RIDES_OUT_MS;
     for (let attempt = 1; ; attempt++) {
       try {
         await cache.put(key, kind, model, entry, charge);
         return;
-      } catch {
-        if (attempt >= 3) return;
-        await new Promise((r) => setTimeout(r, 250 * attempt));
+      } catch (err) {
+        if (!isDatabaseUnavailable(err) || Date.now() >= until) {
+          (this.opts.warn ?? console.warn)(
+            `paid answer ${charge.requestId} of video ${charge.videoId} could not be recorded: ${(err as Error).message}`,
+          );
+          return;
+        }
+        await new Promise((r) => setTimeout(r, Math.min(5_000, 250 * 2 ** (attempt - 1))));
       }
     }
   }
