@@ -222,7 +222,7 @@ export async function injectFault(spec: FaultSpec, ctx: FaultContext): Promise<F
       }
     }
   } catch (err) {
-    return done(`failed to inject: ${(err as Error).message.split('\n')[0]}`);
+    return done(`failed to inject: ${(err as Error).message.split('\n')[0]}`, false);
   }
 }
 

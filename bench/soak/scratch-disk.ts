@@ -38,11 +38,20 @@ export async function mountScratchDisk(dataDir: string): Promise<ScratchDisk> {
   return {
     ...(problem ? { problem } : {}),
     async fill() {
-      const s = await statfs(dir);
-      const bytes = s.bavail * s.bsize;
-      // fallocate takes the blocks (a sparse file would not fill a tmpfs).
-      await run('fallocate', ['-l', String(bytes), filler]);
-      return bytes;
+      // fallocate takes the blocks (a sparse file would not fill a tmpfs). A worker writing
+      // between the statfs and the fallocate leaves less free than measured, and the fallocate
+      // fails whole: measure again and retry.
+      for (let attempt = 1; ; attempt++) {
+        const s = await statfs(dir);
+        const bytes = s.bavail * s.bsize;
+        try {
+          await run('fallocate', ['-l', String(bytes), filler]);
+          return bytes;
+        } catch (err) {
+          await rm(filler, { force: true });
+          if (attempt >= 5) throw err;
+        }
+      }
     },
     free: () => rm(filler, { force: true }),
     async unmount() {
