@@ -3,18 +3,7 @@
  * right now" (retry later: 503 at the API, a retryable DatabaseUnavailable in workers) rather
  * than "this query is wrong" (a bug or a constraint: retrying cannot help).
  */
-
-/** Socket-level failures: the server is down, restarting, or the network between us is. */
-const NETWORK_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EPIPE',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-]);
+import { SOCKET_FAILURE_CODES } from '../net/socket-errors';
 
 /**
  * SQLSTATEs the server sends while it cannot serve us: class 08 (connection exception),
@@ -38,7 +27,7 @@ export function isDatabaseUnavailable(err: unknown, depth = 0): boolean {
   // Duck-typed, not `instanceof Error`: errors made by Node's own sockets can come from another realm.
   if (typeof err !== 'object' || err === null || depth > 4) return false;
   const { code, message, errors, cause } = err as { code?: unknown; message?: unknown; errors?: unknown; cause?: unknown };
-  if (typeof code === 'string' && (NETWORK_CODES.has(code) || UNAVAILABLE_SQLSTATES.test(code))) return true;
+  if (typeof code === 'string' && (SOCKET_FAILURE_CODES.has(code) || UNAVAILABLE_SQLSTATES.test(code))) return true;
   if (typeof message === 'string' && DRIVER_MESSAGES.some((m) => m.test(message))) return true;
   // Node 20 tries every address of "localhost" and reports all failures together (AggregateError).
   if (Array.isArray(errors) && errors.some((e) => isDatabaseUnavailable(e, depth + 1))) return true;

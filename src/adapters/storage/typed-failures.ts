@@ -11,35 +11,23 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { Context } from '@temporalio/activity';
 import { ErrorType, failure } from '../../errors';
+import { SOCKET_FAILURE_CODES } from '../../net/socket-errors';
 
 /** First pause before the retry of an attempt the store failed, doubled each attempt up to a minute. */
 export const STORAGE_RETRY_MS = 15_000;
 const STORAGE_RETRY_CAP_MS = 60_000;
 
-const NETWORK_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EPIPE',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EAI_AGAIN',
-  'UND_ERR_SOCKET',
-]);
 /** What the AWS SDK names a store that is busy or failing (its own retries exhausted). */
 const UNAVAILABLE_NAMES = new Set(['TimeoutError', 'RequestTimeout', 'ServiceUnavailable', 'InternalError', 'SlowDown', 'NetworkingError']);
 
 export function isStoreUnreachable(err: unknown, depth = 0): boolean {
   if (typeof err !== 'object' || err === null || depth > 4) return false;
   const e = err as { code?: unknown; name?: unknown; errors?: unknown; cause?: unknown; $metadata?: { httpStatusCode?: number } };
-  if (typeof e.code === 'string' && NETWORK_CODES.has(e.code)) return true;
+  if (typeof e.code === 'string' && SOCKET_FAILURE_CODES.has(e.code)) return true;
   // The SDK re-wraps a socket error from another realm (a vm context, a test runner) into a new
   // Error that keeps only the text: the code is then read from the message.
-  const message = (err as { message?: unknown }).message;
-  if (typeof message === 'string' && /^AWS SDK error wrapper for .*\b(E[A-Z]+)\b/.test(message)) {
-    const code = /\b(E[A-Z_]+)\b/.exec(message.replace(/^AWS SDK error wrapper for /, ''))?.[1];
-    if (code && NETWORK_CODES.has(code)) return true;
-  }
+  const wrapped = /^AWS SDK error wrapper for .*?\b(E[A-Z_]+)\b/.exec(String((err as { message?: unknown }).message ?? ''));
+  if (wrapped && SOCKET_FAILURE_CODES.has(wrapped[1]!)) return true;
   if (typeof e.name === 'string' && UNAVAILABLE_NAMES.has(e.name)) return true;
   const status = e.$metadata?.httpStatusCode;
   if (typeof status === 'number' && status >= 500) return true;
