@@ -8,6 +8,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { sleep } from '../../test/support/ops';
+import { writeEvidence } from './evidence';
 import { expiringFacts, FRESH_URL_TTL_SEC, type RefreshRecord } from './expiring';
 import { activeFfmpeg, injectFault, NOT_INJECTED, type FaultRecord } from './faults';
 import { gatherSnapshot, outcomeOf, said, statusOf } from './gather';
@@ -300,6 +301,14 @@ async function drive(plan: SoakPlan, o: SoakOptions, soak: SoakStack, c: DriveCo
   }
   const violations = checkInvariants(g.snapshot);
   const v = verdict(plan.seed, violations);
+  if (violations.length > 0) {
+    // Before the stack stops: the histories and the workers' logs go with it.
+    const kept = await writeEvidence(soak, violations, o.outDir).catch((err: Error) => {
+      c.log(`evidence not kept: ${err.message}`);
+      return undefined;
+    });
+    if (kept) c.log(`evidence kept in ${kept.dir}: ${kept.histories.length} histories, the logs of ${kept.logs.length} worker kinds`);
+  }
   const wallSec = (Date.now() - c.t0) / 1000;
   const spans = [...submittedAt].map(([id, fromSec]) => ({ id, fromSec, toSec: endedAt.get(id) ?? now() }));
   faultRecords.sort((a, b) => a.startSec - b.startSec);

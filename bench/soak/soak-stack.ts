@@ -46,6 +46,8 @@ export interface SoakStack {
   vectorFaultFile: string;
   /** The worker process of each kind now (restarts replace it). */
   worker(role: QueueRole): WorkerProcesses;
+  /** Everything the role's worker processes wrote this run, the replaced ones first. */
+  workerLog(role: QueueRole): string;
   /** Stops the role's process with `signal` (SIGKILL: no drain) and starts a new one; resolves when it is ready. */
   restartWorker(role: QueueRole, signal: NodeJS.Signals): Promise<void>;
   setVectorFault(on: boolean): Promise<void>;
@@ -118,7 +120,11 @@ export async function startSoakStack(o: { brokenBuild: boolean }): Promise<SoakS
       ...(o.brokenBuild ? { BIBLIO_TEST_BROKEN_BUILD: 'keep-points-of-deleted' } : {}),
     };
     const workers = new Map<QueueRole, WorkerProcesses>();
+    // The output of the role's earlier processes (restarts replace them): the evidence of a violation.
+    const pastOutput = new Map<QueueRole, string[]>();
     const startRole = async (role: QueueRole) => {
+      const before = workers.get(role)?.output.get(role);
+      if (before) pastOutput.set(role, [...(pastOutput.get(role) ?? []), before]);
       workers.set(
         role,
         await stack.startWorkers([role], { temporalAddress: temporal.address, extraEnv: workerEnv, wrap: workerHost.wrap(role) }),
@@ -148,6 +154,7 @@ export async function startSoakStack(o: { brokenBuild: boolean }): Promise<SoakS
       dataDir,
       vectorFaultFile,
       worker,
+      workerLog: (role) => [...(pastOutput.get(role) ?? []), workers.get(role)?.output.get(role) ?? ''].join(''),
       async restartWorker(role, signal) {
         const child = worker(role).procs.get(role);
         if (child && child.exitCode === null && child.signalCode === null) {

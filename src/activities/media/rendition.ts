@@ -97,7 +97,8 @@ export function createRenditionSteps(deps: MediaDeps) {
    * not the store keeps no copy once it is published).
    */
   async function reusable(outDir: string, key: string, signal: AbortSignal): Promise<TranscodeOutput | undefined> {
-    const manifest = await readManifest(outDir);
+    // A host that is not the store publishes nothing locally (see publishDirOf): only the store's output counts.
+    const manifest = hostIsNotTheStore() ? undefined : await readManifest(outDir);
     if (!manifest) return reusableFromStore(path.basename(outDir), key);
     if (manifest.key !== key) return undefined;
     const out = manifest.output;
@@ -118,11 +119,20 @@ export function createRenditionSteps(deps: MediaDeps) {
    */
   async function reusableFromStore(videoId: string, key: string): Promise<TranscodeOutput | undefined> {
     if (!deps.storage) return undefined;
-    const raw = await deps.storage.getBytes(renditionManifestKey(videoId));
-    const manifest = raw && parseDocument(raw.toString('utf8'), renditionManifestSchema);
+    const manifest = await storedManifest(videoId);
     if (manifest?.key !== key) return undefined;
     const [mp4, thumb] = await Promise.all([deps.storage.head(renditionKey(videoId)), deps.storage.head(thumbnailKey(videoId))]);
     return mp4?.size && thumb?.size ? manifest.output : undefined;
+  }
+
+  async function storedManifest(videoId: string): Promise<RenditionManifest | undefined> {
+    const raw = await deps.storage?.getBytes(renditionManifestKey(videoId));
+    return (raw && parseDocument(raw.toString('utf8'), renditionManifestSchema)) || undefined;
+  }
+
+  /** The manifest of the video's published output where a retry looks for it: this host's media dir, or the store when this host is not the store. */
+  function publishedManifest(videoId: string): Promise<RenditionManifest | undefined> {
+    return hostIsNotTheStore() ? storedManifest(videoId) : readManifest(path.join(deps.mediaDir, videoId));
   }
 
   /**
@@ -137,7 +147,8 @@ export function createRenditionSteps(deps: MediaDeps) {
     const store = deps.storage;
     if (!store) return local;
     const outDir = path.join(deps.mediaDir, videoId);
-    const manifest = await readManifest(outDir);
+    // Beside the files it names: the media dir's, or the attempt's own on a host that is not the store.
+    const manifest = await readManifest(path.isAbsolute(local.renditionPath) ? path.dirname(local.renditionPath) : outDir);
     const located: string[] = [];
     for (const [key, file, type] of [
       [renditionKey(videoId), local.renditionPath, 'video/mp4'],
@@ -169,6 +180,7 @@ export function createRenditionSteps(deps: MediaDeps) {
       const stored: RenditionManifest = { key: manifest.key, output: published };
       await store.putBytes(renditionManifestKey(videoId), JSON.stringify(stored), 'application/json');
     }
+    // Left by a version that published through the media dir on S3 too.
     if (store.backend !== 'local') await rm(outDir, { recursive: true, force: true });
     return published;
   }
@@ -187,7 +199,7 @@ export function createRenditionSteps(deps: MediaDeps) {
     beat: (p: Omit<HeartbeatProgress, 'attempt'>) => void;
   }): Promise<TranscodeOutput> {
     const { renditionTmp, workDir, sourceFacts, key, signal, beat } = encoded;
-    const outDir = path.join(deps.mediaDir, encoded.videoId);
+    const outDir = publishDirOf(encoded.videoId, workDir);
     const rendition = await probe(renditionTmp, signal, 'the rendition');
     const renditionFacts = rendition.facts;
     if (renditionFacts.durationSec < sourceFacts.durationSec * MIN_DURATION_RATIO - 0.5) {
@@ -234,6 +246,22 @@ export function createRenditionSteps(deps: MediaDeps) {
     return output;
   }
 
+  /** Whether this host only passes outputs on to the store (S3) rather than being the store (the local disk). */
+  function hostIsNotTheStore(): boolean {
+    return deps.storage !== undefined && deps.storage.backend !== 'local';
+  }
+
+  /**
+   * Where an attempt publishes its verified output. Where this host is the store: the media dir,
+   * a path that depends only on the video, so any retry finds it. Where it is not: the attempt's
+   * own work dir, from which the output goes to the store. A shared dir there would be removed
+   * under a concurrent attempt's upload (a stale attempt, its worker's lease lapsed, still runs
+   * beside its retry; the first to finish cleans up): the soak saw a retry fail ENOENT.
+   */
+  function publishDirOf(videoId: string, workDir: string): string {
+    return hostIsNotTheStore() ? path.join(workDir, 'published') : path.join(deps.mediaDir, videoId);
+  }
+
   /** Fetch (or open) the source into `workDir`, probe it, gate it on the limits, check interlacing. */
   async function prepareSource(input: {
     videoId: string;
@@ -276,6 +304,7 @@ export function createRenditionSteps(deps: MediaDeps) {
     probe,
     interlaced,
     reusable,
+    publishedManifest,
     toObjectStorage,
     finishRendition,
     outputKey: (source: VideoSource) => outputKey(source, maxHeight),

@@ -19,7 +19,7 @@ import { createWorkStore } from '../../media/work-store';
 import type { EncodedSegment, EncodeSegmentInput, JoinSegmentsInput, SegmentSpan, TranscodeOutput } from '../../workflows/contracts';
 import { rethrowDiskFull, scrub, throwIfDiskFull } from './media-failures';
 import { createPlanTranscodeActivity } from './plan-transcode';
-import { createRenditionSteps, readManifest, type MediaDeps } from './rendition';
+import { createRenditionSteps, type MediaDeps } from './rendition';
 import { runTool, stallOf, startHeartbeats } from './run-tool';
 
 export interface SegmentDeps extends MediaDeps {
@@ -252,14 +252,19 @@ export function createSegmentActivities(deps: SegmentDeps) {
       try {
         const plan = await loadPlan(input.videoId, input.planDigest).catch(async (err: unknown) => {
           // Published and cleaned up by an attempt whose completion was lost: find the manifest.
-          const key = (await readManifest(outDir))?.key;
+          const key = (await steps.publishedManifest(input.videoId))?.key;
           const done = key ? await steps.reusable(outDir, key, signal) : undefined;
           if (done) return { done };
           throw err;
         });
         if ('done' in plan) return await steps.toObjectStorage(input.videoId, plan.done);
         const published = await steps.reusable(outDir, plan.key, signal);
-        if (published) return await steps.toObjectStorage(input.videoId, published);
+        if (published) {
+          // Published by an attempt that stopped before removing the work: finish its clean-up.
+          const stored = await steps.toObjectStorage(input.videoId, published);
+          await work.remove(input.videoId);
+          return stored;
+        }
         if (plan.segments.length !== input.count)
           throw failure(
             ErrorType.TranscodeFailed,
@@ -320,8 +325,10 @@ export function createSegmentActivities(deps: SegmentDeps) {
           segments: plan.segments.length,
           segmented: true,
         });
+        // Stored before the work goes: on S3 the output waits in the join dir, inside the work area.
+        const stored = await steps.toObjectStorage(input.videoId, output);
         await work.remove(input.videoId);
-        return await steps.toObjectStorage(input.videoId, output);
+        return stored;
       } finally {
         stop();
         await rm(joinDir, { recursive: true, force: true });
