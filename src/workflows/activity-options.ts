@@ -7,6 +7,7 @@ import {
 } from '@temporalio/workflow';
 import { ACTIVITIES, segmentQueueOf, type ActivityName, type ActivitySpec, type TaskQueues } from '../pipeline/catalogue';
 import { DEFAULT_MEDIA_HEARTBEAT_TIMEOUT_MS, LOCAL_PRESETS, RETRY_PRESETS } from '../pipeline/retry-presets';
+import { ridingOut } from './ride-out';
 
 /** What the starter tunes per deployment (workflow code may not read config). */
 export interface ActivityTuning {
@@ -31,13 +32,24 @@ export function optionsFor(name: ActivityName, queues: TaskQueues, tuning: Activ
   };
 }
 
+/**
+ * Media work that a full disk or an unreachable store failed is scheduled again (src/workflows/ride-out.ts);
+ * the storyboard is a nicety the video goes on without.
+ */
+function ridesOutInfra(name: ActivityName): boolean {
+  const spec: ActivitySpec = ACTIVITIES[name];
+  return spec.queue === 'media' && spec.retry !== 'storyboard';
+}
+
 /** One activity of interface `A`, proxied with its catalogue options. */
 export function activity<A, K extends keyof A & ActivityName>(
   name: K,
   queues: TaskQueues,
   tuning?: ActivityTuning,
 ): ActivityInterfaceFor<A>[K] {
-  return proxyActivities<A>(optionsFor(name, queues, tuning))[name];
+  const fn = proxyActivities<A>(optionsFor(name, queues, tuning))[name];
+  if (!ridesOutInfra(name)) return fn;
+  return ridingOut(name, fn as (...args: unknown[]) => Promise<unknown>) as ActivityInterfaceFor<A>[K];
 }
 
 /** One local activity (run inside the workflow worker), proxied with its catalogue preset. */
