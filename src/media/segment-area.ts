@@ -1,5 +1,6 @@
 import { readdir, rm, rmdir, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { alive } from './work-area';
 
 /**
  * A video's segment work area, `<tmpDir>/segments/<videoId>/`: this host's scratch cache of the
@@ -13,11 +14,19 @@ export function segmentAreaOf(tmpDir: string, videoId: string): string {
   return path.join(tmpDir, 'segments', videoId);
 }
 
-/** The video's area, and the `segments` folder too once no video has one (a done video leaves nothing). */
-export async function removeSegmentArea(tmpDir: string, videoId: string): Promise<void> {
+/**
+ * The caches in the video's area of processes that are gone (killed, restarted), then the area
+ * and the `segments` folder once empty. A live process's cache is its own to remove (its last
+ * activity of the video ends, work-store.ts): it may be working in it now.
+ */
+export async function removeDeadOwnersAreas(tmpDir: string, videoId: string): Promise<void> {
   const area = segmentAreaOf(tmpDir, videoId);
-  await rm(area, { recursive: true, force: true });
-  await rmdir(path.dirname(area)).catch(() => undefined);
+  for (const name of await readdir(area).catch(() => [])) {
+    const owner = /^pid-(\d+)$/.exec(name)?.[1];
+    if (owner !== undefined && (Number(owner) === process.pid || alive(Number(owner)))) continue;
+    await rm(path.join(area, name), { recursive: true, force: true });
+  }
+  await removeIfEmpty(area);
 }
 
 /**

@@ -5,7 +5,7 @@ import type { ObjectStorage } from '../adapters/storage/port';
 import { ErrorType, failure } from '../errors';
 import { videoPrefix, workKey } from './artifact-keys';
 import { handOverSchema, parseDocument, readDocument, sidecarSchema, storedPlanSchema, type Sidecar, type StoredPlan } from './documents';
-import { removeIfEmpty, removeSegmentArea, segmentAreaOf } from './segment-area';
+import { removeDeadOwnersAreas, removeIfEmpty, segmentAreaOf } from './segment-area';
 import { writeFileAtomic } from './work-area';
 
 /**
@@ -54,6 +54,13 @@ function attemptKey(videoId: string, stem: string, ext = ''): string {
 const leases = new Map<string, number>();
 const removals = new Map<string, Promise<void>>();
 const lingering = new Map<string, NodeJS.Timeout>();
+/**
+ * Areas whose video's work was removed (`remove`) while an activity of this process still held
+ * them: removed when the last one ends, without lingering. That activity is a live attempt (a
+ * stale attempt, its worker's lease lapsed, ending beside its retry): removing the area under it
+ * failed the retry's fetched source as unreadable media (the long soak).
+ */
+const doomed = new Set<string>();
 
 export function createWorkStore(deps: WorkStoreDeps) {
   const { storage } = deps;
@@ -131,11 +138,12 @@ export function createWorkStore(deps: WorkStoreDeps) {
         const remove = () => {
           lingering.delete(area);
           if (leases.has(area)) return Promise.resolve();
+          doomed.delete(area);
           const removal = releaseCache(videoId).finally(() => removals.delete(area));
           removals.set(area, removal);
           return removal;
         };
-        if (!deps.cacheLingerMs) return remove();
+        if (!deps.cacheLingerMs || doomed.has(area)) return remove();
         // Unref'd: a worker shutting down does not wait for it (the next start's sweep removes the folder).
         lingering.set(area, setTimeout(() => void remove().catch(() => undefined), deps.cacheLingerMs).unref());
       };
@@ -238,7 +246,15 @@ export function createWorkStore(deps: WorkStoreDeps) {
     /** Everything of the video's media step: its objects under `work/<videoId>/` and the video's local area (every process's). */
     async remove(videoId: string): Promise<void> {
       await removeObjects(videoId);
-      await removeSegmentArea(deps.tmpDir, videoId);
+      const area = areaOf(videoId);
+      if (leases.has(area)) doomed.add(area);
+      else {
+        clearTimeout(lingering.get(area));
+        lingering.delete(area);
+        await removals.get(area);
+        await releaseCache(videoId);
+      }
+      await removeDeadOwnersAreas(deps.tmpDir, videoId);
     },
 
     /** Only the objects (another run's plan of other settings is worthless). */

@@ -1,10 +1,12 @@
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
+import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { readDocument, renditionManifestSchema } from '../../src/media/documents';
 import { keyframeProbeArgs, sampleClipArgs, streamsAndPacketsProbeArgs } from '../../src/media/ffmpeg-args';
 import { copyFileAtomic, moveFileAtomic, replaceDir, scratchName, sweepStaleAttemptDirs, writeFileAtomic } from '../../src/media/work-area';
 import { segmentAreaOf } from '../../src/media/segment-area';
+import { unreadableMedia } from '../../src/activities/media/media-failures';
 import { createWorkStore } from '../../src/media/work-store';
 import { localStore } from '../support/media';
 
@@ -181,6 +183,32 @@ describe('on-disk documents', () => {
     expect(await readdir(dir)).not.toContain('segments');
   });
 
+  test('the video removed by one activity while another of this process works in the area: the area stays until that one ends', async () => {
+    // A stale attempt (its worker's lease lapsed) finishing and cleaning up beside its retry, which holds the area.
+    const work = createWorkStore({ storage: localStore(path.join(dir, 'objects')), tmpDir: dir, cacheLingerMs: 60_000 });
+    const retry = await work.lease('v6');
+    await mkdir(work.cacheOf('v6'), { recursive: true });
+    await writeFile(path.join(work.cacheOf('v6'), 'source.fetched'), 'x');
+    await work.remove('v6');
+    expect(await readdir(work.cacheOf('v6'))).toEqual(['source.fetched']);
+    // The last holder's end removes it at once (no linger: the video's work is done).
+    await retry();
+    expect(await readdir(dir)).not.toContain('segments');
+  });
+
+  test("removing the video takes the caches of dead processes and this one's, and leaves a live process's", async () => {
+    const work = createWorkStore({ storage: localStore(path.join(dir, 'objects')), tmpDir: dir });
+    const area = segmentAreaOf(dir, 'v7');
+    const dead = spawnSync(process.execPath, ['-e', '']).pid;
+    for (const owner of [`pid-${dead}`, 'pid-1', `pid-${process.pid}`, 'legacy-scratch']) {
+      await mkdir(path.join(area, owner), { recursive: true });
+      await writeFile(path.join(area, owner, 'x'), 'x');
+    }
+    await work.remove('v7');
+    // pid 1 (init) lives: its worker removes its own cache when its last activity of the video ends.
+    expect(await readdir(area)).toEqual(['pid-1']);
+  });
+
   test('releasing removes only this process cache: another worker sharing the tmp dir keeps its own', async () => {
     const work = createWorkStore({ storage: localStore(path.join(dir, 'objects')), tmpDir: dir });
     const other = path.join(segmentAreaOf(dir, 'v4'), 'pid-1');
@@ -209,5 +237,17 @@ describe('argument lists', () => {
     const args = sampleClipArgs('out.mp4', { seconds: 2, width: 63, height: 47, audio: false, pixelFormat: 'yuv444p' });
     expect(args).toEqual(expect.arrayContaining(['testsrc=size=63x47:rate=25:duration=2', 'yuv444p', 'out.mp4']));
     expect(args).not.toContain('aac');
+  });
+});
+
+describe('a file ffprobe could not read', () => {
+  test('is InvalidMedia when it is there, and a retryable TranscodeFailed when it vanished (our own copy, removed under us)', async () => {
+    const garbage = path.join(dir, 'garbage.mp4');
+    await writeFile(garbage, 'not a video');
+    const bad = await unreadableMedia(garbage, 'the source', `${garbage}: Invalid data found when processing input`);
+    expect(bad).toMatchObject({ type: 'InvalidMedia', nonRetryable: true });
+    expect(bad.message).toBe('the source is not readable media: <source>: Invalid data found when processing input');
+    const gone = await unreadableMedia(path.join(dir, 'gone.mp4'), 'the source', 'No such file or directory');
+    expect(gone).toMatchObject({ type: 'TranscodeFailed', nonRetryable: false });
   });
 });

@@ -26,6 +26,7 @@ import { replaceDir, scratchName, sweepStaleAttemptDirs } from '../../media/work
 import { VIDEO_ID_PATTERN } from '../../workflows/ids';
 import type { HlsOutput, PackageHlsInput } from '../../workflows/contracts';
 import { verifyVariants } from './hls-verify';
+import { unreadableMedia } from './media-failures';
 import { QUICK_TOOL_LIMIT, runTool, stallOf, startHeartbeats } from './run-tool';
 
 export interface HlsDeps {
@@ -207,7 +208,8 @@ export function createHlsActivities(deps: HlsDeps) {
         await mkdir(staging, { recursive: true });
 
         const probed = await runTool(ffprobePath, probeArgs(rendition), { signal, stall: QUICK_TOOL_LIMIT }, `video ${input.videoId}`);
-        if (probed.code !== 0) throw failure(ErrorType.InvalidMedia, `the rendition of ${input.videoId} is not readable media`);
+        if (probed.code !== 0)
+          throw await unreadableMedia(rendition, `the rendition of ${input.videoId}`, lastErrorLine(probed.stderrTail));
         const verdict = interpretProbe(probed.stdout);
         if (!verdict.ok) throw failure(verdict.type, `the rendition of ${input.videoId}: ${verdict.reason}`);
         const facts = verdict.facts;

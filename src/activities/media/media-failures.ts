@@ -4,7 +4,7 @@
  * messages scrubbed of server paths before anyone reads them.
  */
 import path from 'node:path';
-import { statfs } from 'node:fs/promises';
+import { stat, statfs } from 'node:fs/promises';
 import { Context } from '@temporalio/activity';
 import type { ApplicationFailure } from '@temporalio/common';
 import { DISK_FULL_RETRY_MS, ErrorType, failure } from '../../errors';
@@ -56,4 +56,18 @@ export function scrub(message: string, ...paths: string[]): string {
   for (const p of paths) if (p) out = out.split(p).join('<source>');
   // Any other absolute path (starting a word) is cut to its file name; "1/2" is left alone.
   return out.replace(/(^|[\s'"(])(\/[^\s:'"]+)/g, (_m, lead: string, p: string) => `${lead}${path.basename(p)}`);
+}
+
+/**
+ * ffprobe could not read `file`: InvalidMedia (never retried), unless the file is not there at
+ * all. Then it was our own copy and vanished under this attempt (a concurrent attempt's clean-up:
+ * the long soak dead-lettered two valid uploads as unreadable), which a retry fixes.
+ */
+export async function unreadableMedia(file: string, what: string, toolMessage: string): Promise<ApplicationFailure> {
+  const gone = await stat(file).then(
+    () => false,
+    (err: NodeJS.ErrnoException) => err.code === 'ENOENT',
+  );
+  if (gone) return failure(ErrorType.TranscodeFailed, `${what} vanished from this worker's disk before it could be read; retrying`);
+  return failure(ErrorType.InvalidMedia, `${what} is not readable media: ${scrub(toolMessage, file)}`);
 }

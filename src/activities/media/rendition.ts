@@ -21,7 +21,7 @@ import { isFaststart, renditionProblems } from '../../media/verify';
 import { moveFileAtomic, writeFileAtomic } from '../../media/work-area';
 import type { UrlSealer } from '../../security/sealed-url';
 import type { HeartbeatProgress, MediaFacts, TranscodeOutput, VideoSource } from '../../workflows/contracts';
-import { rethrowDiskFull, scrub, throwIfDiskFull } from './media-failures';
+import { rethrowDiskFull, scrub, throwIfDiskFull, unreadableMedia } from './media-failures';
 import { QUICK_TOOL_LIMIT, runTool } from './run-tool';
 
 export interface MediaDeps {
@@ -72,9 +72,7 @@ export function createRenditionSteps(deps: MediaDeps) {
 
   async function probe(file: string, signal: AbortSignal, what: string): Promise<{ facts: MediaFacts; plan: StreamPlan }> {
     const res = await runTool(ffprobePath, probeArgs(file), { signal, stall: QUICK_TOOL_LIMIT }, what);
-    if (res.code !== 0) {
-      throw failure(ErrorType.InvalidMedia, `${what} is not readable media: ${scrub(lastErrorLine(res.stderrTail), file)}`);
-    }
+    if (res.code !== 0) throw await unreadableMedia(file, what, lastErrorLine(res.stderrTail));
     const verdict = interpretProbe(res.stdout);
     if (!verdict.ok) {
       const prefix = verdict.type === ErrorType.InvalidMedia ? `${what} is not a video` : `${what} cannot be used`;
