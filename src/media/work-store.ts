@@ -41,6 +41,13 @@ export interface WorkStoreDeps {
   cacheLingerMs?: number;
 }
 
+/**
+ * The media worker's linger: longer than the gap between two segments of one video on a busy
+ * worker; short enough that a host soon keeps nothing (another worker process's cache of a video
+ * whose run ended goes when its linger does: only its owner knows it is not in use).
+ */
+export const WORK_CACHE_LINGER_MS = 30_000;
+
 const PLAN = 'plan.json';
 const HAND_OVER = 'single-source.json';
 const JSON_TYPE = 'application/json';

@@ -13,6 +13,7 @@ import { createLogger } from '../logging';
 import { parentDeathSignalHelper } from '../media/run-process';
 import { sweepStaleSegmentAreas } from '../media/segment-area';
 import { sweepStaleAttemptDirs } from '../media/work-area';
+import { WORK_CACHE_LINGER_MS } from '../media/work-store';
 import { createStorage } from '../adapters/storage';
 import { SsrfPolicy } from '../net/ssrf-guard';
 import { loadUrlSealer } from '../security/sealed-url';
@@ -21,9 +22,6 @@ import { timedTranscode, writableDir } from './observability';
 
 /** Longer than any media attempt may run (start-to-close 2 h) and than a run's segments take. */
 const SEGMENT_AREA_MAX_AGE_MS = 24 * 3600 * 1000;
-
-/** Longer than the gap between two segments of one video on a busy worker; short enough that a host soon keeps nothing. */
-const WORK_CACHE_LINGER_MS = 30_000;
 
 runWorkerProcess('media', async (config, _log, metrics) => {
   const log = createLogger('worker:media', config.logLevel);
