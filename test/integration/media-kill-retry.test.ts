@@ -30,12 +30,14 @@ const measured: Record<string, number> = {};
 beforeAll(async () => {
   stack = await startStack({ name: 'killretry', workers: ['pipeline', 'ai', 'index'], api: {} });
   ({ temporal: env, api } = stack);
-  for (const [name, sec] of [
-    ['short.mp4', SHORT_SEC],
-    ['long.mp4', LONG_SEC],
+  // The short clip is 1080p50: its single-pass encode must outlast a frozen worker's lease and
+  // the retry's start (~3 s) on a fast machine, or the freeze test finds its ffmpeg done, not running.
+  for (const [name, sec, size, rate] of [
+    ['short.mp4', SHORT_SEC, '1920x1080', 50],
+    ['long.mp4', LONG_SEC, '1280x720', 25],
   ] as const) {
     await ffmpeg([
-      ...['-f', 'lavfi', '-i', `testsrc2=size=1280x720:rate=25:duration=${sec}`],
+      ...['-f', 'lavfi', '-i', `testsrc2=size=${size}:rate=${rate}:duration=${sec}`],
       ...['-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=48000:duration=${sec}`],
       ...['-c:v', 'libx264', '-preset', 'ultrafast', '-threads', '1', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest'],
       path.join(stack.ingestDir, name),
