@@ -250,7 +250,11 @@ export function createWorkStore(deps: WorkStoreDeps) {
       return (await fetchTo(note.object, note.bytes, file, signal)) ? file : undefined;
     },
 
-    /** Everything of the video's media step: its objects under `work/<videoId>/` and the video's local area (every process's). */
+    /**
+     * Everything of the video's media step: its objects under `work/<videoId>/`, this process's
+     * local cache (at once, or when the last activity still holding it ends) and the caches of
+     * dead processes; a live process's cache goes when its own last activity of the video does.
+     */
     async remove(videoId: string): Promise<void> {
       await removeObjects(videoId);
       const area = areaOf(videoId);
