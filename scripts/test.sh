@@ -80,11 +80,5 @@ else
   npx jest --runInBand --json --outputFile="$results" "$@" || status=$?
 fi
 # One plain closing line that any CI can read: "jest: N passed, N failed, N skipped".
-node -e '
-  const fs = require("fs");
-  const runs = process.argv.slice(1).filter((f) => fs.statSync(f).size > 0).map((f) => JSON.parse(fs.readFileSync(f, "utf8")));
-  if (runs.length === 0) throw new Error("no results");
-  const sum = (k) => runs.reduce((n, r) => n + r[k], 0);
-  console.log(`jest: ${sum("numPassedTests")} passed, ${sum("numFailedTests")} failed, ${sum("numPendingTests") + sum("numTodoTests")} skipped`);
-' "$results" "$later_results" 2>/dev/null || echo "jest: no results (it crashed before reporting)"
+node "$ROOT/scripts/jest-summary.js" "$results" "$later_results" || echo "jest: no results (unreadable)"
 exit "$status"
