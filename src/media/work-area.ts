@@ -8,7 +8,7 @@ import path from 'node:path';
  * - `<name>.attempt-<n>.pid-<pid>`: scratch of one activity attempt (a directory or an encoder's
  *   output file). The owner's pid is in the name so a sweep can tell a dead attempt's leftovers
  *   (worker SIGKILLed, machine rebooted) from a live attempt of another worker sharing the
- *   directory (`sweepStaleAttemptDirs`).
+ *   directory (`sweepStaleScratch`).
  * - `.<file>.tmp-<pid>-<n>`: a file being written beside its final name, renamed into place when
  *   whole (`writeFileAtomic`, `moveFileAtomic`, `copyFileAtomic`): a reader sees the old file or
  *   the new one, never half of one. Hidden, so a listing of the directory never shows it.
@@ -95,15 +95,16 @@ export function alive(pid: number): boolean {
 }
 
 /**
- * Removes scratch dirs (`scratchName`) whose owner process is gone (and legacy ones without
- * an owner). `videoId` limits the sweep to one name (the next attempt of that video cleans up
- * after the last); `keep` names a dir never to touch. Returns the names removed.
+ * Removes scratch (`scratchName`: a directory, or a file such as a rendition fetched for one
+ * attempt) whose owner process is gone, and legacy scratch without an owner. `videoId` limits
+ * the sweep to one name (the next attempt of that video cleans up after the last); `keep` names
+ * an entry never to touch. Returns the names removed.
  */
-export async function sweepStaleAttemptDirs(tmpDir: string, opts: { videoId?: string; keep?: string } = {}): Promise<string[]> {
+export async function sweepStaleScratch(tmpDir: string, opts: { videoId?: string; keep?: string } = {}): Promise<string[]> {
   const entries = await readdir(tmpDir, { withFileTypes: true }).catch(() => []);
   const removed: string[] = [];
   for (const entry of entries) {
-    if (!entry.isDirectory() || entry.name === opts.keep) continue;
+    if (!(entry.isDirectory() || entry.isFile()) || entry.name === opts.keep) continue;
     const m = SCRATCH_NAME.exec(entry.name);
     if (!m) continue;
     if (opts.videoId !== undefined && m[1] !== opts.videoId) continue;

@@ -12,7 +12,7 @@ import { rescueQueueOf, segmentQueueOf } from '../pipeline/catalogue';
 import { createLogger } from '../logging';
 import { parentDeathSignalHelper } from '../media/run-process';
 import { sweepStaleSegmentAreas } from '../media/segment-area';
-import { sweepStaleAttemptDirs } from '../media/work-area';
+import { sweepStaleScratch } from '../media/work-area';
 import { WORK_CACHE_LINGER_MS } from '../media/work-store';
 import { createStorage } from '../adapters/storage';
 import { SsrfPolicy } from '../net/ssrf-guard';
@@ -26,7 +26,8 @@ const SEGMENT_AREA_MAX_AGE_MS = 24 * 3600 * 1000;
 runWorkerProcess('media', async (config, _log, metrics) => {
   const log = createLogger('worker:media', config.logLevel);
   // Work dirs of attempts whose worker died (SIGKILL, crash, reboot) are swept before polling.
-  const swept = await sweepStaleAttemptDirs(config.tmpDir);
+  // The artifacts dir too: a rendition fetched for analysis inputs was once kept there, beside the work dirs.
+  const swept = [...(await sweepStaleScratch(config.tmpDir)), ...(await sweepStaleScratch(config.artifactsDir))];
   if (swept.length) log.info({ swept }, 'swept work dirs of dead attempts');
   const sweptHls = await sweepHlsStaging(config.mediaDir);
   if (sweptHls.length) log.info({ swept: sweptHls }, 'swept half-built HLS ladders of dead attempts');

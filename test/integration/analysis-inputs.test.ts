@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
@@ -304,6 +304,50 @@ describe.each([
     })) as AnalyzeOutput;
     expect(standIn).toMatchObject({ degraded: true, offline: true });
     expect(standIn.summary).toMatch(/keyframes and audio cut for the analysis were no longer available/);
+  }, 120_000);
+
+  // A CI soak killed the media worker -9 while it extracted analysis inputs from a fetched
+  // rendition: the copy, kept beside the work dirs, stayed for good. It is fetched into the
+  // attempt's work dir now, which the next attempt sweeps; this is what that attempt finds.
+  test("a killed attempt's fetched rendition is in its work dir, and the next attempt leaves nothing of the video", async () => {
+    if (!store) return;
+    const { storage } = store;
+    const videoId = `killed-${storage.backend}`;
+    await storage.putFile(renditionKey(videoId), clip, 'video/mp4');
+    const fetchedTo: string[] = [];
+    const getFile: ObjectStorage['getFile'] = (key, file, opts) => {
+      if (key === renditionKey(videoId)) fetchedTo.push(file);
+      return storage.getFile(key, file, opts);
+    };
+    const watched = new Proxy(storage, {
+      get: (target, name) => {
+        if (name === 'getFile') return getFile;
+        const value: unknown = Reflect.get(target, name, target);
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const activities = createAnalysisInputsActivities({
+      ffmpeg: defaults.ffmpeg,
+      artifactsDir: artifactsDir(),
+      stallTimeoutMs: defaults.media.stallTimeoutMs,
+      storage: watched,
+      ...defaults.ai,
+    });
+    // What attempt 1 left when its worker was killed -9 (a pid no process has).
+    const dead = path.join(artifactsDir(), videoId, 'analysis-inputs.attempt-1.pid-4194303');
+    await mkdir(dead, { recursive: true });
+    await copyFile(clip, path.join(dead, 'rendition.mp4'));
+    await new MockActivityEnvironment({ attempt: 2 }, { logger: quiet }).run(activities.extractAnalysisInputs, {
+      videoId,
+      renditionPath: path.join(root, 'elsewhere', videoId, 'rendition.mp4'),
+      durationSec: 4,
+      hasAudio: true,
+    });
+    expect(fetchedTo).toHaveLength(1);
+    expect(path.relative(artifactsDir(), fetchedTo[0]!)).toBe(
+      path.join(videoId, `analysis-inputs.attempt-2.pid-${process.pid}`, 'rendition.mp4'),
+    );
+    expect((await readdir(artifactsDir())).filter((n) => n.startsWith(videoId))).toEqual([]);
   }, 120_000);
 });
 

@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { readDocument, renditionManifestSchema } from '../../src/media/documents';
 import { keyframeProbeArgs, sampleClipArgs, streamsAndPacketsProbeArgs } from '../../src/media/ffmpeg-args';
-import { copyFileAtomic, moveFileAtomic, replaceDir, scratchName, sweepStaleAttemptDirs, writeFileAtomic } from '../../src/media/work-area';
+import { copyFileAtomic, moveFileAtomic, replaceDir, scratchName, sweepStaleScratch, writeFileAtomic } from '../../src/media/work-area';
 import { segmentAreaOf } from '../../src/media/segment-area';
 import { unreadableMedia } from '../../src/activities/media/media-failures';
 import { createWorkStore } from '../../src/media/work-store';
@@ -63,13 +63,23 @@ describe('scratch names', () => {
     for (const name of [scratchName('gone', 1, 999_999), 'legacy.attempt-2', scratchName('live', 1), 'not-scratch']) {
       await mkdir(path.join(dir, name));
     }
-    expect((await sweepStaleAttemptDirs(dir)).sort()).toEqual(['gone.attempt-1.pid-999999', 'legacy.attempt-2']);
+    expect((await sweepStaleScratch(dir)).sort()).toEqual(['gone.attempt-1.pid-999999', 'legacy.attempt-2']);
     expect((await readdir(dir)).sort()).toEqual([scratchName('live', 1), 'not-scratch']);
+  });
+
+  // A CI soak found `artifacts/<id>.rendition.attempt-1.pid-N` left by a media worker killed -9
+  // while it extracted analysis inputs: the sweep took directories only, and that copy is a file.
+  test("the sweep removes a dead owner's scratch file (a fetched rendition) as well as its dirs", async () => {
+    await writeFile(path.join(dir, scratchName('v.rendition', 1, 999_999)), 'bytes');
+    await writeFile(path.join(dir, scratchName('v.src', 1)), 'live');
+    await writeFile(path.join(dir, 'rendition.mp4'), 'not scratch');
+    expect(await sweepStaleScratch(dir)).toEqual(['v.rendition.attempt-1.pid-999999']);
+    expect((await readdir(dir)).sort()).toEqual(['rendition.mp4', scratchName('v.src', 1)]);
   });
 
   test('a sweep for one video leaves the other videos alone, and `keep` untouched', async () => {
     for (const name of [scratchName('a', 1, 999_999), scratchName('a', 2), scratchName('b', 1, 999_999)]) await mkdir(path.join(dir, name));
-    expect(await sweepStaleAttemptDirs(dir, { videoId: 'a', keep: scratchName('a', 2) })).toEqual(['a.attempt-1.pid-999999']);
+    expect(await sweepStaleScratch(dir, { videoId: 'a', keep: scratchName('a', 2) })).toEqual(['a.attempt-1.pid-999999']);
   });
 });
 

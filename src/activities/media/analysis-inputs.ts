@@ -19,7 +19,7 @@ import {
 import { parseProgressLine } from '../../media/ffmpeg-args';
 import { lastErrorLine } from '../../media/run-process';
 import { analysisInputKey } from '../../media/artifact-keys';
-import { replaceDir, scratchName, sweepStaleAttemptDirs } from '../../media/work-area';
+import { replaceDir, scratchName, sweepStaleScratch } from '../../media/work-area';
 import type { AnalysisInputs, AnalysisInputsInput, HeartbeatProgress } from '../../workflows/contracts';
 import { localRendition } from './local-rendition';
 import { scrub } from './media-failures';
@@ -72,12 +72,14 @@ export function createAnalysisInputsActivities(deps: AnalysisInputsDeps) {
       const what = `video ${input.videoId}`;
       const finalDir = path.join(deps.artifactsDir, input.videoId, 'analysis-inputs');
       const workDir = scratchName(finalDir, ctx.info.attempt);
-      // A rendition fetched from the store for this attempt only (never left behind).
-      const fetched = scratchName(path.join(deps.artifactsDir, `${input.videoId}.rendition`), ctx.info.attempt);
+      // A rendition fetched from the store for this attempt only. Inside the work dir: if this
+      // worker is killed, the next attempt's sweep of the work dir takes it too (beside it, in
+      // the artifacts dir, no sweep ever looked, and a killed attempt's copy stayed for good).
+      const fetched = path.join(workDir, 'rendition.mp4');
       try {
         // Scratch dirs of this video's earlier attempts whose worker died (SIGKILL, a rolling
         // restart's kill) would otherwise stay: no later attempt has their name.
-        await sweepStaleAttemptDirs(path.dirname(finalDir), { videoId: path.basename(finalDir), keep: path.basename(workDir) });
+        await sweepStaleScratch(path.dirname(finalDir), { videoId: path.basename(finalDir), keep: path.basename(workDir) });
         await rm(workDir, { recursive: true, force: true });
         await mkdir(workDir, { recursive: true });
         input = {
@@ -162,6 +164,7 @@ export function createAnalysisInputsActivities(deps: AnalysisInputsDeps) {
         }
 
         beat({ phase: 'digest', percent: AUDIO_END_PERCENT });
+        await rm(fetched, { force: true }); // an input of this attempt, not one of the analysis
         await replaceDir(workDir, finalDir, scratchName(`${finalDir}.old`, ctx.info.attempt));
         const keyframes: AnalysisInputs['keyframes'] = [];
         for (const p of picked) {
@@ -205,7 +208,6 @@ export function createAnalysisInputsActivities(deps: AnalysisInputsDeps) {
       } finally {
         stop();
         await rm(workDir, { recursive: true, force: true });
-        await rm(fetched, { force: true });
       }
     },
   };

@@ -22,7 +22,7 @@ import { masterProblems, mediaPlaylistProblems, parseMediaPlaylist, writeMasterP
 import { extendSpan, renditionVideoEnd, videoTiming, type PtsSpan } from '../../media/hls-timing';
 import { interpretProbe } from '../../media/probe';
 import { lastErrorLine } from '../../media/run-process';
-import { replaceDir, scratchName, sweepStaleAttemptDirs } from '../../media/work-area';
+import { replaceDir, scratchName, sweepStaleScratch } from '../../media/work-area';
 import { VIDEO_ID_PATTERN } from '../../workflows/ids';
 import type { HlsOutput, PackageHlsInput } from '../../workflows/contracts';
 import { verifyVariants } from './hls-verify';
@@ -197,7 +197,7 @@ export function createHlsActivities(deps: HlsDeps) {
         if (!remote) await mkdir(videoDir, { recursive: true });
         await mkdir(stagingRoot, { recursive: true });
         for (const id of [input.videoId, `${input.videoId}.old`, `${input.videoId}.src`])
-          await sweepStaleAttemptDirs(stagingRoot, { videoId: id, keep: stagingName });
+          await sweepStaleScratch(stagingRoot, { videoId: id, keep: stagingName });
         if (!info?.isFile() && store) {
           await mkdir(fetched, { recursive: true });
           rendition = path.join(fetched, 'rendition.mp4');
@@ -335,7 +335,7 @@ export function createHlsActivities(deps: HlsDeps) {
 
 /** At media worker start: removes ladders half-built or parked by attempts whose process is gone. */
 export function sweepHlsStaging(mediaDir: string): Promise<string[]> {
-  return sweepStaleAttemptDirs(path.join(mediaDir, HLS_STAGING_DIR));
+  return sweepStaleScratch(path.join(mediaDir, HLS_STAGING_DIR));
 }
 
 export type HlsActivities = ReturnType<typeof createHlsActivities>;

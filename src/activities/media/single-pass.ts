@@ -10,7 +10,7 @@ import { ErrorType, failure } from '../../errors';
 import { parseProgressLine, renditionArgs } from '../../media/ffmpeg-args';
 import { lastErrorLine } from '../../media/run-process';
 import type { ObjectStorage } from '../../adapters/storage/port';
-import { scratchName, sweepStaleAttemptDirs } from '../../media/work-area';
+import { scratchName, sweepStaleScratch } from '../../media/work-area';
 import { createWorkStore } from '../../media/work-store';
 import type { HeartbeatProgress, TranscodeInput, TranscodeOutput } from '../../workflows/contracts';
 import { rethrowDiskFull, scrub, throwIfDiskFull } from './media-failures';
@@ -40,7 +40,7 @@ export function createMediaActivities(deps: MediaDeps & { storage: ObjectStorage
       const dirName = scratchName(input.videoId, attempt);
       const workDir = path.join(deps.tmpDir, dirName);
       await mkdir(deps.tmpDir, { recursive: true });
-      const swept = await sweepStaleAttemptDirs(deps.tmpDir, { videoId: input.videoId, keep: dirName });
+      const swept = await sweepStaleScratch(deps.tmpDir, { videoId: input.videoId, keep: dirName });
       if (swept.length) ctx.log.info('swept work dirs of dead attempts', { videoId: input.videoId, swept });
       await rm(workDir, { recursive: true, force: true });
       const releases: (() => Promise<void>)[] = [];
