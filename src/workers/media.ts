@@ -6,6 +6,7 @@ import {
   createMediaStepActivities,
   createSegmentActivities,
   createStoryboardActivities,
+  sweepAnalysisScratch,
   sweepHlsStaging,
 } from '../activities/media';
 import { rescueQueueOf, segmentQueueOf } from '../pipeline/catalogue';
@@ -26,8 +27,11 @@ const SEGMENT_AREA_MAX_AGE_MS = 24 * 3600 * 1000;
 runWorkerProcess('media', async (config, _log, metrics) => {
   const log = createLogger('worker:media', config.logLevel);
   // Work dirs of attempts whose worker died (SIGKILL, crash, reboot) are swept before polling.
-  // The artifacts dir too: a rendition fetched for analysis inputs was once kept there, beside the work dirs.
-  const swept = [...(await sweepStaleScratch(config.tmpDir)), ...(await sweepStaleScratch(config.artifactsDir))];
+  const storage = await createStorage(config);
+  const swept = [
+    ...(await sweepStaleScratch(config.tmpDir)),
+    ...(await sweepAnalysisScratch(config.artifactsDir, { everyVideo: storage.backend === 's3' })),
+  ];
   if (swept.length) log.info({ swept }, 'swept work dirs of dead attempts');
   const sweptHls = await sweepHlsStaging(config.mediaDir);
   if (sweptHls.length) log.info({ swept: sweptHls }, 'swept half-built HLS ladders of dead attempts');
@@ -52,7 +56,7 @@ runWorkerProcess('media', async (config, _log, metrics) => {
     limits: config.media.limits,
     sourceIdleTimeoutMs: config.media.sourceIdleTimeoutMs,
     sourceMinBytesPerSec: config.media.sourceMinBytesPerSec,
-    storage: await createStorage(config),
+    storage,
     ssrf: new SsrfPolicy(config.ssrfAllow),
     sealer: await loadUrlSealer(config),
   };

@@ -7,6 +7,7 @@ import { keyframeProbeArgs, sampleClipArgs, streamsAndPacketsProbeArgs } from '.
 import { copyFileAtomic, moveFileAtomic, replaceDir, scratchName, sweepStaleScratch, writeFileAtomic } from '../../src/media/work-area';
 import { segmentAreaOf } from '../../src/media/segment-area';
 import { unreadableMedia } from '../../src/activities/media/media-failures';
+import { sweepAnalysisScratch } from '../../src/activities/media/analysis-inputs';
 import { createWorkStore } from '../../src/media/work-store';
 import { localStore } from '../support/media';
 
@@ -75,6 +76,22 @@ describe('scratch names', () => {
     await writeFile(path.join(dir, 'rendition.mp4'), 'not scratch');
     expect(await sweepStaleScratch(dir)).toEqual(['v.rendition.attempt-1.pid-999999']);
     expect((await readdir(dir)).sort()).toEqual(['rendition.mp4', scratchName('v.src', 1)]);
+  });
+
+  test("at worker start on S3, every video's dead analysis-input work dirs go (a retry that ran on another host never sweeps them); on the local store only the top level is swept", async () => {
+    const dead = path.join(dir, 'v1', scratchName('analysis-inputs', 1, 999_999));
+    const live = path.join(dir, 'v2', scratchName('analysis-inputs', 1));
+    const published = path.join(dir, 'v3', 'analysis-inputs');
+    for (const d of [dead, live, published]) await mkdir(d, { recursive: true });
+    await writeFile(path.join(dead, 'rendition.mp4'), 'fetched');
+    await writeFile(path.join(dir, scratchName('v4.rendition', 1, 999_999)), 'legacy');
+
+    expect(await sweepAnalysisScratch(dir, { everyVideo: false })).toEqual(['v4.rendition.attempt-1.pid-999999']);
+    expect((await readdir(dir)).sort()).toEqual(['v1', 'v2', 'v3']);
+    expect(await sweepAnalysisScratch(dir, { everyVideo: true })).toEqual([path.join('v1', 'analysis-inputs.attempt-1.pid-999999')]);
+    expect((await readdir(dir)).sort()).toEqual(['v2', 'v3']);
+    expect(await readdir(path.join(dir, 'v2'))).toEqual([path.basename(live)]);
+    expect(await readdir(path.join(dir, 'v3'))).toEqual(['analysis-inputs']);
   });
 
   test('a sweep for one video leaves the other videos alone, and `keep` untouched', async () => {

@@ -213,6 +213,25 @@ export function createAnalysisInputsActivities(deps: AnalysisInputsDeps) {
   };
 }
 
+/**
+ * At media worker start: analysis-input work dirs of attempts whose process is gone. Each
+ * attempt sweeps its own video's, but a retry that ran on another host never comes back here;
+ * with `everyVideo` (an S3 store, where this dir holds only work in flight) every video's dir is
+ * walked, and emptied ones go. Also the top level, where a fetched rendition was once kept.
+ */
+export async function sweepAnalysisScratch(artifactsDir: string, opts: { everyVideo: boolean }): Promise<string[]> {
+  const swept = await sweepStaleScratch(artifactsDir);
+  if (!opts.everyVideo) return swept;
+  const entries = await readdir(artifactsDir, { withFileTypes: true }).catch(() => []);
+  for (const entry of entries.filter((e) => e.isDirectory())) {
+    const videoDir = path.join(artifactsDir, entry.name);
+    const gone = await sweepStaleScratch(videoDir);
+    swept.push(...gone.map((name) => path.join(entry.name, name)));
+    if (gone.length > 0) await rmdir(videoDir).catch(() => undefined); // only if that emptied it
+  }
+  return swept;
+}
+
 async function storageCall<T>(fn: () => Promise<T>, videoId: string): Promise<T> {
   try {
     return await fn();

@@ -9,7 +9,12 @@ import type { SegmentActivities } from './segments';
 import type { MediaActivities } from './single-pass';
 import type { StoryboardActivities } from './storyboard';
 
-export { createAnalysisInputsActivities, type AnalysisInputsActivities, type AnalysisInputsDeps } from './analysis-inputs';
+export {
+  createAnalysisInputsActivities,
+  sweepAnalysisScratch,
+  type AnalysisInputsActivities,
+  type AnalysisInputsDeps,
+} from './analysis-inputs';
 export { createHlsActivities, sweepHlsStaging, type HlsActivities, type HlsDeps } from './hls';
 export { createMediaStepActivities, type MediaStepActivities, type MediaStepParts } from './media-step';
 export { DEFAULT_LIMITS, type MediaDeps } from './rendition';
