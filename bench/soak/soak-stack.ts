@@ -179,7 +179,7 @@ export async function startSoakStack(o: { brokenBuild: boolean }): Promise<SoakS
           }
         };
         kill(temporal.pid === undefined ? undefined : -temporal.pid);
-        kill(pg.pid);
+        pg.killNow();
         objects.killNow();
         for (const w of workers.values()) for (const child of w.procs.values()) kill(child.pid);
         workerHost.killNow();

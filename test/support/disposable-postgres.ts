@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -21,9 +22,34 @@ export class DisposablePostgres {
     readonly url: string,
   ) {}
 
-  /** The server's process while it runs (a runner's last-resort kill). */
+  /** The server's process while it runs. */
   get pid(): number | undefined {
     return this.proc?.pid;
+  }
+
+  /**
+   * A runner's last resort (synchronous, for an exit handler): SIGKILL to the embedded runner and
+   * to the server it started. Killing the runner alone orphaned the server: a soak stopped by a
+   * signal left a postgres running on its temp dir.
+   */
+  killNow(): void {
+    for (const pid of [this.proc?.pid, this.postmasterPid()]) {
+      try {
+        if (pid) process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone already
+      }
+    }
+  }
+
+  /** The server's own pid, from the first line of the cluster's postmaster.pid (absent when it is stopped). */
+  private postmasterPid(): number | undefined {
+    try {
+      const pid = Number(readFileSync(path.join(embeddedPaths(this.root).dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+      return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   /** The URL of its `postgres` database: where test databases are created (TEST_DATABASE_URL). */
