@@ -18,7 +18,7 @@ if (runs.length === 0) {
 const sum = (key) => runs.reduce((total, run) => total + (run[key] ?? 0), 0);
 const failedOutsideTests = runs
   .flatMap((run) => run.testResults)
-  .filter((file) => file.status === 'failed' && !file.assertionResults.some((test) => test.status === 'failed'));
+  .filter((file) => file.status === 'failed' && !(file.assertionResults ?? []).some((test) => test.status === 'failed'));
 for (const file of failedOutsideTests) {
   const firstLines = (file.message || 'no message')
     .split('\n')

@@ -22,11 +22,6 @@ export class DisposablePostgres {
     readonly url: string,
   ) {}
 
-  /** The server's process while it runs. */
-  get pid(): number | undefined {
-    return this.proc?.pid;
-  }
-
   /**
    * A runner's last resort (synchronous, for an exit handler): SIGKILL to the embedded runner and
    * to the server it started. Killing the runner alone orphaned the server: a soak stopped by a
